@@ -1,0 +1,457 @@
+//! Who is calling, and in which organisation.
+//!
+//! Credentials, tried in this order: `Authorization: Bearer <session token or API key>`,
+//! `Authorization: Basic` (login and password; a successful check is remembered briefly,
+//! keyed by a digest of the credentials, and forgotten as soon as the password changes, on
+//! any instance), then the `THEHIVE-SESSION` cookie set by the login endpoint. The
+//! organisation comes from `X-Organisation` (name or id), else the user's default one.
+//! Unknown users and wrong passwords get the same answer after the same work.
+
+pub mod secrets;
+pub mod session;
+
+use crate::db::models::{memberships_of, Membership, OrganisationRow, ProfileRow, UserRow};
+use crate::db::schema::users;
+use crate::db::{format_id, now_ms, parse_id, Db};
+use crate::domain::permissions;
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::Engine;
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "THEHIVE-SESSION";
+/// Login of the account that owns built-in data.
+pub const SYSTEM_LOGIN: &str = "system@thehive.local";
+/// Name of the platform administration organisation.
+pub const ADMIN_ORG: &str = "admin";
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account.
+    pub user: UserRow,
+    /// Every organisation the user belongs to.
+    pub memberships: Vec<Membership>,
+    /// The organisation this request acts in.
+    pub organisation: OrganisationRow,
+    /// The user's profile in that organisation.
+    pub profile: ProfileRow,
+    /// That profile's permissions.
+    pub permissions: Vec<String>,
+}
+
+impl Caller {
+    /// The caller's login.
+    pub fn login(&self) -> &str {
+        &self.user.login
+    }
+
+    /// Whether the caller holds `permission` in the current organisation.
+    pub fn has(&self, permission: &str) -> bool {
+        permissions::grants(&self.permissions, permission)
+    }
+
+    /// 403 unless the caller holds `permission` in the current organisation.
+    pub fn require(&self, permission: &str) -> Result<(), ApiError> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Authorization(format!(
+                "User {} does not have permission {permission} in organisation {}",
+                self.user.login, self.organisation.name
+            )))
+        }
+    }
+
+    /// Whether the caller administers the platform (acting in the `admin` organisation
+    /// with `permission`).
+    pub fn is_platform_admin(&self, permission: &str) -> bool {
+        self.organisation.name == ADMIN_ORG && self.has(permission)
+    }
+
+    /// Whether the caller is a member of the organisation with this id.
+    pub fn is_member_of(&self, organisation_id: i64) -> bool {
+        self.memberships
+            .iter()
+            .any(|m| m.organisation.id == organisation_id)
+    }
+}
+
+/// A credential found in a request.
+#[derive(Debug)]
+enum Credential {
+    Bearer(String),
+    Basic { login: String, password: String },
+    Cookie(String),
+}
+
+/// What a successful password check is remembered as.
+#[derive(Debug, Clone)]
+struct CachedCheck {
+    user_id: i64,
+    /// The stored hash that was checked: a changed password changes it.
+    password_hash: String,
+    expires: Instant,
+}
+
+/// Failed password attempts of one login.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+}
+
+/// Authentication settings and state shared by all workers.
+pub struct Authenticator {
+    db: Db,
+    sessions: session::SessionKeys,
+    basic_enabled: bool,
+    basic_ttl: Duration,
+    max_failures: u32,
+    failure_window: Duration,
+    basic_cache: Mutex<HashMap<[u8; 32], CachedCheck>>,
+    failures: Mutex<HashMap<String, Failures>>,
+    /// Hash checked for unknown users so that they take as long as known ones.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("basic_enabled", &self.basic_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most Basic-auth checks remembered at once; beyond that the oldest are dropped.
+const BASIC_CACHE_MAX: usize = 10_000;
+
+impl Authenticator {
+    /// Builds the authenticator; `secret` signs sessions.
+    pub fn new(db: Db, secret: &[u8], settings: &crate::config::AuthSettings) -> Self {
+        Authenticator {
+            db,
+            sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
+            basic_enabled: settings.basic,
+            basic_ttl: Duration::from_secs(settings.basic_cache_secs),
+            max_failures: settings.max_failed_logins,
+            failure_window: Duration::from_secs(settings.lockout_window_secs),
+            basic_cache: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            dummy_hash: secrets::hash_password(&secrets::random_token(16)).unwrap_or_default(),
+        }
+    }
+
+    /// The session signer.
+    pub fn sessions(&self) -> &session::SessionKeys {
+        &self.sessions
+    }
+
+    /// Checks a login and password (login endpoint and Basic auth). Returns the user.
+    pub async fn check_password(&self, login: &str, password: &str) -> Result<UserRow, ApiError> {
+        let login = login.trim().to_lowercase();
+        self.refuse_if_throttled(&login)?;
+        let cache_key = secrets::sha256(format!("{login}\0{password}").as_bytes());
+        let lookup = login.clone();
+        let user: Option<UserRow> = self
+            .db
+            .read(move |c| {
+                Ok(users::table
+                    .filter(users::login.eq(lookup))
+                    .select(UserRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await?;
+        if let (Some(u), Some(hit)) = (&user, self.cached(&cache_key)) {
+            if hit.user_id == u.id && u.password_hash.as_deref() == Some(hit.password_hash.as_str())
+            {
+                return Ok(u.clone());
+            }
+        }
+        let stored = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let candidate = password.to_string();
+        let ok = !password.is_empty()
+            && tokio::task::spawn_blocking(move || secrets::verify_password(&candidate, &stored))
+                .await
+                .unwrap_or(false);
+        match user {
+            Some(u) if ok && u.password_hash.is_some() => {
+                self.forget_failures(&login);
+                self.remember(cache_key, &u);
+                Ok(u)
+            }
+            _ => {
+                self.record_failure(&login);
+                Err(auth_failure())
+            }
+        }
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<CachedCheck> {
+        let cache = self.basic_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(key)
+            .filter(|c| c.expires > Instant::now())
+            .cloned()
+    }
+
+    fn remember(&self, key: [u8; 32], user: &UserRow) {
+        let Some(hash) = user.password_hash.clone() else {
+            return;
+        };
+        let mut cache = self.basic_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= BASIC_CACHE_MAX {
+            let now = Instant::now();
+            cache.retain(|_, c| c.expires > now);
+            if cache.len() >= BASIC_CACHE_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            key,
+            CachedCheck {
+                user_id: user.id,
+                password_hash: hash,
+                expires: Instant::now() + self.basic_ttl,
+            },
+        );
+    }
+
+    fn refuse_if_throttled(&self, login: &str) -> Result<(), ApiError> {
+        if self.max_failures == 0 {
+            return Ok(());
+        }
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match failures.get(login) {
+            Some(f) if f.count >= self.max_failures && f.since.elapsed() < self.failure_window => {
+                Err(ApiError::TooManyRequests(
+                    "Too many failed logins for this account; try again later".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn record_failure(&self, login: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() > BASIC_CACHE_MAX {
+            let window = self.failure_window;
+            failures.retain(|_, f| f.since.elapsed() < window);
+        }
+        let entry = failures.entry(login.to_string()).or_insert(Failures {
+            count: 0,
+            since: Instant::now(),
+        });
+        if entry.since.elapsed() >= self.failure_window {
+            *entry = Failures {
+                count: 0,
+                since: Instant::now(),
+            };
+        }
+        entry.count += 1;
+    }
+
+    fn forget_failures(&self, login: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(login);
+    }
+
+    async fn user_by_api_key(&self, key: &str) -> Result<UserRow, ApiError> {
+        let digest = secrets::sha256_hex(key.as_bytes());
+        self.db
+            .read(move |c| {
+                Ok(users::table
+                    .filter(users::api_key_hash.eq(digest))
+                    .select(UserRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await?
+            .ok_or_else(auth_failure)
+    }
+
+    async fn user_by_session(&self, token: &str) -> Result<(UserRow, Option<String>), ApiError> {
+        let claims = self.sessions.verify(token).ok_or_else(auth_failure)?;
+        let id = parse_id(&claims.sub).ok_or_else(auth_failure)?;
+        let user = self
+            .db
+            .read(move |c| {
+                Ok(users::table
+                    .find(id)
+                    .select(UserRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await?
+            .ok_or_else(auth_failure)?;
+        // A password change ends every session opened before it.
+        if user.password_changed_at != claims.pwd {
+            return Err(auth_failure());
+        }
+        Ok((user, claims.org))
+    }
+
+    /// Resolves the caller of a request.
+    async fn authenticate(
+        &self,
+        credential: Credential,
+        organisation: Option<String>,
+    ) -> Result<Caller, ApiError> {
+        let (user, session_org) = match credential {
+            Credential::Bearer(token) => {
+                if session::looks_like_token(&token) {
+                    self.user_by_session(&token).await?
+                } else {
+                    (self.user_by_api_key(&token).await?, None)
+                }
+            }
+            Credential::Basic { login, password } => {
+                if !self.basic_enabled {
+                    return Err(ApiError::Authentication(
+                        "Basic authentication is disabled (auth.basic)".into(),
+                    ));
+                }
+                (self.check_password(&login, &password).await?, None)
+            }
+            Credential::Cookie(token) => self.user_by_session(&token).await?,
+        };
+        if user.locked {
+            return Err(ApiError::Authentication(format!(
+                "User {} is locked",
+                user.login
+            )));
+        }
+        let uid = user.id;
+        let memberships = self.db.read(move |c| Ok(memberships_of(c, uid)?)).await?;
+        caller_in(user, memberships, organisation.or(session_org).as_deref())
+    }
+}
+
+/// Builds the caller for `user` acting in `organisation` (name or `~id`), else in their
+/// default organisation.
+pub fn caller_in(
+    user: UserRow,
+    memberships: Vec<Membership>,
+    organisation: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let chosen = match organisation.map(str::trim).filter(|o| !o.is_empty()) {
+        Some(wanted) => {
+            let id = parse_id(wanted);
+            memberships
+                .iter()
+                .find(|m| Some(m.organisation.id) == id || m.organisation.name == wanted)
+                .ok_or_else(|| {
+                    ApiError::Authorization(format!(
+                        "User {} is not a member of organisation {wanted}",
+                        user.login
+                    ))
+                })?
+        }
+        None => memberships
+            .iter()
+            .find(|m| m.is_default)
+            .or_else(|| memberships.first())
+            .ok_or_else(|| {
+                ApiError::Authorization(format!(
+                    "User {} is not a member of any organisation",
+                    user.login
+                ))
+            })?,
+    };
+    let organisation = chosen.organisation.clone();
+    let profile = chosen.profile.clone();
+    let permissions = profile.permission_list();
+    Ok(Caller {
+        user,
+        memberships,
+        organisation,
+        profile,
+        permissions,
+    })
+}
+
+/// The one answer for every credential problem.
+pub fn auth_failure() -> ApiError {
+    ApiError::Authentication("Authentication failure".into())
+}
+
+fn credential_of(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| auth_failure())?.trim();
+        let (scheme, rest) = value.split_once(' ').ok_or_else(auth_failure)?;
+        let rest = rest.trim();
+        return match scheme.to_ascii_lowercase().as_str() {
+            "bearer" if !rest.is_empty() && rest.len() <= 4096 => {
+                Ok(Some(Credential::Bearer(rest.to_string())))
+            }
+            "basic" => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .map_err(|_| auth_failure())?;
+                let text = String::from_utf8(decoded).map_err(|_| auth_failure())?;
+                let (login, password) = text.split_once(':').ok_or_else(auth_failure)?;
+                Ok(Some(Credential::Basic {
+                    login: login.to_string(),
+                    password: password.to_string(),
+                }))
+            }
+            _ => Err(auth_failure()),
+        };
+    }
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        // A cookie travels with cross-site requests; changes need a header a form cannot set.
+        let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        if !safe && req.headers().get("X-Requested-With").is_none() {
+            return Err(ApiError::Authorization(
+                "Requests authenticated by the session cookie that change data must carry an \
+                 X-Requested-With header"
+                    .into(),
+            ));
+        }
+        return Ok(Some(Credential::Cookie(cookie.value().to_string())));
+    }
+    Ok(None)
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let auth = req.app_data::<web::Data<Arc<Authenticator>>>().cloned();
+        let credential = credential_of(req);
+        let organisation = req
+            .headers()
+            .get("X-Organisation")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Box::pin(async move {
+            let auth = auth.ok_or_else(|| ApiError::internal("authenticator missing"))?;
+            let credential = credential?.ok_or_else(auth_failure)?;
+            auth.authenticate(credential, organisation).await
+        })
+    }
+}
+
+/// The `_id` of a user as shown on the wire.
+pub fn user_wire_id(user: &UserRow) -> String {
+    format_id(user.id)
+}
+
+/// Milliseconds now, for audit fields.
+pub fn stamp() -> i64 {
+    now_ms()
+}

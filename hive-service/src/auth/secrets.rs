@@ -1,0 +1,76 @@
+//! Passwords (argon2id), API keys (32 random bytes, stored as a SHA-256 digest) and digests.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Hashes a password into a PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash password: {e}"))
+}
+
+/// Checks a password against a PHC string; a malformed hash never matches.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A new API key: 32 random bytes, URL-safe base64 without padding (43 characters).
+pub fn new_api_key() -> String {
+    random_token(32)
+}
+
+/// `n` random bytes as URL-safe base64.
+pub fn random_token(n: usize) -> String {
+    let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of `data`, hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// SHA-256 of `data`, raw.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Whether a password is acceptable: not blank, at most 1024 bytes.
+pub fn check_password_rules(password: &str) -> Result<(), &'static str> {
+    if password.trim().is_empty() {
+        return Err("password must not be empty");
+    }
+    if password.len() > 1024 {
+        return Err("password must be at most 1024 bytes");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_and_keys() {
+        let h = hash_password("secret").expect("hash");
+        assert!(verify_password("secret", &h));
+        assert!(!verify_password("Secret", &h));
+        assert!(!verify_password("secret", "garbage"));
+        let k = new_api_key();
+        assert_eq!(k.len(), 43);
+        assert_ne!(k, new_api_key());
+        assert_eq!(sha256_hex(b"abc").len(), 64);
+    }
+}

@@ -1,0 +1,116 @@
+//! Row structs: what the tables hold. Conversions to wire shapes live in `routes`.
+
+use super::schema::*;
+use diesel::prelude::*;
+
+/// An organisation.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub task_rule: String,
+    pub observable_rule: String,
+    pub locked: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A profile: a named set of permissions.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = profiles)]
+pub struct ProfileRow {
+    pub id: i64,
+    pub name: String,
+    /// JSON array of permission names.
+    pub permissions: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+impl ProfileRow {
+    /// The permission names.
+    pub fn permission_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.permissions).unwrap_or_default()
+    }
+}
+
+/// A user account.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub user_type: String,
+    pub avatar: Option<String>,
+    pub locked: bool,
+    /// argon2 PHC string.
+    pub password_hash: Option<String>,
+    /// When the password last changed; sessions issued before are void.
+    pub password_changed_at: i64,
+    /// SHA-256 of the API key, hex.
+    pub api_key_hash: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A user's membership of an organisation, with its profile there.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct MembershipRow {
+    pub user_id: i64,
+    pub organisation_id: i64,
+    pub profile_id: i64,
+    pub is_default: bool,
+}
+
+/// An observable type (`ip`, `domain`, `file`...).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = observable_types)]
+pub struct ObservableTypeRow {
+    pub id: i64,
+    pub name: String,
+    pub is_attachment: bool,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A membership joined with its organisation and profile.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub organisation: OrganisationRow,
+    pub profile: ProfileRow,
+    pub is_default: bool,
+}
+
+/// All memberships of a user, ordered by organisation name.
+pub fn memberships_of(conn: &mut super::DbConn, user_id: i64) -> QueryResult<Vec<Membership>> {
+    let rows: Vec<(MembershipRow, OrganisationRow, ProfileRow)> = memberships::table
+        .inner_join(organisations::table)
+        .inner_join(profiles::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order(organisations::name.asc())
+        .select((
+            MembershipRow::as_select(),
+            OrganisationRow::as_select(),
+            ProfileRow::as_select(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(m, organisation, profile)| Membership {
+            organisation,
+            profile,
+            is_default: m.is_default,
+        })
+        .collect())
+}

@@ -1,0 +1,3 @@
+//! Rules as types: permissions and profiles, names and ids.
+
+pub mod permissions;

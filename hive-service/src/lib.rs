@@ -1,0 +1,20 @@
+//! hive-service: case management for SOC teams, compatible with TheHive.
+//!
+//! Alerts arrive from feeders, analysts triage them into cases, work through tasks and
+//! observables, and share cases across organisations. This crate serves TheHive 5's API
+//! (`/api/v1`, for thehive4py 2.x) and its legacy API (`/api`, for thehive4py 1.x) over one
+//! store: SQLite by default, PostgreSQL in production (`database.url`). RabbitMQ
+//! (`amqp.url`) is optional. Start with [`startup::Application::build`]; settings are in
+//! [`config::Settings`]; the HTTP handlers in [`routes`] stay thin over [`db`] and [`auth`].
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod messaging;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,188 @@
+//! HTTP routes: thin handlers, one file per resource group. Shared lookups and renderers live
+//! here so that REST answers and Query API answers are the same objects.
+
+pub mod login;
+pub mod organisations;
+pub mod profiles;
+pub mod query;
+pub mod status;
+pub mod users;
+
+use crate::auth::Caller;
+use crate::db::models::{Membership, OrganisationRow, ProfileRow, UserRow};
+use crate::db::schema;
+use crate::db::{format_id, parse_id, DbConn};
+use crate::domain::permissions;
+use crate::error::ApiError;
+use diesel::prelude::*;
+use serde_json::Map;
+use shared_models::hive::{
+    OutputOrganisation, OutputOrganisationProfile, OutputProfile, OutputUser,
+};
+
+/// Routes reachable without credentials; every other route answers 401 without them.
+pub const PUBLIC_ROUTES: &[&str] = &[
+    "/api/status",
+    "/api/v1/status",
+    "/api/health",
+    "/api/v1/login",
+    "/api/login",
+    "/api/v1/logout",
+    "/api/logout",
+    "/api-docs/openapi.json",
+];
+
+/// Finds a user by `~id` or login.
+pub fn find_user(c: &mut DbConn, key: &str) -> QueryResult<Option<UserRow>> {
+    let q = schema::users::table.select(UserRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q
+            .filter(schema::users::login.eq(key.trim().to_lowercase()))
+            .first(c)
+            .optional(),
+    }
+}
+
+/// Finds an organisation by `~id` or name.
+pub fn find_organisation(c: &mut DbConn, key: &str) -> QueryResult<Option<OrganisationRow>> {
+    let q = schema::organisations::table.select(OrganisationRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q
+            .filter(schema::organisations::name.eq(key))
+            .first(c)
+            .optional(),
+    }
+}
+
+/// Finds a profile by `~id` or name.
+pub fn find_profile(c: &mut DbConn, key: &str) -> QueryResult<Option<ProfileRow>> {
+    let q = schema::profiles::table.select(ProfileRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q.filter(schema::profiles::name.eq(key)).first(c).optional(),
+    }
+}
+
+/// 404 for an unknown entity.
+pub fn not_found(kind: &str, key: &str) -> ApiError {
+    ApiError::NotFound(format!("{kind} {key} not found"))
+}
+
+/// Renders an organisation.
+pub fn render_organisation(o: &OrganisationRow) -> OutputOrganisation {
+    OutputOrganisation {
+        id: format_id(o.id),
+        kind: "Organisation".into(),
+        created_by: o.created_by.clone(),
+        created_at: o.created_at,
+        updated_by: o.updated_by.clone(),
+        updated_at: o.updated_at,
+        name: o.name.clone(),
+        description: o.description.clone(),
+        task_rule: o.task_rule.clone(),
+        observable_rule: o.observable_rule.clone(),
+        locked: o.locked,
+        extra_data: Map::new(),
+    }
+}
+
+/// Renders a profile.
+pub fn render_profile(p: &ProfileRow) -> OutputProfile {
+    let perms = p.permission_list();
+    let for_admin = permissions::is_admin_profile(&perms);
+    OutputProfile {
+        id: format_id(p.id),
+        kind: "Profile".into(),
+        created_by: p.created_by.clone(),
+        created_at: p.created_at,
+        updated_by: p.updated_by.clone(),
+        updated_at: p.updated_at,
+        name: p.name.clone(),
+        consumes_license: !perms.is_empty(),
+        permissions: perms,
+        editable: permissions::is_editable(&p.name),
+        is_admin: for_admin,
+        for_admin,
+        for_org: !for_admin,
+        for_external: false,
+        profile_type: if for_admin { "Admin" } else { "Organisation" }.into(),
+    }
+}
+
+/// Renders a user as seen by `caller`: `organisation` and `profile` are those of the caller's
+/// current organisation when the user belongs to it, else of the user's default one.
+pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) -> OutputUser {
+    let sees_all = caller.is_platform_admin("manageUser") || caller.user.id == user.id;
+    let view = memberships
+        .iter()
+        .find(|m| m.organisation.id == caller.organisation.id)
+        .or_else(|| memberships.iter().find(|m| m.is_default))
+        .or_else(|| memberships.first());
+    OutputUser {
+        id: format_id(user.id),
+        created_by: user.created_by.clone(),
+        created_at: user.created_at,
+        updated_by: user.updated_by.clone(),
+        updated_at: user.updated_at,
+        login: user.login.clone(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        has_key: user.api_key_hash.is_some(),
+        has_password: user.password_hash.is_some(),
+        has_mfa: false,
+        locked: user.locked,
+        profile: view.map(|m| m.profile.name.clone()).unwrap_or_default(),
+        permissions: view
+            .map(|m| m.profile.permission_list())
+            .unwrap_or_default(),
+        organisation: view
+            .map(|m| m.organisation.name.clone())
+            .unwrap_or_default(),
+        avatar: user.avatar.clone(),
+        organisations: memberships
+            .iter()
+            .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
+            .map(|m| OutputOrganisationProfile {
+                organisation_id: format_id(m.organisation.id),
+                organisation: m.organisation.name.clone(),
+                profile: m.profile.name.clone(),
+            })
+            .collect(),
+        user_type: user.user_type.clone(),
+        default_organisation: memberships
+            .iter()
+            .find(|m| m.is_default)
+            .map(|m| m.organisation.name.clone()),
+        extra_data: Map::new(),
+    }
+}
+
+/// Checks a free-text attribute: trimmed, not empty, at most `max` characters.
+pub fn check_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::attribute(name, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::attribute(
+            name,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Checks a name that may also be used in paths: no leading `~`, no `/`, no control
+/// characters.
+pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = check_text(name, value, max)?;
+    if v.starts_with('~') || v.contains('/') || v.chars().any(char::is_control) {
+        return Err(ApiError::attribute(
+            name,
+            "must not start with ~ nor contain / or control characters",
+        ));
+    }
+    Ok(v)
+}

@@ -1,0 +1,280 @@
+//! TheHive's Query API, `POST /api/v1/query`: a selection, then filters, sorts, a page or a
+//! count. This build serves the administration entities (users, organisations, profiles),
+//! evaluated in memory on the same renderers as the REST routes; other selections answer
+//! an honest 400 `SearchError` until their issue lands.
+
+use super::{
+    find_organisation, find_profile, find_user, render_organisation, render_profile, render_user,
+};
+use crate::auth::Caller;
+use crate::db::models::{memberships_of, OrganisationRow, ProfileRow, UserRow};
+use crate::db::schema::*;
+use crate::db::{Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use actix_web::{post, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+use shared_models::query::{Filter, Sort};
+
+/// Body of a query.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct QueryBody {
+    /// Operations: a selection (`listUser`, `getProfile`...), then `filter`, `sort`, `page`,
+    /// `count`.
+    #[schema(value_type = Vec<Object>)]
+    pub query: Vec<Value>,
+    /// Fields to leave out of each result.
+    #[serde(default, rename = "excludeFields")]
+    pub exclude_fields: Vec<String>,
+}
+
+const META: &[&str] = &[
+    "_id",
+    "_type",
+    "_createdBy",
+    "_createdAt",
+    "_updatedBy",
+    "_updatedAt",
+];
+const USER_FIELDS: &[&str] = &[
+    "login",
+    "name",
+    "email",
+    "hasKey",
+    "hasPassword",
+    "hasMFA",
+    "locked",
+    "profile",
+    "permissions",
+    "organisation",
+    "avatar",
+    "type",
+    "defaultOrganisation",
+];
+const ORG_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "taskRule",
+    "observableRule",
+    "locked",
+];
+const PROFILE_FIELDS: &[&str] = &[
+    "name",
+    "permissions",
+    "editable",
+    "isAdmin",
+    "forAdmin",
+    "forOrg",
+    "forExternal",
+    "consumesLicense",
+    "type",
+];
+
+/// Most operations in one query.
+const MAX_OPS: usize = 32;
+
+fn op_name(op: &Value) -> Result<&str, ApiError> {
+    op.get("_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::Search("every query operation needs `_name`".into()))
+}
+
+fn id_or_name(op: &Value) -> Result<String, ApiError> {
+    match op.get("idOrName") {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(ApiError::Search("`idOrName` is required".into())),
+    }
+}
+
+fn users_visible(c: &mut DbConn, caller: &Caller) -> Result<Vec<UserRow>, ApiError> {
+    let q = users::table
+        .select(UserRow::as_select())
+        .order(users::id.asc());
+    Ok(if caller.is_platform_admin("manageUser") {
+        q.load(c)?
+    } else {
+        q.filter(
+            users::id.eq_any(
+                memberships::table
+                    .filter(memberships::organisation_id.eq(caller.organisation.id))
+                    .select(memberships::user_id),
+            ),
+        )
+        .load(c)?
+    })
+}
+
+fn render_users(
+    c: &mut DbConn,
+    caller: &Caller,
+    rows: Vec<UserRow>,
+) -> Result<Vec<Value>, ApiError> {
+    rows.into_iter()
+        .map(|u| {
+            let m = memberships_of(c, u.id)?;
+            serde_json::to_value(render_user(&u, &m, caller)).map_err(ApiError::internal)
+        })
+        .collect()
+}
+
+/// Runs the selection; returns the entities and the fields they may be filtered on.
+fn select(
+    c: &mut DbConn,
+    caller: &Caller,
+    op: &Value,
+) -> Result<(Vec<Value>, &'static [&'static str]), ApiError> {
+    let to_values = |items: Vec<Value>| items;
+    match op_name(op)? {
+        "listUser" => {
+            let rows = users_visible(c, caller)?;
+            Ok((render_users(c, caller, rows)?, USER_FIELDS))
+        }
+        "getUser" => {
+            let key = id_or_name(op)?;
+            let visible: Vec<UserRow> = users_visible(c, caller)?;
+            let found = find_user(c, &key)?
+                .filter(|u| visible.iter().any(|v| v.id == u.id) || u.id == caller.user.id);
+            Ok((
+                render_users(c, caller, found.into_iter().collect())?,
+                USER_FIELDS,
+            ))
+        }
+        "listOrganisation" => {
+            let rows: Vec<OrganisationRow> = organisations::table
+                .select(OrganisationRow::as_select())
+                .order(organisations::id.asc())
+                .load(c)?;
+            let items = rows
+                .iter()
+                .filter(|o| {
+                    caller.is_platform_admin("manageOrganisation") || caller.is_member_of(o.id)
+                })
+                .map(|o| serde_json::to_value(render_organisation(o)).map_err(ApiError::internal))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((to_values(items), ORG_FIELDS))
+        }
+        "getOrganisation" => {
+            let key = id_or_name(op)?;
+            let items = find_organisation(c, &key)?
+                .filter(|o| {
+                    caller.is_platform_admin("manageOrganisation") || caller.is_member_of(o.id)
+                })
+                .map(|o| serde_json::to_value(render_organisation(&o)).map_err(ApiError::internal))
+                .transpose()?;
+            Ok((items.into_iter().collect(), ORG_FIELDS))
+        }
+        "listProfile" => {
+            let rows: Vec<ProfileRow> = profiles::table
+                .select(ProfileRow::as_select())
+                .order(profiles::id.asc())
+                .load(c)?;
+            let items = rows
+                .iter()
+                .map(|p| serde_json::to_value(render_profile(p)).map_err(ApiError::internal))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((items, PROFILE_FIELDS))
+        }
+        "getProfile" => {
+            let key = id_or_name(op)?;
+            let items = find_profile(c, &key)?
+                .map(|p| serde_json::to_value(render_profile(&p)).map_err(ApiError::internal))
+                .transpose()?;
+            Ok((items.into_iter().collect(), PROFILE_FIELDS))
+        }
+        other => Err(ApiError::Search(format!(
+            "Query operation {other} is not available in this version of hive-service"
+        ))),
+    }
+}
+
+fn check_fields(filter: &Filter, known: &[&str]) -> Result<(), ApiError> {
+    for f in filter.fields() {
+        let root = f.split('.').next().unwrap_or(f);
+        if !META.contains(&root) && !known.contains(&root) {
+            return Err(ApiError::Search(format!("Unknown field {f}")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a query.
+#[utoipa::path(tag = "query", request_body = QueryBody, responses((status = 200, description = "a list of entities, or a number after `count`"), (status = 400)))]
+#[post("/api/v1/query")]
+pub async fn query(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<QueryBody>,
+) -> Result<HttpResponse, ApiError> {
+    let QueryBody {
+        query,
+        exclude_fields,
+    } = body.0;
+    if query.is_empty() {
+        return Err(ApiError::Search("the query is empty".into()));
+    }
+    if query.len() > MAX_OPS {
+        return Err(ApiError::Search(format!("at most {MAX_OPS} operations")));
+    }
+    let first = query[0].clone();
+    let (mut items, known) = db.read(move |c| select(c, &caller, &first)).await?;
+    let mut total = None;
+    for op in &query[1..] {
+        match op_name(op)? {
+            "filter" | "_filter" => {
+                let f = Filter::parse(op).map_err(|e| ApiError::Search(e.to_string()))?;
+                check_fields(&f, known)?;
+                items.retain(|i| f.matches(i));
+            }
+            "sort" | "_sort" => {
+                let fields = op
+                    .get("_fields")
+                    .or_else(|| op.get("fields"))
+                    .unwrap_or(&Value::Null);
+                let sort =
+                    Sort::from_fields(fields).map_err(|e| ApiError::Search(e.to_string()))?;
+                for (f, _) in &sort.0 {
+                    check_fields(&Filter::Has(f.clone()), known)?;
+                }
+                items.sort_by(|a, b| sort.compare(a, b));
+            }
+            "page" => {
+                let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
+                let wants_total = op
+                    .get("extraData")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().any(|x| x == "total"));
+                if wants_total {
+                    total = Some(items.len());
+                }
+                let end = to.unwrap_or(usize::MAX).min(items.len());
+                items = if from < end {
+                    items.drain(from..end).collect()
+                } else {
+                    Vec::new()
+                };
+            }
+            "count" | "limitedCount" => return Ok(HttpResponse::Ok().json(items.len())),
+            other => {
+                return Err(ApiError::Search(format!(
+                    "Query operation {other} is not available here"
+                )))
+            }
+        }
+    }
+    for item in &mut items {
+        if let Value::Object(o) = item {
+            for f in &exclude_fields {
+                o.remove(f);
+            }
+        }
+    }
+    let mut resp = HttpResponse::Ok();
+    if let Some(t) = total {
+        resp.insert_header(("X-Total", t.to_string()));
+    }
+    Ok(resp.json(items))
+}
