@@ -12,7 +12,6 @@ use crate::domain::permissions::BUILT_IN_PROFILES;
 use crate::error::ApiError;
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
-use std::io::Write;
 
 /// Login of the built-in administrator.
 pub const ADMIN_LOGIN: &str = "admin@thehive.local";
@@ -79,7 +78,7 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
     })?;
     if let Some(password) = generated {
         let path = settings.data_dir.join("initial-admin-password");
-        write_private(&path, &password)
+        secrets::write_private(&path, &password)
             .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))?;
         tracing::warn!(
             login = ADMIN_LOGIN,
@@ -190,25 +189,4 @@ fn seed(c: &mut crate::db::DbConn, password: Option<&str>) -> Result<Option<Stri
         .execute(c)?;
     tracing::info!("bootstrapped an empty database: organisation admin, profiles, observable types, {ADMIN_LOGIN}");
     Ok(generated)
-}
-
-/// Writes a secret file readable by its owner only.
-pub fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    writeln!(f, "{content}")
 }

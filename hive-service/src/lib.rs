@@ -7,6 +7,9 @@
 //! (`amqp.url`) is optional. Start with [`startup::Application::build`]; settings are in
 //! [`config::Settings`]; the HTTP handlers in [`routes`] stay thin over [`db`] and [`auth`].
 
+/// PostgreSQL advisory lock taken while migrating and bootstrapping ("HIVE").
+pub const INSTANCE_LOCK_KEY: i64 = 0x4849_5645;
+
 pub mod auth;
 pub mod bootstrap;
 pub mod config;

@@ -148,7 +148,7 @@ impl Application {
         let broker = match settings.amqp.url.as_ref() {
             Some(url) => {
                 use secrecy::ExposeSecret;
-                Broker::connect(url.expose_secret(), Duration::from_secs(10))
+                Broker::connect(url.expose_secret(), Duration::from_secs(10), "hive.events")
                     .await
                     .map_err(StartupError::Broker)?
             }

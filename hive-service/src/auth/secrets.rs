@@ -58,6 +58,27 @@ pub fn check_password_rules(password: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Writes a secret file readable by its owner only.
+pub fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::io::Write::write_all(&mut f, format!("{content}\n").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

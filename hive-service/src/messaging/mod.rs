@@ -1,6 +1,7 @@
-//! RabbitMQ (optional). When `amqp.url` is set the service connects at start (a broker that
-//! cannot be reached stops start-up with a clear message), declares its durable topic
-//! exchange `hive.events` and publishes persistent, confirmed messages in the shared
+//! RabbitMQ (optional), shared by both services (cortex-service compiles this file too).
+//! When `amqp.url` is set the service connects at start (a broker that cannot be reached
+//! stops start-up with a clear message), declares its durable topic exchange
+//! (`hive.events`, `cortex.events`) and publishes persistent, confirmed messages in the shared
 //! [`Envelope`]. The connection recovers by itself after a broker restart. Without a broker
 //! every publish is a no-op and the same flows run in process.
 
@@ -13,9 +14,6 @@ use shared_models::envelope::{Envelope, SCHEMA_VERSION};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The exchange hive-service publishes its events on.
-pub const EVENTS_EXCHANGE: &str = "hive.events";
-
 /// The broker connection, or none.
 #[derive(Clone, Default)]
 pub struct Broker {
@@ -25,6 +23,7 @@ pub struct Broker {
 struct Inner {
     connection: Connection,
     channel: Channel,
+    exchange: String,
 }
 
 impl std::fmt::Debug for Broker {
@@ -40,9 +39,9 @@ impl Broker {
     }
 
     /// Connects within `timeout` and declares the topology.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Broker, String> {
+    pub async fn connect(url: &str, timeout: Duration, exchange: &str) -> Result<Broker, String> {
         let props = ConnectionProperties::default()
-            .with_connection_name("hive-service".into())
+            .with_connection_name(env!("CARGO_PKG_NAME").into())
             .enable_auto_recover();
         let connection = tokio::time::timeout(timeout, Connection::connect(url, props))
             .await
@@ -58,7 +57,7 @@ impl Broker {
             .map_err(|e| format!("cannot enable publisher confirms: {e}"))?;
         channel
             .exchange_declare(
-                EVENTS_EXCHANGE.into(),
+                exchange.into(),
                 ExchangeKind::Topic,
                 ExchangeDeclareOptions {
                     durable: true,
@@ -67,11 +66,12 @@ impl Broker {
                 FieldTable::default(),
             )
             .await
-            .map_err(|e| format!("cannot declare exchange {EVENTS_EXCHANGE}: {e}"))?;
+            .map_err(|e| format!("cannot declare exchange {exchange}: {e}"))?;
         Ok(Broker {
             inner: Some(Arc::new(Inner {
                 connection,
                 channel,
+                exchange: exchange.to_string(),
             })),
         })
     }
@@ -112,7 +112,7 @@ impl Broker {
         let confirm = inner
             .channel
             .basic_publish(
-                EVENTS_EXCHANGE.into(),
+                inner.exchange.as_str().into(),
                 routing_key.into(),
                 BasicPublishOptions::default(),
                 &body,

@@ -1,0 +1,346 @@
+//! Who is calling. Credentials, in order: `Authorization: Bearer <API key or session token>`
+//! (what cortex4py and TheHive send), `Authorization: Basic` when `auth.basic` is on, then
+//! the `CORTEX_SESSION` cookie from `POST /api/login`. A user is in one organization; roles
+//! are literal (`orgadmin` does not imply `analyze`). Unknown users and wrong passwords get
+//! the same answer after the same work; a successful password check is remembered briefly.
+
+#[path = "../../../hive-service/src/auth/secrets.rs"]
+pub mod secrets;
+#[path = "../../../hive-service/src/auth/session.rs"]
+pub mod session;
+
+use crate::db::schema::{organizations, users};
+use crate::db::{Db, OrganizationRow, UserRow};
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::Engine;
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use shared_models::cortex::Role;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "CORTEX_SESSION";
+/// The organization of superadmins.
+pub const ADMIN_ORG: &str = "cortex";
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account (`id` is the login).
+    pub user: UserRow,
+    /// Its organization.
+    pub organization: OrganizationRow,
+    /// Its roles.
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    /// The caller's login.
+    pub fn login(&self) -> &str {
+        &self.user.id
+    }
+
+    /// Whether the caller holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// 403 unless the caller holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.iter().any(|r| self.has(*r)) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::Authorization(format!(
+                "User {} needs one of the roles {}",
+                self.login(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedCheck {
+    password_hash: String,
+    expires: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+}
+
+const CACHE_MAX: usize = 10_000;
+
+/// Authentication settings and state shared by all workers.
+pub struct Authenticator {
+    db: Db,
+    sessions: session::SessionKeys,
+    basic_enabled: bool,
+    basic_ttl: Duration,
+    max_failures: u32,
+    failure_window: Duration,
+    cache: Mutex<HashMap<[u8; 32], CachedCheck>>,
+    failures: Mutex<HashMap<String, Failures>>,
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").finish_non_exhaustive()
+    }
+}
+
+fn load_user(c: &mut crate::db::DbConn, login: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(login)
+        .select(UserRow::as_select())
+        .first(c)
+        .optional()
+}
+
+impl Authenticator {
+    /// Builds the authenticator; `secret` signs sessions.
+    pub fn new(db: Db, secret: &[u8], settings: &crate::config::AuthSettings) -> Self {
+        Authenticator {
+            db,
+            sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
+            basic_enabled: settings.basic,
+            basic_ttl: Duration::from_secs(settings.basic_cache_secs),
+            max_failures: settings.max_failed_logins,
+            failure_window: Duration::from_secs(settings.lockout_window_secs),
+            cache: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            dummy_hash: secrets::hash_password(&secrets::random_token(16)).unwrap_or_default(),
+        }
+    }
+
+    /// The session signer.
+    pub fn sessions(&self) -> &session::SessionKeys {
+        &self.sessions
+    }
+
+    /// Checks a login and password; returns the user.
+    pub async fn check_password(&self, login: &str, password: &str) -> Result<UserRow, ApiError> {
+        let login = login.trim().to_string();
+        {
+            let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(f) = failures.get(&login) {
+                if self.max_failures > 0
+                    && f.count >= self.max_failures
+                    && f.since.elapsed() < self.failure_window
+                {
+                    return Err(ApiError::TooManyRequests(
+                        "Too many failed logins for this account; try again later".into(),
+                    ));
+                }
+            }
+        }
+        let key = secrets::sha256(format!("{login}\0{password}").as_bytes());
+        let lookup = login.clone();
+        let user = self.db.read(move |c| Ok(load_user(c, &lookup)?)).await?;
+        if let Some(u) = &user {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(hit) = cache.get(&key) {
+                if hit.expires > Instant::now()
+                    && u.password_hash.as_deref() == Some(hit.password_hash.as_str())
+                {
+                    return Ok(u.clone());
+                }
+            }
+        }
+        let stored = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let candidate = password.to_string();
+        let ok = !password.is_empty()
+            && tokio::task::spawn_blocking(move || secrets::verify_password(&candidate, &stored))
+                .await
+                .unwrap_or(false);
+        match user {
+            Some(u) if ok && u.password_hash.is_some() => {
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&login);
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(
+                    key,
+                    CachedCheck {
+                        password_hash: u.password_hash.clone().unwrap_or_default(),
+                        expires: Instant::now() + self.basic_ttl,
+                    },
+                );
+                Ok(u)
+            }
+            _ => {
+                let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+                if failures.len() >= CACHE_MAX {
+                    failures.clear();
+                }
+                let e = failures.entry(login).or_insert(Failures {
+                    count: 0,
+                    since: Instant::now(),
+                });
+                if e.since.elapsed() >= self.failure_window {
+                    *e = Failures {
+                        count: 0,
+                        since: Instant::now(),
+                    };
+                }
+                e.count += 1;
+                Err(auth_failure())
+            }
+        }
+    }
+
+    async fn authenticate(&self, req: Credential) -> Result<Caller, ApiError> {
+        let user = match req {
+            Credential::Bearer(token) if session::looks_like_token(&token) => {
+                self.user_by_session(&token).await?
+            }
+            Credential::Bearer(key) => {
+                let digest = secrets::sha256_hex(key.as_bytes());
+                self.db
+                    .read(move |c| {
+                        Ok(users::table
+                            .filter(users::api_key_hash.eq(digest))
+                            .select(UserRow::as_select())
+                            .first(c)
+                            .optional()?)
+                    })
+                    .await?
+                    .ok_or_else(auth_failure)?
+            }
+            Credential::Basic { login, password } => {
+                if !self.basic_enabled {
+                    return Err(ApiError::Authentication(
+                        "Basic authentication is disabled (auth.basic)".into(),
+                    ));
+                }
+                self.check_password(&login, &password).await?
+            }
+            Credential::Cookie(token) => self.user_by_session(&token).await?,
+        };
+        caller_for(&self.db, user).await
+    }
+
+    async fn user_by_session(&self, token: &str) -> Result<UserRow, ApiError> {
+        let claims = self.sessions.verify(token).ok_or_else(auth_failure)?;
+        let login = claims.sub.clone();
+        let user = self
+            .db
+            .read(move |c| Ok(load_user(c, &login)?))
+            .await?
+            .ok_or_else(auth_failure)?;
+        if user.password_changed_at != claims.pwd {
+            return Err(auth_failure());
+        }
+        Ok(user)
+    }
+}
+
+/// Builds the caller for a user: refuses locked users and locked organizations.
+pub async fn caller_for(db: &Db, user: UserRow) -> Result<Caller, ApiError> {
+    if user.status != "Ok" {
+        return Err(ApiError::Authentication(format!(
+            "User {} is locked",
+            user.id
+        )));
+    }
+    let org_id = user.organization_id.clone();
+    let organization = db
+        .read(move |c| {
+            Ok(organizations::table
+                .find(org_id)
+                .select(OrganizationRow::as_select())
+                .first(c)?)
+        })
+        .await?;
+    if organization.status != "Active" {
+        return Err(ApiError::Authorization(format!(
+            "Organization {} is locked",
+            organization.id
+        )));
+    }
+    let roles = user.role_list();
+    Ok(Caller {
+        user,
+        organization,
+        roles,
+    })
+}
+
+/// The one answer for every credential problem.
+pub fn auth_failure() -> ApiError {
+    ApiError::Authentication("Authentication failure".into())
+}
+
+#[derive(Debug)]
+enum Credential {
+    Bearer(String),
+    Basic { login: String, password: String },
+    Cookie(String),
+}
+
+fn credential_of(req: &HttpRequest) -> Result<Credential, ApiError> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| auth_failure())?.trim();
+        let (scheme, rest) = value.split_once(' ').ok_or_else(auth_failure)?;
+        let rest = rest.trim();
+        return match scheme.to_ascii_lowercase().as_str() {
+            "bearer" if !rest.is_empty() && rest.len() <= 4096 => {
+                Ok(Credential::Bearer(rest.into()))
+            }
+            "basic" => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .map_err(|_| auth_failure())?;
+                let text = String::from_utf8(decoded).map_err(|_| auth_failure())?;
+                let (login, password) = text.split_once(':').ok_or_else(auth_failure)?;
+                Ok(Credential::Basic {
+                    login: login.into(),
+                    password: password.into(),
+                })
+            }
+            _ => Err(auth_failure()),
+        };
+    }
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        if !safe && req.headers().get("X-Requested-With").is_none() {
+            return Err(ApiError::Authorization(
+                "Requests authenticated by the session cookie that change data must carry an \
+                 X-Requested-With header"
+                    .into(),
+            ));
+        }
+        return Ok(Credential::Cookie(cookie.value().to_string()));
+    }
+    Err(auth_failure())
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let auth = req.app_data::<web::Data<Arc<Authenticator>>>().cloned();
+        let credential = credential_of(req);
+        Box::pin(async move {
+            let auth = auth.ok_or_else(|| ApiError::internal("authenticator missing"))?;
+            auth.authenticate(credential?).await
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! cortex-service: runs analyzers and responders for SOC teams, compatible with Cortex.
+//!
+//! This crate serves Cortex's API (`/api`, for cortex4py 2.x and TheHive's Cortex connector)
+//! over SQLite by default or PostgreSQL (`database.url`), with RabbitMQ optional
+//! (`amqp.url`). Organizations and users carry Cortex's literal roles (`read`, `analyze`,
+//! `orgadmin`, `superadmin`). Infrastructure that both services need (error body, JSON
+//! extraction, database pool, secrets, sessions, broker, logging) is compiled from
+//! hive-service's sources with `#[path]`, so that it exists once.
+
+/// PostgreSQL advisory lock taken while migrating and bootstrapping ("CRTX").
+pub const INSTANCE_LOCK_KEY: i64 = 0x4352_5458;
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+#[path = "../../hive-service/src/error.rs"]
+pub mod error;
+#[path = "../../hive-service/src/extract.rs"]
+pub mod extract;
+#[path = "../../hive-service/src/messaging/mod.rs"]
+pub mod messaging;
+pub mod routes;
+pub mod startup;
+#[path = "../../hive-service/src/telemetry.rs"]
+pub mod telemetry;

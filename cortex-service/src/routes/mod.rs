@@ -1,0 +1,160 @@
+//! HTTP routes, one file per resource group, with the list/search conventions of Cortex:
+//! JSON arrays with `X-Total`, `range` (`all`, `from-to`, default the first 10) and `sort`
+//! (`+field`, `-field`), filters in Cortex's query DSL.
+
+pub mod login;
+pub mod organizations;
+pub mod status;
+pub mod users;
+
+use crate::db::{OrganizationRow, UserRow};
+use crate::error::ApiError;
+use actix_web::HttpResponse;
+use serde::Deserialize;
+use serde_json::Value;
+use shared_models::cortex::{OrganizationStatus, OutputOrganization, OutputUser, UserStatus};
+use shared_models::query::{Filter, Range, Sort};
+
+/// Routes reachable without credentials.
+pub const PUBLIC_ROUTES: &[&str] = &[
+    "/api/status",
+    "/api/login",
+    "/api/logout",
+    "/api-docs/openapi.json",
+];
+
+/// `range` and `sort` from the query string.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// `all`, `from-to`, default the first 10.
+    pub range: Option<String>,
+    /// `+field` / `-field`, comma-separated.
+    pub sort: Option<String>,
+}
+
+/// Body of a `_search`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct SearchBody {
+    /// A filter in Cortex's query DSL; `{}` matches everything.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub query: Value,
+    /// Range (the query string wins).
+    #[serde(default)]
+    pub range: Option<String>,
+    /// Sort, a string or a list (the query string wins).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub sort: Value,
+}
+
+/// Body of a `_stats`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct StatsBody {
+    /// A filter.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub query: Value,
+    /// Aggregations; only `{"_agg": "count"}` is computed.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub stats: Vec<Value>,
+}
+
+/// Filters, sorts and pages rendered entities; answers the list with `X-Total`.
+pub fn list_response(
+    mut items: Vec<Value>,
+    filter: &Value,
+    params: &ListParams,
+    body: Option<&SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let filter =
+        Filter::parse(filter).map_err(|e| ApiError::BadRequest(format!("Invalid query: {e}")))?;
+    items.retain(|i| filter.matches(i));
+    let sort = match (&params.sort, body.map(|b| &b.sort)) {
+        (Some(s), _) => Sort::from_signed([s.as_str()]),
+        (None, Some(Value::String(s))) => Sort::from_signed([s.as_str()]),
+        (None, Some(Value::Array(a))) => Sort::from_signed(a.iter().filter_map(Value::as_str)),
+        _ => Sort::default(),
+    };
+    items.sort_by(|a, b| sort.compare(a, b));
+    let total = items.len();
+    let range = Range::parse(
+        params
+            .range
+            .as_deref()
+            .or(body.and_then(|b| b.range.as_deref())),
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total", total.to_string()))
+        .json(range.apply(items)))
+}
+
+/// Counts matching entities for `_stats`.
+pub fn stats_response(items: Vec<Value>, body: &StatsBody) -> Result<HttpResponse, ApiError> {
+    let filter = Filter::parse(&body.query)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid query: {e}")))?;
+    let count = items.iter().filter(|i| filter.matches(i)).count();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "count": count })))
+}
+
+/// Renders an organization.
+pub fn render_organization(o: &OrganizationRow) -> OutputOrganization {
+    OutputOrganization {
+        id: o.id.clone(),
+        underscore_id: o.id.clone(),
+        kind: "organization".into(),
+        name: o.id.clone(),
+        description: o.description.clone(),
+        status: if o.status == "Active" {
+            OrganizationStatus::Active
+        } else {
+            OrganizationStatus::Locked
+        },
+        created_at: o.created_at,
+        created_by: o.created_by.clone(),
+        updated_at: o.updated_at,
+        updated_by: o.updated_by.clone(),
+    }
+}
+
+/// Renders a user (no secrets).
+pub fn render_user(u: &UserRow) -> OutputUser {
+    OutputUser {
+        id: u.id.clone(),
+        underscore_id: u.id.clone(),
+        kind: "user".into(),
+        name: u.name.clone(),
+        roles: u.role_list(),
+        status: if u.status == "Ok" {
+            UserStatus::Ok
+        } else {
+            UserStatus::Locked
+        },
+        organization: u.organization_id.clone(),
+        has_key: u.api_key_hash.is_some(),
+        has_password: u.password_hash.is_some(),
+        created_at: u.created_at,
+        created_by: u.created_by.clone(),
+        updated_at: u.updated_at,
+        updated_by: u.updated_by.clone(),
+    }
+}
+
+/// JSON of a renderable value.
+pub fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(ApiError::internal)
+}
+
+/// Checks a name used as an id: trimmed, 1 to `max` characters, no `/` nor control characters.
+pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max || v.contains('/') || v.chars().any(char::is_control)
+    {
+        return Err(ApiError::attribute(
+            name,
+            format!("must be 1 to {max} characters, without / or control characters"),
+        ));
+    }
+    Ok(v.to_string())
+}

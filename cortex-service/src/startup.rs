@@ -1,0 +1,256 @@
+//! Builds the application: database (migrated, bootstrapped), broker, authenticator, routes,
+//! and the HTTP server on its listener (port 0 in tests).
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{from_actix, ApiError};
+use crate::messaging::Broker;
+use crate::routes;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, UtoipaApp};
+
+/// Why the service could not start; printed for the operator, exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database is unreachable or broken.
+    #[error("database: {0}")]
+    Database(String),
+    /// The broker is unreachable.
+    #[error("broker: {0}")]
+    Broker(String),
+    /// The listener could not be bound.
+    #[error("http.bind: {0}")]
+    Bind(String),
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cortex-service",
+        description = "Analysis and response API compatible with Cortex 3/4.",
+        license(name = "AGPL-3.0-only")
+    ),
+    components(schemas(shared_models::ErrorBody)),
+    modifiers(&Security)
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+/// Registers every route, so that the server and the OpenAPI document come from one list.
+pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    use routes::*;
+    app.service(status::status)
+        .service(status::current_user)
+        .service(login::login)
+        .service(login::logout)
+        .service(organizations::list)
+        .service(organizations::search)
+        .service(organizations::stats)
+        .service(users::search_in_org)
+        .service(organizations::get)
+        .service(organizations::create)
+        .service(organizations::update)
+        .service(organizations::remove)
+        .service(users::list)
+        .service(users::search)
+        .service(users::create)
+        .service(users::set_password)
+        .service(users::change_password)
+        .service(users::get_key)
+        .service(users::renew_key)
+        .service(users::set_key)
+        .service(users::revoke_key)
+        .service(users::get)
+        .service(users::update)
+        .service(users::remove)
+}
+
+/// The OpenAPI document of this service.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) =
+        register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// A running service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    broker: Broker,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+/// Opens the database, applies migrations and the bootstrap under the instance lock.
+pub async fn prepare_database(settings: &Settings) -> Result<(Db, Vec<u8>), StartupError> {
+    let s = settings.clone();
+    tokio::task::spawn_blocking(move || {
+        let db = Db::connect(
+            &s.database_url(),
+            s.database.pool_size,
+            Duration::from_secs(s.database.connect_timeout_secs),
+        )
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+        let boot = db
+            .migrate_then(|db| crate::bootstrap::run(db, &s))
+            .map_err(|e| StartupError::Database(e.to_string()))?;
+        Ok((db, boot.session_secret))
+    })
+    .await
+    .map_err(|e| StartupError::Database(e.to_string()))?
+}
+
+impl Application {
+    /// Prepares everything and binds the listener; the server runs once awaited.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let (db, secret) = prepare_database(&settings).await?;
+        let broker = match settings.amqp.url.as_ref() {
+            Some(url) => {
+                use secrecy::ExposeSecret;
+                Broker::connect(
+                    url.expose_secret(),
+                    Duration::from_secs(10),
+                    "cortex.events",
+                )
+                .await
+                .map_err(StartupError::Broker)?
+            }
+            None => Broker::none(),
+        };
+        let auth = Arc::new(Authenticator::new(db.clone(), &secret, &settings.auth));
+        let listener = TcpListener::bind(
+            settings
+                .bind_addr()
+                .map_err(|e| StartupError::Bind(e.to_string()))?,
+        )
+        .map_err(|e| StartupError::Bind(format!("{}: {e}", settings.http.bind)))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind(e.to_string()))?
+            .port();
+        let doc = Arc::new(
+            serde_json::to_string(&openapi()).map_err(|e| StartupError::Bind(e.to_string()))?,
+        );
+        let max_json = settings.http.max_json_bytes;
+        let db_data = web::Data::new(db);
+        let auth_data = web::Data::new(auth);
+        let broker_data = web::Data::new(broker.clone());
+        let mut server = HttpServer::new(move || {
+            let doc = doc.clone();
+            let (app, _) = register(App::new().into_utoipa_app()).split_for_parts();
+            app.app_data(db_data.clone())
+                .app_data(auth_data.clone())
+                .app_data(broker_data.clone())
+                .app_data(web::PayloadConfig::new(max_json))
+                .app_data(
+                    web::PathConfig::default().error_handler(|e, _| from_actix(e.into()).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default().error_handler(|e, _| from_actix(e.into()).into()),
+                )
+                .route(
+                    "/api-docs/openapi.json",
+                    web::get().to(move || {
+                        let doc = doc.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(doc.as_str().to_owned())
+                        }
+                    }),
+                )
+                .default_service(web::to(unknown_route))
+                .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap_fn(add_request_id)
+                .wrap(TracingLogger::default())
+        })
+        .listen(listener)
+        .map_err(|e| StartupError::Bind(e.to_string()))?
+        .shutdown_timeout(settings.http.shutdown_timeout_secs);
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            broker,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.broker.close().await;
+        result
+    }
+}
+
+async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(req.path().to_string()))
+}
+
+fn add_request_id<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<
+        ServiceRequest,
+        Response = ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: MessageBody,
+{
+    use actix_web::HttpMessage;
+    let id = req.extensions().get::<RequestId>().map(|r| r.to_string());
+    let fut = srv.call(req);
+    async move {
+        let mut res = fut.await?;
+        if let Some(id) = id.and_then(|i| HeaderValue::from_str(&i).ok()) {
+            res.headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), id);
+        }
+        Ok(res)
+    }
+}

@@ -1,0 +1,241 @@
+//! The database layer shared by both services (cortex-service compiles this file too):
+//! one diesel connection type over SQLite (embedded default) and PostgreSQL (production), a
+//! pool, migrations applied at start under a lock, and helpers that run queries on the
+//! blocking pool. Each crate provides `crate::INSTANCE_LOCK_KEY` and its own
+//! `migrations/{sqlite,postgres}`.
+
+use crate::error::ApiError;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A connection to either backend; queries written once serve both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL.
+    Postgresql(diesel::PgConnection),
+    /// SQLite.
+    Sqlite(diesel::SqliteConnection),
+}
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// PostgreSQL advisory lock key held while migrating and bootstrapping.
+const INSTANCE_LOCK_KEY: i64 = crate::INSTANCE_LOCK_KEY;
+
+/// Which backend a URL points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Target::Postgres(url.to_string()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError("database.url: sqlite:// needs a file path".into()));
+            }
+            Ok(Target::Sqlite(path.to_string()))
+        } else {
+            Err(DbError(
+                "database.url: must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+}
+
+/// A start-up problem with the database, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DbError(pub String);
+
+/// Opens connections for the pool; SQLite ones get WAL, a busy timeout and foreign keys.
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.target {
+            Target::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Target::Sqlite(path) => {
+                let mut c = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The connection pool and how to use it from async handlers.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    /// SQLite has one writer at a time: writes take this lock instead of failing on a busy
+    /// database. `None` on PostgreSQL.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("sqlite", &self.write_lock.is_some())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder if needed) and checks the server
+    /// answers within `timeout`.
+    pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> Result<Db, DbError> {
+        let target = Target::parse(url)?;
+        if let Target::Sqlite(path) = &target {
+            if let Some(parent) = Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        DbError(format!(
+                            "cannot create the folder {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+            }
+        }
+        let sqlite = matches!(target, Target::Sqlite(_));
+        let manager = Manager {
+            target: target.clone(),
+        };
+        // Check once by hand, so that the operator sees the server's own error message.
+        manager.connect().map_err(|e| match &target {
+            Target::Postgres(_) => DbError(format!("cannot connect to PostgreSQL: {e}")),
+            Target::Sqlite(p) => DbError(format!("cannot open the SQLite database {p}: {e}")),
+        })?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(pool_size.min(2)))
+            .connection_timeout(timeout)
+            .build(manager)
+            .map_err(|e| DbError(format!("cannot open the database pool: {e}")))?;
+        Ok(Db {
+            pool,
+            write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    /// Whether this is the embedded SQLite backend.
+    pub fn is_sqlite(&self) -> bool {
+        self.write_lock.is_some()
+    }
+
+    /// A connection for synchronous work (start-up, tests).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
+        self.pool
+            .get()
+            .map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))
+    }
+
+    /// Runs read-only work on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` in one transaction on the blocking pool: all of it is written, or nothing.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// The synchronous form of [`Db::write`].
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError>,
+    {
+        let mut conn = self.get()?;
+        let _guard = match &self.write_lock {
+            Some(lock) => Some(lock.lock().unwrap_or_else(|p| p.into_inner())),
+            None => None,
+        };
+        let conn: &mut DbConn = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// Applies pending migrations and runs `then` while holding the instance lock, so that
+    /// several instances starting together against one PostgreSQL database take turns.
+    pub fn migrate_then<T>(
+        &self,
+        then: impl FnOnce(&Db) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.get()?;
+        match &mut *conn {
+            DbConn::Postgresql(c) => {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({INSTANCE_LOCK_KEY})"))
+                    .execute(c)?;
+                let result = c
+                    .run_pending_migrations(PG_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(|e| ApiError::internal(format!("migration failed: {e}")))
+                    .and_then(|()| then(self));
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({INSTANCE_LOCK_KEY})"))
+                    .execute(c)?;
+                result
+            }
+            DbConn::Sqlite(c) => {
+                c.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(|e| ApiError::internal(format!("migration failed: {e}")))?;
+                drop(conn);
+                then(self)
+            }
+        }
+    }
+}
+
+/// Whether a diesel error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
