@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 async fn start(backend: &Backend) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings::load_with_env(None, common::env("CORTEX", dir.path(), &backend.url)).expect("settings");
+    let settings = Settings::load_with_env(None, common::env("CORTEX", dir.path(), &backend.url))
+        .expect("settings");
     let app = Application::build(settings).await.expect("service starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -35,7 +36,12 @@ async fn every_route_but_the_public_ones_needs_credentials() {
             if cortex_service::routes::PUBLIC_ROUTES.contains(&path.as_str()) {
                 assert_ne!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
             } else {
-                assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {path} on {}", backend.name);
+                assert_eq!(
+                    resp.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} on {}",
+                    backend.name
+                );
             }
         }
     }
@@ -52,8 +58,15 @@ async fn roles_are_literal_and_locked_users_are_refused() {
     let http = reqwest::Client::new();
     for backend in common::backends("cortex_roles") {
         let (base, _dir) = start(&backend).await;
-        let admin = |m: reqwest::Method, p: &str| http.request(m, format!("{base}{p}")).basic_auth("admin", Some("secret"));
-        let r = admin(reqwest::Method::POST, "/api/organization").json(&json!({"name": "soc", "description": "d"})).send().await.expect("req");
+        let admin = |m: reqwest::Method, p: &str| {
+            http.request(m, format!("{base}{p}"))
+                .basic_auth("admin", Some("secret"))
+        };
+        let r = admin(reqwest::Method::POST, "/api/organization")
+            .json(&json!({"name": "soc", "description": "d"}))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::CREATED);
         // superadmin only in org cortex
         let r = admin(reqwest::Method::POST, "/api/user")
@@ -64,13 +77,29 @@ async fn roles_are_literal_and_locked_users_are_refused() {
             .json(&json!({"login": "ana", "name": "A", "roles": ["read", "analyze"], "organization": "soc"}))
             .send().await.expect("req");
         assert_eq!(r.status(), StatusCode::CREATED);
-        let key = admin(reqwest::Method::POST, "/api/user/ana/key/renew").send().await.expect("req").text().await.expect("key");
+        let key = admin(reqwest::Method::POST, "/api/user/ana/key/renew")
+            .send()
+            .await
+            .expect("req")
+            .text()
+            .await
+            .expect("key");
         assert!(key.len() >= 32);
         // analyze does not grant orgadmin
-        let r = http.post(format!("{base}/api/user")).bearer_auth(&key)
-            .json(&json!({"login": "x", "name": "X", "roles": ["read"]})).send().await.expect("req");
+        let r = http
+            .post(format!("{base}/api/user"))
+            .bearer_auth(&key)
+            .json(&json!({"login": "x", "name": "X", "roles": ["read"]}))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        let r = http.get(format!("{base}/api/user/current")).bearer_auth(&key).send().await.expect("req");
+        let r = http
+            .get(format!("{base}/api/user/current"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::OK);
         let me: Value = r.json().await.expect("json");
         assert_eq!(me["id"], "ana");
@@ -78,32 +107,62 @@ async fn roles_are_literal_and_locked_users_are_refused() {
         // a duplicate login is a 4xx, never a 5xx
         let r = admin(reqwest::Method::POST, "/api/user")
             .json(&json!({"login": "ana", "name": "A", "roles": ["read"], "organization": "soc"}))
-            .send().await.expect("req");
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         // lock: 401 with the same key
-        let r = admin(reqwest::Method::PATCH, "/api/user/ana").json(&json!({"status": "Locked"})).send().await.expect("req");
+        let r = admin(reqwest::Method::PATCH, "/api/user/ana")
+            .json(&json!({"status": "Locked"}))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::OK);
-        let r = http.get(format!("{base}/api/user/current")).bearer_auth(&key).send().await.expect("req");
+        let r = http
+            .get(format!("{base}/api/user/current"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         // wrong password and unknown user look the same
         for (u, p) in [("admin", "nope"), ("ghost", "secret")] {
-            let r = http.get(format!("{base}/api/user/current")).basic_auth(u, Some(p)).send().await.expect("req");
+            let r = http
+                .get(format!("{base}/api/user/current"))
+                .basic_auth(u, Some(p))
+                .send()
+                .await
+                .expect("req");
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-            assert_eq!(r.text().await.expect("b"), r#"{"type":"AuthenticationError","message":"Authentication failure"}"#);
+            assert_eq!(
+                r.text().await.expect("b"),
+                r#"{"type":"AuthenticationError","message":"Authentication failure"}"#
+            );
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_start_together_on_one_postgres_database() {
-    let Some(url) = common::fresh_pg_database("cortex_twin") else { return };
+    let Some(url) = common::fresh_pg_database("cortex_twin") else {
+        return;
+    };
     let backend = common::backend_for("postgres", url);
     let ((a, _da), (b, _db)) = tokio::join!(start(&backend), start(&backend));
     let http = reqwest::Client::new();
     for base in [a, b] {
-        let r = http.post(format!("{base}/api/user/_search?range=all")).basic_auth("admin", Some("secret"))
-            .json(&json!({"query": {}})).send().await.expect("req");
+        let r = http
+            .post(format!("{base}/api/user/_search?range=all"))
+            .basic_auth("admin", Some("secret"))
+            .json(&json!({"query": {}}))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()["x-total"], "1", "exactly one superadmin was bootstrapped");
+        assert_eq!(
+            r.headers()["x-total"],
+            "1",
+            "exactly one superadmin was bootstrapped"
+        );
     }
 }

@@ -58,9 +58,18 @@ async fn every_route_but_the_public_ones_needs_credentials() {
                 .await
                 .expect("request");
             if public {
-                assert_ne!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {path} is public");
+                assert_ne!(
+                    resp.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} is public"
+                );
             } else {
-                assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {path} on {}", backend.name);
+                assert_eq!(
+                    resp.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} on {}",
+                    backend.name
+                );
                 let body: Value = resp.json().await.expect("json error");
                 assert_eq!(body["type"], "AuthenticationError");
             }
@@ -80,16 +89,40 @@ async fn bad_input_gets_thehive_errors_and_writes_nothing() {
         let s = start(&backend, &[("HIVE__HTTP__MAX_JSON_BYTES", "4096")]).await;
         // Same answer for an unknown user and a wrong password.
         for (login, pw) in [("nobody@x", "secret"), ("admin@thehive.local", "wrong")] {
-            let r = s.http.get(s.url("/api/v1/user/current")).basic_auth(login, Some(pw)).send().await.expect("req");
+            let r = s
+                .http
+                .get(s.url("/api/v1/user/current"))
+                .basic_auth(login, Some(pw))
+                .send()
+                .await
+                .expect("req");
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-            assert_eq!(r.text().await.expect("body"), r#"{"type":"AuthenticationError","message":"Authentication failure"}"#);
+            assert_eq!(
+                r.text().await.expect("body"),
+                r#"{"type":"AuthenticationError","message":"Authentication failure"}"#
+            );
         }
         // Oversized body: 413.
         let big = json!({"name": "x".repeat(10_000), "description": "d"});
-        let r = s.admin(reqwest::Method::POST, "/api/v1/organisation").json(&big).send().await.expect("req");
-        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{}", backend.name);
+        let r = s
+            .admin(reqwest::Method::POST, "/api/v1/organisation")
+            .json(&big)
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(
+            r.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            backend.name
+        );
         // Malformed JSON and wrong types: 400 naming the field.
-        let r = s.admin(reqwest::Method::POST, "/api/v1/organisation").body("{oops").send().await.expect("req");
+        let r = s
+            .admin(reqwest::Method::POST, "/api/v1/organisation")
+            .body("{oops")
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let r = s
             .admin(reqwest::Method::POST, "/api/v1/organisation")
@@ -109,7 +142,11 @@ async fn bad_input_gets_thehive_errors_and_writes_nothing() {
             .expect("req");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         // Nothing was half-written: the organisation does not exist.
-        let r = s.admin(reqwest::Method::GET, "/api/v1/organisation/o").send().await.expect("req");
+        let r = s
+            .admin(reqwest::Method::GET, "/api/v1/organisation/o")
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         // A user that fails validation leaves no account behind.
         let r = s
@@ -119,7 +156,11 @@ async fn bad_input_gets_thehive_errors_and_writes_nothing() {
             .await
             .expect("req");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        let r = s.admin(reqwest::Method::GET, "/api/v1/user/a@b").send().await.expect("req");
+        let r = s
+            .admin(reqwest::Method::GET, "/api/v1/user/a@b")
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         // A read-only user lacks manageUser: 403.
         let r = s
@@ -163,10 +204,20 @@ async fn bad_input_gets_thehive_errors_and_writes_nothing() {
             .await
             .expect("req");
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        let r = s.http.get(s.url("/api/v1/user/current")).basic_auth("ro@soc", Some("pw-ro-123")).send().await.expect("req");
+        let r = s
+            .http
+            .get(s.url("/api/v1/user/current"))
+            .basic_auth("ro@soc", Some("pw-ro-123"))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         // Unknown route: 404 with TheHive's body.
-        let r = s.admin(reqwest::Method::GET, "/api/v1/nothing-here").send().await.expect("req");
+        let r = s
+            .admin(reqwest::Method::GET, "/api/v1/nothing-here")
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         let body: Value = r.json().await.expect("json");
         assert_eq!(body["type"], "NotFoundError");
@@ -185,11 +236,26 @@ async fn sessions_work_as_cookie_and_bearer_and_die_with_the_password() {
             .await
             .expect("login");
         assert_eq!(r.status(), StatusCode::OK);
-        let cookie = r.headers().get("set-cookie").expect("cookie").to_str().expect("text").to_string();
-        assert!(cookie.starts_with("THEHIVE-SESSION=") && cookie.contains("HttpOnly"), "{cookie}");
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .expect("cookie")
+            .to_str()
+            .expect("text")
+            .to_string();
+        assert!(
+            cookie.starts_with("THEHIVE-SESSION=") && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
         let body: Value = r.json().await.expect("json");
         let token = body["token"].as_str().expect("token").to_string();
-        let r = s.http.get(s.url("/api/v1/user/current")).bearer_auth(&token).send().await.expect("req");
+        let r = s
+            .http
+            .get(s.url("/api/v1/user/current"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::OK);
         let r = s
             .http
@@ -219,9 +285,19 @@ async fn sessions_work_as_cookie_and_bearer_and_die_with_the_password() {
             .await
             .expect("req");
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        let r = s.http.get(s.url("/api/v1/user/current")).bearer_auth(&token).send().await.expect("req");
+        let r = s
+            .http
+            .get(s.url("/api/v1/user/current"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        let r = s.admin(reqwest::Method::GET, "/api/v1/user/current").send().await.expect("req");
+        let r = s
+            .admin(reqwest::Method::GET, "/api/v1/user/current")
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         let r = s
             .http
@@ -236,15 +312,24 @@ async fn sessions_work_as_cookie_and_bearer_and_die_with_the_password() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_start_together_on_one_postgres_database() {
-    let Some(url) = common::fresh_pg_database("hive_twin") else { return };
+    let Some(url) = common::fresh_pg_database("hive_twin") else {
+        return;
+    };
     let backend = common::backend_for("postgres", url);
     let (a, b) = tokio::join!(start(&backend, &[]), start(&backend, &[]));
     for s in [&a, &b] {
-        let r = s.admin(reqwest::Method::POST, "/api/v1/query")
+        let r = s
+            .admin(reqwest::Method::POST, "/api/v1/query")
             .json(&json!({"query": [{"_name": "listUser"}, {"_name": "count"}]}))
-            .send().await.expect("req");
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.json::<Value>().await.expect("json"), json!(1), "exactly one admin was bootstrapped");
+        assert_eq!(
+            r.json::<Value>().await.expect("json"),
+            json!(1),
+            "exactly one admin was bootstrapped"
+        );
     }
 }
 
@@ -255,24 +340,55 @@ async fn the_broker_receives_confirmed_events() {
     }
     use futures::StreamExt;
     use lapin::options::*;
-    let broker = hive_service::messaging::Broker::connect(&common::amqp_url(), std::time::Duration::from_secs(5), "hive.events")
-        .await
-        .expect("connect");
+    let broker = hive_service::messaging::Broker::connect(
+        &common::amqp_url(),
+        std::time::Duration::from_secs(5),
+        "hive.events",
+    )
+    .await
+    .expect("connect");
     assert_eq!(broker.state(), "connected");
-    let conn = lapin::Connection::connect(&common::amqp_url(), lapin::ConnectionProperties::default()).await.expect("conn");
+    let conn =
+        lapin::Connection::connect(&common::amqp_url(), lapin::ConnectionProperties::default())
+            .await
+            .expect("conn");
     let ch = conn.create_channel().await.expect("channel");
     let q = ch
-        .queue_declare("".into(), QueueDeclareOptions { exclusive: true, ..Default::default() }, Default::default())
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
         .await
         .expect("queue");
-    ch.queue_bind(q.name().clone(), "hive.events".into(), "test.#".into(), Default::default(), Default::default())
-        .await
-        .expect("bind");
+    ch.queue_bind(
+        q.name().clone(),
+        "hive.events".into(),
+        "test.#".into(),
+        Default::default(),
+        Default::default(),
+    )
+    .await
+    .expect("bind");
     let mut consumer = ch
-        .basic_consume(q.name().clone(), "t".into(), BasicConsumeOptions { no_ack: true, ..Default::default() }, Default::default())
+        .basic_consume(
+            q.name().clone(),
+            "t".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
         .await
         .expect("consume");
-    broker.publish("test.hello", &json!({"n": 1}), Some("req-1".into())).await.expect("publish");
+    broker
+        .publish("test.hello", &json!({"n": 1}), Some("req-1".into()))
+        .await
+        .expect("publish");
     let delivery = tokio::time::timeout(std::time::Duration::from_secs(5), consumer.next())
         .await
         .expect("delivered in time")

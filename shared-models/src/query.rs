@@ -664,7 +664,7 @@ mod tests {
         );
         assert_eq!(Range::parse(Some("5-2")).limit, Some(10));
         let s = Sort::from_signed(["-n", "+name"]);
-        let mut v = vec![
+        let mut v = [
             json!({"n": 1, "name": "b"}),
             json!({"n": 2}),
             json!({"n": 1, "name": "a"}),

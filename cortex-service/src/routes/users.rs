@@ -324,7 +324,7 @@ pub async fn update(
                     .set(users::organization_id.eq(&org))
                     .execute(c)?;
             }
-            Ok(load(c, &user.id)?)
+            load(c, &user.id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(render_user(&user)))

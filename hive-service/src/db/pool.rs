@@ -194,10 +194,10 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError>,
     {
         let mut conn = self.get()?;
-        let _guard = match &self.write_lock {
-            Some(lock) => Some(lock.lock().unwrap_or_else(|p| p.into_inner())),
-            None => None,
-        };
+        let _guard = self
+            .write_lock
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|p| p.into_inner()));
         let conn: &mut DbConn = &mut conn;
         conn.transaction(f)
     }

@@ -27,7 +27,8 @@ pub fn pg_server_url() -> String {
 
 /// The RabbitMQ URL for tests.
 pub fn amqp_url() -> String {
-    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
+    std::env::var("TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
 }
 
 fn in_ci() -> bool {
@@ -50,7 +51,10 @@ pub fn fresh_pg_database(prefix: &str) -> Option<String> {
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .expect("create test database");
-    let base = server.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(server.clone());
+    let base = server
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(server.clone());
     Some(format!("{base}/{name}"))
 }
 
@@ -139,7 +143,9 @@ pub fn routes(doc: &serde_json::Value) -> Vec<(String, String)> {
 /// Compares a generated OpenAPI document with its export in docs/openapi (rewrites the
 /// export when `UPDATE_OPENAPI=1`).
 pub fn check_openapi_export(doc: &serde_json::Value, file: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/openapi")
+        .join(file);
     let text = serde_json::to_string_pretty(doc).expect("serialise") + "\n";
     if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &text).expect("write export");

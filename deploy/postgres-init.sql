@@ -1,0 +1,3 @@
+-- Each service has its own database.
+CREATE DATABASE hive;
+CREATE DATABASE cortex;
