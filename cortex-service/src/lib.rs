@@ -18,6 +18,8 @@ pub mod db;
 pub mod error;
 #[path = "../../hive-service/src/extract.rs"]
 pub mod extract;
+#[path = "../../hive-service/src/http.rs"]
+pub mod http;
 #[path = "../../hive-service/src/messaging/mod.rs"]
 pub mod messaging;
 pub mod routes;

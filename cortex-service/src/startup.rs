@@ -4,18 +4,16 @@
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::error::{from_actix, ApiError};
+use crate::error::from_actix;
 use crate::messaging::Broker;
 use crate::routes;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, UtoipaApp};
 
@@ -195,9 +193,9 @@ impl Application {
                         }
                     }),
                 )
-                .default_service(web::to(unknown_route))
+                .default_service(web::to(crate::http::unknown_route))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-                .wrap_fn(add_request_id)
+                .wrap_fn(crate::http::access_log)
                 .wrap(TracingLogger::default())
         })
         .listen(listener)
@@ -223,34 +221,5 @@ impl Application {
         let result = self.server.await;
         self.broker.close().await;
         result
-    }
-}
-
-async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(req.path().to_string()))
-}
-
-fn add_request_id<S, B>(
-    req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
-where
-    S: actix_web::dev::Service<
-        ServiceRequest,
-        Response = ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: MessageBody,
-{
-    use actix_web::HttpMessage;
-    let id = req.extensions().get::<RequestId>().map(|r| r.to_string());
-    let fut = srv.call(req);
-    async move {
-        let mut res = fut.await?;
-        if let Some(id) = id.and_then(|i| HeaderValue::from_str(&i).ok()) {
-            res.headers_mut()
-                .insert(HeaderName::from_static("x-request-id"), id);
-        }
-        Ok(res)
     }
 }

@@ -17,6 +17,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod messaging;
 pub mod routes;
 pub mod startup;

@@ -40,6 +40,24 @@ impl Broker {
 
     /// Connects within `timeout` and declares the topology.
     pub async fn connect(url: &str, timeout: Duration, exchange: &str) -> Result<Broker, String> {
+        // Probe the socket first: the client retries a refused connection for a long time
+        // (it is built to ride out broker restarts), but at start-up an operator wants to know.
+        let uri: lapin::uri::AMQPUri = url
+            .parse()
+            .map_err(|e| format!("amqp.url is not a valid AMQP URL: {e}"))?;
+        let (host, port) = (uri.authority.host.clone(), uri.authority.port);
+        tokio::time::timeout(
+            timeout,
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await
+        .map_err(|_| {
+            format!(
+                "RabbitMQ at {host}:{port} did not answer within {}s",
+                timeout.as_secs()
+            )
+        })?
+        .map_err(|e| format!("cannot connect to RabbitMQ at {host}:{port}: {e}"))?;
         let props = ConnectionProperties::default()
             .with_connection_name(env!("CARGO_PKG_NAME").into())
             .enable_auto_recover();
