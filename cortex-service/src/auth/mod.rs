@@ -4,6 +4,8 @@
 //! are literal (`orgadmin` does not imply `analyze`). Unknown users and wrong passwords get
 //! the same answer after the same work; a successful password check is remembered briefly.
 
+#[path = "../../../hive-service/src/auth/password.rs"]
+pub mod password;
 #[path = "../../../hive-service/src/auth/secrets.rs"]
 pub mod secrets;
 #[path = "../../../hive-service/src/auth/session.rs"]
@@ -19,9 +21,9 @@ use base64::Engine;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use shared_models::cortex::Role;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+
+pub use password::auth_failure;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "CORTEX_SESSION";
@@ -65,31 +67,12 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Clone)]
-struct CachedCheck {
-    password_hash: String,
-    expires: Instant,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    since: Instant,
-}
-
-const CACHE_MAX: usize = 10_000;
-
 /// Authentication settings and state shared by all workers.
 pub struct Authenticator {
     db: Db,
     sessions: session::SessionKeys,
     basic_enabled: bool,
-    basic_ttl: Duration,
-    max_failures: u32,
-    failure_window: Duration,
-    cache: Mutex<HashMap<[u8; 32], CachedCheck>>,
-    failures: Mutex<HashMap<String, Failures>>,
-    dummy_hash: String,
+    passwords: password::PasswordChecker,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -113,12 +96,11 @@ impl Authenticator {
             db,
             sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
             basic_enabled: settings.basic,
-            basic_ttl: Duration::from_secs(settings.basic_cache_secs),
-            max_failures: settings.max_failed_logins,
-            failure_window: Duration::from_secs(settings.lockout_window_secs),
-            cache: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
-            dummy_hash: secrets::hash_password(&secrets::random_token(16)).unwrap_or_default(),
+            passwords: password::PasswordChecker::new(
+                settings.basic_cache_secs,
+                settings.max_failed_logins,
+                settings.lockout_window_secs,
+            ),
         }
     }
 
@@ -130,79 +112,11 @@ impl Authenticator {
     /// Checks a login and password; returns the user.
     pub async fn check_password(&self, login: &str, password: &str) -> Result<UserRow, ApiError> {
         let login = login.trim().to_string();
-        {
-            let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(f) = failures.get(&login) {
-                if self.max_failures > 0
-                    && f.count >= self.max_failures
-                    && f.since.elapsed() < self.failure_window
-                {
-                    return Err(ApiError::TooManyRequests(
-                        "Too many failed logins for this account; try again later".into(),
-                    ));
-                }
-            }
-        }
-        let key = secrets::sha256(format!("{login}\0{password}").as_bytes());
         let lookup = login.clone();
         let user = self.db.read(move |c| Ok(load_user(c, &lookup)?)).await?;
-        if let Some(u) = &user {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(hit) = cache.get(&key) {
-                if hit.expires > Instant::now()
-                    && u.password_hash.as_deref() == Some(hit.password_hash.as_str())
-                {
-                    return Ok(u.clone());
-                }
-            }
-        }
-        let stored = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| self.dummy_hash.clone());
-        let candidate = password.to_string();
-        let ok = !password.is_empty()
-            && tokio::task::spawn_blocking(move || secrets::verify_password(&candidate, &stored))
-                .await
-                .unwrap_or(false);
-        match user {
-            Some(u) if ok && u.password_hash.is_some() => {
-                self.failures
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&login);
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                if cache.len() >= CACHE_MAX {
-                    cache.clear();
-                }
-                cache.insert(
-                    key,
-                    CachedCheck {
-                        password_hash: u.password_hash.clone().unwrap_or_default(),
-                        expires: Instant::now() + self.basic_ttl,
-                    },
-                );
-                Ok(u)
-            }
-            _ => {
-                let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-                if failures.len() >= CACHE_MAX {
-                    failures.clear();
-                }
-                let e = failures.entry(login).or_insert(Failures {
-                    count: 0,
-                    since: Instant::now(),
-                });
-                if e.since.elapsed() >= self.failure_window {
-                    *e = Failures {
-                        count: 0,
-                        since: Instant::now(),
-                    };
-                }
-                e.count += 1;
-                Err(auth_failure())
-            }
-        }
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        self.passwords.verify(&login, password, stored).await?;
+        user.ok_or_else(auth_failure)
     }
 
     async fn authenticate(&self, req: Credential) -> Result<Caller, ApiError> {
@@ -280,11 +194,6 @@ pub async fn caller_for(db: &Db, user: UserRow) -> Result<Caller, ApiError> {
         organization,
         roles,
     })
-}
-
-/// The one answer for every credential problem.
-pub fn auth_failure() -> ApiError {
-    ApiError::Authentication("Authentication failure".into())
 }
 
 #[derive(Debug)]

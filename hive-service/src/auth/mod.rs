@@ -7,8 +7,11 @@
 //! organisation comes from `X-Organisation` (name or id), else the user's default one.
 //! Unknown users and wrong passwords get the same answer after the same work.
 
+pub mod password;
 pub mod secrets;
 pub mod session;
+
+pub use password::auth_failure;
 
 use crate::db::models::{memberships_of, Membership, OrganisationRow, ProfileRow, UserRow};
 use crate::db::schema::users;
@@ -21,9 +24,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "THEHIVE-SESSION";
@@ -92,34 +93,12 @@ enum Credential {
     Cookie(String),
 }
 
-/// What a successful password check is remembered as.
-#[derive(Debug, Clone)]
-struct CachedCheck {
-    user_id: i64,
-    /// The stored hash that was checked: a changed password changes it.
-    password_hash: String,
-    expires: Instant,
-}
-
-/// Failed password attempts of one login.
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    since: Instant,
-}
-
 /// Authentication settings and state shared by all workers.
 pub struct Authenticator {
     db: Db,
     sessions: session::SessionKeys,
     basic_enabled: bool,
-    basic_ttl: Duration,
-    max_failures: u32,
-    failure_window: Duration,
-    basic_cache: Mutex<HashMap<[u8; 32], CachedCheck>>,
-    failures: Mutex<HashMap<String, Failures>>,
-    /// Hash checked for unknown users so that they take as long as known ones.
-    dummy_hash: String,
+    passwords: password::PasswordChecker,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -130,9 +109,6 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-/// Most Basic-auth checks remembered at once; beyond that the oldest are dropped.
-const BASIC_CACHE_MAX: usize = 10_000;
-
 impl Authenticator {
     /// Builds the authenticator; `secret` signs sessions.
     pub fn new(db: Db, secret: &[u8], settings: &crate::config::AuthSettings) -> Self {
@@ -140,12 +116,11 @@ impl Authenticator {
             db,
             sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
             basic_enabled: settings.basic,
-            basic_ttl: Duration::from_secs(settings.basic_cache_secs),
-            max_failures: settings.max_failed_logins,
-            failure_window: Duration::from_secs(settings.lockout_window_secs),
-            basic_cache: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
-            dummy_hash: secrets::hash_password(&secrets::random_token(16)).unwrap_or_default(),
+            passwords: password::PasswordChecker::new(
+                settings.basic_cache_secs,
+                settings.max_failed_logins,
+                settings.lockout_window_secs,
+            ),
         }
     }
 
@@ -157,8 +132,6 @@ impl Authenticator {
     /// Checks a login and password (login endpoint and Basic auth). Returns the user.
     pub async fn check_password(&self, login: &str, password: &str) -> Result<UserRow, ApiError> {
         let login = login.trim().to_lowercase();
-        self.refuse_if_throttled(&login)?;
-        let cache_key = secrets::sha256(format!("{login}\0{password}").as_bytes());
         let lookup = login.clone();
         let user: Option<UserRow> = self
             .db
@@ -170,103 +143,9 @@ impl Authenticator {
                     .optional()?)
             })
             .await?;
-        if let (Some(u), Some(hit)) = (&user, self.cached(&cache_key)) {
-            if hit.user_id == u.id && u.password_hash.as_deref() == Some(hit.password_hash.as_str())
-            {
-                return Ok(u.clone());
-            }
-        }
-        let stored = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| self.dummy_hash.clone());
-        let candidate = password.to_string();
-        let ok = !password.is_empty()
-            && tokio::task::spawn_blocking(move || secrets::verify_password(&candidate, &stored))
-                .await
-                .unwrap_or(false);
-        match user {
-            Some(u) if ok && u.password_hash.is_some() => {
-                self.forget_failures(&login);
-                self.remember(cache_key, &u);
-                Ok(u)
-            }
-            _ => {
-                self.record_failure(&login);
-                Err(auth_failure())
-            }
-        }
-    }
-
-    fn cached(&self, key: &[u8; 32]) -> Option<CachedCheck> {
-        let cache = self.basic_cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(key)
-            .filter(|c| c.expires > Instant::now())
-            .cloned()
-    }
-
-    fn remember(&self, key: [u8; 32], user: &UserRow) {
-        let Some(hash) = user.password_hash.clone() else {
-            return;
-        };
-        let mut cache = self.basic_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= BASIC_CACHE_MAX {
-            let now = Instant::now();
-            cache.retain(|_, c| c.expires > now);
-            if cache.len() >= BASIC_CACHE_MAX {
-                cache.clear();
-            }
-        }
-        cache.insert(
-            key,
-            CachedCheck {
-                user_id: user.id,
-                password_hash: hash,
-                expires: Instant::now() + self.basic_ttl,
-            },
-        );
-    }
-
-    fn refuse_if_throttled(&self, login: &str) -> Result<(), ApiError> {
-        if self.max_failures == 0 {
-            return Ok(());
-        }
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(login) {
-            Some(f) if f.count >= self.max_failures && f.since.elapsed() < self.failure_window => {
-                Err(ApiError::TooManyRequests(
-                    "Too many failed logins for this account; try again later".into(),
-                ))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn record_failure(&self, login: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() > BASIC_CACHE_MAX {
-            let window = self.failure_window;
-            failures.retain(|_, f| f.since.elapsed() < window);
-        }
-        let entry = failures.entry(login.to_string()).or_insert(Failures {
-            count: 0,
-            since: Instant::now(),
-        });
-        if entry.since.elapsed() >= self.failure_window {
-            *entry = Failures {
-                count: 0,
-                since: Instant::now(),
-            };
-        }
-        entry.count += 1;
-    }
-
-    fn forget_failures(&self, login: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(login);
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        self.passwords.verify(&login, password, stored).await?;
+        user.ok_or_else(auth_failure)
     }
 
     async fn user_by_api_key(&self, key: &str) -> Result<UserRow, ApiError> {
@@ -381,11 +260,6 @@ pub fn caller_in(
         profile,
         permissions,
     })
-}
-
-/// The one answer for every credential problem.
-pub fn auth_failure() -> ApiError {
-    ApiError::Authentication("Authentication failure".into())
 }
 
 fn credential_of(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {

@@ -23,6 +23,42 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash password: {e}"))
 }
 
+/// Checks a password against a PHC string using `memory` for argon2's blocks (grown as
+/// needed and kept by the caller, so that repeated checks do not allocate); a malformed hash
+/// never matches. The comparison is constant-time.
+pub fn verify_password_with(password: &str, phc: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&parsed),
+        argon2::Algorithm::try_from(parsed.algorithm),
+    ) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| argon2::Version::try_from(v).ok())
+        .unwrap_or(argon2::Version::V0x13);
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let hasher = Argon2::new(algorithm, version, params);
+    hasher
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
+}
+
 /// Checks a password against a PHC string; a malformed hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
@@ -96,6 +132,11 @@ mod tests {
         assert!(verify_password("secret", &h));
         assert!(!verify_password("Secret", &h));
         assert!(!verify_password("secret", "garbage"));
+        let mut memory = Vec::new();
+        assert!(verify_password_with("secret", &h, &mut memory));
+        assert!(!verify_password_with("Secret", &h, &mut memory));
+        assert!(!verify_password_with("secret", "garbage", &mut memory));
+        assert_eq!(memory.len(), 7 * 1024, "blocks are kept for the next check");
         let k = new_api_key();
         assert_eq!(k.len(), 43);
         assert_ne!(k, new_api_key());
