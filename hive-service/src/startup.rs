@@ -94,6 +94,17 @@ where
         .service(profiles::get_profile)
         .service(profiles::update_profile)
         .service(profiles::delete_profile)
+        .service(observable_types::create)
+        .service(observable_types::get)
+        .service(observable_types::remove)
+        .service(custom_fields::list)
+        .service(custom_fields::create)
+        .service(custom_fields::get)
+        .service(custom_fields::update)
+        .service(custom_fields::remove)
+        .service(connectors::misp_status)
+        .service(connectors::misp_sync)
+        .service(connectors::misp_export)
         .service(query::query)
 }
 

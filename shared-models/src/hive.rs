@@ -377,3 +377,185 @@ pub struct InputLogin {
     #[serde(default)]
     pub code: Option<String>,
 }
+
+/// `POST /api/v1/observable/type`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputObservableType {
+    /// Unique name, e.g. `ip`.
+    pub name: String,
+    /// Whether observables of this type hold a file.
+    #[serde(default)]
+    pub is_attachment: bool,
+}
+
+/// An observable type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputObservableType {
+    /// Id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Always `ObservableType`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// Who created it.
+    #[serde(rename = "_createdBy")]
+    pub created_by: String,
+    /// When.
+    #[serde(rename = "_createdAt")]
+    pub created_at: i64,
+    /// Name.
+    pub name: String,
+    /// Whether observables of this type hold a file.
+    pub is_attachment: bool,
+}
+
+/// Type of a custom field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomFieldType {
+    /// Text.
+    String,
+    /// Whole number.
+    Integer,
+    /// Decimal number.
+    Float,
+    /// True or false.
+    Boolean,
+    /// Epoch milliseconds.
+    Date,
+    /// A URL.
+    Url,
+}
+
+impl CustomFieldType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomFieldType::String => "string",
+            CustomFieldType::Integer => "integer",
+            CustomFieldType::Float => "float",
+            CustomFieldType::Boolean => "boolean",
+            CustomFieldType::Date => "date",
+            CustomFieldType::Url => "url",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "string" => CustomFieldType::String,
+            "integer" => CustomFieldType::Integer,
+            "float" => CustomFieldType::Float,
+            "boolean" => CustomFieldType::Boolean,
+            "date" => CustomFieldType::Date,
+            "url" => CustomFieldType::Url,
+            _ => return None,
+        })
+    }
+
+    /// Whether `v` is a value of this type.
+    pub fn accepts(self, v: &Value) -> bool {
+        match self {
+            CustomFieldType::String | CustomFieldType::Url => v.is_string(),
+            CustomFieldType::Integer | CustomFieldType::Date => v.is_i64() || v.is_u64(),
+            CustomFieldType::Float => v.is_number(),
+            CustomFieldType::Boolean => v.is_boolean(),
+        }
+    }
+}
+
+/// `POST /api/v1/customField`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputCustomField {
+    /// Unique name, used in `customFields.<name>`.
+    pub name: String,
+    /// Label (default: the name).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Type of the values.
+    #[serde(rename = "type")]
+    pub field_type: CustomFieldType,
+    /// Required to close a case.
+    #[serde(default)]
+    pub mandatory: bool,
+    /// Allowed values (empty: any).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub options: Vec<Value>,
+}
+
+/// `PATCH /api/v1/customField/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputUpdateCustomField {
+    /// Label.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Type (only while no value uses the field).
+    #[serde(default, rename = "type")]
+    pub field_type: Option<CustomFieldType>,
+    /// Allowed values.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub options: Option<Vec<Value>>,
+    /// Required to close a case.
+    #[serde(default)]
+    pub mandatory: Option<bool>,
+}
+
+/// A custom field definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputCustomField {
+    /// Id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Always `CustomField`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// Who created it.
+    #[serde(rename = "_createdBy")]
+    pub created_by: String,
+    /// When.
+    #[serde(rename = "_createdAt")]
+    pub created_at: i64,
+    /// Who last changed it.
+    #[serde(rename = "_updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// When.
+    #[serde(rename = "_updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    /// Name.
+    pub name: String,
+    /// Label.
+    pub display_name: String,
+    /// Group.
+    pub group: String,
+    /// Description.
+    pub description: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub field_type: CustomFieldType,
+    /// Allowed values.
+    #[schema(value_type = Vec<Object>)]
+    pub options: Vec<Value>,
+    /// Required to close a case.
+    pub mandatory: bool,
+    /// Always `{}`.
+    pub extra_data: Map<String, Value>,
+}

@@ -114,3 +114,23 @@ pub fn memberships_of(conn: &mut super::DbConn, user_id: i64) -> QueryResult<Vec
         })
         .collect())
 }
+
+/// A custom field definition.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = custom_fields)]
+pub struct CustomFieldRow {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub group_name: String,
+    pub description: String,
+    /// `string`, `integer`, `float`, `boolean`, `date` or `url`.
+    pub field_type: String,
+    /// JSON array of allowed values (empty: any).
+    pub options: String,
+    pub mandatory: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}

@@ -84,3 +84,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     observable_types,
     settings,
 );
+
+diesel::table! {
+    custom_fields (id) {
+        id -> BigInt,
+        name -> Text,
+        display_name -> Text,
+        group_name -> Text,
+        description -> Text,
+        field_type -> Text,
+        options -> Text,
+        mandatory -> Bool,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}

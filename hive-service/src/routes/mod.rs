@@ -1,7 +1,10 @@
 //! HTTP routes: thin handlers, one file per resource group. Shared lookups and renderers live
 //! here so that REST answers and Query API answers are the same objects.
 
+pub mod connectors;
+pub mod custom_fields;
 pub mod login;
+pub mod observable_types;
 pub mod organisations;
 pub mod profiles;
 pub mod query;

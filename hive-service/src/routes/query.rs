@@ -1,5 +1,6 @@
 //! TheHive's Query API, `POST /api/v1/query`: a selection, then filters, sorts, a page or a
-//! count. This build serves the administration entities (users, organisations, profiles),
+//! count. This build serves the administration entities (users, organisations, profiles,
+//! observable types, custom fields),
 //! evaluated in memory on the same renderers as the REST routes; other selections answer
 //! an honest 400 `SearchError` until their issue lands.
 
@@ -59,6 +60,16 @@ const ORG_FIELDS: &[&str] = &[
     "taskRule",
     "observableRule",
     "locked",
+];
+const OBSERVABLE_TYPE_FIELDS: &[&str] = &["name", "isAttachment"];
+const CUSTOM_FIELD_FIELDS: &[&str] = &[
+    "name",
+    "displayName",
+    "group",
+    "description",
+    "type",
+    "options",
+    "mandatory",
 ];
 const PROFILE_FIELDS: &[&str] = &[
     "name",
@@ -183,6 +194,50 @@ fn select(
                 .map(|p| serde_json::to_value(render_profile(&p)).map_err(ApiError::internal))
                 .transpose()?;
             Ok((items.into_iter().collect(), PROFILE_FIELDS))
+        }
+        "listObservableType" => {
+            let rows: Vec<crate::db::models::ObservableTypeRow> = observable_types::table
+                .select(crate::db::models::ObservableTypeRow::as_select())
+                .order(observable_types::id.asc())
+                .load(c)?;
+            let items = rows
+                .iter()
+                .map(|t| {
+                    serde_json::to_value(super::observable_types::render(t))
+                        .map_err(ApiError::internal)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((items, OBSERVABLE_TYPE_FIELDS))
+        }
+        "getObservableType" => {
+            let key = id_or_name(op)?;
+            let items = super::observable_types::find(c, &key)?
+                .map(|t| {
+                    serde_json::to_value(super::observable_types::render(&t))
+                        .map_err(ApiError::internal)
+                })
+                .transpose()?;
+            Ok((items.into_iter().collect(), OBSERVABLE_TYPE_FIELDS))
+        }
+        "listCustomField" => {
+            let items = super::custom_fields::all(c)?
+                .iter()
+                .map(|f| {
+                    serde_json::to_value(super::custom_fields::render(f))
+                        .map_err(ApiError::internal)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((items, CUSTOM_FIELD_FIELDS))
+        }
+        "getCustomField" => {
+            let key = id_or_name(op)?;
+            let items = super::custom_fields::find(c, &key)?
+                .map(|f| {
+                    serde_json::to_value(super::custom_fields::render(&f))
+                        .map_err(ApiError::internal)
+                })
+                .transpose()?;
+            Ok((items.into_iter().collect(), CUSTOM_FIELD_FIELDS))
         }
         other => Err(ApiError::Search(format!(
             "Query operation {other} is not available in this version of hive-service"

@@ -1,0 +1,32 @@
+//! Connector routes as an instance without connectors answers them: MISP is not configured.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use actix_web::{get, post, web, HttpResponse};
+use serde_json::json;
+
+/// MISP connector status: no server configured.
+#[utoipa::path(tag = "connector", responses((status = 200, description = "`{status: {}, syncInProgress: false}`")))]
+#[get("/api/v1/connector/misp/status")]
+pub async fn misp_status(_caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": {}, "syncInProgress": false}))
+}
+
+/// MISP synchronisation: nothing to synchronise (empty answer).
+#[utoipa::path(tag = "connector", responses((status = 200, description = "empty")))]
+#[get("/api/v1/connector/misp/_syncAlerts")]
+pub async fn misp_sync(caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert")?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Export of a case to a MISP server: no server of that name is configured.
+#[utoipa::path(tag = "connector", responses((status = 404, description = "MISP server <name> not found")))]
+#[post("/api/v1/connector/misp/export/{case_id}/{misp_name}")]
+pub async fn misp_export(
+    _caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, name) = path.into_inner();
+    Err(ApiError::NotFound(format!("MISP server {name} not found")))
+}

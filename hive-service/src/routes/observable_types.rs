@@ -1,0 +1,111 @@
+//! Observable types (`ip`, `domain`, `file`...): platform administrators add and remove them.
+
+use super::{check_name, not_found};
+use crate::auth::{Caller, ADMIN_ORG};
+use crate::db::models::ObservableTypeRow;
+use crate::db::schema::observable_types;
+use crate::db::{format_id, is_unique_violation, next_id, now_ms, parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use actix_web::{delete, get, post, web, HttpResponse};
+use diesel::prelude::*;
+use shared_models::hive::{InputObservableType, OutputObservableType};
+
+/// Renders an observable type.
+pub fn render(t: &ObservableTypeRow) -> OutputObservableType {
+    OutputObservableType {
+        id: format_id(t.id),
+        kind: "ObservableType".into(),
+        created_by: t.created_by.clone(),
+        created_at: t.created_at,
+        name: t.name.clone(),
+        is_attachment: t.is_attachment,
+    }
+}
+
+/// Finds an observable type by `~id` or name.
+pub fn find(c: &mut DbConn, key: &str) -> QueryResult<Option<ObservableTypeRow>> {
+    let q = observable_types::table.select(ObservableTypeRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q.filter(observable_types::name.eq(key)).first(c).optional(),
+    }
+}
+
+fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.is_platform_admin("manageObservableTemplate") {
+        Ok(())
+    } else {
+        Err(ApiError::Authorization(format!(
+            "User {} cannot manage observable types (needs manageObservableTemplate in {ADMIN_ORG})",
+            caller.login()
+        )))
+    }
+}
+
+/// Creates an observable type.
+#[utoipa::path(tag = "observable type", request_body = InputObservableType, responses((status = 201, body = OutputObservableType), (status = 400), (status = 403)))]
+#[post("/api/v1/observable/type")]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<InputObservableType>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let row = ObservableTypeRow {
+        id: next_id(),
+        name: check_name("name", &body.0.name, 64)?,
+        is_attachment: body.0.is_attachment,
+        created_by: caller.login().into(),
+        created_at: now_ms(),
+    };
+    let saved = row.clone();
+    db.write(move |c| {
+        diesel::insert_into(observable_types::table)
+            .values(&row)
+            .execute(c)
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    ApiError::Create(format!("Observable type {} already exists", row.name))
+                } else {
+                    e.into()
+                }
+            })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(render(&saved)))
+}
+
+/// One observable type, by `~id` or name.
+#[utoipa::path(tag = "observable type", responses((status = 200, body = OutputObservableType), (status = 404)))]
+#[get("/api/v1/observable/type/{id}")]
+pub async fn get(
+    db: web::Data<Db>,
+    _caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = id.into_inner();
+    let t = db
+        .read(move |c| find(c, &key)?.ok_or_else(|| not_found("ObservableType", &key)))
+        .await?;
+    Ok(HttpResponse::Ok().json(render(&t)))
+}
+
+/// Deletes an observable type.
+#[utoipa::path(tag = "observable type", responses((status = 204), (status = 403), (status = 404)))]
+#[delete("/api/v1/observable/type/{id}")]
+pub async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let key = id.into_inner();
+    db.write(move |c| {
+        let t = find(c, &key)?.ok_or_else(|| not_found("ObservableType", &key))?;
+        diesel::delete(observable_types::table.find(t.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
