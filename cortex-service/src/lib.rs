@@ -10,8 +10,13 @@
 /// PostgreSQL advisory lock taken while migrating and bootstrapping ("CRTX").
 pub const INSTANCE_LOCK_KEY: i64 = 0x4352_5458;
 
+/// The topic exchange this service publishes its events on.
+pub const EVENTS_EXCHANGE: &str = "cortex.events";
+
 pub mod auth;
 pub mod bootstrap;
+#[path = "../../hive-service/src/cli.rs"]
+pub mod cli;
 pub mod config;
 pub mod db;
 #[path = "../../hive-service/src/error.rs"]
@@ -23,6 +28,7 @@ pub mod http;
 #[path = "../../hive-service/src/messaging/mod.rs"]
 pub mod messaging;
 pub mod routes;
+#[path = "../../hive-service/src/startup.rs"]
 pub mod startup;
 #[path = "../../hive-service/src/telemetry.rs"]
 pub mod telemetry;

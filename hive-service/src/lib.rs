@@ -10,8 +10,12 @@
 /// PostgreSQL advisory lock taken while migrating and bootstrapping ("HIVE").
 pub const INSTANCE_LOCK_KEY: i64 = 0x4849_5645;
 
+/// The topic exchange this service publishes its events on.
+pub const EVENTS_EXCHANGE: &str = "hive.events";
+
 pub mod auth;
 pub mod bootstrap;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;

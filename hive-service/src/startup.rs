@@ -1,5 +1,6 @@
-//! Builds the application: database (migrated, bootstrapped), broker, authenticator, routes,
-//! and the HTTP server on its listener (port 0 in tests).
+//! Builds the application, for both services (cortex-service compiles this file too):
+//! database (migrated, bootstrapped), broker, authenticator, the routes of
+//! `crate::routes::register` and the HTTP server on its listener (port 0 in tests).
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -7,15 +8,14 @@ use crate::db::Db;
 use crate::error::from_actix;
 use crate::messaging::Broker;
 use crate::routes;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest};
+use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
-use utoipa::OpenApi;
-use utoipa_actix_web::{AppExt, UtoipaApp};
+use utoipa_actix_web::AppExt;
 
 /// Why the service could not start; printed for the operator, exit code 1.
 #[derive(Debug, thiserror::Error)]
@@ -31,21 +31,11 @@ pub enum StartupError {
     Bind(String),
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "hive-service",
-        description = "Case management API compatible with TheHive 5 (v1) and TheHive's legacy API (v0).",
-        license(name = "AGPL-3.0-only")
-    ),
-    components(schemas(shared_models::ErrorBody)),
-    modifiers(&Security)
-)]
-struct ApiDoc;
+/// Declares the security schemes (Bearer and Basic) in an OpenAPI document.
+#[derive(Debug)]
+pub struct SecuritySchemes;
 
-struct Security;
-
-impl utoipa::Modify for Security {
+impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -60,58 +50,13 @@ impl utoipa::Modify for Security {
     }
 }
 
-/// Registers every route, so that the server and the OpenAPI document come from one list.
-pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
-where
-    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
-{
-    use routes::*;
-    app.service(status::status)
-        .service(status::status_v1)
-        .service(status::health)
-        .service(status::license)
-        .service(login::login_v1)
-        .service(login::login_v0)
-        .service(login::logout_v1)
-        .service(login::logout_v0)
-        .service(users::current_user)
-        .service(users::current_user_v0)
-        .service(users::create_user)
-        .service(users::set_organisations)
-        .service(users::set_password)
-        .service(users::change_password)
-        .service(users::get_key)
-        .service(users::renew_key)
-        .service(users::delete_key)
-        .service(users::delete_user)
-        .service(users::get_user)
-        .service(users::update_user)
-        .service(users::lock_user)
-        .service(organisations::create_organisation)
-        .service(organisations::get_organisation)
-        .service(organisations::update_organisation)
-        .service(profiles::create_profile)
-        .service(profiles::get_profile)
-        .service(profiles::update_profile)
-        .service(profiles::delete_profile)
-        .service(observable_types::create)
-        .service(observable_types::get)
-        .service(observable_types::remove)
-        .service(custom_fields::list)
-        .service(custom_fields::create)
-        .service(custom_fields::get)
-        .service(custom_fields::update)
-        .service(custom_fields::remove)
-        .service(connectors::misp_status)
-        .service(connectors::misp_sync)
-        .service(connectors::misp_export)
-        .service(query::query)
-}
-
-/// The OpenAPI document of this service.
+/// The OpenAPI document of this service, from the same route list the server uses.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut doc) =
-        register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(routes::api_doc())
+        .configure(routes::register)
+        .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }
@@ -157,9 +102,13 @@ impl Application {
         let broker = match settings.amqp.url.as_ref() {
             Some(url) => {
                 use secrecy::ExposeSecret;
-                Broker::connect(url.expose_secret(), Duration::from_secs(10), "hive.events")
-                    .await
-                    .map_err(StartupError::Broker)?
+                Broker::connect(
+                    url.expose_secret(),
+                    Duration::from_secs(10),
+                    crate::EVENTS_EXCHANGE,
+                )
+                .await
+                .map_err(StartupError::Broker)?
             }
             None => Broker::none(),
         };
@@ -183,7 +132,10 @@ impl Application {
         let broker_data = web::Data::new(broker.clone());
         let mut server = HttpServer::new(move || {
             let doc = doc.clone();
-            let (app, _) = register(App::new().into_utoipa_app()).split_for_parts();
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .configure(routes::register)
+                .split_for_parts();
             app.app_data(db_data.clone())
                 .app_data(auth_data.clone())
                 .app_data(broker_data.clone())

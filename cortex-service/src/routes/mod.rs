@@ -9,11 +9,58 @@ pub mod users;
 
 use crate::db::{OrganizationRow, UserRow};
 use crate::error::ApiError;
+use crate::startup::SecuritySchemes;
 use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::Value;
 use shared_models::cortex::{OrganizationStatus, OutputOrganization, OutputUser, UserStatus};
 use shared_models::query::{Filter, Range, Sort};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "cortex-service",
+        description = "Analysis and response API compatible with Cortex 3/4.",
+        license(name = "AGPL-3.0-only")
+    ),
+    components(schemas(shared_models::ErrorBody)),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+/// The document's frame: title, shared schemas, security schemes.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+/// Registers every route, so that the server and the OpenAPI document come from one list.
+/// Literal segments come before `{id}` ones.
+pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(status::status)
+        .service(status::current_user)
+        .service(login::login)
+        .service(login::logout)
+        .service(organizations::list)
+        .service(organizations::search)
+        .service(organizations::stats)
+        .service(users::search_in_org)
+        .service(organizations::get)
+        .service(organizations::create)
+        .service(organizations::update)
+        .service(organizations::remove)
+        .service(users::list)
+        .service(users::search)
+        .service(users::create)
+        .service(users::set_password)
+        .service(users::change_password)
+        .service(users::get_key)
+        .service(users::renew_key)
+        .service(users::set_key)
+        .service(users::revoke_key)
+        .service(users::get)
+        .service(users::update)
+        .service(users::remove);
+}
 
 /// Routes reachable without credentials.
 pub const PUBLIC_ROUTES: &[&str] = &[

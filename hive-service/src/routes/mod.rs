@@ -17,11 +17,74 @@ use crate::db::schema;
 use crate::db::{format_id, parse_id, DbConn};
 use crate::domain::permissions;
 use crate::error::ApiError;
+use crate::startup::SecuritySchemes;
 use diesel::prelude::*;
 use serde_json::Map;
 use shared_models::hive::{
     OutputOrganisation, OutputOrganisationProfile, OutputProfile, OutputUser,
 };
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "hive-service",
+        description = "Case management API compatible with TheHive 5 (v1) and TheHive's legacy API (v0).",
+        license(name = "AGPL-3.0-only")
+    ),
+    components(schemas(shared_models::ErrorBody)),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+/// The document's frame: title, shared schemas, security schemes.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <ApiDoc as utoipa::OpenApi>::openapi()
+}
+
+/// Registers every route, so that the server and the OpenAPI document come from one list.
+/// Literal segments come before `{id}` ones.
+pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(status::status)
+        .service(status::status_v1)
+        .service(status::health)
+        .service(status::license)
+        .service(login::login_v1)
+        .service(login::login_v0)
+        .service(login::logout_v1)
+        .service(login::logout_v0)
+        .service(users::current_user)
+        .service(users::current_user_v0)
+        .service(users::create_user)
+        .service(users::set_organisations)
+        .service(users::set_password)
+        .service(users::change_password)
+        .service(users::get_key)
+        .service(users::renew_key)
+        .service(users::delete_key)
+        .service(users::delete_user)
+        .service(users::get_user)
+        .service(users::update_user)
+        .service(users::lock_user)
+        .service(organisations::create_organisation)
+        .service(organisations::get_organisation)
+        .service(organisations::update_organisation)
+        .service(profiles::create_profile)
+        .service(profiles::get_profile)
+        .service(profiles::update_profile)
+        .service(profiles::delete_profile)
+        .service(observable_types::create)
+        .service(observable_types::get)
+        .service(observable_types::remove)
+        .service(custom_fields::list)
+        .service(custom_fields::create)
+        .service(custom_fields::get)
+        .service(custom_fields::update)
+        .service(custom_fields::remove)
+        .service(connectors::misp_status)
+        .service(connectors::misp_sync)
+        .service(connectors::misp_export)
+        .service(query::query);
+}
 
 /// Routes reachable without credentials; every other route answers 401 without them.
 pub const PUBLIC_ROUTES: &[&str] = &[
