@@ -28,6 +28,8 @@ pub mod http;
 #[path = "../../hive-service/src/messaging/mod.rs"]
 pub mod messaging;
 pub mod routes;
+#[path = "../../hive-service/src/settings.rs"]
+pub mod settings;
 #[path = "../../hive-service/src/startup.rs"]
 pub mod startup;
 #[path = "../../hive-service/src/telemetry.rs"]

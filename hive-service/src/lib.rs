@@ -24,5 +24,6 @@ pub mod extract;
 pub mod http;
 pub mod messaging;
 pub mod routes;
+pub mod settings;
 pub mod startup;
 pub mod telemetry;

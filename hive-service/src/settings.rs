@@ -1,0 +1,226 @@
+//! Settings sections both services share (cortex-service compiles this file too), and the
+//! layering: built-in defaults < optional file (`--config PATH`) < environment variables
+//! `PREFIX__SECTION__KEY`. Each service's `config.rs` assembles its `Settings` from these
+//! sections and its own, with `deny_unknown_fields`, so that an unknown key or a bad value
+//! stops start-up with a message naming the key.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// HTTP listener settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `host:port` to listen on.
+    pub bind: String,
+    /// Largest JSON body accepted, in bytes (larger: 413).
+    pub max_json_bytes: usize,
+    /// Seconds given to in-flight requests on shutdown.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; 0 = one per CPU.
+    pub workers: usize,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://...`; default `sqlite://<data_dir>/<service>.db`.
+    pub url: Option<SecretString>,
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// Seconds to wait for a connection at start before giving up.
+    pub connect_timeout_secs: u64,
+}
+
+/// RabbitMQ settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    /// `amqp://user:pass@host:port/vhost`; unset = no broker.
+    pub url: Option<SecretString>,
+}
+
+/// Values used when the database is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// Password of the built-in administrator; unset = a random one, printed once.
+    pub admin_password: Option<SecretString>,
+    /// A fixed API key for the built-in administrator (at least 32 characters), applied at
+    /// every start.
+    pub admin_api_key: Option<SecretString>,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Accept `Authorization: Basic` (login and password on every request).
+    pub basic: bool,
+    /// Seconds a successful password check is remembered for Basic auth.
+    pub basic_cache_secs: u64,
+    /// Lifetime of a session (login endpoint), seconds.
+    pub session_ttl_secs: u64,
+    /// Failed logins for one account within `lockout_window_secs` before further attempts
+    /// are refused without checking (429) until the window passes.
+    pub max_failed_logins: u32,
+    /// The window of `max_failed_logins`, seconds.
+    pub lockout_window_secs: u64,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// Default filter (overridden by `RUST_LOG`).
+    pub level: String,
+}
+
+/// Log format.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Loads the layers: `defaults`, then `file`, then the `PREFIX__*` variables of `env`.
+pub fn load_layers<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    defaults: &[(&str, config::Value)],
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    let map: config::Map<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&format!("{prefix}__")))
+        .collect();
+    let mut builder = config::Config::builder();
+    for (key, value) in defaults {
+        builder = builder
+            .set_default(*key, value.clone())
+            .map_err(|e| ConfigError(e.to_string()))?;
+    }
+    if let Some(path) = file {
+        builder = builder.add_source(config::File::from(path).required(true));
+    }
+    builder
+        .add_source(
+            config::Environment::with_prefix(prefix)
+                .prefix_separator("__")
+                .separator("__")
+                .source(Some(map)),
+        )
+        .build()
+        .map_err(|e| ConfigError(e.to_string()))?
+        .try_deserialize()
+        .map_err(|e| ConfigError(e.to_string()))
+}
+
+/// The defaults of the shared sections.
+pub fn common_defaults(
+    bind: &str,
+    data_dir: &str,
+    basic: bool,
+) -> Vec<(&'static str, config::Value)> {
+    let empty = config::Value::from(config::Map::<String, String>::new());
+    vec![
+        ("http.bind", bind.into()),
+        ("http.max_json_bytes", (10 * 1024 * 1024).into()),
+        ("http.shutdown_timeout_secs", 30.into()),
+        ("http.workers", 0.into()),
+        ("data_dir", data_dir.into()),
+        ("database.pool_size", 16.into()),
+        ("database.connect_timeout_secs", 10.into()),
+        ("amqp", empty.clone()),
+        ("bootstrap", empty),
+        ("auth.basic", basic.into()),
+        ("auth.basic_cache_secs", 300.into()),
+        ("auth.session_ttl_secs", (8 * 3600).into()),
+        ("auth.max_failed_logins", 10.into()),
+        ("auth.lockout_window_secs", 600.into()),
+        ("log.format", "pretty".into()),
+        ("log.level", "info".into()),
+    ]
+}
+
+/// Checks the values of the shared sections, naming the key of the first bad one.
+pub fn validate_common(
+    http: &HttpSettings,
+    database: &DatabaseSettings,
+    amqp: &AmqpSettings,
+    bootstrap: &BootstrapSettings,
+) -> Result<(), ConfigError> {
+    bind_addr(http)?;
+    if let Some(url) = &database.url {
+        let url = url.expose_secret();
+        if !(url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(
+                "database.url: must start with sqlite://, postgres:// or postgresql://".into(),
+            ));
+        }
+    }
+    if let Some(url) = &amqp.url {
+        let url = url.expose_secret();
+        if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+            return Err(ConfigError(
+                "amqp.url: must start with amqp:// or amqps://".into(),
+            ));
+        }
+    }
+    if let Some(key) = &bootstrap.admin_api_key {
+        if key.expose_secret().len() < 32 {
+            return Err(ConfigError(
+                "bootstrap.admin_api_key: must be at least 32 characters".into(),
+            ));
+        }
+    }
+    if let Some(pw) = &bootstrap.admin_password {
+        if pw.expose_secret().trim().is_empty() {
+            return Err(ConfigError(
+                "bootstrap.admin_password: must not be empty".into(),
+            ));
+        }
+    }
+    if database.pool_size == 0 {
+        return Err(ConfigError("database.pool_size: must be at least 1".into()));
+    }
+    if http.max_json_bytes < 1024 {
+        return Err(ConfigError(
+            "http.max_json_bytes: must be at least 1024".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The parsed listen address.
+pub fn bind_addr(http: &HttpSettings) -> Result<SocketAddr, ConfigError> {
+    http.bind
+        .parse()
+        .map_err(|e| ConfigError(format!("http.bind: `{}` is not host:port ({e})", http.bind)))
+}
+
+/// `sqlite://<data_dir>/<file>` when `url` is unset.
+pub fn default_database(url: &mut Option<SecretString>, data_dir: &Path, file: &str) {
+    if url.is_none() {
+        *url = Some(SecretString::from(format!(
+            "sqlite://{}",
+            data_dir.join(file).display()
+        )));
+    }
+}
