@@ -4,6 +4,8 @@
 //! are literal (`orgadmin` does not imply `analyze`). Unknown users and wrong passwords get
 //! the same answer after the same work; a successful password check is remembered briefly.
 
+#[path = "../../../hive-service/src/auth/credential.rs"]
+pub mod credential;
 #[path = "../../../hive-service/src/auth/password.rs"]
 pub mod password;
 #[path = "../../../hive-service/src/auth/secrets.rs"]
@@ -15,14 +17,13 @@ use crate::db::schema::{organizations, users};
 use crate::db::{Db, OrganizationRow, UserRow};
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use base64::Engine;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use shared_models::cortex::Role;
 use std::sync::Arc;
 
+use credential::{credential_of, Credential};
 pub use password::auth_failure;
 
 /// Name of the session cookie.
@@ -196,60 +197,17 @@ pub async fn caller_for(db: &Db, user: UserRow) -> Result<Caller, ApiError> {
     })
 }
 
-#[derive(Debug)]
-enum Credential {
-    Bearer(String),
-    Basic { login: String, password: String },
-    Cookie(String),
-}
-
-fn credential_of(req: &HttpRequest) -> Result<Credential, ApiError> {
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| auth_failure())?.trim();
-        let (scheme, rest) = value.split_once(' ').ok_or_else(auth_failure)?;
-        let rest = rest.trim();
-        return match scheme.to_ascii_lowercase().as_str() {
-            "bearer" if !rest.is_empty() && rest.len() <= 4096 => {
-                Ok(Credential::Bearer(rest.into()))
-            }
-            "basic" => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(rest)
-                    .map_err(|_| auth_failure())?;
-                let text = String::from_utf8(decoded).map_err(|_| auth_failure())?;
-                let (login, password) = text.split_once(':').ok_or_else(auth_failure)?;
-                Ok(Credential::Basic {
-                    login: login.into(),
-                    password: password.into(),
-                })
-            }
-            _ => Err(auth_failure()),
-        };
-    }
-    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-        if !safe && req.headers().get("X-Requested-With").is_none() {
-            return Err(ApiError::Authorization(
-                "Requests authenticated by the session cookie that change data must carry an \
-                 X-Requested-With header"
-                    .into(),
-            ));
-        }
-        return Ok(Credential::Cookie(cookie.value().to_string()));
-    }
-    Err(auth_failure())
-}
-
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let auth = req.app_data::<web::Data<Arc<Authenticator>>>().cloned();
-        let credential = credential_of(req);
+        let credential = credential_of(req, SESSION_COOKIE);
         Box::pin(async move {
             let auth = auth.ok_or_else(|| ApiError::internal("authenticator missing"))?;
-            auth.authenticate(credential?).await
+            auth.authenticate(credential?.ok_or_else(auth_failure)?)
+                .await
         })
     }
 }

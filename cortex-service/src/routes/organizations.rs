@@ -6,7 +6,7 @@ use super::{
 };
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::schema::organizations;
-use crate::db::{is_unique_violation, now_ms, Db, OrganizationRow};
+use crate::db::{duplicate_as, now_ms, Db, OrganizationRow};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -129,11 +129,9 @@ pub async fn create(
             .values(&row)
             .execute(c)
             .map_err(|e| {
-                if is_unique_violation(&e) {
+                duplicate_as(e, || {
                     ApiError::Create(format!("organization {} already exists", row.id))
-                } else {
-                    e.into()
-                }
+                })
             })
     })
     .await?;

@@ -4,7 +4,7 @@
 use super::{check_name, list_response, render_user, to_value, ListParams, SearchBody};
 use crate::auth::{secrets, Authenticator, Caller, ADMIN_ORG};
 use crate::db::schema::{organizations, users};
-use crate::db::{is_unique_violation, now_ms, Db, DbConn, OrganizationRow, UserRow};
+use crate::db::{duplicate_as, now_ms, Db, DbConn, OrganizationRow, UserRow};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -223,11 +223,9 @@ pub async fn create(
             .values(&row)
             .execute(c)
             .map_err(|e| {
-                if is_unique_violation(&e) {
+                duplicate_as(e, || {
                     ApiError::Create(format!("user {} already exists", row.id))
-                } else {
-                    e.into()
-                }
+                })
             })
     })
     .await?;

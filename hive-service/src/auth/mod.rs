@@ -7,10 +7,12 @@
 //! organisation comes from `X-Organisation` (name or id), else the user's default one.
 //! Unknown users and wrong passwords get the same answer after the same work.
 
+pub mod credential;
 pub mod password;
 pub mod secrets;
 pub mod session;
 
+use credential::{credential_of, Credential};
 pub use password::auth_failure;
 
 use crate::db::models::{memberships_of, Membership, OrganisationRow, ProfileRow, UserRow};
@@ -19,9 +21,7 @@ use crate::db::{format_id, now_ms, parse_id, Db};
 use crate::domain::permissions;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use base64::Engine;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
@@ -83,14 +83,6 @@ impl Caller {
             .iter()
             .any(|m| m.organisation.id == organisation_id)
     }
-}
-
-/// A credential found in a request.
-#[derive(Debug)]
-enum Credential {
-    Bearer(String),
-    Basic { login: String, password: String },
-    Cookie(String),
 }
 
 /// Authentication settings and state shared by all workers.
@@ -262,51 +254,13 @@ pub fn caller_in(
     })
 }
 
-fn credential_of(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| auth_failure())?.trim();
-        let (scheme, rest) = value.split_once(' ').ok_or_else(auth_failure)?;
-        let rest = rest.trim();
-        return match scheme.to_ascii_lowercase().as_str() {
-            "bearer" if !rest.is_empty() && rest.len() <= 4096 => {
-                Ok(Some(Credential::Bearer(rest.to_string())))
-            }
-            "basic" => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(rest)
-                    .map_err(|_| auth_failure())?;
-                let text = String::from_utf8(decoded).map_err(|_| auth_failure())?;
-                let (login, password) = text.split_once(':').ok_or_else(auth_failure)?;
-                Ok(Some(Credential::Basic {
-                    login: login.to_string(),
-                    password: password.to_string(),
-                }))
-            }
-            _ => Err(auth_failure()),
-        };
-    }
-    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        // A cookie travels with cross-site requests; changes need a header a form cannot set.
-        let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-        if !safe && req.headers().get("X-Requested-With").is_none() {
-            return Err(ApiError::Authorization(
-                "Requests authenticated by the session cookie that change data must carry an \
-                 X-Requested-With header"
-                    .into(),
-            ));
-        }
-        return Ok(Some(Credential::Cookie(cookie.value().to_string())));
-    }
-    Ok(None)
-}
-
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let auth = req.app_data::<web::Data<Arc<Authenticator>>>().cloned();
-        let credential = credential_of(req);
+        let credential = credential_of(req, SESSION_COOKIE);
         let organisation = req
             .headers()
             .get("X-Organisation")

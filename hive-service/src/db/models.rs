@@ -94,10 +94,21 @@ pub struct Membership {
 
 /// All memberships of a user, ordered by organisation name.
 pub fn memberships_of(conn: &mut super::DbConn, user_id: i64) -> QueryResult<Vec<Membership>> {
+    Ok(memberships_of_users(conn, &[user_id])?
+        .remove(&user_id)
+        .unwrap_or_default())
+}
+
+/// The memberships of several users in one query, by user id, each ordered by organisation
+/// name.
+pub fn memberships_of_users(
+    conn: &mut super::DbConn,
+    user_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Vec<Membership>>> {
     let rows: Vec<(MembershipRow, OrganisationRow, ProfileRow)> = memberships::table
         .inner_join(organisations::table)
         .inner_join(profiles::table)
-        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::user_id.eq_any(user_ids))
         .order(organisations::name.asc())
         .select((
             MembershipRow::as_select(),
@@ -105,16 +116,16 @@ pub fn memberships_of(conn: &mut super::DbConn, user_id: i64) -> QueryResult<Vec
             ProfileRow::as_select(),
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(m, organisation, profile)| Membership {
+    let mut out: std::collections::HashMap<i64, Vec<Membership>> = std::collections::HashMap::new();
+    for (m, organisation, profile) in rows {
+        out.entry(m.user_id).or_default().push(Membership {
             organisation,
             profile,
             is_default: m.is_default,
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
-
 /// A custom field definition.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
 #[diesel(table_name = custom_fields)]

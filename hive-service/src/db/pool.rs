@@ -232,6 +232,16 @@ impl Db {
     }
 }
 
+/// Maps a unique-constraint violation to `duplicate()` (a client's 4xx), any other database
+/// error to an internal one.
+pub fn duplicate_as(e: diesel::result::Error, duplicate: impl FnOnce() -> ApiError) -> ApiError {
+    if is_unique_violation(&e) {
+        duplicate()
+    } else {
+        e.into()
+    }
+}
+
 /// Whether a diesel error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -4,7 +4,7 @@ use super::{check_name, check_text, not_found};
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::CustomFieldRow;
 use crate::db::schema::custom_fields;
-use crate::db::{format_id, is_unique_violation, next_id, now_ms, parse_id, Db, DbConn};
+use crate::db::{duplicate_as, format_id, next_id, now_ms, parse_id, Db, DbConn};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -136,11 +136,9 @@ pub async fn create(
             .values(&row)
             .execute(c)
             .map_err(|e| {
-                if is_unique_violation(&e) {
+                duplicate_as(e, || {
                     ApiError::Create(format!("Custom field {} already exists", row.name))
-                } else {
-                    e.into()
-                }
+                })
             })
     })
     .await?;

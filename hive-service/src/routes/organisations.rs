@@ -4,7 +4,7 @@ use super::{check_name, check_text, find_organisation, not_found, render_organis
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::OrganisationRow;
 use crate::db::schema::organisations;
-use crate::db::{is_unique_violation, next_id, now_ms, Db};
+use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use actix_web::{get, patch, post, web, HttpResponse};
@@ -61,11 +61,9 @@ pub async fn create_organisation(
             .values(&row)
             .execute(c)
             .map_err(|e| {
-                if is_unique_violation(&e) {
+                duplicate_as(e, || {
                     ApiError::Create(format!("Organisation {} already exists", row.name))
-                } else {
-                    e.into()
-                }
+                })
             })
     })
     .await?;
@@ -137,11 +135,9 @@ pub async fn update_organisation(
                 .set(organisations::name.eq(n))
                 .execute(c)
                 .map_err(|e| {
-                    if is_unique_violation(&e) {
+                    duplicate_as(e, || {
                         ApiError::BadRequest(format!("Organisation {n} already exists"))
-                    } else {
-                        e.into()
-                    }
+                    })
                 })?;
         }
         if let Some(d) = description {

@@ -4,7 +4,7 @@ use super::{check_name, find_profile, not_found, render_profile};
 use crate::auth::{Caller, SYSTEM_LOGIN};
 use crate::db::models::ProfileRow;
 use crate::db::schema::{memberships, profiles};
-use crate::db::{is_unique_violation, next_id, now_ms, Db};
+use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::domain::permissions;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -63,11 +63,9 @@ pub async fn create_profile(
             .values(&row)
             .execute(c)
             .map_err(|e| {
-                if is_unique_violation(&e) {
+                duplicate_as(e, || {
                     ApiError::Create(format!("Profile {} already exists", row.name))
-                } else {
-                    e.into()
-                }
+                })
             })
     })
     .await?;
@@ -132,11 +130,9 @@ pub async fn update_profile(
                 .set(profiles::name.eq(n))
                 .execute(c)
                 .map_err(|e| {
-                    if is_unique_violation(&e) {
+                    duplicate_as(e, || {
                         ApiError::BadRequest(format!("Profile {n} already exists"))
-                    } else {
-                        e.into()
-                    }
+                    })
                 })?;
         }
         if let Some(perms) = perms {

@@ -8,7 +8,9 @@ use super::{
     find_organisation, find_profile, find_user, render_organisation, render_profile, render_user,
 };
 use crate::auth::Caller;
-use crate::db::models::{memberships_of, OrganisationRow, ProfileRow, UserRow};
+use crate::db::models::{
+    memberships_of, memberships_of_users, OrganisationRow, ProfileRow, UserRow,
+};
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
 use crate::error::ApiError;
@@ -123,9 +125,11 @@ fn render_users(
     caller: &Caller,
     rows: Vec<UserRow>,
 ) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+    let mut memberships = memberships_of_users(c, &ids)?;
     rows.into_iter()
         .map(|u| {
-            let m = memberships_of(c, u.id)?;
+            let m = memberships.remove(&u.id).unwrap_or_default();
             serde_json::to_value(render_user(&u, &m, caller)).map_err(ApiError::internal)
         })
         .collect()
@@ -145,9 +149,13 @@ fn select(
         }
         "getUser" => {
             let key = id_or_name(op)?;
-            let visible: Vec<UserRow> = users_visible(c, caller)?;
-            let found = find_user(c, &key)?
-                .filter(|u| visible.iter().any(|v| v.id == u.id) || u.id == caller.user.id);
+            let found = match find_user(c, &key)? {
+                Some(u) => {
+                    let m = memberships_of(c, u.id)?;
+                    super::users::can_see(caller, &u, &m).then_some(u)
+                }
+                None => None,
+            };
             Ok((
                 render_users(c, caller, found.into_iter().collect())?,
                 USER_FIELDS,

@@ -28,7 +28,7 @@ fn can_manage(caller: &Caller, memberships: &[Membership]) -> bool {
 }
 
 /// Whether `caller` may see `target`.
-fn can_see(caller: &Caller, target: &UserRow, memberships: &[Membership]) -> bool {
+pub(crate) fn can_see(caller: &Caller, target: &UserRow, memberships: &[Membership]) -> bool {
     caller.user.id == target.id
         || caller.is_platform_admin("manageUser")
         || memberships

@@ -60,6 +60,12 @@ def test_admin_creates_a_tenant_whose_org_admin_works_by_api_key(hive):
 
     users = api.user.find(filters=Eq("login", "ana@soc.local"))
     assert [u["login"] for u in users] == ["ana@soc.local"]
+    get_user = {"query": [{"_name": "getUser", "idOrName": "ana@soc.local"}]}
+    assert api.session.make_request("POST", "/api/v1/query", json=get_user) == users
+    # An org-admin sees its organisation's users, not the platform administrator.
+    hidden = {"query": [{"_name": "getUser", "idOrName": "admin@thehive.local"}]}
+    assert by_password.session.make_request("POST", "/api/v1/query", json=hidden) == []
+    assert sorted(u["login"] for u in by_password.user.find()) == ["ana@soc.local", "lead@soc.local"]
     orgs = api.organisation.find(filters=Eq("name", "main-org"))
     assert [o["_id"] for o in orgs] == [org["_id"]]
     assert api.organisation.count() == 2

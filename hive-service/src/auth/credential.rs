@@ -1,0 +1,67 @@
+//! The credential a request carries, for both services (cortex-service compiles this file
+//! too): `Authorization: Bearer` (API key or session token), `Authorization: Basic`, or the
+//! session cookie. A cookie travels with cross-site requests, so a cookie-authenticated request
+//! that changes data must carry `X-Requested-With`, which a cross-site form cannot set.
+
+use super::auth_failure;
+use crate::error::ApiError;
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use base64::Engine;
+
+/// Longest Bearer credential accepted.
+const MAX_BEARER: usize = 4096;
+
+/// A credential found in a request.
+#[derive(Debug)]
+pub enum Credential {
+    /// An API key or a session token.
+    Bearer(String),
+    /// Login and password.
+    Basic {
+        /// Login.
+        login: String,
+        /// Password.
+        password: String,
+    },
+    /// The session cookie's token.
+    Cookie(String),
+}
+
+/// Reads the credential of `req` (`None`: it carries none); `cookie` names the session cookie.
+pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credential>, ApiError> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| auth_failure())?.trim();
+        let (scheme, rest) = value.split_once(' ').ok_or_else(auth_failure)?;
+        let rest = rest.trim();
+        return match scheme.to_ascii_lowercase().as_str() {
+            "bearer" if !rest.is_empty() && rest.len() <= MAX_BEARER => {
+                Ok(Some(Credential::Bearer(rest.to_string())))
+            }
+            "basic" => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .map_err(|_| auth_failure())?;
+                let text = String::from_utf8(decoded).map_err(|_| auth_failure())?;
+                let (login, password) = text.split_once(':').ok_or_else(auth_failure)?;
+                Ok(Some(Credential::Basic {
+                    login: login.to_string(),
+                    password: password.to_string(),
+                }))
+            }
+            _ => Err(auth_failure()),
+        };
+    }
+    if let Some(cookie) = req.cookie(cookie) {
+        let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        if !safe && req.headers().get("X-Requested-With").is_none() {
+            return Err(ApiError::Authorization(
+                "Requests authenticated by the session cookie that change data must carry an \
+                 X-Requested-With header"
+                    .into(),
+            ));
+        }
+        return Ok(Some(Credential::Cookie(cookie.value().to_string())));
+    }
+    Ok(None)
+}
