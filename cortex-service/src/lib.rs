@@ -34,3 +34,14 @@ pub mod settings;
 pub mod startup;
 #[path = "../../hive-service/src/telemetry.rs"]
 pub mod telemetry;
+
+/// State of this service handed to every request, beside the database and the broker.
+#[derive(Debug)]
+pub struct ServiceState;
+
+impl ServiceState {
+    /// Nothing to prepare yet.
+    pub fn new(_settings: &config::Settings) -> Result<ServiceState, String> {
+        Ok(ServiceState)
+    }
+}

@@ -27,6 +27,18 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Where attachments are stored.
+    pub datastore: DatastoreSettings,
+}
+
+/// The datastore: files of observables, logs, cases, alerts, stored by SHA-256.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatastoreSettings {
+    /// Directory (default `<data_dir>/datastore`); instances sharing a database must share it.
+    pub path: Option<PathBuf>,
+    /// Largest multipart upload accepted, in bytes (larger: 413).
+    pub max_upload_bytes: u64,
 }
 
 impl Settings {
@@ -40,10 +52,19 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let defaults = common_defaults("127.0.0.1:9000", "./data/hive", true);
+        let mut defaults = common_defaults("127.0.0.1:9000", "./data/hive", true);
+        defaults.push(("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()));
         let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
         validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;
         default_database(&mut s.database.url, &s.data_dir, "hive.db");
+        if s.datastore.path.is_none() {
+            s.datastore.path = Some(s.data_dir.join("datastore"));
+        }
+        if s.datastore.max_upload_bytes == 0 {
+            return Err(ConfigError(
+                "datastore.max_upload_bytes: must be greater than 0".into(),
+            ));
+        }
         Ok(s)
     }
 

@@ -15,8 +15,10 @@ pub const EVENTS_EXCHANGE: &str = "hive.events";
 
 pub mod auth;
 pub mod bootstrap;
+pub mod casework;
 pub mod cli;
 pub mod config;
+pub mod datastore;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -27,3 +29,32 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+
+/// State of this service handed to every request, beside the database and the broker.
+#[derive(Debug)]
+pub struct ServiceState {
+    /// Where files are stored.
+    pub datastore: datastore::Datastore,
+    /// Largest multipart upload, bytes.
+    pub max_upload_bytes: u64,
+    /// Largest JSON document, also inside a multipart body.
+    pub max_json_bytes: usize,
+}
+
+impl ServiceState {
+    /// Prepares the datastore directory.
+    pub fn new(settings: &config::Settings) -> Result<ServiceState, String> {
+        let path = settings
+            .datastore
+            .path
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("datastore"));
+        let datastore = datastore::Datastore::open(&path)
+            .map_err(|e| format!("datastore.path: {}: {e}", path.display()))?;
+        Ok(ServiceState {
+            datastore,
+            max_upload_bytes: settings.datastore.max_upload_bytes,
+            max_json_bytes: settings.http.max_json_bytes,
+        })
+    }
+}

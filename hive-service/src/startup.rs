@@ -29,6 +29,9 @@ pub enum StartupError {
     /// The listener could not be bound.
     #[error("http.bind: {0}")]
     Bind(String),
+    /// The service's own state (datastore...) could not be prepared.
+    #[error("{0}")]
+    State(String),
 }
 
 /// Declares the security schemes (Bearer and Basic) in an OpenAPI document.
@@ -113,6 +116,8 @@ impl Application {
             None => Broker::none(),
         };
         let auth = Arc::new(Authenticator::new(db.clone(), &secret, &settings.auth));
+        let state =
+            web::Data::new(crate::ServiceState::new(&settings).map_err(StartupError::State)?);
         let listener = TcpListener::bind(
             settings
                 .bind_addr()
@@ -139,6 +144,7 @@ impl Application {
             app.app_data(db_data.clone())
                 .app_data(auth_data.clone())
                 .app_data(broker_data.clone())
+                .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_json))
                 .app_data(
                     web::PathConfig::default().error_handler(|e, _| from_actix(e.into()).into()),

@@ -6,6 +6,7 @@
 //! broker. No database, HTTP-server or broker code: CI checks that `diesel`, `actix-web` and
 //! `lapin` are not in this crate's dependency tree.
 
+pub mod casework;
 pub mod cortex;
 pub mod envelope;
 pub mod error;

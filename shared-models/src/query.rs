@@ -435,13 +435,16 @@ pub fn lookup<'a>(entity: &'a Value, path: &str) -> Option<&'a Value> {
         return Some(v);
     }
     let mut cur = entity;
-    for part in path.split('.') {
-        cur = match cur {
-            Value::Object(o) => o.get(part)?,
-            _ => return None,
-        };
+    let mut rest = path;
+    loop {
+        let o = cur.as_object()?;
+        if let Some(v) = o.get(rest) {
+            return Some(v);
+        }
+        let (head, tail) = rest.split_once('.')?;
+        cur = o.get(head)?;
+        rest = tail;
     }
-    Some(cur)
 }
 
 fn scalars(v: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {

@@ -1,6 +1,7 @@
 //! hive-service's database: the shared pool and migrations ([`pool`]), the schema, rows and
 //! ids.
 
+pub mod casework;
 pub mod ids;
 pub mod models;
 mod pool;

@@ -101,3 +101,204 @@ diesel::table! {
         updated_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        owner_id -> Nullable<BigInt>,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        sha1 -> Text,
+        md5 -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_templates (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        name -> Text,
+        display_name -> Text,
+        title_prefix -> Nullable<Text>,
+        description -> Nullable<Text>,
+        severity -> Nullable<Integer>,
+        tags -> Text,
+        flag -> Bool,
+        tlp -> Nullable<Integer>,
+        pap -> Nullable<Integer>,
+        summary -> Nullable<Text>,
+        tasks -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        number -> BigInt,
+        organisation_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        severity -> Integer,
+        start_date -> BigInt,
+        end_date -> Nullable<BigInt>,
+        tags -> Text,
+        flag -> Bool,
+        tlp -> Integer,
+        pap -> Integer,
+        status -> Text,
+        stage -> Text,
+        summary -> Nullable<Text>,
+        impact_status -> Nullable<Text>,
+        assignee -> Nullable<Text>,
+        case_template -> Nullable<Text>,
+        access_kind -> Text,
+        access_users -> Nullable<Text>,
+        in_progress_date -> Nullable<BigInt>,
+        closed_date -> Nullable<BigInt>,
+        alert_date -> Nullable<BigInt>,
+        alert_new_date -> Nullable<BigInt>,
+        alert_imported_date -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        alert_type -> Text,
+        source -> Text,
+        source_ref -> Text,
+        external_link -> Nullable<Text>,
+        title -> Text,
+        description -> Text,
+        severity -> Integer,
+        date -> BigInt,
+        tags -> Text,
+        flag -> Bool,
+        tlp -> Integer,
+        pap -> Integer,
+        follow -> Bool,
+        status -> Text,
+        stage -> Text,
+        summary -> Nullable<Text>,
+        assignee -> Nullable<Text>,
+        case_template -> Nullable<Text>,
+        case_id -> Nullable<BigInt>,
+        is_read -> Bool,
+        last_sync_date -> Nullable<BigInt>,
+        in_progress_date -> Nullable<BigInt>,
+        closed_date -> Nullable<BigInt>,
+        imported_date -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    custom_values (id) {
+        id -> BigInt,
+        entity_id -> BigInt,
+        field_id -> BigInt,
+        position -> Integer,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    observables (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        case_id -> Nullable<BigInt>,
+        alert_id -> Nullable<BigInt>,
+        data_type -> Text,
+        data -> Nullable<Text>,
+        attachment_id -> Nullable<BigInt>,
+        tlp -> Integer,
+        pap -> Integer,
+        tags -> Text,
+        ioc -> Bool,
+        sighted -> Bool,
+        sighted_at -> Nullable<BigInt>,
+        ignore_similarity -> Bool,
+        message -> Nullable<Text>,
+        reports -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        organisation_id -> BigInt,
+        title -> Text,
+        group_name -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        flag -> Bool,
+        start_date -> Nullable<BigInt>,
+        end_date -> Nullable<BigInt>,
+        task_order -> BigInt,
+        due_date -> Nullable<BigInt>,
+        assignee -> Nullable<Text>,
+        mandatory -> Bool,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    logs (id) {
+        id -> BigInt,
+        task_id -> BigInt,
+        organisation_id -> BigInt,
+        message -> Text,
+        date -> BigInt,
+        owner -> Text,
+        include_in_timeline -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    counters,
+    attachments,
+    case_templates,
+    cases,
+    alerts,
+    custom_values,
+    observables,
+    tasks,
+    logs,
+    custom_fields,
+);

@@ -234,6 +234,11 @@ pub async fn remove(
     let key = id.into_inner();
     db.write(move |c| {
         let f = find(c, &key)?.ok_or_else(|| not_found("CustomField", &key))?;
+        diesel::delete(
+            crate::db::schema::custom_values::table
+                .filter(crate::db::schema::custom_values::field_id.eq(f.id)),
+        )
+        .execute(c)?;
         diesel::delete(custom_fields::table.find(f.id)).execute(c)?;
         Ok(())
     })

@@ -1,14 +1,21 @@
 //! HTTP routes: thin handlers, one file per resource group. Shared lookups and renderers live
 //! here so that REST answers and Query API answers are the same objects.
 
+pub mod alerts;
+pub mod body;
+pub mod case_templates;
+pub mod cases;
 pub mod connectors;
 pub mod custom_fields;
 pub mod login;
 pub mod observable_types;
+pub mod observables;
 pub mod organisations;
 pub mod profiles;
 pub mod query;
+pub mod query_casework;
 pub mod status;
+pub mod tasks;
 pub mod users;
 
 use crate::auth::Caller;
@@ -80,6 +87,52 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(custom_fields::get)
         .service(custom_fields::update)
         .service(custom_fields::remove)
+        .service(alerts::bulk_update)
+        .service(alerts::bulk_delete)
+        .service(alerts::bulk_merge)
+        .service(alerts::create)
+        .service(alerts::get)
+        .service(alerts::update)
+        .service(alerts::remove)
+        .service(alerts::follow)
+        .service(alerts::unfollow)
+        .service(alerts::promote)
+        .service(alerts::merge)
+        .service(alerts::import)
+        .service(alerts::create_observable)
+        .service(alerts::similar_observables)
+        .service(cases::bulk_update)
+        .service(cases::merge)
+        .service(cases::link_types)
+        .service(cases::delete_custom_value)
+        .service(cases::create)
+        .service(cases::get)
+        .service(cases::update)
+        .service(cases::remove)
+        .service(cases::unlink_alert)
+        .service(cases::merge_observables)
+        .service(cases::create_observable)
+        .service(cases::create_task)
+        .service(cases::similar_observables)
+        .service(cases::list_shares)
+        .service(observables::bulk_update)
+        .service(observables::get)
+        .service(observables::update)
+        .service(observables::remove)
+        .service(observables::download)
+        .service(tasks::bulk_update)
+        .service(tasks::get)
+        .service(tasks::update)
+        .service(tasks::remove)
+        .service(tasks::create_log)
+        .service(tasks::update_log)
+        .service(tasks::remove_log)
+        .service(tasks::add_log_attachments)
+        .service(tasks::remove_log_attachment)
+        .service(case_templates::create)
+        .service(case_templates::get)
+        .service(case_templates::update)
+        .service(case_templates::remove)
         .service(connectors::misp_status)
         .service(connectors::misp_sync)
         .service(connectors::misp_export)

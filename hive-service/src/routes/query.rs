@@ -4,6 +4,7 @@
 //! evaluated in memory on the same renderers as the REST routes; other selections answer
 //! an honest 400 `SearchError` until their issue lands.
 
+use super::query_casework as casework;
 use super::{
     find_organisation, find_profile, find_user, render_organisation, render_profile, render_user,
 };
@@ -142,7 +143,16 @@ fn select(
     op: &Value,
 ) -> Result<(Vec<Value>, &'static [&'static str]), ApiError> {
     let to_values = |items: Vec<Value>| items;
-    match op_name(op)? {
+    let name = op_name(op)?;
+    if let Some(kind) = casework::Kind::of_selection(name) {
+        let key = name
+            .starts_with("get")
+            .then(|| id_or_name(op))
+            .transpose()?;
+        let items = casework::select(c, caller, kind, key.as_deref())?;
+        return Ok((items, kind.fields()));
+    }
+    match name {
         "listUser" => {
             let rows = users_visible(c, caller)?;
             Ok((render_users(c, caller, rows)?, USER_FIELDS))
@@ -253,6 +263,95 @@ fn select(
     }
 }
 
+type Outcome = (Vec<Value>, Option<usize>, Option<usize>);
+
+/// Runs the operations after the selection: filters, sorts, traversals, a page or a count.
+fn run(
+    c: &mut DbConn,
+    caller: &Caller,
+    ops: &[Value],
+    exclude_fields: &[String],
+) -> Result<Outcome, ApiError> {
+    let first = &ops[0];
+    let (mut items, mut known) = select(c, caller, first)?;
+    let mut kind = casework::Kind::of_selection(op_name(first)?);
+    let mut total = None;
+    let view = |kind: Option<casework::Kind>, v: &Value| match kind {
+        Some(k) => casework::filter_view(k, v),
+        None => v.clone(),
+    };
+    for op in &ops[1..] {
+        match op_name(op)? {
+            "filter" | "_filter" => {
+                let f = Filter::parse(op).map_err(|e| ApiError::Search(e.to_string()))?;
+                check_fields(&f, known)?;
+                items.retain(|i| f.matches(&view(kind, i)));
+            }
+            "sort" | "_sort" => {
+                let fields = op
+                    .get("_fields")
+                    .or_else(|| op.get("fields"))
+                    .unwrap_or(&Value::Null);
+                let sort =
+                    Sort::from_fields(fields).map_err(|e| ApiError::Search(e.to_string()))?;
+                for (f, _) in &sort.0 {
+                    check_fields(&Filter::Has(f.clone()), known)?;
+                }
+                let mut keyed: Vec<(Value, Value)> =
+                    items.into_iter().map(|i| (view(kind, &i), i)).collect();
+                // Stable: ties keep the selection's order (creation order).
+                keyed.sort_by(|a, b| sort.compare(&a.0, &b.0));
+                items = keyed.into_iter().map(|(_, i)| i).collect();
+            }
+            "page" => {
+                let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
+                let wants_total = op
+                    .get("extraData")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().any(|x| x == "total"));
+                if wants_total {
+                    total = Some(items.len());
+                }
+                let end = to.unwrap_or(usize::MAX).min(items.len());
+                items = if from < end {
+                    items.drain(from..end).collect()
+                } else {
+                    Vec::new()
+                };
+            }
+            "count" | "limitedCount" => return Ok((Vec::new(), None, Some(items.len()))),
+            other => {
+                let next = match kind {
+                    Some(k) => casework::traverse(c, caller, k, other, &items)?,
+                    None => None,
+                };
+                match next {
+                    Some((k, next_items)) => {
+                        kind = Some(k);
+                        known = k.fields();
+                        items = next_items;
+                        total = None;
+                    }
+                    None => {
+                        return Err(ApiError::Search(format!(
+                            "Query operation {other} is not available here"
+                        )))
+                    }
+                }
+            }
+        }
+    }
+    for item in &mut items {
+        if let Value::Object(o) = item {
+            for f in exclude_fields {
+                o.remove(f);
+            }
+        }
+    }
+    Ok((items, total, None))
+}
+
 fn check_fields(filter: &Filter, known: &[&str]) -> Result<(), ApiError> {
     for f in filter.fields() {
         let root = f.split('.').next().unwrap_or(f);
@@ -272,68 +371,20 @@ pub async fn query(
     body: JsonBody<QueryBody>,
 ) -> Result<HttpResponse, ApiError> {
     let QueryBody {
-        query,
+        query: ops,
         exclude_fields,
     } = body.0;
-    if query.is_empty() {
+    if ops.is_empty() {
         return Err(ApiError::Search("the query is empty".into()));
     }
-    if query.len() > MAX_OPS {
+    if ops.len() > MAX_OPS {
         return Err(ApiError::Search(format!("at most {MAX_OPS} operations")));
     }
-    let first = query[0].clone();
-    let (mut items, known) = db.read(move |c| select(c, &caller, &first)).await?;
-    let mut total = None;
-    for op in &query[1..] {
-        match op_name(op)? {
-            "filter" | "_filter" => {
-                let f = Filter::parse(op).map_err(|e| ApiError::Search(e.to_string()))?;
-                check_fields(&f, known)?;
-                items.retain(|i| f.matches(i));
-            }
-            "sort" | "_sort" => {
-                let fields = op
-                    .get("_fields")
-                    .or_else(|| op.get("fields"))
-                    .unwrap_or(&Value::Null);
-                let sort =
-                    Sort::from_fields(fields).map_err(|e| ApiError::Search(e.to_string()))?;
-                for (f, _) in &sort.0 {
-                    check_fields(&Filter::Has(f.clone()), known)?;
-                }
-                items.sort_by(|a, b| sort.compare(a, b));
-            }
-            "page" => {
-                let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
-                let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
-                let wants_total = op
-                    .get("extraData")
-                    .and_then(Value::as_array)
-                    .is_some_and(|e| e.iter().any(|x| x == "total"));
-                if wants_total {
-                    total = Some(items.len());
-                }
-                let end = to.unwrap_or(usize::MAX).min(items.len());
-                items = if from < end {
-                    items.drain(from..end).collect()
-                } else {
-                    Vec::new()
-                };
-            }
-            "count" | "limitedCount" => return Ok(HttpResponse::Ok().json(items.len())),
-            other => {
-                return Err(ApiError::Search(format!(
-                    "Query operation {other} is not available here"
-                )))
-            }
-        }
-    }
-    for item in &mut items {
-        if let Value::Object(o) = item {
-            for f in &exclude_fields {
-                o.remove(f);
-            }
-        }
+    let (items, total, count) = db
+        .read(move |c| run(c, &caller, &ops, &exclude_fields))
+        .await?;
+    if let Some(n) = count {
+        return Ok(HttpResponse::Ok().json(n));
     }
     let mut resp = HttpResponse::Ok();
     if let Some(t) = total {

@@ -1,0 +1,9 @@
+DROP TABLE logs;
+DROP TABLE tasks;
+DROP TABLE observables;
+DROP TABLE custom_values;
+DROP TABLE alerts;
+DROP TABLE cases;
+DROP TABLE case_templates;
+DROP TABLE attachments;
+DROP TABLE counters;

@@ -1,0 +1,513 @@
+//! Alerts: creation with observables in one transaction, deduplication on
+//! (type, source, sourceRef) per organisation, updates, and the alert → case flows of
+//! section 7.8 (promote, merge, import, unlink).
+
+use super::cases::{self, CaseSpec};
+use super::custom::{self, CfInput};
+use super::observables::{self as obs, Duplicates, NewObservable, Parent};
+use super::values::{self, Patch, ALERT_STATUSES};
+use super::{find_template, Actor};
+use crate::db::casework::{AlertRow, CaseRow};
+use crate::db::schema::{alerts, cases as case_t, observables};
+use crate::db::{duplicate_as, next_id, now_ms, DbConn};
+use crate::error::ApiError;
+use diesel::prelude::*;
+use serde_json::Value;
+use shared_models::casework::{InputAlert, InputCase, InputTask};
+
+/// A checked alert, observables expanded.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    /// The row to insert.
+    pub row: AlertRow,
+    /// Custom values.
+    pub custom_fields: Vec<CfInput>,
+    /// Observables (duplicates merged on insertion).
+    pub observables: Vec<NewObservable>,
+}
+
+fn duplicate(actor: &Actor, r: &AlertRow) -> ApiError {
+    ApiError::Create(format!(
+        "Alert {}:{}:{} already exist in organisation {}",
+        r.alert_type, r.source, r.source_ref, actor.org_name
+    ))
+}
+
+/// Checks an alert input (custom fields and observable types need the database).
+pub fn check(
+    c: &mut DbConn,
+    actor: &Actor,
+    input: &InputAlert,
+    files: &[crate::datastore::FilePart],
+) -> Result<NewAlert, ApiError> {
+    if input.procedures.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(ApiError::BadRequest(
+            "procedures are not served by this version of hive-service".into(),
+        ));
+    }
+    let now = now_ms();
+    let status = input.status.clone().unwrap_or_else(|| "New".into());
+    let stage = values::stage_of(ALERT_STATUSES, "status", &status)?;
+    if stage == "Imported" {
+        return Err(ApiError::attribute(
+            "status",
+            "Imported is set by promotion only",
+        ));
+    }
+    let assignee = match input.assignee.as_deref().filter(|a| !a.trim().is_empty()) {
+        Some(a) => Some(super::check_assignee(c, actor.org_id, a)?),
+        None => None,
+    };
+    let row = AlertRow {
+        id: next_id(),
+        organisation_id: actor.org_id,
+        alert_type: values::text("type", &input.alert_type, 32)?,
+        source: values::text("source", &input.source, 32)?,
+        source_ref: values::text("sourceRef", &input.source_ref, 128)?,
+        external_link: values::opt_text("externalLink", input.external_link.as_deref(), 512)?,
+        title: values::text("title", &input.title, 512)?,
+        description: values::long_text("description", &input.description, values::MAX_DESCRIPTION)?,
+        severity: values::severity(input.severity.unwrap_or(2))?,
+        date: input.date.unwrap_or(now),
+        tags: values::tags_json(&values::tags(
+            "tags",
+            input.tags.as_deref().unwrap_or_default(),
+        )?),
+        flag: input.flag.unwrap_or(false),
+        tlp: values::tlp(input.tlp.unwrap_or(2))?,
+        pap: values::pap(input.pap.unwrap_or(2))?,
+        follow: true,
+        in_progress_date: (stage == "InProgress").then_some(now),
+        closed_date: (stage == "Closed").then_some(now),
+        status,
+        stage: stage.into(),
+        summary: values::opt_text("summary", input.summary.as_deref(), values::MAX_DESCRIPTION)?,
+        assignee,
+        case_template: input
+            .case_template
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        case_id: None,
+        is_read: false,
+        last_sync_date: None,
+        imported_date: None,
+        created_by: actor.login.clone(),
+        created_at: now,
+        updated_by: None,
+        updated_at: None,
+    };
+    let custom_fields = match &input.custom_fields {
+        Some(v) => custom::parse(c, v)?,
+        None => Vec::new(),
+    };
+    let inputs = input.observables.as_deref().unwrap_or_default();
+    if inputs.len() > obs::MAX_PER_REQUEST {
+        return Err(ApiError::attribute(
+            "observables",
+            format!("at most {} observables", obs::MAX_PER_REQUEST),
+        ));
+    }
+    let types = obs::types(c)?;
+    let mut observables = Vec::new();
+    for (i, o) in inputs.iter().enumerate() {
+        observables.extend(obs::expand(
+            c,
+            actor.org_id,
+            &types,
+            o,
+            files,
+            None,
+            &format!("observables[{i}]."),
+        )?);
+    }
+    Ok(NewAlert {
+        row,
+        custom_fields,
+        observables,
+    })
+}
+
+/// Stores a checked alert with its observables. Returns the row as created (without the
+/// update that adding observables records).
+pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<AlertRow, ApiError> {
+    let NewAlert {
+        row,
+        custom_fields,
+        observables,
+    } = new;
+    let exists: Option<i64> = alerts::table
+        .filter(alerts::organisation_id.eq(row.organisation_id))
+        .filter(alerts::alert_type.eq(&row.alert_type))
+        .filter(alerts::source.eq(&row.source))
+        .filter(alerts::source_ref.eq(&row.source_ref))
+        .select(alerts::id)
+        .first(c)
+        .optional()?;
+    if exists.is_some() {
+        return Err(duplicate(actor, &row));
+    }
+    diesel::insert_into(alerts::table)
+        .values(&row)
+        .execute(c)
+        .map_err(|e| duplicate_as(e, || duplicate(actor, &row)))?;
+    custom::insert(c, row.id, &custom_fields)?;
+    if !observables.is_empty() {
+        obs::insert(
+            c,
+            actor,
+            Parent::Alert(row.id),
+            observables,
+            Duplicates::Merge,
+        )?;
+        diesel::update(alerts::table.find(row.id))
+            .set((
+                alerts::updated_by.eq(Some(&actor.login)),
+                alerts::updated_at.eq(Some(now_ms())),
+            ))
+            .execute(c)?;
+    }
+    Ok(row)
+}
+
+/// Applies a PATCH body to an alert.
+pub fn apply_patch(
+    c: &mut DbConn,
+    actor: &Actor,
+    a: &mut AlertRow,
+    p: &Patch<'_>,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    if let Some(v) = p.string("type")? {
+        a.alert_type = values::text("type", v, 32)?;
+    }
+    if let Some(v) = p.string("source")? {
+        a.source = values::text("source", v, 32)?;
+    }
+    if let Some(v) = p.string("sourceRef")? {
+        a.source_ref = values::text("sourceRef", v, 128)?;
+    }
+    if let Some(v) = p.nullable_string("externalLink")? {
+        a.external_link = values::opt_text("externalLink", v, 512)?;
+    }
+    if let Some(v) = p.string("title")? {
+        a.title = values::text("title", v, 512)?;
+    }
+    if let Some(v) = p.string("description")? {
+        a.description = values::long_text("description", v, values::MAX_DESCRIPTION)?;
+    }
+    if let Some(v) = p.int_in("severity", 1, 4)? {
+        a.severity = v;
+    }
+    if let Some(v) = p.int("date")? {
+        a.date = v;
+    }
+    if let Some(v) = p.nullable_int("lastSyncDate")? {
+        a.last_sync_date = v;
+    }
+    let mut tags = values::tags_of(&a.tags);
+    if let Some(v) = p.strings("tags")? {
+        tags = values::tags("tags", &v)?;
+    }
+    if let Some(v) = p.strings("addTags")? {
+        tags = values::union(&tags, &values::tags("addTags", &v)?);
+    }
+    if let Some(v) = p.strings("removeTags")? {
+        tags.retain(|t| !v.contains(t));
+    }
+    a.tags = values::tags_json(&tags);
+    if let Some(v) = p.bool("flag")? {
+        a.flag = v;
+    }
+    if let Some(v) = p.int_in("tlp", 0, 4)? {
+        a.tlp = v;
+    }
+    if let Some(v) = p.int_in("pap", 0, 3)? {
+        a.pap = v;
+    }
+    if let Some(v) = p.bool("follow")? {
+        a.follow = v;
+    }
+    if let Some(v) = p.nullable_string("summary")? {
+        a.summary = values::opt_text("summary", v, values::MAX_DESCRIPTION)?;
+    }
+    if let Some(v) = p.nullable_string("caseTemplate")? {
+        a.case_template = v
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+    }
+    if let Some(v) = p.nullable_string("assignee")? {
+        a.assignee = match v.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(l) => Some(super::check_assignee(c, actor.org_id, l)?),
+            None => None,
+        };
+    }
+    if let Some(v) = p.raw("customFields") {
+        let cfs = custom::parse(c, v)?;
+        custom::replace(c, a.id, &cfs)?;
+    }
+    if let Some(status) = p.string("status")? {
+        let stage = values::stage_of(ALERT_STATUSES, "status", status)?;
+        if stage == "Imported" && a.case_id.is_none() {
+            return Err(ApiError::attribute(
+                "status",
+                "Imported is set by promotion only",
+            ));
+        }
+        if stage == "InProgress" && a.in_progress_date.is_none() {
+            a.in_progress_date = Some(now);
+        }
+        if stage == "Closed" {
+            a.closed_date = Some(now);
+            a.is_read = true;
+        } else {
+            a.closed_date = None;
+        }
+        a.status = status.to_string();
+        a.stage = stage.into();
+    }
+    a.updated_by = Some(actor.login.clone());
+    a.updated_at = Some(now);
+    Ok(())
+}
+
+/// Deletes an alert with its observables and custom values.
+pub fn delete(c: &mut DbConn, a: &AlertRow) -> QueryResult<()> {
+    let rows = obs::children(c, Parent::Alert(a.id))?;
+    obs::delete(c, &rows)?;
+    custom::delete_all(c, &[a.id])?;
+    diesel::delete(alerts::table.find(a.id)).execute(c)?;
+    Ok(())
+}
+
+fn mark_imported(c: &mut DbConn, actor: &Actor, a: &mut AlertRow, case_id: i64) -> QueryResult<()> {
+    let now = now_ms();
+    a.case_id = Some(case_id);
+    a.status = "Imported".into();
+    a.stage = "Imported".into();
+    a.imported_date = Some(now);
+    a.is_read = true;
+    a.updated_by = Some(actor.login.clone());
+    a.updated_at = Some(now);
+    diesel::update(alerts::table.find(a.id))
+        .set(&*a)
+        .execute(c)?;
+    Ok(())
+}
+
+fn copy_observables(
+    c: &mut DbConn,
+    actor: &Actor,
+    a: &AlertRow,
+    case_id: i64,
+) -> Result<(), ApiError> {
+    let rows = obs::children(c, Parent::Alert(a.id))?;
+    let news = obs::as_new(c, &rows)?;
+    obs::insert(c, actor, Parent::Case(case_id), news, Duplicates::Merge)?;
+    Ok(())
+}
+
+/// Promotes an alert to a case (`body` overrides the alert's values); an alert already
+/// imported answers its case.
+pub fn promote(
+    c: &mut DbConn,
+    actor: &Actor,
+    a: &mut AlertRow,
+    body: &Value,
+) -> Result<CaseRow, ApiError> {
+    if let Some(case_id) = a.case_id {
+        let found: Option<CaseRow> = case_t::table
+            .find(case_id)
+            .select(CaseRow::as_select())
+            .first(c)
+            .optional()?;
+        if let Some(k) = found {
+            return Ok(k);
+        }
+    }
+    let p = Patch::new(body)?;
+    let template_name = p
+        .nullable_string("caseTemplate")?
+        .flatten()
+        .map(str::to_string)
+        .or_else(|| a.case_template.clone());
+    let template = match template_name.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(t) => Some(find_template(c, actor.org_id, t)?),
+        None => None,
+    };
+    let mut cfs = custom::inputs_of(c, a.id)?;
+    if let Some(v) = p.raw("customFields") {
+        let over = custom::parse(c, v)?;
+        cfs.retain(|f| !over.iter().any(|o| o.field.id == f.field.id));
+        cfs.extend(over);
+    }
+    let tasks: Vec<InputTask> = match p.raw("tasks") {
+        Some(Value::Null) | None => Vec::new(),
+        Some(v) => {
+            let list: Vec<InputTask> = serde_json::from_value(v.clone())
+                .map_err(|e| ApiError::attribute("tasks", e.to_string()))?;
+            list.iter()
+                .enumerate()
+                .map(|(i, t)| super::tasks::check(t, &format!("tasks[{i}].")))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    let now = now_ms();
+    let mut tags = values::tags_of(&a.tags);
+    if let Some(v) = p.strings("tags")? {
+        tags = values::tags("tags", &v)?;
+    }
+    let spec = CaseSpec {
+        title: match p.string("title")? {
+            Some(t) => values::text("title", t, 512)?,
+            None => a.title.clone(),
+        },
+        description: match p.string("description")? {
+            Some(d) => values::long_text("description", d, values::MAX_DESCRIPTION)?,
+            None => a.description.clone(),
+        },
+        severity: Some(p.int_in("severity", 1, 4)?.unwrap_or(a.severity)),
+        start_date: Some(p.int("startDate")?.unwrap_or(now)),
+        end_date: p.int("endDate")?,
+        tags,
+        flag: Some(p.bool("flag")?.unwrap_or(a.flag)),
+        tlp: Some(p.int_in("tlp", 0, 4)?.unwrap_or(a.tlp)),
+        pap: Some(p.int_in("pap", 0, 3)?.unwrap_or(a.pap)),
+        status: p.string("status")?.map(str::to_string),
+        summary: p
+            .string("summary")?
+            .map(str::to_string)
+            .or_else(|| a.summary.clone()),
+        assignee: p
+            .string("assignee")?
+            .map(str::to_string)
+            .or_else(|| a.assignee.clone()),
+        custom_fields: cfs,
+        template,
+        tasks,
+        alert_dates: Some((a.date, a.created_at, now)),
+    };
+    let k = cases::create(c, actor, spec)?;
+    copy_observables(c, actor, a, k.id)?;
+    mark_imported(c, actor, a, k.id)?;
+    Ok(k)
+}
+
+/// Merges an alert into a case: observables (duplicates merged), custom fields, tags, and
+/// a paragraph appended to the description.
+pub fn merge_into(
+    c: &mut DbConn,
+    actor: &Actor,
+    a: &mut AlertRow,
+    k: &mut CaseRow,
+) -> Result<(), ApiError> {
+    if a.case_id.is_some() {
+        return Err(ApiError::BadRequest(format!(
+            "Alert {} is already imported",
+            crate::db::format_id(a.id)
+        )));
+    }
+    copy_observables(c, actor, a, k.id)?;
+    let cfs = custom::inputs_of(c, a.id)?;
+    custom::add_missing(c, k.id, &cfs)?;
+    k.tags = values::tags_json(&values::union(
+        &values::tags_of(&k.tags),
+        &values::tags_of(&a.tags),
+    ));
+    k.description = format!(
+        "{}\n  \n#### Merged with alert #{} {}\n\n{}",
+        k.description, a.source_ref, a.title, a.description
+    );
+    k.updated_by = Some(actor.login.clone());
+    k.updated_at = Some(now_ms());
+    diesel::update(case_t::table.find(k.id))
+        .set(&*k)
+        .execute(c)?;
+    mark_imported(c, actor, a, k.id)?;
+    Ok(())
+}
+
+/// Imports an alert's observables into a case and links them (TheHive 5's import).
+pub fn import_into(
+    c: &mut DbConn,
+    actor: &Actor,
+    a: &mut AlertRow,
+    k: &CaseRow,
+) -> Result<(), ApiError> {
+    if a.case_id.is_some() {
+        return Err(ApiError::BadRequest(format!(
+            "Alert {} is already imported",
+            crate::db::format_id(a.id)
+        )));
+    }
+    copy_observables(c, actor, a, k.id)?;
+    mark_imported(c, actor, a, k.id).map_err(ApiError::from)
+}
+
+/// Unlinks an alert from its case.
+pub fn unlink(c: &mut DbConn, actor: &Actor, a: &mut AlertRow) -> QueryResult<()> {
+    a.case_id = None;
+    a.status = "New".into();
+    a.stage = "New".into();
+    a.imported_date = None;
+    a.updated_by = Some(actor.login.clone());
+    a.updated_at = Some(now_ms());
+    diesel::update(alerts::table.find(a.id))
+        .set(&*a)
+        .execute(c)?;
+    Ok(())
+}
+
+/// The observable count of an alert.
+pub fn observable_count(c: &mut DbConn, alert_id: i64) -> QueryResult<i64> {
+    observables::table
+        .filter(observables::alert_id.eq(alert_id))
+        .count()
+        .get_result(c)
+}
+
+/// A checked case input (used by `POST /case`).
+pub fn case_spec(c: &mut DbConn, actor: &Actor, input: &InputCase) -> Result<CaseSpec, ApiError> {
+    let template = match input
+        .case_template
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+    {
+        Some(t) => Some(find_template(c, actor.org_id, t)?),
+        None => None,
+    };
+    let tasks: Vec<InputTask> = input
+        .tasks
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| super::tasks::check(t, &format!("tasks[{i}].")))
+        .collect::<Result<_, _>>()?;
+    if tasks.len() > 1000 {
+        return Err(ApiError::attribute("tasks", "at most 1000 tasks"));
+    }
+    Ok(CaseSpec {
+        title: values::text("title", &input.title, 512)?,
+        description: values::long_text("description", &input.description, values::MAX_DESCRIPTION)?,
+        severity: input.severity.map(values::severity).transpose()?,
+        start_date: input.start_date,
+        end_date: input.end_date,
+        tags: values::tags("tags", input.tags.as_deref().unwrap_or_default())?,
+        flag: input.flag,
+        tlp: input.tlp.map(values::tlp).transpose()?,
+        pap: input.pap.map(values::pap).transpose()?,
+        status: input.status.clone(),
+        summary: values::opt_text("summary", input.summary.as_deref(), values::MAX_DESCRIPTION)?,
+        assignee: input.assignee.clone().filter(|a| !a.trim().is_empty()),
+        custom_fields: match &input.custom_fields {
+            Some(v) => custom::parse(c, v)?,
+            None => Vec::new(),
+        },
+        template,
+        tasks,
+        alert_dates: None,
+    })
+}

@@ -1,0 +1,161 @@
+//! Case work: the rules of alerts, cases, observables, tasks, logs and case templates, as
+//! synchronous functions over one database connection (each route runs them inside one
+//! transaction, so that a failed request leaves nothing half-written). Everything is scoped
+//! to the caller's current organisation.
+
+pub mod alerts;
+pub mod cases;
+pub mod custom;
+pub mod observables;
+pub mod render;
+pub mod tasks;
+pub mod templates;
+pub mod values;
+
+use crate::auth::Caller;
+use crate::db::casework::*;
+use crate::db::schema::{
+    alerts as alert_t, case_templates, cases as case_t, logs, observables as obs_t, tasks as task_t,
+};
+use crate::db::{parse_id, DbConn};
+use crate::error::ApiError;
+use diesel::prelude::*;
+
+/// What a write needs to know of its author.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Login, recorded in `_createdBy`/`_updatedBy`.
+    pub login: String,
+    /// Organisation acted in.
+    pub org_id: i64,
+    /// Its name.
+    pub org_name: String,
+}
+
+impl Actor {
+    /// The actor of a request.
+    pub fn of(caller: &Caller) -> Actor {
+        Actor {
+            login: caller.login().to_string(),
+            org_id: caller.organisation.id,
+            org_name: caller.organisation.name.clone(),
+        }
+    }
+}
+
+/// Finds an alert of the organisation by `~id` or `type;source;sourceRef`.
+pub fn find_alert(c: &mut DbConn, org: i64, key: &str) -> Result<AlertRow, ApiError> {
+    let q = alert_t::table
+        .filter(alert_t::organisation_id.eq(org))
+        .select(AlertRow::as_select());
+    let found = if let Some(id) = parse_id(key) {
+        q.filter(alert_t::id.eq(id)).first(c).optional()?
+    } else {
+        let parts: Vec<&str> = key.splitn(3, ';').collect();
+        if parts.len() == 3 {
+            q.filter(alert_t::alert_type.eq(parts[0]))
+                .filter(alert_t::source.eq(parts[1]))
+                .filter(alert_t::source_ref.eq(parts[2]))
+                .first(c)
+                .optional()?
+        } else {
+            None
+        }
+    };
+    found.ok_or_else(|| ApiError::NotFound(format!("Alert {key} not found")))
+}
+
+/// Finds a case of the organisation by `~id` or number.
+pub fn find_case(c: &mut DbConn, org: i64, key: &str) -> Result<CaseRow, ApiError> {
+    let q = case_t::table
+        .filter(case_t::organisation_id.eq(org))
+        .select(CaseRow::as_select());
+    let key = key.trim();
+    let found = if let Some(id) = parse_id(key) {
+        q.filter(case_t::id.eq(id)).first(c).optional()?
+    } else if let Ok(n) = key.trim_start_matches('#').parse::<i64>() {
+        q.filter(case_t::number.eq(n)).first(c).optional()?
+    } else {
+        None
+    };
+    found.ok_or_else(|| ApiError::NotFound(format!("Case {key} not found")))
+}
+
+/// Finds an observable of the organisation.
+pub fn find_observable(c: &mut DbConn, org: i64, key: &str) -> Result<ObservableRow, ApiError> {
+    parse_id(key)
+        .map(|id| {
+            obs_t::table
+                .filter(obs_t::organisation_id.eq(org))
+                .filter(obs_t::id.eq(id))
+                .select(ObservableRow::as_select())
+                .first(c)
+                .optional()
+        })
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ApiError::NotFound(format!("Observable {key} not found")))
+}
+
+/// Finds a task of the organisation.
+pub fn find_task(c: &mut DbConn, org: i64, key: &str) -> Result<TaskRow, ApiError> {
+    parse_id(key)
+        .map(|id| {
+            task_t::table
+                .filter(task_t::organisation_id.eq(org))
+                .filter(task_t::id.eq(id))
+                .select(TaskRow::as_select())
+                .first(c)
+                .optional()
+        })
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ApiError::NotFound(format!("Task {key} not found")))
+}
+
+/// Finds a task log of the organisation.
+pub fn find_log(c: &mut DbConn, org: i64, key: &str) -> Result<LogRow, ApiError> {
+    parse_id(key)
+        .map(|id| {
+            logs::table
+                .filter(logs::organisation_id.eq(org))
+                .filter(logs::id.eq(id))
+                .select(LogRow::as_select())
+                .first(c)
+                .optional()
+        })
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ApiError::NotFound(format!("Log {key} not found")))
+}
+
+/// Finds a case template of the organisation by `~id` or name.
+pub fn find_template(c: &mut DbConn, org: i64, key: &str) -> Result<CaseTemplateRow, ApiError> {
+    let q = case_templates::table
+        .filter(case_templates::organisation_id.eq(org))
+        .select(CaseTemplateRow::as_select());
+    let found = match parse_id(key) {
+        Some(id) => q.filter(case_templates::id.eq(id)).first(c).optional()?,
+        None => q.filter(case_templates::name.eq(key)).first(c).optional()?,
+    };
+    found.ok_or_else(|| ApiError::NotFound(format!("CaseTemplate {key} not found")))
+}
+
+/// Checks that a login may be assigned work in the organisation.
+pub fn check_assignee(c: &mut DbConn, org: i64, login: &str) -> Result<String, ApiError> {
+    use crate::db::schema::{memberships, users};
+    let login = login.trim().to_lowercase();
+    let found: Option<i64> = users::table
+        .inner_join(memberships::table.on(memberships::user_id.eq(users::id)))
+        .filter(users::login.eq(&login))
+        .filter(memberships::organisation_id.eq(org))
+        .select(users::id)
+        .first(c)
+        .optional()?;
+    match found {
+        Some(_) => Ok(login),
+        None => Err(ApiError::NotFound(format!(
+            "User {login} not found in the organisation"
+        ))),
+    }
+}

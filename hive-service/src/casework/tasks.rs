@@ -1,0 +1,234 @@
+//! Tasks and task logs.
+
+use super::values::{self, Patch, TASK_STATUSES};
+use super::Actor;
+use crate::db::casework::{LogRow, TaskRow};
+use crate::db::schema::{attachments, logs, tasks};
+use crate::db::{next_id, now_ms, DbConn};
+use crate::error::ApiError;
+use diesel::prelude::*;
+use shared_models::casework::{InputTask, OutputTask};
+
+/// Checks a task input (`at` prefixes attribute names, e.g. `tasks[2].`).
+pub fn check(input: &InputTask, at: &str) -> Result<InputTask, ApiError> {
+    let f = |n: &str| format!("{at}{n}");
+    let status = match input.status.as_deref() {
+        Some(s) => values::one_of(&f("status"), s, TASK_STATUSES)?,
+        None => "Waiting".into(),
+    };
+    Ok(InputTask {
+        title: values::text(&f("title"), &input.title, 128)?,
+        group: Some(
+            values::opt_text(&f("group"), input.group.as_deref(), 128)?
+                .unwrap_or_else(|| "default".into()),
+        ),
+        description: values::opt_text(
+            &f("description"),
+            input.description.as_deref(),
+            values::MAX_DESCRIPTION,
+        )?,
+        status: Some(status),
+        flag: Some(input.flag.unwrap_or(false)),
+        start_date: input.start_date,
+        end_date: input.end_date,
+        order: Some(input.order.unwrap_or(0)),
+        due_date: input.due_date,
+        assignee: input.assignee.clone().filter(|a| !a.trim().is_empty()),
+        mandatory: Some(input.mandatory.unwrap_or(false)),
+    })
+}
+
+/// Creates a task in a case from a checked input.
+pub fn insert(
+    c: &mut DbConn,
+    actor: &Actor,
+    case_id: i64,
+    t: &InputTask,
+) -> Result<TaskRow, ApiError> {
+    let assignee = match &t.assignee {
+        Some(a) => Some(super::check_assignee(c, actor.org_id, a)?),
+        None => None,
+    };
+    let now = now_ms();
+    let status = t.status.clone().unwrap_or_else(|| "Waiting".into());
+    let row = TaskRow {
+        id: next_id(),
+        case_id,
+        organisation_id: actor.org_id,
+        title: t.title.clone(),
+        group_name: t.group.clone().unwrap_or_else(|| "default".into()),
+        description: t.description.clone(),
+        start_date: t
+            .start_date
+            .or((status == "InProgress" || status == "Completed").then_some(now)),
+        end_date: t.end_date.or((status == "Completed").then_some(now)),
+        status,
+        flag: t.flag.unwrap_or(false),
+        task_order: t.order.unwrap_or(0),
+        due_date: t.due_date,
+        assignee,
+        mandatory: t.mandatory.unwrap_or(false),
+        created_by: actor.login.clone(),
+        created_at: now,
+        updated_by: None,
+        updated_at: None,
+    };
+    diesel::insert_into(tasks::table).values(&row).execute(c)?;
+    Ok(row)
+}
+
+/// A template task as stored in the template (rendered once, at template creation).
+pub fn template_task(actor: &Actor, t: &InputTask) -> OutputTask {
+    OutputTask {
+        meta: shared_models::casework::Meta {
+            id: crate::db::format_id(next_id()),
+            kind: "Task".into(),
+            created_by: actor.login.clone(),
+            created_at: now_ms(),
+            updated_by: None,
+            updated_at: None,
+        },
+        title: t.title.clone(),
+        group: t.group.clone().unwrap_or_else(|| "default".into()),
+        description: t.description.clone(),
+        status: t.status.clone().unwrap_or_else(|| "Waiting".into()),
+        flag: t.flag.unwrap_or(false),
+        start_date: t.start_date,
+        end_date: t.end_date,
+        assignee: t.assignee.clone(),
+        order: t.order.unwrap_or(0),
+        due_date: t.due_date,
+        mandatory: t.mandatory.unwrap_or(false),
+        extra_data: Default::default(),
+    }
+}
+
+/// A template's task back as an input.
+pub fn as_input(t: &OutputTask) -> InputTask {
+    InputTask {
+        title: t.title.clone(),
+        group: Some(t.group.clone()),
+        description: t.description.clone(),
+        status: Some(t.status.clone()),
+        flag: Some(t.flag),
+        start_date: t.start_date,
+        end_date: t.end_date,
+        order: Some(t.order),
+        due_date: t.due_date,
+        assignee: t.assignee.clone(),
+        mandatory: Some(t.mandatory),
+    }
+}
+
+/// Applies a PATCH body to a task.
+pub fn apply_patch(
+    c: &mut DbConn,
+    org: i64,
+    t: &mut TaskRow,
+    p: &Patch<'_>,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    if let Some(v) = p.string("title")? {
+        t.title = values::text("title", v, 128)?;
+    }
+    if let Some(v) = p.string("group")? {
+        t.group_name = values::text("group", v, 128)?;
+    }
+    if let Some(v) = p.nullable_string("description")? {
+        t.description = values::opt_text("description", v, values::MAX_DESCRIPTION)?;
+    }
+    if let Some(v) = p.string("status")? {
+        let s = values::one_of("status", v, TASK_STATUSES)?;
+        if s == "InProgress" && t.start_date.is_none() {
+            t.start_date = Some(now);
+        }
+        if s == "Completed" && t.end_date.is_none() {
+            t.end_date = Some(now);
+        }
+        t.status = s;
+    }
+    if let Some(v) = p.bool("flag")? {
+        t.flag = v;
+    }
+    if let Some(v) = p.nullable_int("startDate")? {
+        t.start_date = v;
+    }
+    if let Some(v) = p.nullable_int("endDate")? {
+        t.end_date = v;
+    }
+    if let Some(v) = p.int("order")? {
+        t.task_order = v;
+    }
+    if let Some(v) = p.nullable_int("dueDate")? {
+        t.due_date = v;
+    }
+    if let Some(v) = p.nullable_string("assignee")? {
+        t.assignee = match v.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(a) => Some(super::check_assignee(c, org, a)?),
+            None => None,
+        };
+    }
+    if let Some(v) = p.bool("mandatory")? {
+        t.mandatory = v;
+    }
+    Ok(())
+}
+
+/// The tasks of a case, in TheHive's order (group, order, creation).
+pub fn of_case(c: &mut DbConn, case_id: i64) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::case_id.eq(case_id))
+        .order(tasks::id.asc())
+        .select(TaskRow::as_select())
+        .load(c)
+}
+
+/// Deletes tasks with their logs and the logs' attachment rows.
+pub fn delete(c: &mut DbConn, task_ids: &[i64]) -> QueryResult<()> {
+    for chunk in task_ids.chunks(500) {
+        let log_ids: Vec<i64> = logs::table
+            .filter(logs::task_id.eq_any(chunk))
+            .select(logs::id)
+            .load(c)?;
+        delete_logs(c, &log_ids)?;
+        diesel::delete(tasks::table.filter(tasks::id.eq_any(chunk))).execute(c)?;
+    }
+    Ok(())
+}
+
+/// Deletes logs and their attachment rows.
+pub fn delete_logs(c: &mut DbConn, log_ids: &[i64]) -> QueryResult<()> {
+    for chunk in log_ids.chunks(500) {
+        diesel::delete(attachments::table.filter(attachments::owner_id.eq_any(chunk)))
+            .execute(c)?;
+        diesel::delete(logs::table.filter(logs::id.eq_any(chunk))).execute(c)?;
+    }
+    Ok(())
+}
+
+/// Creates a log in a task.
+pub fn insert_log(
+    c: &mut DbConn,
+    actor: &Actor,
+    task: &TaskRow,
+    message: String,
+    date: Option<i64>,
+    include_in_timeline: Option<i64>,
+) -> QueryResult<LogRow> {
+    let now = now_ms();
+    let row = LogRow {
+        id: next_id(),
+        task_id: task.id,
+        organisation_id: actor.org_id,
+        message,
+        date: date.unwrap_or(now),
+        owner: actor.login.clone(),
+        include_in_timeline,
+        created_by: actor.login.clone(),
+        created_at: now,
+        updated_by: None,
+        updated_at: None,
+    };
+    diesel::insert_into(logs::table).values(&row).execute(c)?;
+    Ok(row)
+}

@@ -1,0 +1,147 @@
+//! Case templates: what a new case built from them gets (section 7.7 of the spec).
+
+use super::values::{self, Patch};
+use super::{custom, tasks, Actor};
+use crate::db::casework::CaseTemplateRow;
+use crate::db::schema::case_templates;
+use crate::db::{duplicate_as, next_id, now_ms, DbConn};
+use crate::error::ApiError;
+use diesel::prelude::*;
+use shared_models::casework::{InputCaseTemplate, InputTask, OutputTask};
+
+fn check_tasks(actor: &Actor, input: &[InputTask]) -> Result<String, ApiError> {
+    if input.len() > 1000 {
+        return Err(ApiError::attribute("tasks", "at most 1000 tasks"));
+    }
+    let tasks: Vec<OutputTask> = input
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            tasks::check(t, &format!("tasks[{i}].")).map(|t| tasks::template_task(actor, &t))
+        })
+        .collect::<Result<_, _>>()?;
+    serde_json::to_string(&tasks).map_err(ApiError::internal)
+}
+
+/// Creates a template.
+pub fn create(
+    c: &mut DbConn,
+    actor: &Actor,
+    input: &InputCaseTemplate,
+) -> Result<CaseTemplateRow, ApiError> {
+    let name = values::text("name", &input.name, 128)?;
+    if name.starts_with('~') {
+        return Err(ApiError::attribute("name", "must not start with ~"));
+    }
+    if input
+        .page_template_ids
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(ApiError::BadRequest(
+            "page templates are not served by this version of hive-service".into(),
+        ));
+    }
+    let cfs = match &input.custom_fields {
+        Some(v) => custom::parse(c, v)?,
+        None => Vec::new(),
+    };
+    let row = CaseTemplateRow {
+        id: next_id(),
+        organisation_id: actor.org_id,
+        display_name: values::opt_text("displayName", input.display_name.as_deref(), 256)?
+            .unwrap_or_else(|| name.clone()),
+        name,
+        title_prefix: values::opt_text("titlePrefix", input.title_prefix.as_deref(), 64)?,
+        description: values::opt_text(
+            "description",
+            input.description.as_deref(),
+            values::MAX_DESCRIPTION,
+        )?,
+        severity: input.severity.map(values::severity).transpose()?,
+        tags: values::tags_json(&values::tags(
+            "tags",
+            input.tags.as_deref().unwrap_or_default(),
+        )?),
+        flag: input.flag.unwrap_or(false),
+        tlp: input.tlp.map(values::tlp).transpose()?,
+        pap: input.pap.map(values::pap).transpose()?,
+        summary: values::opt_text("summary", input.summary.as_deref(), values::MAX_DESCRIPTION)?,
+        tasks: check_tasks(actor, input.tasks.as_deref().unwrap_or_default())?,
+        created_by: actor.login.clone(),
+        created_at: now_ms(),
+        updated_by: None,
+        updated_at: None,
+    };
+    diesel::insert_into(case_templates::table)
+        .values(&row)
+        .execute(c)
+        .map_err(|e| {
+            duplicate_as(e, || {
+                ApiError::Create(format!("Case template {} already exists", row.name))
+            })
+        })?;
+    custom::insert(c, row.id, &cfs)?;
+    Ok(row)
+}
+
+/// Applies a PATCH body to a template.
+pub fn apply_patch(
+    c: &mut DbConn,
+    actor: &Actor,
+    t: &mut CaseTemplateRow,
+    p: &Patch<'_>,
+) -> Result<(), ApiError> {
+    if let Some(v) = p.string("name")? {
+        t.name = values::text("name", v, 128)?;
+    }
+    if let Some(v) = p.nullable_string("displayName")? {
+        t.display_name = values::opt_text("displayName", v, 256)?.unwrap_or_else(|| t.name.clone());
+    }
+    if let Some(v) = p.nullable_string("titlePrefix")? {
+        t.title_prefix = values::opt_text("titlePrefix", v, 64)?;
+    }
+    if let Some(v) = p.nullable_string("description")? {
+        t.description = values::opt_text("description", v, values::MAX_DESCRIPTION)?;
+    }
+    if let Some(v) = p.nullable_string("summary")? {
+        t.summary = values::opt_text("summary", v, values::MAX_DESCRIPTION)?;
+    }
+    if p.has("severity") {
+        t.severity = p.int_in("severity", 1, 4)?;
+    }
+    if p.has("tlp") {
+        t.tlp = p.int_in("tlp", 0, 4)?;
+    }
+    if p.has("pap") {
+        t.pap = p.int_in("pap", 0, 3)?;
+    }
+    if let Some(v) = p.bool("flag")? {
+        t.flag = v;
+    }
+    if let Some(v) = p.strings("tags")? {
+        t.tags = values::tags_json(&values::tags("tags", &v)?);
+    }
+    if let Some(v) = p.raw("tasks") {
+        let input: Vec<InputTask> = serde_json::from_value(v.clone())
+            .map_err(|e| ApiError::attribute("tasks", e.to_string()))?;
+        t.tasks = check_tasks(actor, &input)?;
+    }
+    if let Some(v) = p.raw("customFields") {
+        let cfs = custom::parse(c, v)?;
+        custom::delete_all(c, &[t.id])?;
+        custom::insert(c, t.id, &cfs)?;
+    }
+    t.updated_by = Some(actor.login.clone());
+    t.updated_at = Some(now_ms());
+    Ok(())
+}
+
+/// The tasks of a template as inputs.
+pub fn task_inputs(t: &CaseTemplateRow) -> Vec<InputTask> {
+    serde_json::from_str::<Vec<OutputTask>>(&t.tasks)
+        .unwrap_or_default()
+        .iter()
+        .map(tasks::as_input)
+        .collect()
+}

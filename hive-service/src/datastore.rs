@@ -1,0 +1,165 @@
+//! The datastore: files stored once by the SHA-256 of their content, under
+//! `<datastore.path>/<first two hex digits>/<sha256>`. Uploads are streamed to a temporary
+//! file in the same directory while their hashes are computed, then renamed into place, so
+//! a reader never sees a partial file and a crash leaves at most a temporary file behind.
+
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A file on its way into the datastore.
+pub struct Upload {
+    file: tempfile::NamedTempFile,
+    sha256: Sha256,
+    sha1: Sha1,
+    md5: Md5,
+    size: u64,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload").field("size", &self.size).finish()
+    }
+}
+
+impl Upload {
+    /// Appends a chunk.
+    pub fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(chunk)?;
+        self.sha256.update(chunk);
+        self.sha1.update(chunk);
+        self.md5.update(chunk);
+        self.size += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// What the datastore knows of a stored file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// SHA-256, hex: the storage id.
+    pub sha256: String,
+    /// SHA-1, hex.
+    pub sha1: String,
+    /// MD5, hex.
+    pub md5: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A file received in a multipart body, already in the datastore.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    /// Name of the form part (`attachment`, `attachments`, or a key of `attachment_map`).
+    pub field: String,
+    /// The file's name (directories stripped).
+    pub filename: String,
+    /// MIME type sent, else guessed from the name.
+    pub content_type: String,
+    /// Hashes and size.
+    pub stored: Stored,
+}
+
+/// The datastore directory.
+#[derive(Debug, Clone)]
+pub struct Datastore {
+    root: PathBuf,
+}
+
+impl Datastore {
+    /// Opens (creating) the directory.
+    pub fn open(root: &Path) -> std::io::Result<Datastore> {
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(Datastore {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Starts an upload.
+    pub fn begin(&self) -> std::io::Result<Upload> {
+        Ok(Upload {
+            file: tempfile::NamedTempFile::new_in(self.root.join("tmp"))?,
+            sha256: Sha256::new(),
+            sha1: Sha1::new(),
+            md5: Md5::new(),
+            size: 0,
+        })
+    }
+
+    /// Finishes an upload: the file is in place under its hash.
+    pub fn commit(&self, upload: Upload) -> std::io::Result<Stored> {
+        let Upload {
+            file,
+            sha256,
+            sha1,
+            md5,
+            size,
+        } = upload;
+        file.as_file().sync_all()?;
+        let stored = Stored {
+            sha256: hex::encode(sha256.finalize()),
+            sha1: hex::encode(sha1.finalize()),
+            md5: hex::encode(md5.finalize()),
+            size,
+        };
+        let target = self.path_of(&stored.sha256);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        if target.exists() {
+            return Ok(stored);
+        }
+        file.persist(&target).map_err(|e| e.error)?;
+        Ok(stored)
+    }
+
+    /// Stores bytes in one go.
+    pub fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
+        let mut up = self.begin()?;
+        up.write(bytes)?;
+        self.commit(up)
+    }
+
+    /// Where the file with this SHA-256 lives (whether or not it exists).
+    pub fn path_of(&self, sha256: &str) -> PathBuf {
+        let clean: String = sha256
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(64)
+            .collect();
+        let prefix: String = clean.chars().take(2).collect();
+        self.root.join(prefix).join(clean)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_once_by_content_hash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ds = Datastore::open(dir.path()).expect("open");
+        let a = ds.put(b"hello").expect("put");
+        assert_eq!(
+            a.sha256,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(a.md5, "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(a.size, 5);
+        let b = ds.put(b"hello").expect("put again");
+        assert_eq!(a, b);
+        assert_eq!(
+            std::fs::read(ds.path_of(&a.sha256)).expect("read"),
+            b"hello"
+        );
+        assert!(ds.path_of("../../etc/passwd").starts_with(dir.path()));
+    }
+}

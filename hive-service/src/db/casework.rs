@@ -1,0 +1,194 @@
+//! Rows of the case-work tables (alerts, cases, observables, tasks...). Tags, tasks of
+//! templates and template custom fields are JSON text.
+
+use super::schema::*;
+use diesel::prelude::*;
+
+/// A row of `attachments`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = attachments, treat_none_as_null = true)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub owner_id: Option<i64>,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub sha1: String,
+    pub md5: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A row of `case_templates`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = case_templates, treat_none_as_null = true)]
+pub struct CaseTemplateRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub title_prefix: Option<String>,
+    pub description: Option<String>,
+    pub severity: Option<i32>,
+    pub tags: String,
+    pub flag: bool,
+    pub tlp: Option<i32>,
+    pub pap: Option<i32>,
+    pub summary: Option<String>,
+    pub tasks: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `cases`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
+pub struct CaseRow {
+    pub id: i64,
+    pub number: i64,
+    pub organisation_id: i64,
+    pub title: String,
+    pub description: String,
+    pub severity: i32,
+    pub start_date: i64,
+    pub end_date: Option<i64>,
+    pub tags: String,
+    pub flag: bool,
+    pub tlp: i32,
+    pub pap: i32,
+    pub status: String,
+    pub stage: String,
+    pub summary: Option<String>,
+    pub impact_status: Option<String>,
+    pub assignee: Option<String>,
+    pub case_template: Option<String>,
+    pub access_kind: String,
+    pub access_users: Option<String>,
+    pub in_progress_date: Option<i64>,
+    pub closed_date: Option<i64>,
+    pub alert_date: Option<i64>,
+    pub alert_new_date: Option<i64>,
+    pub alert_imported_date: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `alerts`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = alerts, treat_none_as_null = true)]
+pub struct AlertRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub alert_type: String,
+    pub source: String,
+    pub source_ref: String,
+    pub external_link: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub severity: i32,
+    pub date: i64,
+    pub tags: String,
+    pub flag: bool,
+    pub tlp: i32,
+    pub pap: i32,
+    pub follow: bool,
+    pub status: String,
+    pub stage: String,
+    pub summary: Option<String>,
+    pub assignee: Option<String>,
+    pub case_template: Option<String>,
+    pub case_id: Option<i64>,
+    pub is_read: bool,
+    pub last_sync_date: Option<i64>,
+    pub in_progress_date: Option<i64>,
+    pub closed_date: Option<i64>,
+    pub imported_date: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `custom_values`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = custom_values, treat_none_as_null = true)]
+pub struct CustomValueRow {
+    pub id: i64,
+    pub entity_id: i64,
+    pub field_id: i64,
+    pub position: i32,
+    pub value: String,
+}
+
+/// A row of `observables`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = observables, treat_none_as_null = true)]
+pub struct ObservableRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub case_id: Option<i64>,
+    pub alert_id: Option<i64>,
+    pub data_type: String,
+    pub data: Option<String>,
+    pub attachment_id: Option<i64>,
+    pub tlp: i32,
+    pub pap: i32,
+    pub tags: String,
+    pub ioc: bool,
+    pub sighted: bool,
+    pub sighted_at: Option<i64>,
+    pub ignore_similarity: bool,
+    pub message: Option<String>,
+    pub reports: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `tasks`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = tasks, treat_none_as_null = true)]
+pub struct TaskRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub organisation_id: i64,
+    pub title: String,
+    pub group_name: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub flag: bool,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub task_order: i64,
+    pub due_date: Option<i64>,
+    pub assignee: Option<String>,
+    pub mandatory: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `logs`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = logs, treat_none_as_null = true)]
+pub struct LogRow {
+    pub id: i64,
+    pub task_id: i64,
+    pub organisation_id: i64,
+    pub message: String,
+    pub date: i64,
+    pub owner: String,
+    pub include_in_timeline: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}

@@ -1,0 +1,435 @@
+//! `/api/v1/alert`: alerts, their observables, and the alert → case flows.
+
+use super::body::Upload;
+use crate::auth::Caller;
+use crate::casework::observables::{self as obs, Duplicates, Parent};
+use crate::casework::values::Patch;
+use crate::casework::{alerts, find_alert, find_case, render, Actor};
+use crate::db::casework::AlertRow;
+use crate::db::schema::alerts as alert_t;
+use crate::db::{Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+use shared_models::casework::{
+    InputAlert, InputObservable, OutputAlert, OutputCase, OutputObservable,
+};
+
+/// Renders one alert with its counts and custom values.
+pub fn rendered(c: &mut DbConn, a: &AlertRow) -> Result<OutputAlert, ApiError> {
+    render::alerts(c, std::slice::from_ref(a))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("alert vanished"))
+}
+
+/// Renders one case.
+pub fn rendered_case(
+    c: &mut DbConn,
+    k: &crate::db::casework::CaseRow,
+) -> Result<OutputCase, ApiError> {
+    render::cases(c, std::slice::from_ref(k))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("case vanished"))
+}
+
+/// Creates an alert with its observables (JSON, or multipart with `_json` and file parts
+/// named by `observables[].attachment`).
+#[utoipa::path(tag = "alert", request_body = InputAlert, responses((status = 201, body = OutputAlert), (status = 400), (status = 403), (status = 413)))]
+#[post("/api/v1/alert")]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/create")?;
+    let input: InputAlert = body.parse()?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let new = alerts::check(c, &actor, &input, &body.files)?;
+            let row = alerts::insert(c, &actor, new)?;
+            let mut out = rendered(c, &row)?;
+            out.meta.updated_at = None;
+            out.meta.updated_by = None;
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// One alert, by `~id` or `type;source;sourceRef`.
+#[utoipa::path(tag = "alert", responses((status = 200, body = OutputAlert), (status = 404)))]
+#[get("/api/v1/alert/{id}")]
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let a = find_alert(c, org, &id)?;
+            rendered(c, &a)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+    let mut a = find_alert(c, actor.org_id, key)?;
+    alerts::apply_patch(c, actor, &mut a, &Patch::new(body)?)?;
+    diesel::update(alert_t::table.find(a.id))
+        .set(&a)
+        .execute(c)
+        .map_err(|e| {
+            crate::db::duplicate_as(e, || {
+                ApiError::Create(format!(
+                    "Alert {}:{}:{} already exist in organisation {}",
+                    a.alert_type, a.source, a.source_ref, actor.org_name
+                ))
+            })
+        })?;
+    Ok(())
+}
+
+/// Updates an alert (`null` unsets a field; `addTags`/`removeTags`).
+#[utoipa::path(tag = "alert", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/alert/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/update")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| update_one(c, &actor, &id, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn ids_of(body: &Value) -> Result<Vec<String>, ApiError> {
+    let ids = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("ids"))?;
+    if ids.len() > 10_000 {
+        return Err(ApiError::attribute("ids", "at most 10000 ids"));
+    }
+    ids.iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(ApiError::attribute("ids", format!("{other} is not an id"))),
+        })
+        .collect()
+}
+
+/// Updates several alerts at once (all or none).
+#[utoipa::path(tag = "alert", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/alert/_bulk")]
+pub async fn bulk_update(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/update")?;
+    let actor = Actor::of(&caller);
+    let mut patch = body.0;
+    let ids = ids_of(&patch)?;
+    if let Value::Object(m) = &mut patch {
+        m.remove("ids");
+    }
+    db.write(move |c| {
+        for id in &ids {
+            update_one(c, &actor, id, &patch)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes an alert and its observables.
+#[utoipa::path(tag = "alert", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/alert/{id}")]
+pub async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/delete")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let a = find_alert(c, org, &id)?;
+        Ok(alerts::delete(c, &a)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes several alerts (all or none).
+#[utoipa::path(tag = "alert", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/alert/delete/_bulk")]
+pub async fn bulk_delete(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/delete")?;
+    let org = caller.organisation.id;
+    let ids = ids_of(&body.0)?;
+    db.write(move |c| {
+        for id in &ids {
+            let a = find_alert(c, org, id)?;
+            alerts::delete(c, &a)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn set_follow(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: String,
+    on: bool,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/update")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| update_one(c, &actor, &id, &serde_json::json!({ "follow": on })))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Follows the alert's source.
+#[utoipa::path(tag = "alert", responses((status = 204), (status = 404)))]
+#[post("/api/v1/alert/{id}/follow")]
+pub async fn follow(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_follow(db, caller, id.into_inner(), true).await
+}
+
+/// Stops following the alert's source.
+#[utoipa::path(tag = "alert", responses((status = 204), (status = 404)))]
+#[post("/api/v1/alert/{id}/unfollow")]
+pub async fn unfollow(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_follow(db, caller, id.into_inner(), false).await
+}
+
+/// Promotes an alert to a case (the body's case template, else the alert's).
+#[utoipa::path(tag = "alert", request_body = Object, responses((status = 201, body = OutputCase), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/case")]
+pub async fn promote(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/import")?;
+    caller.require("manageCase/create")?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let mut a = find_alert(c, actor.org_id, &id)?;
+            let k = alerts::promote(c, &actor, &mut a, &body.0)?;
+            rendered_case(c, &k)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Merges an alert into a case.
+#[utoipa::path(tag = "alert", responses((status = 200, body = OutputCase), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/merge/{case_id}")]
+pub async fn merge(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/import")?;
+    let actor = Actor::of(&caller);
+    let (id, case_id) = path.into_inner();
+    let out = db
+        .write(move |c| {
+            let mut a = find_alert(c, actor.org_id, &id)?;
+            let mut k = find_case(c, actor.org_id, &case_id)?;
+            alerts::merge_into(c, &actor, &mut a, &mut k)?;
+            rendered_case(c, &k)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Imports an alert's observables into a case and links them.
+#[utoipa::path(tag = "alert", responses((status = 200, body = OutputCase), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/import/{case_id}")]
+pub async fn import(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/import")?;
+    let actor = Actor::of(&caller);
+    let (id, case_id) = path.into_inner();
+    let out = db
+        .write(move |c| {
+            let mut a = find_alert(c, actor.org_id, &id)?;
+            let k = find_case(c, actor.org_id, &case_id)?;
+            alerts::import_into(c, &actor, &mut a, &k)?;
+            rendered_case(c, &k)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Body of `POST /api/v1/alert/merge/_bulk`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkMerge {
+    /// Target case.
+    pub case_id: String,
+    /// Alerts to merge.
+    pub alert_ids: Vec<String>,
+}
+
+/// Merges several alerts into a case (all or none).
+#[utoipa::path(tag = "alert", request_body = BulkMerge, responses((status = 200, body = OutputCase), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/merge/_bulk")]
+pub async fn bulk_merge(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<BulkMerge>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/import")?;
+    let actor = Actor::of(&caller);
+    let BulkMerge { case_id, alert_ids } = body.0;
+    if alert_ids.len() > 10_000 {
+        return Err(ApiError::attribute("alertIds", "at most 10000 ids"));
+    }
+    let out = db
+        .write(move |c| {
+            let mut k = find_case(c, actor.org_id, &case_id)?;
+            for id in &alert_ids {
+                let mut a = find_alert(c, actor.org_id, id)?;
+                alerts::merge_into(c, &actor, &mut a, &mut k)?;
+            }
+            rendered_case(c, &k)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Creates observables in an alert (JSON, or multipart `_json` + `attachment` files).
+#[utoipa::path(tag = "alert", request_body = InputObservable, responses((status = 201, body = Vec<OutputObservable>), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/observable")]
+pub async fn create_observable(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/update")?;
+    let input: InputObservable = body.parse()?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let mut a = find_alert(c, actor.org_id, &id)?;
+            let types = obs::types(c)?;
+            let news = obs::expand(
+                c,
+                actor.org_id,
+                &types,
+                &input,
+                &body.files,
+                Some("attachment"),
+                "",
+            )?;
+            let rows = obs::insert(c, &actor, Parent::Alert(a.id), news, Duplicates::Refuse)?;
+            a.updated_by = Some(actor.login.clone());
+            a.updated_at = Some(crate::db::now_ms());
+            diesel::update(alert_t::table.find(a.id))
+                .set(&a)
+                .execute(c)?;
+            Ok(render::observables(c, &rows)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Observables of this alert also found (same type and value, or same file) in another
+/// alert or case.
+#[utoipa::path(tag = "alert", responses((status = 200, body = Vec<OutputObservable>), (status = 404)))]
+#[get("/api/v1/alert/{id}/similar/{other}/observables")]
+pub async fn similar_observables(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let (id, other) = path.into_inner();
+    let out = db
+        .read(move |c| {
+            let a = find_alert(c, org, &id)?;
+            let mine = obs::children(c, Parent::Alert(a.id))?;
+            let theirs = other_parent(c, org, &other)?;
+            similar(c, mine, theirs)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// The observables of an alert or a case named by `key`.
+pub fn other_parent(
+    c: &mut DbConn,
+    org: i64,
+    key: &str,
+) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
+    if let Ok(a) = find_alert(c, org, key) {
+        return Ok(obs::children(c, Parent::Alert(a.id))?);
+    }
+    let k = find_case(c, org, key)?;
+    Ok(obs::children(c, Parent::Case(k.id))?)
+}
+
+/// The observables of `mine` that have a twin in `theirs` (similarity ignored ones left out).
+pub fn similar(
+    c: &mut DbConn,
+    mine: Vec<crate::db::casework::ObservableRow>,
+    theirs: Vec<crate::db::casework::ObservableRow>,
+) -> Result<Vec<OutputObservable>, ApiError> {
+    let a1 = obs::attachments_of(c, &mine)?;
+    let a2 = obs::attachments_of(c, &theirs)?;
+    let key =
+        |o: &crate::db::casework::ObservableRow,
+         atts: &std::collections::HashMap<i64, crate::db::casework::AttachmentRow>| {
+            (
+                o.data_type.clone(),
+                o.attachment_id
+                    .and_then(|a| atts.get(&a))
+                    .map(|a| format!("#file:{}", a.sha256))
+                    .or_else(|| o.data.clone()),
+            )
+        };
+    let keys: std::collections::HashSet<_> = theirs
+        .iter()
+        .filter(|o| !o.ignore_similarity)
+        .map(|o| key(o, &a2))
+        .collect();
+    let found: Vec<_> = mine
+        .into_iter()
+        .filter(|o| !o.ignore_similarity && keys.contains(&key(o, &a1)))
+        .collect();
+    Ok(render::observables(c, &found)?)
+}

@@ -1,0 +1,170 @@
+//! Bodies that are JSON or multipart (`_json` plus file parts), as thehive4py sends them.
+//! Every part is read before anything is acted on; files stream into the datastore under
+//! the upload limit (413 past it); `_json` is parsed whatever its filename or content type.
+
+pub use crate::datastore::FilePart;
+use crate::error::{from_actix, ApiError};
+use crate::extract::parse_json;
+use crate::ServiceState;
+use actix_multipart::Multipart;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// A JSON or multipart body.
+#[derive(Debug, Default)]
+pub struct Upload {
+    /// The JSON document (`_json` part of a multipart body); `None` if absent.
+    pub json: Option<Vec<u8>>,
+    /// Text fields of a multipart body other than `_json`.
+    pub fields: HashMap<String, String>,
+    /// Files of a multipart body, in order.
+    pub files: Vec<FilePart>,
+}
+
+impl Upload {
+    /// Parses the JSON document (an absent one reads as `{}`).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(self.json.as_deref().unwrap_or(b"{}"))
+    }
+
+    /// The files sent in the part named `field`.
+    pub fn files_named<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a FilePart> + 'a {
+        self.files.iter().filter(move |f| f.field == field)
+    }
+}
+
+/// Keeps the file name of a path sent by a client (`C:\tmp\a.eml` or `/tmp/a.eml` → `a.eml`).
+pub fn base_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+    let base: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    if base.is_empty() {
+        "file".into()
+    } else {
+        base
+    }
+}
+
+impl FromRequest for Upload {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_multipart = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !is_multipart {
+            let bytes = web::Bytes::from_request(req, payload);
+            return Box::pin(async move {
+                let bytes = bytes.await.map_err(from_actix)?;
+                Ok(Upload {
+                    json: Some(bytes.to_vec()),
+                    ..Upload::default()
+                })
+            });
+        }
+        let state = req.app_data::<web::Data<ServiceState>>().cloned();
+        let multipart = Multipart::new(req.headers(), payload.take());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("service state missing"))?;
+            read_multipart(multipart, &state).await
+        })
+    }
+}
+
+async fn read_multipart(
+    mut multipart: Multipart,
+    state: &ServiceState,
+) -> Result<Upload, ApiError> {
+    let max_text = state.max_json_bytes;
+    let mut out = Upload::default();
+    let mut total: u64 = 0;
+    let too_large = |limit: u64| {
+        ApiError::PayloadTooLarge(format!(
+            "the upload is larger than the limit of {limit} bytes (datastore.max_upload_bytes)"
+        ))
+    };
+    while let Some(item) = multipart.next().await {
+        let mut field =
+            item.map_err(|e| ApiError::BadRequest(format!("Invalid multipart: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string);
+        let content_type = field.content_type().map(|m| m.essence_str().to_string());
+        let is_file = filename.is_some() && name != "_json";
+        if !is_file {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::BadRequest(format!("Invalid multipart: {e}")))?;
+                if text.len() + chunk.len() > max_text {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "part {name} is larger than {max_text} bytes"
+                    )));
+                }
+                text.extend_from_slice(&chunk);
+            }
+            total += text.len() as u64;
+            if total > state.max_upload_bytes {
+                return Err(too_large(state.max_upload_bytes));
+            }
+            if name == "_json" {
+                out.json = Some(text);
+            } else {
+                out.fields
+                    .insert(name, String::from_utf8_lossy(&text).into_owned());
+            }
+            continue;
+        }
+        let filename = base_name(filename.as_deref().unwrap_or("file"));
+        let mut upload = state.datastore.begin().map_err(ApiError::internal)?;
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::BadRequest(format!("Invalid multipart: {e}")))?;
+            total += chunk.len() as u64;
+            if total > state.max_upload_bytes {
+                return Err(too_large(state.max_upload_bytes));
+            }
+            upload.write(&chunk).map_err(ApiError::internal)?;
+        }
+        let store = state.datastore.clone();
+        let stored = web::block(move || store.commit(upload))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        let content_type = content_type
+            .filter(|c| c != "application/octet-stream" || filename.ends_with(".bin"))
+            .unwrap_or_else(|| {
+                mime_guess::from_path(&filename)
+                    .first_or_octet_stream()
+                    .essence_str()
+                    .to_string()
+            });
+        out.files.push(FilePart {
+            field: name,
+            filename,
+            content_type,
+            stored,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_names() {
+        assert_eq!(base_name("/tmp/feeder/Invoice.eml"), "Invoice.eml");
+        assert_eq!(base_name("C:\\Users\\x\\a.pdf"), "a.pdf");
+        assert_eq!(base_name(""), "file");
+    }
+}

@@ -1,0 +1,411 @@
+//! `/api/v1/case`: cases, their tasks and observables, merging, alert links.
+
+use super::alerts::{other_parent, rendered_case, similar};
+use super::body::Upload;
+use crate::auth::Caller;
+use crate::casework::observables::{self as obs, Duplicates, Parent};
+use crate::casework::values::Patch;
+use crate::casework::{alerts, cases, find_alert, find_case, render, tasks, Actor};
+use crate::db::schema::{cases as case_t, custom_values, observables};
+use crate::db::{parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use shared_models::casework::{
+    InputCase, InputObservable, InputTask, OutputCase, OutputObservable, OutputTask,
+};
+
+/// Creates a case (from a template when `caseTemplate` is given).
+#[utoipa::path(tag = "case", request_body = InputCase, responses((status = 201, body = OutputCase), (status = 400), (status = 403), (status = 404)))]
+#[post("/api/v1/case")]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<InputCase>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/create")?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let spec = alerts::case_spec(c, &actor, &body.0)?;
+            let k = cases::create(c, &actor, spec)?;
+            rendered_case(c, &k)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// One case, by `~id` or number.
+#[utoipa::path(tag = "case", responses((status = 200, body = OutputCase), (status = 404)))]
+#[get("/api/v1/case/{id}")]
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let k = find_case(c, org, &id)?;
+            rendered_case(c, &k)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+    let mut k = find_case(c, actor.org_id, key)?;
+    cases::apply_patch(c, actor, &mut k, &Patch::new(body)?)?;
+    diesel::update(case_t::table.find(k.id))
+        .set(&k)
+        .execute(c)?;
+    Ok(())
+}
+
+/// Updates a case; a closed status closes it (mandatory custom fields and tasks checked),
+/// `New`/`InProgress` reopens it.
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/case/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/update")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| update_one(c, &actor, &id, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn ids_of(body: &Value) -> Result<Vec<String>, ApiError> {
+    let ids = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("ids"))?;
+    if ids.len() > 10_000 {
+        return Err(ApiError::attribute("ids", "at most 10000 ids"));
+    }
+    ids.iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(ApiError::attribute("ids", format!("{other} is not an id"))),
+        })
+        .collect()
+}
+
+/// Updates several cases (all or none).
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/case/_bulk")]
+pub async fn bulk_update(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/update")?;
+    let actor = Actor::of(&caller);
+    let mut patch = body.0;
+    let ids = ids_of(&patch)?;
+    if let Value::Object(m) = &mut patch {
+        m.remove("ids");
+    }
+    db.write(move |c| {
+        for id in &ids {
+            update_one(c, &actor, id, &patch)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a case with its tasks, logs and observables; its alerts return to `New`.
+#[utoipa::path(tag = "case", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/case/{id}")]
+pub async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/delete")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let k = find_case(c, org, &id)?;
+        Ok(cases::delete(c, &k)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Merges cases (`/case/_merge/~1,~2`) into a new one; the sources are deleted.
+#[utoipa::path(tag = "case", responses((status = 201, body = OutputCase), (status = 400), (status = 404)))]
+#[post("/api/v1/case/_merge/{ids}")]
+pub async fn merge(
+    db: web::Data<Db>,
+    caller: Caller,
+    ids: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/merge")?;
+    let actor = Actor::of(&caller);
+    let keys: Vec<String> = ids
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if keys.len() < 2 {
+        return Err(ApiError::BadRequest(
+            "merging needs at least two cases".into(),
+        ));
+    }
+    if keys.len() > 100 {
+        return Err(ApiError::BadRequest(
+            "at most 100 cases in one merge".into(),
+        ));
+    }
+    let out = db
+        .write(move |c| {
+            let mut sources = Vec::new();
+            for k in &keys {
+                let found = find_case(c, actor.org_id, k)?;
+                if sources
+                    .iter()
+                    .any(|s: &crate::db::casework::CaseRow| s.id == found.id)
+                {
+                    return Err(ApiError::BadRequest(format!("case {k} is named twice")));
+                }
+                sources.push(found);
+            }
+            let merged = cases::merge(c, &actor, &sources)?;
+            rendered_case(c, &merged)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Unlinks an alert from the case.
+#[utoipa::path(tag = "case", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/case/{id}/alert/{alert_id}")]
+pub async fn unlink_alert(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/update")?;
+    let actor = Actor::of(&caller);
+    let (id, alert_id) = path.into_inner();
+    db.write(move |c| {
+        let k = find_case(c, actor.org_id, &id)?;
+        let mut a = find_alert(c, actor.org_id, &alert_id)?;
+        if a.case_id != Some(k.id) {
+            return Err(ApiError::NotFound(format!(
+                "Alert {alert_id} is not linked to case {id}"
+            )));
+        }
+        Ok(alerts::unlink(c, &actor, &mut a)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Observables of a case sharing (type, value or file hash).
+type ObservableGroup = ((String, Option<String>), Vec<crate::db::casework::ObservableRow>);
+
+/// Creates observables in a case (JSON, or multipart `_json` + `attachment` files).
+#[utoipa::path(tag = "case", request_body = InputObservable, responses((status = 201, body = Vec<OutputObservable>), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/observable")]
+pub async fn create_observable(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageObservable")?;
+    let input: InputObservable = body.parse()?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let k = find_case(c, actor.org_id, &id)?;
+            let types = obs::types(c)?;
+            let news = obs::expand(
+                c,
+                actor.org_id,
+                &types,
+                &input,
+                &body.files,
+                Some("attachment"),
+                "",
+            )?;
+            let rows = obs::insert(c, &actor, Parent::Case(k.id), news, Duplicates::Refuse)?;
+            Ok(render::observables(c, &rows)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Creates a task in a case.
+#[utoipa::path(tag = "case", request_body = InputTask, responses((status = 201, body = OutputTask), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/task")]
+pub async fn create_task(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<InputTask>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let input = tasks::check(&body.0, "")?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let k = find_case(c, actor.org_id, &id)?;
+            let t = tasks::insert(c, &actor, k.id, &input)?;
+            Ok(render::task(&t))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Collapses duplicate observables of a case (same type and value): tags merged into the
+/// oldest.
+#[utoipa::path(tag = "case", responses((status = 200, description = "`{untouched, updated, deleted}`"), (status = 404)))]
+#[post("/api/v1/case/{id}/observable/_merge")]
+pub async fn merge_observables(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageObservable")?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let k = find_case(c, actor.org_id, &id)?;
+            let rows = obs::children(c, Parent::Case(k.id))?;
+            let atts = obs::attachments_of(c, &rows)?;
+            let mut groups: Vec<ObservableGroup> = Vec::new();
+            for o in rows {
+                let key = (
+                    o.data_type.clone(),
+                    o.attachment_id
+                        .and_then(|a| atts.get(&a))
+                        .map(|a| format!("#file:{}", a.sha256))
+                        .or_else(|| o.data.clone()),
+                );
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, g)) => g.push(o),
+                    None => groups.push((key, vec![o])),
+                }
+            }
+            let (mut untouched, mut updated, mut deleted) = (0, 0, 0);
+            for (_, mut g) in groups {
+                if g.len() == 1 {
+                    untouched += 1;
+                    continue;
+                }
+                let mut keep = g.remove(0);
+                let mut tags = crate::casework::values::tags_of(&keep.tags);
+                for d in &g {
+                    tags = crate::casework::values::union(
+                        &tags,
+                        &crate::casework::values::tags_of(&d.tags),
+                    );
+                    keep.ioc |= d.ioc;
+                    keep.sighted |= d.sighted;
+                }
+                keep.tags = crate::casework::values::tags_json(&tags);
+                keep.updated_by = Some(actor.login.clone());
+                keep.updated_at = Some(crate::db::now_ms());
+                diesel::update(observables::table.find(keep.id))
+                    .set(&keep)
+                    .execute(c)?;
+                obs::delete(c, &g)?;
+                updated += 1;
+                deleted += g.len();
+            }
+            Ok(json!({ "untouched": untouched, "updated": updated, "deleted": deleted }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Observables of this case also found in another alert or case.
+#[utoipa::path(tag = "case", responses((status = 200, body = Vec<OutputObservable>), (status = 404)))]
+#[get("/api/v1/case/{id}/similar/{other}/observables")]
+pub async fn similar_observables(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let (id, other) = path.into_inner();
+    let out = db
+        .read(move |c| {
+            let k = find_case(c, org, &id)?;
+            let mine = obs::children(c, Parent::Case(k.id))?;
+            let theirs = other_parent(c, org, &other)?;
+            similar(c, mine, theirs)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Removes one custom field value (`customFields[i]._id`) from a case.
+#[utoipa::path(tag = "case", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/case/customField/{id}")]
+pub async fn delete_custom_value(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/update")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let value_id = parse_id(&id)
+            .ok_or_else(|| ApiError::NotFound(format!("CustomField {id} not found")))?;
+        let owner: Option<i64> = custom_values::table
+            .find(value_id)
+            .select(custom_values::entity_id)
+            .first(c)
+            .optional()?;
+        let visible = match owner {
+            Some(case_id) => {
+                case_t::table
+                    .filter(case_t::id.eq(case_id))
+                    .filter(case_t::organisation_id.eq(org))
+                    .count()
+                    .get_result::<i64>(c)?
+                    > 0
+            }
+            None => false,
+        };
+        if !visible {
+            return Err(ApiError::NotFound(format!("CustomField {id} not found")));
+        }
+        diesel::delete(custom_values::table.find(value_id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Link types used between cases (none until case links exist).
+#[utoipa::path(tag = "case", responses((status = 200, body = Vec<String>)))]
+#[get("/api/v1/case/link/types")]
+pub async fn link_types(_caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(Vec::<String>::new()))
+}
+
+/// Organisations a case is shared with, other than the caller's; an unknown id lists none
+/// (thehive4py lists an observable's shares through this route).
+#[utoipa::path(tag = "case", responses((status = 200, body = Vec<Object>)))]
+#[get("/api/v1/case/{id}/shares")]
+pub async fn list_shares(
+    _caller: Caller,
+    _id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // Cases are not shared across organisations in this version: no other organisation
+    // holds a share.
+    Ok(HttpResponse::Ok().json(Vec::<Value>::new()))
+}

@@ -1,0 +1,217 @@
+//! `/api/v1/observable`: one observable, its updates and its file.
+
+use crate::auth::Caller;
+use crate::casework::observables::{self as obs, attachments_of};
+use crate::casework::values::Patch;
+use crate::casework::{find_observable, render, Actor};
+use crate::db::schema::observables;
+use crate::db::{now_ms, parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::ServiceState;
+use actix_web::http::header;
+use actix_web::{delete, get, patch, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+use shared_models::casework::OutputObservable;
+use std::io::Write;
+
+/// One observable.
+#[utoipa::path(tag = "observable", responses((status = 200, body = OutputObservable), (status = 404)))]
+#[get("/api/v1/observable/{id}")]
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let o = find_observable(c, org, &id)?;
+            Ok(render::observables(c, &[o])?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(&out[0]))
+}
+
+fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+    let mut o = find_observable(c, actor.org_id, key)?;
+    let types = obs::types(c)?;
+    obs::apply_patch(&mut o, &Patch::new(body)?, &types)?;
+    o.updated_by = Some(actor.login.clone());
+    o.updated_at = Some(now_ms());
+    diesel::update(observables::table.find(o.id))
+        .set(&o)
+        .execute(c)?;
+    Ok(())
+}
+
+/// Updates an observable (`message`, `tlp`, `pap`, `tags`, `addTags`, `removeTags`, `ioc`,
+/// `sighted`, `sightedAt`, `ignoreSimilarity`).
+#[utoipa::path(tag = "observable", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/observable/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageObservable")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| update_one(c, &actor, &id, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Updates several observables (all or none).
+#[utoipa::path(tag = "observable", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/observable/_bulk")]
+pub async fn bulk_update(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageObservable")?;
+    let actor = Actor::of(&caller);
+    let mut patch = body.0;
+    let ids: Vec<String> = patch
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("ids"))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::attribute("ids", "ids are strings"))
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.len() > 10_000 {
+        return Err(ApiError::attribute("ids", "at most 10000 ids"));
+    }
+    if let Value::Object(m) = &mut patch {
+        m.remove("ids");
+    }
+    db.write(move |c| {
+        for id in &ids {
+            update_one(c, &actor, id, &patch)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes an observable.
+#[utoipa::path(tag = "observable", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/observable/{id}")]
+pub async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageObservable")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let o = find_observable(c, org, &id)?;
+        Ok(obs::delete(c, &[o])?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Query of the download route.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadParams {
+    /// `True`: a zip encrypted with the password `malware` (ZipCrypto).
+    pub as_zip: Option<String>,
+}
+
+/// Whether a query flag is set (`True`, `true`, `1`).
+pub fn flag(v: Option<&str>) -> bool {
+    matches!(
+        v.map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "yes")
+    )
+}
+
+/// Answers a stored file, as is or zipped with the password `malware`.
+pub async fn send_file(
+    state: &ServiceState,
+    sha256: &str,
+    name: &str,
+    content_type: &str,
+    as_zip: bool,
+) -> Result<HttpResponse, ApiError> {
+    let path = state.datastore.path_of(sha256);
+    let name = name.replace(['"', '\r', '\n'], "_");
+    if !as_zip {
+        let bytes = tokio::fs::read(&path).await.map_err(|e| {
+            ApiError::NotFound(format!("file {sha256} is missing from the datastore: {e}"))
+        })?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, content_type.to_string()))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ))
+            .body(bytes));
+    }
+    let entry = name.clone();
+    let zipped = web::block(move || -> Result<Vec<u8>, String> {
+        use zip::unstable::write::FileOptionsExt;
+        let content = std::fs::read(&path).map_err(|e| e.to_string())?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .with_deprecated_encryption(b"malware");
+        w.start_file(entry, options).map_err(|e| e.to_string())?;
+        w.write_all(&content).map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+        Ok(out.into_inner())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/zip"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.zip\""),
+        ))
+        .body(zipped))
+}
+
+/// Downloads an observable's file (`attId` is the attachment's `_id` or its content hash).
+#[utoipa::path(tag = "observable", params(DownloadParams), responses((status = 200, description = "the file, or a zip with the password `malware`"), (status = 404)))]
+#[get("/api/v1/observable/{id}/attachment/{att_id}/download")]
+pub async fn download(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    params: web::Query<DownloadParams>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let (id, att) = path.into_inner();
+    let a = db
+        .read(move |c| {
+            let o = find_observable(c, org, &id)?;
+            let atts = attachments_of(c, std::slice::from_ref(&o))?;
+            o.attachment_id
+                .and_then(|a| atts.get(&a).cloned())
+                .filter(|a| parse_id(&att) == Some(a.id) || att == a.sha256)
+                .ok_or_else(|| ApiError::NotFound(format!("Attachment {att} not found")))
+        })
+        .await?;
+    send_file(
+        &state,
+        &a.sha256,
+        &a.name,
+        &a.content_type,
+        flag(params.as_zip.as_deref()),
+    )
+    .await
+}

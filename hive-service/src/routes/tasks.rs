@@ -1,0 +1,292 @@
+//! `/api/v1/task` and `/api/v1/log`: tasks, task logs and their attachments.
+
+use super::body::Upload;
+use crate::auth::Caller;
+use crate::casework::observables::NewFile;
+use crate::casework::values::{self, Patch};
+use crate::casework::{find_log, find_task, render, tasks, Actor};
+use crate::db::casework::{AttachmentRow, LogRow};
+use crate::db::schema::{attachments, logs, tasks as task_t};
+use crate::db::{next_id, now_ms, parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use diesel::prelude::*;
+use serde_json::Value;
+use shared_models::casework::{InputLog, OutputLog, OutputTask};
+
+/// One task.
+#[utoipa::path(tag = "task", responses((status = 200, body = OutputTask), (status = 404)))]
+#[get("/api/v1/task/{id}")]
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let t = db.read(move |c| find_task(c, org, &id)).await?;
+    Ok(HttpResponse::Ok().json(render::task(&t)))
+}
+
+fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+    let mut t = find_task(c, actor.org_id, key)?;
+    tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(body)?)?;
+    t.updated_by = Some(actor.login.clone());
+    t.updated_at = Some(now_ms());
+    diesel::update(task_t::table.find(t.id))
+        .set(&t)
+        .execute(c)?;
+    Ok(())
+}
+
+/// Updates a task.
+#[utoipa::path(tag = "task", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/task/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| update_one(c, &actor, &id, &body.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Updates several tasks (all or none).
+#[utoipa::path(tag = "task", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/task/_bulk")]
+pub async fn bulk_update(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let actor = Actor::of(&caller);
+    let mut patch = body.0;
+    let ids: Vec<String> = patch
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("ids"))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::attribute("ids", "ids are strings"))
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.len() > 10_000 {
+        return Err(ApiError::attribute("ids", "at most 10000 ids"));
+    }
+    if let Value::Object(m) = &mut patch {
+        m.remove("ids");
+    }
+    db.write(move |c| {
+        for id in &ids {
+            update_one(c, &actor, id, &patch)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a task with its logs.
+#[utoipa::path(tag = "task", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/task/{id}")]
+pub async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let t = find_task(c, org, &id)?;
+        Ok(tasks::delete(c, &[t.id])?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn store_attachments(
+    c: &mut DbConn,
+    actor: &Actor,
+    owner: i64,
+    files: &[NewFile],
+) -> QueryResult<()> {
+    let now = now_ms();
+    for f in files {
+        diesel::insert_into(attachments::table)
+            .values(AttachmentRow {
+                id: next_id(),
+                organisation_id: actor.org_id,
+                owner_id: Some(owner),
+                name: f.name.clone(),
+                content_type: f.content_type.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                sha1: f.sha1.clone(),
+                md5: f.md5.clone(),
+                created_by: actor.login.clone(),
+                created_at: now,
+            })
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+fn rendered_log(c: &mut DbConn, l: &LogRow) -> Result<OutputLog, ApiError> {
+    render::logs(c, std::slice::from_ref(l))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("log vanished"))
+}
+
+/// Adds a log to a task (JSON, or multipart `_json` + `attachments` files); a waiting task
+/// starts.
+#[utoipa::path(tag = "task", request_body = InputLog, responses((status = 201, body = OutputLog), (status = 400), (status = 404)))]
+#[post("/api/v1/task/{id}/log")]
+pub async fn create_log(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let input: InputLog = body.parse()?;
+    let message = values::long_text("message", &input.message, values::MAX_DESCRIPTION)?;
+    if message.trim().is_empty() {
+        return Err(ApiError::attribute("message", "must not be empty"));
+    }
+    let files: Vec<NewFile> = body.files.iter().map(NewFile::from).collect();
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let mut t = find_task(c, actor.org_id, &id)?;
+            let l = tasks::insert_log(
+                c,
+                &actor,
+                &t,
+                message,
+                input.start_date,
+                input.include_in_timeline,
+            )?;
+            store_attachments(c, &actor, l.id, &files)?;
+            if t.status == "Waiting" {
+                t.status = "InProgress".into();
+                t.start_date = t.start_date.or(Some(now_ms()));
+                diesel::update(task_t::table.find(t.id))
+                    .set(&t)
+                    .execute(c)?;
+            }
+            rendered_log(c, &l)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Updates a log (`message`, `includeInTimeline`).
+#[utoipa::path(tag = "task", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/log/{id}")]
+pub async fn update_log(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut l = find_log(c, actor.org_id, &id)?;
+        let p = Patch::new(&body.0)?;
+        if let Some(m) = p.string("message")? {
+            l.message = values::text("message", m, values::MAX_DESCRIPTION)?;
+        }
+        if let Some(d) = p.nullable_int("includeInTimeline")? {
+            l.include_in_timeline = d;
+        }
+        l.updated_by = Some(actor.login.clone());
+        l.updated_at = Some(now_ms());
+        diesel::update(logs::table.find(l.id)).set(&l).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a log.
+#[utoipa::path(tag = "task", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/log/{id}")]
+pub async fn remove_log(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let l = find_log(c, org, &id)?;
+        Ok(tasks::delete_logs(c, &[l.id])?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Adds files to a log (multipart, repeated `attachments`).
+#[utoipa::path(tag = "task", responses((status = 204), (status = 400), (status = 404)))]
+#[post("/api/v1/log/{id}/attachments")]
+pub async fn add_log_attachments(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let files: Vec<NewFile> = body.files.iter().map(NewFile::from).collect();
+    if files.is_empty() {
+        return Err(ApiError::BadRequest(
+            "no file in the request (multipart part `attachments`)".into(),
+        ));
+    }
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let l = find_log(c, actor.org_id, &id)?;
+        Ok(store_attachments(c, &actor, l.id, &files)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes a file from a log.
+#[utoipa::path(tag = "task", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/log/{id}/attachments/{att_id}")]
+pub async fn remove_log_attachment(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let org = caller.organisation.id;
+    let (id, att) = path.into_inner();
+    db.write(move |c| {
+        let l = find_log(c, org, &id)?;
+        let n = diesel::delete(
+            attachments::table
+                .filter(attachments::owner_id.eq(l.id))
+                .filter(
+                    attachments::id
+                        .eq(parse_id(&att).unwrap_or(-1))
+                        .or(attachments::sha256.eq(&att)),
+                ),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Err(ApiError::NotFound(format!("Attachment {att} not found")));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
