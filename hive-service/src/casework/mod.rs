@@ -8,6 +8,7 @@ pub mod cases;
 pub mod custom;
 pub mod observables;
 pub mod render;
+pub mod sql;
 pub mod tasks;
 pub mod templates;
 pub mod values;

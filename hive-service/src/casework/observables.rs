@@ -96,15 +96,20 @@ pub struct NewObservable {
 }
 
 impl NewObservable {
+    /// What similarity compares: the SHA-256 of the value, or of the file.
+    pub fn data_hash(&self) -> String {
+        match &self.file {
+            Some(f) => f.sha256.clone(),
+            None => {
+                use sha2::{Digest, Sha256};
+                hex::encode(Sha256::digest(self.data.as_deref().unwrap_or_default()))
+            }
+        }
+    }
+
     /// The uniqueness key inside a case or an alert.
     pub fn key(&self) -> (String, String) {
-        (
-            self.data_type.clone(),
-            match &self.file {
-                Some(f) => format!("#file:{}", f.sha256),
-                None => self.data.clone().unwrap_or_default(),
-            },
-        )
+        (self.data_type.clone(), self.data_hash())
     }
 }
 
@@ -281,12 +286,10 @@ pub fn insert(
         )));
     }
     let existing = children(c, parent)?;
-    let mut by_key: HashMap<(String, String), ObservableRow> = HashMap::new();
-    let atts = attachments_of(c, &existing)?;
-    for o in existing {
-        let key = key_of(&o, &atts);
-        by_key.insert(key, o);
-    }
+    let mut by_key: HashMap<(String, String), ObservableRow> = existing
+        .into_iter()
+        .map(|o| ((o.data_type.clone(), o.data_hash.clone()), o))
+        .collect();
     let now = now_ms();
     let mut out = Vec::with_capacity(news.len());
     for n in news {
@@ -351,6 +354,7 @@ pub fn insert(
             data_type: n.data_type.clone(),
             data: n.data.clone(),
             attachment_id,
+            data_hash: n.data_hash(),
             tlp: n.tlp,
             pap: n.pap,
             tags: values::tags_json(&n.tags),
@@ -400,16 +404,6 @@ pub fn attachments_of(
         out.extend(found.into_iter().map(|a| (a.id, a)));
     }
     Ok(out)
-}
-
-fn key_of(o: &ObservableRow, atts: &HashMap<i64, AttachmentRow>) -> (String, String) {
-    (
-        o.data_type.clone(),
-        match o.attachment_id.and_then(|a| atts.get(&a)) {
-            Some(a) => format!("#file:{}", a.sha256),
-            None => o.data.clone().unwrap_or_default(),
-        },
-    )
 }
 
 /// Stored observables as new ones (to copy them into a case).

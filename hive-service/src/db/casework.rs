@@ -137,6 +137,7 @@ pub struct ObservableRow {
     pub data_type: String,
     pub data: Option<String>,
     pub attachment_id: Option<i64>,
+    pub data_hash: String,
     pub tlp: i32,
     pub pap: i32,
     pub tags: String,

@@ -235,6 +235,7 @@ diesel::table! {
         data_type -> Text,
         data -> Nullable<Text>,
         attachment_id -> Nullable<BigInt>,
+        data_hash -> Text,
         tlp -> Integer,
         pap -> Integer,
         tags -> Text,

@@ -409,27 +409,16 @@ pub fn similar(
     mine: Vec<crate::db::casework::ObservableRow>,
     theirs: Vec<crate::db::casework::ObservableRow>,
 ) -> Result<Vec<OutputObservable>, ApiError> {
-    let a1 = obs::attachments_of(c, &mine)?;
-    let a2 = obs::attachments_of(c, &theirs)?;
-    let key =
-        |o: &crate::db::casework::ObservableRow,
-         atts: &std::collections::HashMap<i64, crate::db::casework::AttachmentRow>| {
-            (
-                o.data_type.clone(),
-                o.attachment_id
-                    .and_then(|a| atts.get(&a))
-                    .map(|a| format!("#file:{}", a.sha256))
-                    .or_else(|| o.data.clone()),
-            )
-        };
-    let keys: std::collections::HashSet<_> = theirs
+    let keys: std::collections::HashSet<(String, String)> = theirs
         .iter()
         .filter(|o| !o.ignore_similarity)
-        .map(|o| key(o, &a2))
+        .map(|o| (o.data_type.clone(), o.data_hash.clone()))
         .collect();
     let found: Vec<_> = mine
         .into_iter()
-        .filter(|o| !o.ignore_similarity && keys.contains(&key(o, &a1)))
+        .filter(|o| {
+            !o.ignore_similarity && keys.contains(&(o.data_type.clone(), o.data_hash.clone()))
+        })
         .collect();
     Ok(render::observables(c, &found)?)
 }

@@ -212,7 +212,7 @@ pub async fn unlink_alert(
 }
 
 /// Observables of a case sharing (type, value or file hash).
-type ObservableGroup = ((String, Option<String>), Vec<crate::db::casework::ObservableRow>);
+type ObservableGroup = ((String, String), Vec<crate::db::casework::ObservableRow>);
 
 /// Creates observables in a case (JSON, or multipart `_json` + `attachment` files).
 #[utoipa::path(tag = "case", request_body = InputObservable, responses((status = 201, body = Vec<OutputObservable>), (status = 400), (status = 404)))]
@@ -283,16 +283,9 @@ pub async fn merge_observables(
         .write(move |c| {
             let k = find_case(c, actor.org_id, &id)?;
             let rows = obs::children(c, Parent::Case(k.id))?;
-            let atts = obs::attachments_of(c, &rows)?;
             let mut groups: Vec<ObservableGroup> = Vec::new();
             for o in rows {
-                let key = (
-                    o.data_type.clone(),
-                    o.attachment_id
-                        .and_then(|a| atts.get(&a))
-                        .map(|a| format!("#file:{}", a.sha256))
-                        .or_else(|| o.data.clone()),
-                );
+                let key = (o.data_type.clone(), o.data_hash.clone());
                 match groups.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, g)) => g.push(o),
                     None => groups.push((key, vec![o])),

@@ -273,6 +273,15 @@ fn run(
     exclude_fields: &[String],
 ) -> Result<Outcome, ApiError> {
     let first = &ops[0];
+    if let Some(done) = casework::try_sql(c, caller, op_name(first)?, &ops[1..])? {
+        return Ok(match done {
+            casework::SqlOutcome::Count(n) => (Vec::new(), None, Some(n)),
+            casework::SqlOutcome::Items(mut items, total) => {
+                exclude(&mut items, exclude_fields);
+                (items, total, None)
+            }
+        });
+    }
     let (mut items, mut known) = select(c, caller, first)?;
     let mut kind = casework::Kind::of_selection(op_name(first)?);
     let mut total = None;
@@ -342,14 +351,18 @@ fn run(
             }
         }
     }
-    for item in &mut items {
+    exclude(&mut items, exclude_fields);
+    Ok((items, total, None))
+}
+
+fn exclude(items: &mut [Value], fields: &[String]) {
+    for item in items {
         if let Value::Object(o) = item {
-            for f in exclude_fields {
+            for f in fields {
                 o.remove(f);
             }
         }
     }
-    Ok((items, total, None))
 }
 
 fn check_fields(filter: &Filter, known: &[&str]) -> Result<(), ApiError> {

@@ -443,3 +443,188 @@ pub fn filter_view(kind: Kind, item: &Value) -> Value {
     }
     view
 }
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// What a query pushed down to SQL answers: the page (or all) and the total if asked, or a
+/// count.
+pub enum SqlOutcome {
+    /// Entities, and the total when the page asked for it.
+    Items(Vec<Value>, Option<usize>),
+    /// A count.
+    Count(usize),
+}
+
+/// Runs `list<Kind>` followed only by filters, sorts and a final page or count in SQL.
+/// `None` when the chain holds anything else or a filter the SQL translation does not
+/// cover; the caller then evaluates it in memory.
+pub fn try_sql(
+    c: &mut DbConn,
+    caller: &Caller,
+    selection: &str,
+    ops: &[Value],
+) -> Result<Option<SqlOutcome>, ApiError> {
+    use crate::casework::sql::{self, Bind, Sql};
+    use shared_models::query::{Filter, Sort};
+    let (kind, table) = match selection {
+        "listAlert" => (Kind::Alert, sql::ALERTS),
+        "listCase" => (Kind::Case, sql::CASES),
+        "listObservable" => (Kind::Observable, sql::OBSERVABLES),
+        "listTask" => (Kind::Task, sql::TASKS),
+        "listLog" => (Kind::Log, sql::LOGS),
+        _ => return Ok(None),
+    };
+    let mut filters = Vec::new();
+    let mut sort = Sort(Vec::new());
+    let mut page: Option<(usize, Option<usize>, bool)> = None;
+    let mut count = false;
+    for (i, op) in ops.iter().enumerate() {
+        let last = i + 1 == ops.len();
+        match op.get("_name").and_then(Value::as_str) {
+            Some("filter" | "_filter") => match Filter::parse(op) {
+                Ok(f) => filters.push(f),
+                Err(_) => return Ok(None),
+            },
+            Some("sort" | "_sort") => {
+                let fields = op
+                    .get("_fields")
+                    .or_else(|| op.get("fields"))
+                    .unwrap_or(&Value::Null);
+                match Sort::from_fields(fields) {
+                    Ok(s) => sort = s,
+                    Err(_) => return Ok(None),
+                }
+            }
+            Some("page") if last => {
+                let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
+                let total = op
+                    .get("extraData")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().any(|x| x == "total"));
+                let others = op
+                    .get("extraData")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.iter().any(|x| x != "total"));
+                if others {
+                    return Ok(None);
+                }
+                page = Some((from, to, total));
+            }
+            Some("count" | "limitedCount") if last => count = true,
+            _ => return Ok(None),
+        }
+    }
+    for f in &filters {
+        for field in f.fields() {
+            let root = field.split('.').next().unwrap_or(field);
+            if !kind.fields().contains(&root) && !root.starts_with('_') {
+                return Ok(None);
+            }
+        }
+    }
+    let pg = matches!(c, DbConn::Postgresql(_));
+    let mut wh = Sql::new(pg);
+    wh.push(&format!(
+        " FROM {} WHERE {}.organisation_id = ",
+        table.name, table.name
+    ));
+    wh.bind(Bind::I(caller.organisation.id));
+    for f in &filters {
+        wh.push(" AND ");
+        if sql::filter(&mut wh, &table, f).is_err() {
+            return Ok(None);
+        }
+    }
+    let order = match sql::order_by(&table, &sort) {
+        Ok(o) => o,
+        Err(_) => return Ok(None),
+    };
+    let count_of = |c: &mut DbConn| -> Result<usize, ApiError> {
+        let mut q = wh.clone();
+        q.text = format!("SELECT COUNT(*) AS n{}", q.text);
+        let rows: Vec<CountRow> = q.load(c)?;
+        Ok(rows.first().map(|r| r.n.max(0) as usize).unwrap_or(0))
+    };
+    if count {
+        return Ok(Some(SqlOutcome::Count(count_of(c)?)));
+    }
+    let mut q = wh.clone();
+    q.text = format!("SELECT {}.id AS id{} ORDER BY {order}", table.name, q.text);
+    let mut total = None;
+    if let Some((from, to, with_total)) = page {
+        let limit = to
+            .map(|t| t.saturating_sub(from))
+            .unwrap_or(i64::MAX as usize);
+        q.push(" LIMIT ");
+        q.bind(Bind::I(limit.min(i64::MAX as usize) as i64));
+        q.push(" OFFSET ");
+        q.bind(Bind::I(from.min(i64::MAX as usize) as i64));
+        if with_total {
+            total = Some(count_of(c)?);
+        }
+    }
+    let ids: Vec<i64> = q.load::<IdRow>(c)?.into_iter().map(|r| r.id).collect();
+    let items = load_in_order(c, kind, &ids)?;
+    Ok(Some(SqlOutcome::Items(items, total)))
+}
+
+fn load_in_order(c: &mut DbConn, kind: Kind, ids: &[i64]) -> Result<Vec<Value>, ApiError> {
+    fn order<T>(rows: Vec<T>, ids: &[i64], id: impl Fn(&T) -> i64) -> Vec<T> {
+        let mut by_id: std::collections::HashMap<i64, T> =
+            rows.into_iter().map(|r| (id(&r), r)).collect();
+        ids.iter().filter_map(|i| by_id.remove(i)).collect()
+    }
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(match kind {
+            Kind::Alert => {
+                let rows: Vec<AlertRow> = alerts::table
+                    .filter(alerts::id.eq_any(chunk))
+                    .select(AlertRow::as_select())
+                    .load(c)?;
+                alerts_out(c, &order(rows, chunk, |r| r.id))?
+            }
+            Kind::Case => {
+                let rows: Vec<CaseRow> = cases::table
+                    .filter(cases::id.eq_any(chunk))
+                    .select(CaseRow::as_select())
+                    .load(c)?;
+                cases_out(c, &order(rows, chunk, |r| r.id))?
+            }
+            Kind::Observable => {
+                let rows: Vec<ObservableRow> = observables::table
+                    .filter(observables::id.eq_any(chunk))
+                    .select(ObservableRow::as_select())
+                    .load(c)?;
+                observables_out(c, &order(rows, chunk, |r| r.id))?
+            }
+            Kind::Task => {
+                let rows: Vec<TaskRow> = tasks::table
+                    .filter(tasks::id.eq_any(chunk))
+                    .select(TaskRow::as_select())
+                    .load(c)?;
+                tasks_out(&order(rows, chunk, |r| r.id))
+            }
+            Kind::Log => {
+                let rows: Vec<LogRow> = logs::table
+                    .filter(logs::id.eq_any(chunk))
+                    .select(LogRow::as_select())
+                    .load(c)?;
+                logs_out(c, &order(rows, chunk, |r| r.id))?
+            }
+            Kind::CaseTemplate => Vec::new(),
+        });
+    }
+    Ok(out)
+}

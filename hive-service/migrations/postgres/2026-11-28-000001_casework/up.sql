@@ -79,6 +79,7 @@ CREATE TABLE cases (
     updated_at BIGINT
 );
 CREATE INDEX cases_organisation ON cases (organisation_id, id);
+CREATE INDEX cases_organisation_created ON cases (organisation_id, created_at);
 
 CREATE TABLE alerts (
     id BIGINT PRIMARY KEY NOT NULL,
@@ -114,6 +115,7 @@ CREATE TABLE alerts (
     UNIQUE (organisation_id, alert_type, source, source_ref)
 );
 CREATE INDEX alerts_organisation ON alerts (organisation_id, id);
+CREATE INDEX alerts_organisation_created ON alerts (organisation_id, created_at);
 CREATE INDEX alerts_case ON alerts (case_id);
 
 -- Custom field values of cases, alerts and templates (`entity_id`); `value` is JSON.
@@ -136,6 +138,9 @@ CREATE TABLE observables (
     data_type TEXT NOT NULL,
     data TEXT,
     attachment_id BIGINT,
+    -- SHA-256 of `data`, or of the file: what similarity and uniqueness compare (values
+    -- can be too long for an index).
+    data_hash TEXT NOT NULL,
     tlp INTEGER NOT NULL,
     pap INTEGER NOT NULL,
     tags TEXT NOT NULL,
@@ -152,7 +157,7 @@ CREATE TABLE observables (
 );
 CREATE INDEX observables_case ON observables (case_id);
 CREATE INDEX observables_alert ON observables (alert_id);
-CREATE INDEX observables_data ON observables (data_type, data);
+CREATE INDEX observables_data ON observables (data_type, data_hash);
 
 CREATE TABLE tasks (
     id BIGINT PRIMARY KEY NOT NULL,

@@ -1,0 +1,686 @@
+//! Translation of the Query API's filters, sorts and pages into SQL, so that a page of a
+//! large table is found by the database (with its indexes) instead of in memory.
+//!
+//! The translation covers the columns of each entity, tags (a JSON array in the row,
+//! matched as a quoted element) and custom field values (an `EXISTS` on `custom_values`).
+//! Anything it does not cover (labels, computed fields, v0 parent/child filters) makes
+//! [`translate`] answer `None`, and the caller evaluates the query in memory on the rendered
+//! entities instead: same answers, only slower.
+//!
+//! Text operators use `instr`/`strpos` and `substr` rather than `LIKE`, so that they are
+//! case-sensitive on both backends as in memory (`_match` is case-insensitive everywhere).
+
+use diesel::sql_types::{BigInt, Bool, Double, Text};
+use serde_json::Value;
+use shared_models::query::{CmpOp, Direction, Filter, Sort, TextOp};
+
+/// How a field is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    /// An integer column (dates are epoch ms).
+    Int(&'static str),
+    /// A text column.
+    Text(&'static str),
+    /// A boolean column.
+    Bool(&'static str),
+    /// An id column shown as `~<n>`.
+    Id(&'static str),
+    /// The JSON array of tags.
+    Tags(&'static str),
+    /// A boolean computed by an SQL expression.
+    Expr(&'static str),
+}
+
+/// The table of an entity kind and its fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// Field → column.
+    pub columns: &'static [(&'static str, Col)],
+}
+
+impl Table {
+    fn col(&self, field: &str) -> Option<Col> {
+        self.columns
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, c)| *c)
+    }
+}
+
+macro_rules! meta {
+    () => {
+        [
+            ("_id", Col::Id("id")),
+            ("_createdAt", Col::Int("created_at")),
+            ("_createdBy", Col::Text("created_by")),
+            ("_updatedAt", Col::Int("updated_at")),
+            ("_updatedBy", Col::Text("updated_by")),
+        ]
+    };
+}
+
+const fn cat<const A: usize, const B: usize, const N: usize>(
+    a: [(&'static str, Col); A],
+    b: [(&'static str, Col); B],
+) -> [(&'static str, Col); N] {
+    let mut out = [("", Col::Int("")); N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < B {
+        out[A + j] = b[j];
+        j += 1;
+    }
+    out
+}
+
+const ALERT_COLS: [(&str, Col); 30] = cat(
+    meta!(),
+    [
+        ("type", Col::Text("alert_type")),
+        ("source", Col::Text("source")),
+        ("sourceRef", Col::Text("source_ref")),
+        ("externalLink", Col::Text("external_link")),
+        ("title", Col::Text("title")),
+        ("description", Col::Text("description")),
+        ("severity", Col::Int("severity")),
+        ("date", Col::Int("date")),
+        ("tags", Col::Tags("tags")),
+        ("tlp", Col::Int("tlp")),
+        ("pap", Col::Int("pap")),
+        ("follow", Col::Bool("follow")),
+        ("flag", Col::Bool("flag")),
+        ("caseTemplate", Col::Text("case_template")),
+        ("caseId", Col::Id("case_id")),
+        ("status", Col::Text("status")),
+        ("stage", Col::Text("stage")),
+        ("assignee", Col::Text("assignee")),
+        ("summary", Col::Text("summary")),
+        ("newDate", Col::Int("created_at")),
+        ("inProgressDate", Col::Int("in_progress_date")),
+        ("closedDate", Col::Int("closed_date")),
+        ("importedDate", Col::Int("imported_date")),
+        ("read", Col::Bool("is_read")),
+        ("imported", Col::Expr("(alerts.case_id IS NOT NULL)")),
+    ],
+);
+
+const CASE_COLS: [(&str, Col); 24] = cat(
+    meta!(),
+    [
+        ("number", Col::Int("number")),
+        ("title", Col::Text("title")),
+        ("description", Col::Text("description")),
+        ("severity", Col::Int("severity")),
+        ("startDate", Col::Int("start_date")),
+        ("endDate", Col::Int("end_date")),
+        ("tags", Col::Tags("tags")),
+        ("flag", Col::Bool("flag")),
+        ("tlp", Col::Int("tlp")),
+        ("pap", Col::Int("pap")),
+        ("status", Col::Text("status")),
+        ("stage", Col::Text("stage")),
+        ("summary", Col::Text("summary")),
+        ("impactStatus", Col::Text("impact_status")),
+        ("assignee", Col::Text("assignee")),
+        ("caseTemplate", Col::Text("case_template")),
+        ("newDate", Col::Int("created_at")),
+        ("inProgressDate", Col::Int("in_progress_date")),
+        ("closedDate", Col::Int("closed_date")),
+    ],
+);
+
+const OBSERVABLE_COLS: [(&str, Col); 16] = cat(
+    meta!(),
+    [
+        ("dataType", Col::Text("data_type")),
+        ("data", Col::Text("data")),
+        ("startDate", Col::Int("created_at")),
+        ("tlp", Col::Int("tlp")),
+        ("pap", Col::Int("pap")),
+        ("tags", Col::Tags("tags")),
+        ("ioc", Col::Bool("ioc")),
+        ("sighted", Col::Bool("sighted")),
+        ("sightedAt", Col::Int("sighted_at")),
+        ("message", Col::Text("message")),
+        ("ignoreSimilarity", Col::Bool("ignore_similarity")),
+    ],
+);
+
+const TASK_COLS: [(&str, Col); 16] = cat(
+    meta!(),
+    [
+        ("title", Col::Text("title")),
+        ("group", Col::Text("group_name")),
+        ("description", Col::Text("description")),
+        ("status", Col::Text("status")),
+        ("flag", Col::Bool("flag")),
+        ("startDate", Col::Int("start_date")),
+        ("endDate", Col::Int("end_date")),
+        ("assignee", Col::Text("assignee")),
+        ("order", Col::Int("task_order")),
+        ("dueDate", Col::Int("due_date")),
+        ("mandatory", Col::Bool("mandatory")),
+    ],
+);
+
+const LOG_COLS: [(&str, Col); 9] = cat(
+    meta!(),
+    [
+        ("message", Col::Text("message")),
+        ("date", Col::Int("date")),
+        ("owner", Col::Text("owner")),
+        ("includeInTimeline", Col::Int("include_in_timeline")),
+    ],
+);
+
+/// Alerts.
+pub const ALERTS: Table = Table {
+    name: "alerts",
+    columns: &ALERT_COLS,
+};
+/// Cases.
+pub const CASES: Table = Table {
+    name: "cases",
+    columns: &CASE_COLS,
+};
+/// Observables.
+pub const OBSERVABLES: Table = Table {
+    name: "observables",
+    columns: &OBSERVABLE_COLS,
+};
+/// Tasks.
+pub const TASKS: Table = Table {
+    name: "tasks",
+    columns: &TASK_COLS,
+};
+/// Logs.
+pub const LOGS: Table = Table {
+    name: "logs",
+    columns: &LOG_COLS,
+};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    /// Integer.
+    I(i64),
+    /// Float.
+    F(f64),
+    /// Text.
+    S(String),
+    /// Boolean.
+    B(bool),
+}
+
+/// An SQL fragment with its bound values.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    /// The text, with placeholders.
+    pub text: String,
+    /// The values, in placeholder order.
+    pub binds: Vec<Bind>,
+    pg: bool,
+}
+
+impl Sql {
+    /// An empty fragment for one backend.
+    pub fn new(pg: bool) -> Sql {
+        Sql {
+            text: String::new(),
+            binds: Vec::new(),
+            pg,
+        }
+    }
+
+    /// Appends text.
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Appends a placeholder for `b`.
+    pub fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        if self.pg {
+            let n = self.binds.len();
+            self.text.push_str(&format!("${n}"));
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+
+    /// Runs it as a query answering rows of `T`.
+    pub fn load<T>(&self, c: &mut crate::db::DbConn) -> diesel::QueryResult<Vec<T>>
+    where
+        T: diesel::deserialize::QueryableByName<crate::db::MultiBackend> + 'static,
+    {
+        use diesel::RunQueryDsl;
+        let mut q = diesel::sql_query(self.text.clone()).into_boxed::<crate::db::MultiBackend>();
+        for b in &self.binds {
+            q = match b {
+                Bind::I(v) => q.bind::<BigInt, _>(*v),
+                Bind::F(v) => q.bind::<Double, _>(*v),
+                Bind::S(v) => q.bind::<Text, _>(v.clone()),
+                Bind::B(v) => q.bind::<Bool, _>(*v),
+            };
+        }
+        q.load(c)
+    }
+}
+
+/// Not translatable: evaluate in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Untranslatable;
+
+type R = Result<(), Untranslatable>;
+
+fn number(v: &Value) -> Option<Bind> {
+    match v {
+        Value::Number(n) => n.as_i64().map(Bind::I).or_else(|| n.as_f64().map(Bind::F)),
+        Value::String(s) => s
+            .parse::<i64>()
+            .map(Bind::I)
+            .ok()
+            .or_else(|| s.parse::<f64>().ok().map(Bind::F)),
+        Value::Bool(b) => Some(Bind::I(i64::from(*b))),
+        _ => None,
+    }
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn bind_for(col: Col, v: &Value) -> Option<Bind> {
+    match col {
+        Col::Int(_) => number(v),
+        Col::Text(_) => text_of(v).map(Bind::S),
+        Col::Bool(_) | Col::Expr(_) => match v {
+            Value::Bool(b) => Some(Bind::B(*b)),
+            Value::String(s) if s == "true" || s == "false" => Some(Bind::B(s == "true")),
+            _ => None,
+        },
+        Col::Id(_) => match v {
+            Value::String(s) => s
+                .strip_prefix('~')
+                .unwrap_or(s)
+                .parse::<i64>()
+                .ok()
+                .map(Bind::I)
+                .or(Some(Bind::I(-1))),
+            Value::Number(n) => n.as_i64().map(Bind::I),
+            _ => None,
+        },
+        Col::Tags(_) => None,
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn col_expr(table: &Table, col: Col) -> String {
+    match col {
+        Col::Int(c) | Col::Text(c) | Col::Bool(c) | Col::Id(c) | Col::Tags(c) => {
+            format!("{}.{}", table.name, c)
+        }
+        Col::Expr(e) => e.to_string(),
+    }
+}
+
+fn tag_contains(out: &mut Sql, table: &Table, col: &str, v: &Value) -> R {
+    let tag = v.as_str().ok_or(Untranslatable)?;
+    let quoted = serde_json::to_string(tag).map_err(|_| Untranslatable)?;
+    out.push(&format!("{}.{} LIKE ", table.name, col));
+    out.bind(Bind::S(format!("%{}%", like_escape(&quoted))));
+    out.push(" ESCAPE '\\'");
+    Ok(())
+}
+
+const CF_TYPES: &[&str] = &[
+    "string", "integer", "float", "boolean", "date", "url", "number",
+];
+
+fn custom_field(field: &str) -> Option<&str> {
+    let rest = field.strip_prefix("customFields.")?;
+    Some(match rest.rsplit_once('.') {
+        Some((name, t)) if CF_TYPES.contains(&t) => name,
+        _ => rest,
+    })
+}
+
+fn custom_exists(out: &mut Sql, table: &Table, name: &str, cond: impl FnOnce(&mut Sql) -> R) -> R {
+    out.push(&format!(
+        "EXISTS (SELECT 1 FROM custom_values cv JOIN custom_fields cf ON cf.id = cv.field_id \
+         WHERE cv.entity_id = {}.id AND cf.name = ",
+        table.name
+    ));
+    out.bind(Bind::S(name.to_string()));
+    out.push(" AND ");
+    cond(out)?;
+    out.push(")");
+    Ok(())
+}
+
+fn numeric_value(out: &Sql) -> &'static str {
+    if out.pg {
+        "(CASE WHEN cf.field_type IN ('integer', 'float', 'date') AND cv.value <> 'null' \
+         THEN CAST(cv.value AS DOUBLE PRECISION) END)"
+    } else {
+        "(CASE WHEN cf.field_type IN ('integer', 'float', 'date') AND cv.value <> 'null' \
+         THEN CAST(cv.value AS REAL) END)"
+    }
+}
+
+fn op_sql(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "=",
+        CmpOp::Ne => "<>",
+        CmpOp::Lt => "<",
+        CmpOp::Lte => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Gte => ">=",
+    }
+}
+
+fn cmp(out: &mut Sql, table: &Table, op: CmpOp, field: &str, value: &Value) -> R {
+    if let Some(name) = custom_field(field) {
+        if op == CmpOp::Ne {
+            out.push("NOT ");
+            return cmp(out, table, CmpOp::Eq, field, value);
+        }
+        if op == CmpOp::Eq {
+            if value.is_null() {
+                return Err(Untranslatable);
+            }
+            let json = value.to_string();
+            let num = number(value).filter(|_| value.is_number());
+            return custom_exists(out, table, name, |o| {
+                o.push("(cv.value = ");
+                o.bind(Bind::S(json));
+                if let Some(n) = num {
+                    o.push(" OR ");
+                    o.push(numeric_value(o));
+                    o.push(" = ");
+                    o.bind(match n {
+                        Bind::I(i) => Bind::F(i as f64),
+                        other => other,
+                    });
+                }
+                o.push(")");
+                Ok(())
+            });
+        }
+        let n = match number(value).ok_or(Untranslatable)? {
+            Bind::I(i) => Bind::F(i as f64),
+            other => other,
+        };
+        return custom_exists(out, table, name, |o| {
+            o.push(numeric_value(o));
+            o.push(&format!(" {} ", op_sql(op)));
+            o.bind(n);
+            Ok(())
+        });
+    }
+    let col = table.col(field).ok_or(Untranslatable)?;
+    if let Col::Tags(c) = col {
+        return match op {
+            CmpOp::Eq => tag_contains(out, table, c, value),
+            CmpOp::Ne => {
+                out.push("NOT (");
+                tag_contains(out, table, c, value)?;
+                out.push(")");
+                Ok(())
+            }
+            _ => Err(Untranslatable),
+        };
+    }
+    let b = bind_for(col, value).ok_or(Untranslatable)?;
+    let expr = col_expr(table, col);
+    if op == CmpOp::Ne {
+        out.push(&format!("({expr} IS NULL OR {expr} <> "));
+        out.bind(b);
+        out.push(")");
+    } else {
+        out.push(&format!("{expr} {} ", op_sql(op)));
+        out.bind(b);
+    }
+    Ok(())
+}
+
+fn text_op(out: &mut Sql, table: &Table, op: TextOp, field: &str, pattern: &str) -> R {
+    let col = table.col(field).ok_or(Untranslatable)?;
+    let Col::Text(_) = col else {
+        return Err(Untranslatable);
+    };
+    let expr = col_expr(table, col);
+    let contains = |o: &mut Sql, e: &str, p: String, lower: bool| {
+        let (e, f) = if lower {
+            (format!("lower({e})"), "lower(")
+        } else {
+            (e.to_string(), "(")
+        };
+        if o.pg {
+            o.push(&format!("strpos({e}, {f}"));
+        } else {
+            o.push(&format!("instr({e}, {f}"));
+        }
+        o.bind(Bind::S(p));
+        o.push(")) > 0");
+    };
+    let prefix = |o: &mut Sql, e: &str, p: String| {
+        o.push(&format!("substr({e}, 1, length("));
+        o.bind(Bind::S(p.clone()));
+        o.push(")) = ");
+        o.bind(Bind::S(p));
+    };
+    let suffix = |o: &mut Sql, e: &str, p: String| {
+        if o.pg {
+            o.push(&format!("right({e}, length("));
+        } else {
+            o.push(&format!("substr({e}, -length("));
+        }
+        o.bind(Bind::S(p.clone()));
+        o.push(")) = ");
+        o.bind(Bind::S(p));
+    };
+    match op {
+        TextOp::StartsWith => prefix(out, &expr, pattern.to_string()),
+        TextOp::EndsWith => suffix(out, &expr, pattern.to_string()),
+        TextOp::Match => contains(out, &expr, pattern.to_string(), true),
+        TextOp::Like => {
+            let starts = pattern.starts_with('*');
+            let ends = pattern.ends_with('*') && pattern.len() > 1;
+            let core = pattern.trim_matches('*').to_string();
+            match (starts, ends) {
+                (true, true) => contains(out, &expr, core, false),
+                (true, false) => suffix(out, &expr, core),
+                (false, true) => prefix(out, &expr, core),
+                (false, false) => {
+                    out.push(&format!("{expr} = "));
+                    out.bind(Bind::S(core));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends the SQL of a filter.
+pub fn filter(out: &mut Sql, table: &Table, f: &Filter) -> R {
+    match f {
+        Filter::Any => {
+            out.push("1 = 1");
+        }
+        Filter::And(items) | Filter::Or(items) => {
+            if items.is_empty() {
+                out.push("1 = 1");
+                return Ok(());
+            }
+            let sep = if matches!(f, Filter::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            out.push("(");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(sep);
+                }
+                filter(out, table, item)?;
+            }
+            out.push(")");
+        }
+        Filter::Not(inner) => {
+            out.push("NOT (");
+            filter(out, table, inner)?;
+            out.push(")");
+        }
+        Filter::Cmp { op, field, value } => cmp(out, table, *op, field, value)?,
+        Filter::In { field, values } => {
+            if values.is_empty() {
+                out.push("1 = 0");
+                return Ok(());
+            }
+            out.push("(");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push(" OR ");
+                }
+                cmp(out, table, CmpOp::Eq, field, v)?;
+            }
+            out.push(")");
+        }
+        Filter::Between { field, from, to } => {
+            out.push("(");
+            cmp(out, table, CmpOp::Gte, field, from)?;
+            out.push(" AND ");
+            cmp(out, table, CmpOp::Lt, field, to)?;
+            out.push(")");
+        }
+        Filter::Text { op, field, value } => text_op(out, table, *op, field, value)?,
+        Filter::Has(field) => {
+            if let Some(name) = custom_field(field) {
+                return custom_exists(out, table, name, |o| {
+                    o.push("cv.value <> 'null'");
+                    Ok(())
+                });
+            }
+            match table.col(field).ok_or(Untranslatable)? {
+                Col::Tags(c) => {
+                    out.push(&format!("{}.{} <> '[]'", table.name, c));
+                }
+                Col::Expr(_) => {
+                    out.push("1 = 1");
+                }
+                col => {
+                    out.push(&format!("{} IS NOT NULL", col_expr(table, col)));
+                }
+            }
+        }
+        Filter::Id(id) => {
+            out.push(&format!("{}.id = ", table.name));
+            out.bind(Bind::I(
+                id.strip_prefix('~').unwrap_or(id).parse().unwrap_or(-1),
+            ));
+        }
+        Filter::Parent { .. } | Filter::Child { .. } | Filter::Type(_) => {
+            return Err(Untranslatable)
+        }
+    }
+    Ok(())
+}
+
+/// The `ORDER BY` list of a sort (the id breaks ties, so pages are stable).
+pub fn order_by(table: &Table, sort: &Sort) -> Result<String, Untranslatable> {
+    let mut parts = Vec::new();
+    for (field, dir) in &sort.0 {
+        let col = table.col(field).ok_or(Untranslatable)?;
+        if matches!(col, Col::Tags(_)) {
+            return Err(Untranslatable);
+        }
+        let d = match dir {
+            Direction::Asc => "ASC",
+            Direction::Desc => "DESC",
+        };
+        parts.push(format!("{} {d}", col_expr(table, col)));
+    }
+    let last = sort.0.last().map(|(_, d)| *d);
+    parts.push(format!(
+        "{}.id {}",
+        table.name,
+        if last == Some(Direction::Desc) {
+            "DESC"
+        } else {
+            "ASC"
+        }
+    ));
+    Ok(parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sql(pg: bool, f: Value) -> Result<Sql, Untranslatable> {
+        let f = Filter::parse(&json!({ "_name": "filter", "x": f })["x"]).expect("filter");
+        let mut s = Sql::new(pg);
+        filter(&mut s, &ALERTS, &f)?;
+        Ok(s)
+    }
+
+    #[test]
+    fn translates_columns_tags_and_custom_fields() {
+        let s = sql(
+            true,
+            json!({"_and": [
+                {"_eq": {"_field": "status", "_value": "New"}},
+                {"_gte": {"_field": "severity", "_value": 2}},
+                {"_eq": {"_field": "tags", "_value": "phishing"}},
+                {"_eq": {"_field": "customFields.reportedBy", "_value": "alice"}}
+            ]}),
+        )
+        .expect("translatable");
+        assert!(s.text.contains("alerts.status = $1"), "{}", s.text);
+        assert!(s.text.contains("alerts.severity >= $2"), "{}", s.text);
+        assert!(s.text.contains("alerts.tags LIKE $3"), "{}", s.text);
+        assert!(s.text.contains("cf.name = $4"), "{}", s.text);
+        assert_eq!(s.binds[2], Bind::S("%\"phishing\"%".into()));
+        let lite = sql(
+            false,
+            json!({"_like": {"_field": "title", "_value": "*mail*"}}),
+        )
+        .expect("ok");
+        assert!(lite.text.starts_with("instr(alerts.title"), "{}", lite.text);
+    }
+
+    #[test]
+    fn leaves_what_it_cannot_translate_to_memory() {
+        assert!(sql(
+            true,
+            json!({"_eq": {"_field": "severityLabel", "_value": "HIGH"}})
+        )
+        .is_err());
+        assert!(sql(true, json!({"_like": {"_field": "tags", "_value": "a*"}})).is_err());
+    }
+}
