@@ -638,6 +638,10 @@ pub struct InputCase {
     /// Tasks (after the template's).
     #[serde(default)]
     pub tasks: Option<Vec<InputTask>>,
+    /// Pages `{title, content, category, order?}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub pages: Option<Vec<Value>>,
 }
 
 /// `POST /api/v1/caseTemplate`.
@@ -697,4 +701,119 @@ pub struct InputLog {
     /// Show in the timeline under this date.
     #[serde(default)]
     pub include_in_timeline: Option<i64>,
+}
+
+/// A comment on a case or an alert (meta fields without underscore, as TheHive 5 shows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputComment {
+    /// Id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Always `Comment`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// Author login.
+    pub created_by: String,
+    /// Creation, epoch ms.
+    pub created_at: i64,
+    /// Last editor.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub updated_by: Option<String>,
+    /// Last edit, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub updated_at: Option<i64>,
+    /// Text (markdown).
+    pub message: String,
+    /// Whether it was edited.
+    pub is_edited: bool,
+    /// Extra data asked for in a query.
+    pub extra_data: Map<String, Value>,
+    /// Whether it comes from another platform (never).
+    pub external: bool,
+}
+
+/// An ATT&CK pattern seen in a case or an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputProcedure {
+    /// Meta fields (`_type` is `Procedure`).
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// When it happened, epoch ms.
+    pub occur_date: i64,
+    /// ATT&CK id (`T1059.006`).
+    pub pattern_id: String,
+    /// ATT&CK name.
+    pub pattern_name: String,
+    /// Tactic (`execution`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tactic: Option<String>,
+    /// Tactic label (`Execution`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tactic_label: Option<String>,
+    /// Extra data asked for in a query.
+    pub extra_data: Map<String, Value>,
+}
+
+/// A case page or a page template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputPage {
+    /// Meta fields (`_type` is `Page` or `PageTemplate`).
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// Title.
+    pub title: String,
+    /// Markdown content.
+    pub content: String,
+    /// Position.
+    pub order: i64,
+    /// Category.
+    pub category: String,
+    /// Extra data asked for in a query.
+    pub extra_data: Map<String, Value>,
+}
+
+/// An event added by hand to a case's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputCustomEvent {
+    /// Meta fields (`_type` is `CustomEvent`).
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// Date, epoch ms.
+    pub date: i64,
+    /// End, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub end_date: Option<i64>,
+    /// Title.
+    pub title: String,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+}
+
+/// A share of a case with an organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputShare {
+    /// Meta fields (`_type` is `Share`).
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// The case.
+    pub case_id: String,
+    /// Profile the organisation works on the case with.
+    pub profile_name: String,
+    /// The organisation.
+    pub organisation_name: String,
+    /// Whether this organisation owns the case.
+    pub owner: bool,
+    /// `manual` or `autoShare`: how tasks are shared.
+    pub task_rule: String,
+    /// `manual` or `autoShare`: how observables are shared.
+    pub observable_rule: String,
 }

@@ -24,6 +24,8 @@ pub struct NewAlert {
     pub custom_fields: Vec<CfInput>,
     /// Observables (duplicates merged on insertion).
     pub observables: Vec<NewObservable>,
+    /// Procedures.
+    pub procedures: Vec<super::collab::NewProcedure>,
 }
 
 fn duplicate(actor: &Actor, r: &AlertRow) -> ApiError {
@@ -40,11 +42,6 @@ pub fn check(
     input: &InputAlert,
     files: &[crate::datastore::FilePart],
 ) -> Result<NewAlert, ApiError> {
-    if input.procedures.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(ApiError::BadRequest(
-            "procedures are not served by this version of hive-service".into(),
-        ));
-    }
     let now = now_ms();
     let status = input.status.clone().unwrap_or_else(|| "New".into());
     let stage = values::stage_of(ALERT_STATUSES, "status", &status)?;
@@ -122,10 +119,19 @@ pub fn check(
             &format!("observables[{i}]."),
         )?);
     }
+    let procedures = input
+        .procedures
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| super::collab::NewProcedure::check(p, &format!("procedures[{i}].")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(NewAlert {
         row,
         custom_fields,
         observables,
+        procedures,
     })
 }
 
@@ -136,6 +142,7 @@ pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<AlertRow, 
         row,
         custom_fields,
         observables,
+        procedures,
     } = new;
     let exists: Option<i64> = alerts::table
         .filter(alerts::organisation_id.eq(row.organisation_id))
@@ -153,6 +160,9 @@ pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<AlertRow, 
         .execute(c)
         .map_err(|e| duplicate_as(e, || duplicate(actor, &row)))?;
     custom::insert(c, row.id, &custom_fields)?;
+    for p in &procedures {
+        p.insert(c, actor, None, Some(row.id))?;
+    }
     if !observables.is_empty() {
         obs::insert(
             c,
@@ -278,6 +288,12 @@ pub fn delete(c: &mut DbConn, a: &AlertRow) -> QueryResult<()> {
     let rows = obs::children(c, Parent::Alert(a.id))?;
     obs::delete(c, &rows)?;
     custom::delete_all(c, &[a.id])?;
+    super::collab::delete_for_alert(c, a.id)?;
+    diesel::delete(
+        crate::db::schema::attachments::table
+            .filter(crate::db::schema::attachments::owner_id.eq(a.id)),
+    )
+    .execute(c)?;
     diesel::delete(alerts::table.find(a.id)).execute(c)?;
     Ok(())
 }
@@ -391,6 +407,7 @@ pub fn promote(
     };
     let k = cases::create(c, actor, spec)?;
     copy_observables(c, actor, a, k.id)?;
+    super::collab::copy_procedures(c, actor, a.id, k.id)?;
     mark_imported(c, actor, a, k.id)?;
     Ok(k)
 }
@@ -443,6 +460,7 @@ pub fn import_into(
         )));
     }
     copy_observables(c, actor, a, k.id)?;
+    super::collab::copy_procedures(c, actor, a.id, k.id)?;
     mark_imported(c, actor, a, k.id).map_err(ApiError::from)
 }
 

@@ -246,6 +246,7 @@ pub fn delete(c: &mut DbConn, k: &CaseRow) -> QueryResult<()> {
     tasks::delete(c, &task_ids)?;
     let observables = obs::children(c, Parent::Case(k.id))?;
     obs::delete(c, &observables)?;
+    super::collab::delete_for_case(c, k.id)?;
     custom::delete_all(c, &[k.id])?;
     diesel::delete(attachments::table.filter(attachments::owner_id.eq(k.id))).execute(c)?;
     diesel::update(alerts::table.filter(alerts::case_id.eq(k.id)))

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod cases;
+pub mod collab;
 pub mod custom;
 pub mod observables;
 pub mod render;

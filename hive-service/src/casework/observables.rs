@@ -492,6 +492,7 @@ pub fn delete(c: &mut DbConn, rows: &[ObservableRow]) -> QueryResult<()> {
     for chunk in ids.chunks(500) {
         diesel::delete(observables::table.filter(observables::id.eq_any(chunk))).execute(c)?;
     }
+    super::collab::delete_for_items(c, &ids)?;
     for chunk in atts.chunks(500) {
         diesel::delete(attachments::table.filter(attachments::id.eq_any(chunk))).execute(c)?;
     }

@@ -192,6 +192,7 @@ pub fn delete(c: &mut DbConn, task_ids: &[i64]) -> QueryResult<()> {
             .load(c)?;
         delete_logs(c, &log_ids)?;
         diesel::delete(tasks::table.filter(tasks::id.eq_any(chunk))).execute(c)?;
+        super::collab::delete_for_items(c, chunk)?;
     }
     Ok(())
 }

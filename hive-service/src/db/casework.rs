@@ -193,3 +193,117 @@ pub struct LogRow {
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
 }
+
+/// A row of `comments`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = comments, treat_none_as_null = true)]
+pub struct CommentRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub case_id: Option<i64>,
+    pub alert_id: Option<i64>,
+    pub message: String,
+    pub is_edited: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `procedures`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = procedures, treat_none_as_null = true)]
+pub struct ProcedureRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub case_id: Option<i64>,
+    pub alert_id: Option<i64>,
+    pub pattern_id: String,
+    pub tactic: Option<String>,
+    pub description: Option<String>,
+    pub occur_date: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `pages`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = pages, treat_none_as_null = true)]
+pub struct PageRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub case_id: Option<i64>,
+    pub title: String,
+    pub content: String,
+    pub category: String,
+    pub page_order: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `custom_events`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = custom_events, treat_none_as_null = true)]
+pub struct CustomEventRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub case_id: i64,
+    pub date: i64,
+    pub end_date: Option<i64>,
+    pub title: String,
+    pub description: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `case_links`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = case_links, treat_none_as_null = true)]
+pub struct CaseLinkRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub link_type: String,
+    pub linked_case_id: Option<i64>,
+    pub url: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A row of `shares`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = shares, treat_none_as_null = true)]
+pub struct ShareRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub organisation_id: i64,
+    pub profile_id: i64,
+    pub task_rule: String,
+    pub observable_rule: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A row of `shared_items`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = shared_items, primary_key(entity_id, organisation_id))]
+pub struct SharedItemRow {
+    pub entity_id: i64,
+    pub organisation_id: i64,
+}
+
+/// A row of `action_required`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = action_required, primary_key(task_id, organisation_id))]
+pub struct ActionRequiredRow {
+    pub task_id: i64,
+    pub organisation_id: i64,
+    pub required: bool,
+}

@@ -76,15 +76,6 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> organisations (organisation_id));
 diesel::joinable!(memberships -> profiles (profile_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    organisations,
-    profiles,
-    users,
-    memberships,
-    observable_types,
-    settings,
-);
-
 diesel::table! {
     custom_fields (id) {
         id -> BigInt,
@@ -291,7 +282,120 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        case_id -> Nullable<BigInt>,
+        alert_id -> Nullable<BigInt>,
+        message -> Text,
+        is_edited -> Bool,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    procedures (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        case_id -> Nullable<BigInt>,
+        alert_id -> Nullable<BigInt>,
+        pattern_id -> Text,
+        tactic -> Nullable<Text>,
+        description -> Nullable<Text>,
+        occur_date -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pages (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        case_id -> Nullable<BigInt>,
+        title -> Text,
+        content -> Text,
+        category -> Text,
+        page_order -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    custom_events (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        case_id -> BigInt,
+        date -> BigInt,
+        end_date -> Nullable<BigInt>,
+        title -> Text,
+        description -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    case_links (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        link_type -> Text,
+        linked_case_id -> Nullable<BigInt>,
+        url -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    shares (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        organisation_id -> BigInt,
+        profile_id -> BigInt,
+        task_rule -> Text,
+        observable_rule -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    shared_items (entity_id, organisation_id) {
+        entity_id -> BigInt,
+        organisation_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    action_required (task_id, organisation_id) {
+        task_id -> BigInt,
+        organisation_id -> BigInt,
+        required -> Bool,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    profiles,
+    users,
+    memberships,
+    observable_types,
+    settings,
+    custom_fields,
     counters,
     attachments,
     case_templates,
@@ -301,5 +405,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     observables,
     tasks,
     logs,
-    custom_fields,
+    comments,
+    procedures,
+    pages,
+    custom_events,
+    case_links,
+    shares,
+    shared_items,
+    action_required,
 );

@@ -31,6 +31,12 @@ pub async fn create(
         .write(move |c| {
             let spec = alerts::case_spec(c, &actor, &body.0)?;
             let k = cases::create(c, &actor, spec)?;
+            super::collab::insert_pages(
+                c,
+                &actor,
+                k.id,
+                body.0.pages.as_deref().unwrap_or_default(),
+            )?;
             rendered_case(c, &k)
         })
         .await?;
@@ -381,13 +387,6 @@ pub async fn delete_custom_value(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Link types used between cases (none until case links exist).
-#[utoipa::path(tag = "case", responses((status = 200, body = Vec<String>)))]
-#[get("/api/v1/case/link/types")]
-pub async fn link_types(_caller: Caller) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(Vec::<String>::new()))
 }
 
 /// Organisations a case is shared with, other than the caller's; an unknown id lists none

@@ -144,6 +144,12 @@ fn select(
 ) -> Result<(Vec<Value>, &'static [&'static str]), ApiError> {
     let to_values = |items: Vec<Value>| items;
     let name = op_name(op)?;
+    if name == "listCaseStatus" || name == "listAlertStatus" {
+        return Ok((
+            casework::statuses(name == "listCaseStatus"),
+            casework::Kind::Status.fields(),
+        ));
+    }
     if let Some(kind) = casework::Kind::of_selection(name) {
         let key = name
             .starts_with("get")
@@ -322,17 +328,48 @@ fn run(
                 if wants_total {
                     total = Some(items.len());
                 }
+                let extras: Vec<String> = op
+                    .get("extraData")
+                    .and_then(Value::as_array)
+                    .map(|e| {
+                        e.iter()
+                            .filter_map(Value::as_str)
+                            .filter(|x| *x != "total")
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let end = to.unwrap_or(usize::MAX).min(items.len());
                 items = if from < end {
                     items.drain(from..end).collect()
                 } else {
                     Vec::new()
                 };
+                if let Some(k) = kind {
+                    casework::add_extra(c, caller, k, &mut items, &extras)?;
+                }
             }
             "count" | "limitedCount" => return Ok((Vec::new(), None, Some(items.len()))),
             other => {
                 let next = match kind {
                     Some(k) => casework::traverse(c, caller, k, other, &items)?,
+                    None if other == "attachments"
+                        && matches!(op_name(first)?, "getOrganisation" | "listOrganisation") =>
+                    {
+                        let owners: Vec<i64> = items
+                            .iter()
+                            .filter_map(|i| {
+                                i.get("_id")
+                                    .and_then(Value::as_str)
+                                    .and_then(crate::db::parse_id)
+                            })
+                            .filter(|id| *id == caller.organisation.id)
+                            .collect();
+                        Some((
+                            casework::Kind::Attachment,
+                            super::collab::attachments_held_by(c, &owners)?,
+                        ))
+                    }
                     None => None,
                 };
                 match next {

@@ -5,7 +5,9 @@
 use crate::auth::Caller;
 use crate::casework::{self as cw, render};
 use crate::db::casework::*;
-use crate::db::schema::{alerts, case_templates, cases, logs, observables, tasks};
+use crate::db::schema::{
+    alerts, case_templates, cases, comments, logs, observables, pages, procedures, tasks,
+};
 use crate::db::{parse_id, DbConn};
 use crate::error::ApiError;
 use diesel::prelude::*;
@@ -26,6 +28,22 @@ pub enum Kind {
     Log,
     /// Case templates.
     CaseTemplate,
+    /// Comments.
+    Comment,
+    /// Procedures.
+    Procedure,
+    /// Case pages.
+    Page,
+    /// Page templates.
+    PageTemplate,
+    /// Attachments.
+    Attachment,
+    /// Shares.
+    Share,
+    /// Statuses of cases or alerts.
+    Status,
+    /// Rows of a similarity traversal.
+    Similar,
 }
 
 const ALERT_FIELDS: &[&str] = &[
@@ -161,6 +179,10 @@ impl Kind {
             "listTask" | "getTask" => Kind::Task,
             "listLog" | "getLog" => Kind::Log,
             "listCaseTemplate" | "getCaseTemplate" => Kind::CaseTemplate,
+            "listComment" | "getComment" => Kind::Comment,
+            "listProcedure" | "getProcedure" => Kind::Procedure,
+            "listPageTemplate" | "getPageTemplate" => Kind::PageTemplate,
+            "listAlertStatus" | "listCaseStatus" => Kind::Status,
             _ => return None,
         })
     }
@@ -174,6 +196,42 @@ impl Kind {
             Kind::Task => TASK_FIELDS,
             Kind::Log => LOG_FIELDS,
             Kind::CaseTemplate => TEMPLATE_FIELDS,
+            Kind::Comment => &[
+                "createdBy",
+                "createdAt",
+                "updatedBy",
+                "updatedAt",
+                "message",
+                "isEdited",
+                "external",
+            ],
+            Kind::Procedure => &[
+                "description",
+                "occurDate",
+                "patternId",
+                "patternName",
+                "tactic",
+                "tacticLabel",
+            ],
+            Kind::Page | Kind::PageTemplate => &["title", "content", "order", "category"],
+            Kind::Attachment => &["name", "hashes", "size", "contentType", "id", "external"],
+            Kind::Share => &[
+                "caseId",
+                "profileName",
+                "organisationName",
+                "owner",
+                "taskRule",
+                "observableRule",
+            ],
+            Kind::Status => &["value", "stage", "order", "description", "colour", "hidden"],
+            Kind::Similar => &[
+                "case",
+                "alert",
+                "similarObservableCount",
+                "observableCount",
+                "similarIocCount",
+                "iocCount",
+            ],
         }
     }
 }
@@ -273,6 +331,54 @@ pub fn select(
         (Kind::CaseTemplate, Some(k)) => not_found_is_empty(
             cw::find_template(c, org, k).and_then(|r| Ok(values(&render::templates(c, &[r])?))),
         ),
+        (Kind::Comment, key) => {
+            let mut q = comments::table
+                .filter(comments::organisation_id.eq(org))
+                .order(comments::id.asc())
+                .select(CommentRow::as_select())
+                .into_boxed();
+            if let Some(k) = key {
+                q = q.filter(comments::id.eq(parse_id(k).unwrap_or(-1)));
+            }
+            let rows: Vec<CommentRow> = q.load(c)?;
+            Ok(rows
+                .iter()
+                .map(|r| render::to_value(&cw::collab::comment(r)))
+                .collect())
+        }
+        (Kind::Procedure, key) => {
+            let mut q = procedures::table
+                .filter(procedures::organisation_id.eq(org))
+                .order(procedures::id.asc())
+                .select(ProcedureRow::as_select())
+                .into_boxed();
+            if let Some(k) = key {
+                q = q.filter(procedures::id.eq(parse_id(k).unwrap_or(-1)));
+            }
+            let rows: Vec<ProcedureRow> = q.load(c)?;
+            Ok(rows
+                .iter()
+                .map(|r| render::to_value(&cw::collab::procedure(r)))
+                .collect())
+        }
+        (Kind::PageTemplate, key) | (Kind::Page, key) => {
+            let mut q = pages::table
+                .filter(pages::organisation_id.eq(org))
+                .filter(pages::case_id.is_null())
+                .order(pages::id.asc())
+                .select(PageRow::as_select())
+                .into_boxed();
+            if let Some(k) = key {
+                q = q.filter(pages::id.eq(parse_id(k).unwrap_or(-1)));
+            }
+            let rows: Vec<PageRow> = q.load(c)?;
+            Ok(rows
+                .iter()
+                .map(|r| render::to_value(&cw::collab::page(r)))
+                .collect())
+        }
+        (Kind::Status, _) => Ok(Vec::new()),
+        (Kind::Attachment | Kind::Share | Kind::Similar, _) => Ok(Vec::new()),
         (Kind::CaseTemplate, None) => {
             let rows: Vec<CaseTemplateRow> = case_templates::table
                 .filter(case_templates::organisation_id.eq(org))
@@ -412,8 +518,284 @@ pub fn traverse(
                 .collect();
             (Kind::Task, tasks)
         }
+        (Kind::Alert | Kind::Case, "comments" | "allComments") => {
+            let q = comments::table
+                .filter(comments::organisation_id.eq(org))
+                .order(comments::id.asc())
+                .select(CommentRow::as_select());
+            let rows: Vec<CommentRow> = if from == Kind::Alert {
+                q.filter(comments::alert_id.eq_any(&ids)).load(c)?
+            } else {
+                q.filter(comments::case_id.eq_any(&ids)).load(c)?
+            };
+            (
+                Kind::Comment,
+                rows.iter()
+                    .map(|r| render::to_value(&cw::collab::comment(r)))
+                    .collect(),
+            )
+        }
+        (Kind::Alert | Kind::Case, "procedures") => {
+            let q = procedures::table
+                .filter(procedures::organisation_id.eq(org))
+                .order(procedures::id.asc())
+                .select(ProcedureRow::as_select());
+            let rows: Vec<ProcedureRow> = if from == Kind::Alert {
+                q.filter(procedures::alert_id.eq_any(&ids)).load(c)?
+            } else {
+                q.filter(procedures::case_id.eq_any(&ids)).load(c)?
+            };
+            (
+                Kind::Procedure,
+                rows.iter()
+                    .map(|r| render::to_value(&cw::collab::procedure(r)))
+                    .collect(),
+            )
+        }
+        (Kind::Case, "pages") => {
+            let rows: Vec<PageRow> = pages::table
+                .filter(pages::case_id.eq_any(&ids))
+                .filter(pages::organisation_id.eq(org))
+                .order(pages::id.asc())
+                .select(PageRow::as_select())
+                .load(c)?;
+            (
+                Kind::Page,
+                rows.iter()
+                    .map(|r| render::to_value(&cw::collab::page(r)))
+                    .collect(),
+            )
+        }
+        (Kind::Case | Kind::Alert | Kind::Log, "attachments") => (
+            Kind::Attachment,
+            super::collab::attachments_held_by(c, &ids)?,
+        ),
+        (Kind::Alert | Kind::Case, "similarCasesLight" | "similarCases") => {
+            let mut rows = Vec::new();
+            for id in &ids {
+                let (case_id, alert_id) = if from == Kind::Case {
+                    (Some(*id), None)
+                } else {
+                    (None, Some(*id))
+                };
+                for (k, obs, total) in super::collab::similar_cases(c, org, case_id, alert_id)? {
+                    let case = render::to_value(&super::alerts::rendered_case(c, &k)?);
+                    let ioc = obs.iter().filter(|o| o.ioc).count();
+                    rows.push(serde_json::json!({
+                        "case": case,
+                        "similarObservableCount": obs.len(),
+                        "observableCount": total,
+                        "similarIocCount": ioc,
+                        "observableTypes": obs.iter().map(|o| o.data_type.clone()).collect::<std::collections::BTreeSet<_>>(),
+                    }));
+                }
+            }
+            (Kind::Similar, rows)
+        }
         _ => return Ok(None),
     }))
+}
+
+/// The default statuses (`listCaseStatus`, `listAlertStatus`).
+pub fn statuses(case: bool) -> Vec<Value> {
+    let table = if case {
+        cw::values::CASE_STATUSES
+    } else {
+        cw::values::ALERT_STATUSES
+    };
+    let kind = if case { "CaseStatus" } else { "AlertStatus" };
+    table
+        .iter()
+        .enumerate()
+        .map(|(i, (value, stage))| {
+            serde_json::json!({
+                "_id": format!("~{}", 1000 + i + if case { 0 } else { 100 }),
+                "_type": kind,
+                "_createdBy": crate::auth::SYSTEM_LOGIN,
+                "_createdAt": 0,
+                "value": value,
+                "stage": stage,
+                "order": i,
+                "hidden": false,
+            })
+        })
+        .collect()
+}
+
+/// Adds the `extraData` a page asked for.
+pub fn add_extra(
+    c: &mut DbConn,
+    caller: &Caller,
+    kind: Kind,
+    items: &mut [Value],
+    keys: &[String],
+) -> Result<(), ApiError> {
+    use crate::db::schema::{attachments, shares};
+    use serde_json::json;
+    let org = caller.organisation.id;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    for item in items.iter_mut() {
+        let Some(id) = item.get("_id").and_then(Value::as_str).and_then(parse_id) else {
+            continue;
+        };
+        let mut extra = serde_json::Map::new();
+        for key in keys {
+            let v = match (kind, key.as_str()) {
+                (Kind::Alert | Kind::Case, "status") => json!({
+                    "value": item.get("status"),
+                    "stage": item.get("stage"),
+                }),
+                (Kind::Alert, "importDate") => {
+                    item.get("importedDate").cloned().unwrap_or(Value::Null)
+                }
+                (Kind::Alert, "procedureCount") | (Kind::Case, "procedureCount") => {
+                    let q = procedures::table.filter(procedures::organisation_id.eq(org));
+                    let n: i64 = if kind == Kind::Alert {
+                        q.filter(procedures::alert_id.eq(id))
+                            .count()
+                            .get_result(c)?
+                    } else {
+                        q.filter(procedures::case_id.eq(id)).count().get_result(c)?
+                    };
+                    json!(n)
+                }
+                (Kind::Alert, "relatedCase") => match item
+                    .get("caseId")
+                    .and_then(Value::as_str)
+                    .and_then(parse_id)
+                {
+                    Some(case_id) => {
+                        let row: Option<(i64, String)> = cases::table
+                            .find(case_id)
+                            .select((cases::number, cases::access_kind))
+                            .first(c)
+                            .optional()?;
+                        match row {
+                            Some((number, access)) => {
+                                json!({"number": number, "accessKind": access, "isVisible": true})
+                            }
+                            None => Value::Null,
+                        }
+                    }
+                    None => Value::Null,
+                },
+                (Kind::Case, "alertCount") => {
+                    let n: i64 = alerts::table
+                        .filter(alerts::case_id.eq(id))
+                        .count()
+                        .get_result(c)?;
+                    json!(n)
+                }
+                (Kind::Case, "isOwner") | (Kind::Task | Kind::Observable, "isOwner") => {
+                    let owner: Option<i64> = match kind {
+                        Kind::Case => cases::table
+                            .find(id)
+                            .select(cases::organisation_id)
+                            .first(c)
+                            .optional()?,
+                        Kind::Task => tasks::table
+                            .find(id)
+                            .select(tasks::organisation_id)
+                            .first(c)
+                            .optional()?,
+                        _ => observables::table
+                            .find(id)
+                            .select(observables::organisation_id)
+                            .first(c)
+                            .optional()?,
+                    };
+                    json!(owner == Some(org))
+                }
+                (Kind::Case, "shareCount") => {
+                    let n: i64 = shares::table
+                        .filter(shares::case_id.eq(id))
+                        .count()
+                        .get_result(c)?;
+                    json!(n)
+                }
+                (Kind::Case, "links") => super::collab::links_of(c, id)?,
+                (Kind::Case, "attachmentCount") => {
+                    let n: i64 = attachments::table
+                        .filter(attachments::owner_id.eq(id))
+                        .count()
+                        .get_result(c)?;
+                    json!(n)
+                }
+                (Kind::Case, "observableStats") => {
+                    let total: i64 = observables::table
+                        .filter(observables::case_id.eq(id))
+                        .count()
+                        .get_result(c)?;
+                    json!({ "total": total })
+                }
+                (Kind::Case, "taskStats") => {
+                    let rows: Vec<String> = tasks::table
+                        .filter(tasks::case_id.eq(id))
+                        .select(tasks::status)
+                        .load(c)?;
+                    let mut m = serde_json::Map::new();
+                    for s in rows {
+                        let n = m.get(&s).and_then(Value::as_i64).unwrap_or(0) + 1;
+                        m.insert(s, json!(n));
+                    }
+                    m.insert(
+                        "total".into(),
+                        json!(m.values().filter_map(Value::as_i64).sum::<i64>()),
+                    );
+                    Value::Object(m)
+                }
+                (_, "permissions") => json!(caller.permissions),
+                (Kind::Task, "caseId") | (Kind::Task, "case") => {
+                    let case_id: Option<i64> = tasks::table
+                        .find(id)
+                        .select(tasks::case_id)
+                        .first(c)
+                        .optional()?;
+                    match (key.as_str(), case_id) {
+                        ("caseId", Some(k)) => json!(crate::db::format_id(k)),
+                        ("case", Some(k)) => {
+                            match cw::find_case(c, org, &crate::db::format_id(k)) {
+                                Ok(row) => {
+                                    render::to_value(&super::alerts::rendered_case(c, &row)?)
+                                }
+                                Err(_) => Value::Null,
+                            }
+                        }
+                        _ => Value::Null,
+                    }
+                }
+                (Kind::Task, "actionRequired") => {
+                    let t = cw::find_task(c, org, &crate::db::format_id(id))?;
+                    let map = super::collab::required_actions(c, &t)?;
+                    json!(map
+                        .get(&caller.organisation.name)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false))
+                }
+                (Kind::Task, "actionRequiredMap") => {
+                    let t = cw::find_task(c, org, &crate::db::format_id(id))?;
+                    Value::Object(super::collab::required_actions(c, &t)?)
+                }
+                (Kind::Log, "taskId") => {
+                    let t: Option<i64> = logs::table
+                        .find(id)
+                        .select(logs::task_id)
+                        .first(c)
+                        .optional()?;
+                    t.map(|t| json!(crate::db::format_id(t)))
+                        .unwrap_or(Value::Null)
+                }
+                _ => continue,
+            };
+            extra.insert(key.clone(), v);
+        }
+        if let Value::Object(o) = item {
+            o.insert("extraData".into(), Value::Object(extra));
+        }
+    }
+    Ok(())
 }
 
 /// The form of an entity filters and sorts look at: custom fields as
@@ -488,6 +870,7 @@ pub fn try_sql(
     let mut sort = Sort(Vec::new());
     let mut page: Option<(usize, Option<usize>, bool)> = None;
     let mut count = false;
+    let mut extras: Vec<String> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let last = i + 1 == ops.len();
         match op.get("_name").and_then(Value::as_str) {
@@ -512,13 +895,17 @@ pub fn try_sql(
                     .get("extraData")
                     .and_then(Value::as_array)
                     .is_some_and(|e| e.iter().any(|x| x == "total"));
-                let others = op
+                extras = op
                     .get("extraData")
                     .and_then(Value::as_array)
-                    .is_some_and(|e| e.iter().any(|x| x != "total"));
-                if others {
-                    return Ok(None);
-                }
+                    .map(|e| {
+                        e.iter()
+                            .filter_map(Value::as_str)
+                            .filter(|x| *x != "total")
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 page = Some((from, to, total));
             }
             Some("count" | "limitedCount") if last => count = true,
@@ -575,7 +962,8 @@ pub fn try_sql(
         }
     }
     let ids: Vec<i64> = q.load::<IdRow>(c)?.into_iter().map(|r| r.id).collect();
-    let items = load_in_order(c, kind, &ids)?;
+    let mut items = load_in_order(c, kind, &ids)?;
+    add_extra(c, caller, kind, &mut items, &extras)?;
     Ok(Some(SqlOutcome::Items(items, total)))
 }
 
@@ -623,7 +1011,7 @@ fn load_in_order(c: &mut DbConn, kind: Kind, ids: &[i64]) -> Result<Vec<Value>, 
                     .load(c)?;
                 logs_out(c, &order(rows, chunk, |r| r.id))?
             }
-            Kind::CaseTemplate => Vec::new(),
+            _ => Vec::new(),
         });
     }
     Ok(out)

@@ -1,0 +1,314 @@
+//! Collaboration on cases and alerts: comments, procedures with the ATT&CK catalogue,
+//! pages, custom timeline events; their renderers and clean-up.
+
+use crate::db::casework::*;
+use crate::db::schema::{
+    action_required, case_links, comments, custom_events, pages, procedures, shared_items, shares,
+};
+use crate::db::{format_id, DbConn};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Map;
+use shared_models::casework::*;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// An ATT&CK technique.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pattern {
+    /// `T1059.006`.
+    pub pattern_id: String,
+    /// `Python`.
+    pub name: String,
+    /// Tactics (`execution`).
+    pub tactics: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    patterns: Vec<Pattern>,
+}
+
+/// The ATT&CK Enterprise catalogue shipped with the service (data/attack-patterns.json).
+pub fn patterns() -> &'static HashMap<String, Pattern> {
+    static CATALOGUE: OnceLock<HashMap<String, Pattern>> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let c: Catalogue = serde_json::from_str(include_str!("../../data/attack-patterns.json"))
+            .unwrap_or(Catalogue {
+                patterns: Vec::new(),
+            });
+        c.patterns
+            .into_iter()
+            .map(|p| (p.pattern_id.clone(), p))
+            .collect()
+    })
+}
+
+/// `initial-access` → `Initial Access`.
+pub fn tactic_label(tactic: &str) -> String {
+    tactic
+        .split(['-', '_', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn meta(kind: &str, id: i64, cb: &str, ca: i64, ub: &Option<String>, ua: Option<i64>) -> Meta {
+    Meta {
+        id: format_id(id),
+        kind: kind.into(),
+        created_by: cb.into(),
+        created_at: ca,
+        updated_by: ub.clone(),
+        updated_at: ua,
+    }
+}
+
+/// Renders a comment.
+pub fn comment(r: &CommentRow) -> OutputComment {
+    OutputComment {
+        id: format_id(r.id),
+        kind: "Comment".into(),
+        created_by: r.created_by.clone(),
+        created_at: r.created_at,
+        updated_by: r.updated_by.clone(),
+        updated_at: r.updated_at,
+        message: r.message.clone(),
+        is_edited: r.is_edited,
+        extra_data: Map::new(),
+        external: false,
+    }
+}
+
+/// Renders a procedure.
+pub fn procedure(r: &ProcedureRow) -> OutputProcedure {
+    OutputProcedure {
+        meta: meta(
+            "Procedure",
+            r.id,
+            &r.created_by,
+            r.created_at,
+            &r.updated_by,
+            r.updated_at,
+        ),
+        description: r.description.clone(),
+        occur_date: r.occur_date,
+        pattern_name: patterns()
+            .get(&r.pattern_id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        pattern_id: r.pattern_id.clone(),
+        tactic_label: r.tactic.as_deref().map(tactic_label),
+        tactic: r.tactic.clone(),
+        extra_data: Map::new(),
+    }
+}
+
+/// Renders a page or a page template.
+pub fn page(r: &PageRow) -> OutputPage {
+    let kind = if r.case_id.is_some() {
+        "Page"
+    } else {
+        "PageTemplate"
+    };
+    OutputPage {
+        meta: meta(
+            kind,
+            r.id,
+            &r.created_by,
+            r.created_at,
+            &r.updated_by,
+            r.updated_at,
+        ),
+        title: r.title.clone(),
+        content: r.content.clone(),
+        order: r.page_order,
+        category: r.category.clone(),
+        extra_data: Map::new(),
+    }
+}
+
+/// Renders a custom event.
+pub fn custom_event(r: &CustomEventRow) -> OutputCustomEvent {
+    OutputCustomEvent {
+        meta: meta(
+            "CustomEvent",
+            r.id,
+            &r.created_by,
+            r.created_at,
+            &r.updated_by,
+            r.updated_at,
+        ),
+        date: r.date,
+        end_date: r.end_date,
+        title: r.title.clone(),
+        description: r.description.clone(),
+    }
+}
+
+/// Deletes what hangs off a case: comments, procedures, pages, events, links, shares.
+pub fn delete_for_case(c: &mut DbConn, case_id: i64) -> QueryResult<()> {
+    diesel::delete(comments::table.filter(comments::case_id.eq(case_id))).execute(c)?;
+    diesel::delete(procedures::table.filter(procedures::case_id.eq(case_id))).execute(c)?;
+    diesel::delete(pages::table.filter(pages::case_id.eq(case_id))).execute(c)?;
+    diesel::delete(custom_events::table.filter(custom_events::case_id.eq(case_id))).execute(c)?;
+    diesel::delete(
+        case_links::table.filter(
+            case_links::case_id
+                .eq(case_id)
+                .or(case_links::linked_case_id.eq(case_id)),
+        ),
+    )
+    .execute(c)?;
+    diesel::delete(shares::table.filter(shares::case_id.eq(case_id))).execute(c)?;
+    Ok(())
+}
+
+/// Deletes what hangs off an alert: comments and procedures.
+pub fn delete_for_alert(c: &mut DbConn, alert_id: i64) -> QueryResult<()> {
+    diesel::delete(comments::table.filter(comments::alert_id.eq(alert_id))).execute(c)?;
+    diesel::delete(procedures::table.filter(procedures::alert_id.eq(alert_id))).execute(c)?;
+    Ok(())
+}
+
+/// Forgets the shares and required actions of tasks or observables being deleted.
+pub fn delete_for_items(c: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
+    for chunk in ids.chunks(500) {
+        diesel::delete(shared_items::table.filter(shared_items::entity_id.eq_any(chunk)))
+            .execute(c)?;
+        diesel::delete(action_required::table.filter(action_required::task_id.eq_any(chunk)))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Copies the procedures of an alert into a case.
+pub fn copy_procedures(
+    c: &mut DbConn,
+    actor: &super::Actor,
+    alert_id: i64,
+    case_id: i64,
+) -> QueryResult<()> {
+    let rows: Vec<ProcedureRow> = procedures::table
+        .filter(procedures::alert_id.eq(alert_id))
+        .order(procedures::id.asc())
+        .select(ProcedureRow::as_select())
+        .load(c)?;
+    let now = crate::db::now_ms();
+    for p in rows {
+        diesel::insert_into(procedures::table)
+            .values(ProcedureRow {
+                id: crate::db::next_id(),
+                alert_id: None,
+                case_id: Some(case_id),
+                created_by: actor.login.clone(),
+                created_at: now,
+                updated_by: None,
+                updated_at: None,
+                ..p
+            })
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// A checked procedure.
+#[derive(Debug, Clone)]
+pub struct NewProcedure {
+    /// ATT&CK id.
+    pub pattern_id: String,
+    /// When.
+    pub occur_date: i64,
+    /// Tactic.
+    pub tactic: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+}
+
+impl NewProcedure {
+    /// Checks `{patternId, occurDate, tactic?, description?}`; an unknown pattern is a 404.
+    pub fn check(v: &serde_json::Value, at: &str) -> Result<NewProcedure, crate::error::ApiError> {
+        use crate::error::ApiError;
+        let p = super::values::Patch::new(v)?;
+        let f = |n: &str| format!("{at}{n}");
+        let pattern_id = p
+            .string("patternId")
+            .map_err(|_| ApiError::attribute(&f("patternId"), "expected a string"))?
+            .ok_or_else(|| ApiError::missing(&f("patternId")))?
+            .trim()
+            .to_string();
+        let pattern = patterns()
+            .get(&pattern_id)
+            .ok_or_else(|| ApiError::NotFound(format!("Pattern {pattern_id} not found")))?;
+        let occur_date = p
+            .int("occurDate")
+            .map_err(|_| ApiError::attribute(&f("occurDate"), "expected epoch milliseconds"))?
+            .ok_or_else(|| ApiError::missing(&f("occurDate")))?;
+        let tactic = match p
+            .string("tactic")
+            .map_err(|_| ApiError::attribute(&f("tactic"), "expected a string"))?
+        {
+            Some(t) if !t.trim().is_empty() => {
+                let t = t.trim().to_lowercase().replace(' ', "-");
+                if !pattern.tactics.contains(&t) {
+                    return Err(ApiError::attribute(
+                        &f("tactic"),
+                        format!(
+                            "{} is not a tactic of {pattern_id} ({})",
+                            t,
+                            pattern.tactics.join(", ")
+                        ),
+                    ));
+                }
+                Some(t)
+            }
+            _ => None,
+        };
+        Ok(NewProcedure {
+            pattern_id,
+            occur_date,
+            tactic,
+            description: super::values::opt_text(
+                &f("description"),
+                p.string("description").ok().flatten(),
+                super::values::MAX_DESCRIPTION,
+            )?,
+        })
+    }
+
+    /// Stores it under a case or an alert.
+    pub fn insert(
+        &self,
+        c: &mut DbConn,
+        actor: &super::Actor,
+        case_id: Option<i64>,
+        alert_id: Option<i64>,
+    ) -> QueryResult<ProcedureRow> {
+        let row = ProcedureRow {
+            id: crate::db::next_id(),
+            organisation_id: actor.org_id,
+            case_id,
+            alert_id,
+            pattern_id: self.pattern_id.clone(),
+            tactic: self.tactic.clone(),
+            description: self.description.clone(),
+            occur_date: self.occur_date,
+            created_by: actor.login.clone(),
+            created_at: crate::db::now_ms(),
+            updated_by: None,
+            updated_at: None,
+        };
+        diesel::insert_into(procedures::table)
+            .values(&row)
+            .execute(c)?;
+        Ok(row)
+    }
+}

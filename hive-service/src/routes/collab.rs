@@ -1,0 +1,1550 @@
+//! Comments, procedures, case pages and page templates, custom events and the timeline,
+//! links between cases, attachments of cases, alerts and organisations, required actions
+//! on tasks.
+
+use super::alerts::rendered_case;
+use super::body::Upload;
+use super::observables::send_file;
+use crate::auth::Caller;
+use crate::casework::collab::{self, NewProcedure};
+use crate::casework::observables::NewFile;
+use crate::casework::values::{self, Patch};
+use crate::casework::{find_alert, find_case, find_task, render, Actor};
+use crate::db::casework::*;
+use crate::db::schema::{
+    action_required, alerts, attachments, case_links, cases, comments, custom_events, logs,
+    observables, organisations, pages, procedures, tasks,
+};
+use crate::db::{format_id, next_id, now_ms, parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::ServiceState;
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use shared_models::casework::*;
+
+fn by_id<T>(
+    key: &str,
+    kind: &str,
+    load: impl FnOnce(i64) -> QueryResult<Option<T>>,
+) -> Result<T, ApiError> {
+    parse_id(key)
+        .map(load)
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ApiError::NotFound(format!("{kind} {key} not found")))
+}
+
+/// Finds a comment of the organisation.
+pub fn find_comment(c: &mut DbConn, org: i64, key: &str) -> Result<CommentRow, ApiError> {
+    by_id(key, "Comment", |id| {
+        comments::table
+            .filter(comments::id.eq(id))
+            .filter(comments::organisation_id.eq(org))
+            .select(CommentRow::as_select())
+            .first(c)
+            .optional()
+    })
+}
+
+/// Finds a procedure of the organisation.
+pub fn find_procedure(c: &mut DbConn, org: i64, key: &str) -> Result<ProcedureRow, ApiError> {
+    by_id(key, "Procedure", |id| {
+        procedures::table
+            .filter(procedures::id.eq(id))
+            .filter(procedures::organisation_id.eq(org))
+            .select(ProcedureRow::as_select())
+            .first(c)
+            .optional()
+    })
+}
+
+/// Finds a page (`template`: a page template, else a case page) of the organisation.
+pub fn find_page(c: &mut DbConn, org: i64, key: &str, template: bool) -> Result<PageRow, ApiError> {
+    let kind = if template { "PageTemplate" } else { "Page" };
+    let row = by_id(key, kind, |id| {
+        pages::table
+            .filter(pages::id.eq(id))
+            .filter(pages::organisation_id.eq(org))
+            .select(PageRow::as_select())
+            .first(c)
+            .optional()
+    })?;
+    if row.case_id.is_some() == template {
+        return Err(ApiError::NotFound(format!("{kind} {key} not found")));
+    }
+    Ok(row)
+}
+
+fn message_of(body: &Value) -> Result<String, ApiError> {
+    let p = Patch::new(body)?;
+    let m = p
+        .string("message")?
+        .ok_or_else(|| ApiError::missing("message"))?;
+    values::text("message", m, values::MAX_DESCRIPTION)
+}
+
+fn new_comment(
+    actor: &Actor,
+    case_id: Option<i64>,
+    alert_id: Option<i64>,
+    message: String,
+) -> CommentRow {
+    CommentRow {
+        id: next_id(),
+        organisation_id: actor.org_id,
+        case_id,
+        alert_id,
+        message,
+        is_edited: false,
+        created_by: actor.login.clone(),
+        created_at: now_ms(),
+        updated_by: None,
+        updated_at: None,
+    }
+}
+
+/// Comments on a case.
+#[utoipa::path(tag = "comment", request_body = Object, responses((status = 201, body = OutputComment), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/comment")]
+pub async fn comment_case(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageComment")?;
+    let message = message_of(&body.0)?;
+    let actor = Actor::of(&caller);
+    let row = db
+        .write(move |c| {
+            let k = find_case(c, actor.org_id, &id)?;
+            let row = new_comment(&actor, Some(k.id), None, message);
+            diesel::insert_into(comments::table)
+                .values(&row)
+                .execute(c)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(collab::comment(&row)))
+}
+
+/// Comments on an alert.
+#[utoipa::path(tag = "comment", request_body = Object, responses((status = 201, body = OutputComment), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/comment")]
+pub async fn comment_alert(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageComment")?;
+    let message = message_of(&body.0)?;
+    let actor = Actor::of(&caller);
+    let row = db
+        .write(move |c| {
+            let a = find_alert(c, actor.org_id, &id)?;
+            let row = new_comment(&actor, None, Some(a.id), message);
+            diesel::insert_into(comments::table)
+                .values(&row)
+                .execute(c)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(collab::comment(&row)))
+}
+
+/// Edits a comment (`isEdited` becomes true).
+#[utoipa::path(tag = "comment", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/comment/{id}")]
+pub async fn update_comment(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageComment")?;
+    let message = message_of(&body.0)?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut row = find_comment(c, actor.org_id, &id)?;
+        row.message = message;
+        row.is_edited = true;
+        row.updated_by = Some(actor.login.clone());
+        row.updated_at = Some(now_ms());
+        diesel::update(comments::table.find(row.id))
+            .set(&row)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a comment.
+#[utoipa::path(tag = "comment", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/comment/{id}")]
+pub async fn delete_comment(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageComment")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let row = find_comment(c, org, &id)?;
+        diesel::delete(comments::table.find(row.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+enum Parent {
+    Case(String),
+    Alert(String),
+}
+
+async fn add_procedures(
+    db: web::Data<Db>,
+    caller: Caller,
+    parent: Parent,
+    inputs: Vec<Value>,
+    many: bool,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageProcedure")?;
+    if inputs.len() > 1000 {
+        return Err(ApiError::attribute("procedures", "at most 1000 procedures"));
+    }
+    let checked = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            NewProcedure::check(
+                p,
+                &if many {
+                    format!("procedures[{i}].")
+                } else {
+                    String::new()
+                },
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let actor = Actor::of(&caller);
+    let rows = db
+        .write(move |c| {
+            let (case_id, alert_id) = match &parent {
+                Parent::Case(k) => (Some(find_case(c, actor.org_id, k)?.id), None),
+                Parent::Alert(k) => (None, Some(find_alert(c, actor.org_id, k)?.id)),
+            };
+            checked
+                .iter()
+                .map(|p| {
+                    p.insert(c, &actor, case_id, alert_id)
+                        .map_err(ApiError::from)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let out: Vec<OutputProcedure> = rows.iter().map(collab::procedure).collect();
+    Ok(if many {
+        HttpResponse::Created().json(out)
+    } else {
+        HttpResponse::Created().json(&out[0])
+    })
+}
+
+fn procedure_list(body: &Value) -> Result<Vec<Value>, ApiError> {
+    body.get("procedures")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::missing("procedures"))
+}
+
+/// Adds a procedure to a case.
+#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = OutputProcedure), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/procedure")]
+pub async fn procedure_case(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    add_procedures(
+        db,
+        caller,
+        Parent::Case(id.into_inner()),
+        vec![body.0],
+        false,
+    )
+    .await
+}
+
+/// Adds several procedures to a case.
+#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = Vec<OutputProcedure>), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/procedures")]
+pub async fn procedures_case(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let list = procedure_list(&body.0)?;
+    add_procedures(db, caller, Parent::Case(id.into_inner()), list, true).await
+}
+
+/// Adds a procedure to an alert.
+#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = OutputProcedure), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/procedure")]
+pub async fn procedure_alert(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    add_procedures(
+        db,
+        caller,
+        Parent::Alert(id.into_inner()),
+        vec![body.0],
+        false,
+    )
+    .await
+}
+
+/// Adds several procedures to an alert.
+#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = Vec<OutputProcedure>), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/procedures")]
+pub async fn procedures_alert(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let list = procedure_list(&body.0)?;
+    add_procedures(db, caller, Parent::Alert(id.into_inner()), list, true).await
+}
+
+/// Updates a procedure.
+#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/procedure/{id}")]
+pub async fn update_procedure(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageProcedure")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut row = find_procedure(c, actor.org_id, &id)?;
+        let mut merged = json!({ "patternId": row.pattern_id, "occurDate": row.occur_date });
+        if let (Value::Object(m), Value::Object(b)) = (&mut merged, &body.0) {
+            if !b.contains_key("patternId") {
+                if let Some(t) = &row.tactic {
+                    m.insert("tactic".into(), json!(t));
+                }
+            }
+            if let Some(d) = &row.description {
+                m.insert("description".into(), json!(d));
+            }
+            for (k, v) in b {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        let p = NewProcedure::check(&merged, "")?;
+        row.pattern_id = p.pattern_id;
+        row.occur_date = p.occur_date;
+        row.tactic = p.tactic;
+        row.description = p.description;
+        row.updated_by = Some(actor.login.clone());
+        row.updated_at = Some(now_ms());
+        diesel::update(procedures::table.find(row.id))
+            .set(&row)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a procedure.
+#[utoipa::path(tag = "procedure", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/procedure/{id}")]
+pub async fn delete_procedure(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageProcedure")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let row = find_procedure(c, org, &id)?;
+        diesel::delete(procedures::table.find(row.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes several procedures (all or none).
+#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/procedure/delete/_bulk")]
+pub async fn bulk_delete_procedures(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageProcedure")?;
+    let org = caller.organisation.id;
+    let ids: Vec<String> = body
+        .0
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("ids"))?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    db.write(move |c| {
+        for id in &ids {
+            let row = find_procedure(c, org, id)?;
+            diesel::delete(procedures::table.find(row.id)).execute(c)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn page_row(actor: &Actor, case_id: Option<i64>, body: &Value) -> Result<PageRow, ApiError> {
+    let p = Patch::new(body)?;
+    let now = now_ms();
+    Ok(PageRow {
+        id: next_id(),
+        organisation_id: actor.org_id,
+        case_id,
+        title: values::text(
+            "title",
+            p.string("title")?
+                .ok_or_else(|| ApiError::missing("title"))?,
+            512,
+        )?,
+        content: values::long_text(
+            "content",
+            p.string("content")?.unwrap_or_default(),
+            values::MAX_DESCRIPTION,
+        )?,
+        category: values::text(
+            "category",
+            p.string("category")?
+                .ok_or_else(|| ApiError::missing("category"))?,
+            128,
+        )?,
+        page_order: p.int("order")?.unwrap_or(0),
+        created_by: actor.login.clone(),
+        created_at: now,
+        updated_by: None,
+        updated_at: None,
+    })
+}
+
+fn patch_page(row: &mut PageRow, actor: &Actor, body: &Value) -> Result<(), ApiError> {
+    let p = Patch::new(body)?;
+    if let Some(v) = p.string("title")? {
+        row.title = values::text("title", v, 512)?;
+    }
+    if let Some(v) = p.string("content")? {
+        row.content = values::long_text("content", v, values::MAX_DESCRIPTION)?;
+    }
+    if let Some(v) = p.string("category")? {
+        row.category = values::text("category", v, 128)?;
+    }
+    if let Some(v) = p.int("order")? {
+        row.page_order = v;
+    }
+    row.updated_by = Some(actor.login.clone());
+    row.updated_at = Some(now_ms());
+    Ok(())
+}
+
+/// Creates pages in a case (from `InputCase.pages` as well).
+pub fn insert_pages(
+    c: &mut DbConn,
+    actor: &Actor,
+    case_id: i64,
+    inputs: &[Value],
+) -> Result<(), ApiError> {
+    for v in inputs {
+        let row = page_row(actor, Some(case_id), v)?;
+        diesel::insert_into(pages::table).values(&row).execute(c)?;
+    }
+    Ok(())
+}
+
+/// Adds a page to a case.
+#[utoipa::path(tag = "page", request_body = Object, responses((status = 201, body = OutputPage), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/page")]
+pub async fn create_page(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("managePage")?;
+    let actor = Actor::of(&caller);
+    let row = db
+        .write(move |c| {
+            let k = find_case(c, actor.org_id, &id)?;
+            let row = page_row(&actor, Some(k.id), &body.0)?;
+            diesel::insert_into(pages::table).values(&row).execute(c)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(collab::page(&row)))
+}
+
+/// Updates a page of a case.
+#[utoipa::path(tag = "page", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/case/{id}/page/{page_id}")]
+pub async fn update_page(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("managePage")?;
+    let actor = Actor::of(&caller);
+    let (id, page_id) = path.into_inner();
+    db.write(move |c| {
+        let k = find_case(c, actor.org_id, &id)?;
+        let mut row = find_page(c, actor.org_id, &page_id, false)?;
+        if row.case_id != Some(k.id) {
+            return Err(ApiError::NotFound(format!("Page {page_id} not found")));
+        }
+        patch_page(&mut row, &actor, &body.0)?;
+        diesel::update(pages::table.find(row.id))
+            .set(&row)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a page of a case.
+#[utoipa::path(tag = "page", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/case/{id}/page/{page_id}")]
+pub async fn delete_page(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("managePage")?;
+    let org = caller.organisation.id;
+    let (id, page_id) = path.into_inner();
+    db.write(move |c| {
+        let k = find_case(c, org, &id)?;
+        let row = find_page(c, org, &page_id, false)?;
+        if row.case_id != Some(k.id) {
+            return Err(ApiError::NotFound(format!("Page {page_id} not found")));
+        }
+        diesel::delete(pages::table.find(row.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates a page template.
+#[utoipa::path(tag = "page", request_body = Object, responses((status = 201, body = OutputPage), (status = 400)))]
+#[post("/api/v1/pageTemplate")]
+pub async fn create_page_template(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("managePageTemplate")?;
+    let actor = Actor::of(&caller);
+    let row = page_row(&actor, None, &body.0)?;
+    let saved = row.clone();
+    db.write(move |c| {
+        diesel::insert_into(pages::table).values(&row).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(collab::page(&saved)))
+}
+
+/// Updates a page template.
+#[utoipa::path(tag = "page", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/pageTemplate/{id}")]
+pub async fn update_page_template(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("managePageTemplate")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut row = find_page(c, actor.org_id, &id, true)?;
+        patch_page(&mut row, &actor, &body.0)?;
+        diesel::update(pages::table.find(row.id))
+            .set(&row)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a page template.
+#[utoipa::path(tag = "page", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/pageTemplate/{id}")]
+pub async fn delete_page_template(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("managePageTemplate")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let row = find_page(c, org, &id, true)?;
+        diesel::delete(pages::table.find(row.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn find_event(c: &mut DbConn, org: i64, key: &str) -> Result<CustomEventRow, ApiError> {
+    by_id(key, "CustomEvent", |id| {
+        custom_events::table
+            .filter(custom_events::id.eq(id))
+            .filter(custom_events::organisation_id.eq(org))
+            .select(CustomEventRow::as_select())
+            .first(c)
+            .optional()
+    })
+}
+
+/// Adds an event to a case's timeline.
+#[utoipa::path(tag = "timeline", request_body = Object, responses((status = 201, body = OutputCustomEvent), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/customEvent")]
+pub async fn create_event(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCustomEvent")?;
+    let actor = Actor::of(&caller);
+    let row = db
+        .write(move |c| {
+            let k = find_case(c, actor.org_id, &id)?;
+            let p = Patch::new(&body.0)?;
+            let row = CustomEventRow {
+                id: next_id(),
+                organisation_id: actor.org_id,
+                case_id: k.id,
+                date: p.int("date")?.ok_or_else(|| ApiError::missing("date"))?,
+                end_date: p.int("endDate")?,
+                title: values::text(
+                    "title",
+                    p.string("title")?
+                        .ok_or_else(|| ApiError::missing("title"))?,
+                    128,
+                )?,
+                description: values::opt_text(
+                    "description",
+                    p.string("description")?,
+                    values::MAX_DESCRIPTION,
+                )?,
+                created_by: actor.login.clone(),
+                created_at: now_ms(),
+                updated_by: None,
+                updated_at: None,
+            };
+            diesel::insert_into(custom_events::table)
+                .values(&row)
+                .execute(c)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(collab::custom_event(&row)))
+}
+
+/// Updates a custom event.
+#[utoipa::path(tag = "timeline", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[patch("/api/v1/customEvent/{id}")]
+pub async fn update_event(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCustomEvent")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut row = find_event(c, actor.org_id, &id)?;
+        let p = Patch::new(&body.0)?;
+        if let Some(v) = p.int("date")? {
+            row.date = v;
+        }
+        if let Some(v) = p.nullable_int("endDate")? {
+            row.end_date = v;
+        }
+        if let Some(v) = p.string("title")? {
+            row.title = values::text("title", v, 128)?;
+        }
+        if let Some(v) = p.nullable_string("description")? {
+            row.description = values::opt_text("description", v, values::MAX_DESCRIPTION)?;
+        }
+        row.updated_by = Some(actor.login.clone());
+        row.updated_at = Some(now_ms());
+        diesel::update(custom_events::table.find(row.id))
+            .set(&row)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a custom event.
+#[utoipa::path(tag = "timeline", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/customEvent/{id}")]
+pub async fn delete_event(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCustomEvent")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let row = find_event(c, org, &id)?;
+        diesel::delete(custom_events::table.find(row.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn event(date: i64, kind: &str, entity: &str, id: i64, details: Value, end: Option<i64>) -> Value {
+    let mut e = json!({
+        "date": date,
+        "kind": kind,
+        "entity": entity,
+        "entityId": format_id(id),
+        "details": details,
+    });
+    if let (Some(end), Value::Object(o)) = (end, &mut e) {
+        o.insert("endDate".into(), json!(end));
+    }
+    e
+}
+
+/// The timeline of a case: its dates, its alerts, tasks, logs shown in the timeline,
+/// observables, procedures and custom events, oldest first.
+#[utoipa::path(tag = "timeline", responses((status = 200, description = "`{events: [...]}`"), (status = 404)))]
+#[get("/api/v1/case/{id}/timeline")]
+pub async fn timeline(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let k = find_case(c, org, &id)?;
+            let mut ev = vec![event(
+                k.created_at,
+                "CaseCreated",
+                "Case",
+                k.id,
+                json!({"title": k.title}),
+                None,
+            )];
+            if let Some(d) = k.closed_date {
+                ev.push(event(
+                    d,
+                    "CaseClosed",
+                    "Case",
+                    k.id,
+                    json!({"status": k.status}),
+                    None,
+                ));
+            }
+            let al: Vec<AlertRow> = alerts::table
+                .filter(alerts::case_id.eq(k.id))
+                .select(AlertRow::as_select())
+                .load(c)?;
+            for a in al {
+                ev.push(event(
+                    a.date,
+                    "AlertDate",
+                    "Alert",
+                    a.id,
+                    json!({"title": a.title, "source": a.source, "sourceRef": a.source_ref}),
+                    None,
+                ));
+            }
+            let ts: Vec<TaskRow> = tasks::table
+                .filter(tasks::case_id.eq(k.id))
+                .select(TaskRow::as_select())
+                .load(c)?;
+            for t in &ts {
+                ev.push(event(
+                    t.created_at,
+                    "TaskCreated",
+                    "Task",
+                    t.id,
+                    json!({"title": t.title, "group": t.group_name}),
+                    None,
+                ));
+                if let Some(s) = t.start_date {
+                    ev.push(event(
+                        s,
+                        "TaskStarted",
+                        "Task",
+                        t.id,
+                        json!({"title": t.title}),
+                        t.end_date,
+                    ));
+                }
+                if let (Some(e), "Completed") = (t.end_date, t.status.as_str()) {
+                    ev.push(event(
+                        e,
+                        "TaskCompleted",
+                        "Task",
+                        t.id,
+                        json!({"title": t.title}),
+                        None,
+                    ));
+                }
+            }
+            let task_ids: Vec<i64> = ts.iter().map(|t| t.id).collect();
+            let ls: Vec<LogRow> = logs::table
+                .filter(logs::task_id.eq_any(&task_ids))
+                .filter(logs::include_in_timeline.is_not_null())
+                .select(LogRow::as_select())
+                .load(c)?;
+            for l in ls {
+                ev.push(event(
+                    l.include_in_timeline.unwrap_or(l.date),
+                    "LogInTimeline",
+                    "Log",
+                    l.id,
+                    json!({"message": l.message}),
+                    None,
+                ));
+            }
+            let os: Vec<ObservableRow> = observables::table
+                .filter(observables::case_id.eq(k.id))
+                .select(ObservableRow::as_select())
+                .load(c)?;
+            for o in os {
+                if o.ioc || o.sighted {
+                    ev.push(event(
+                        o.sighted_at.unwrap_or(o.created_at),
+                        if o.sighted {
+                            "ObservableSighted"
+                        } else {
+                            "IocCreated"
+                        },
+                        "Observable",
+                        o.id,
+                        json!({"dataType": o.data_type, "data": o.data}),
+                        None,
+                    ));
+                }
+            }
+            let ps: Vec<ProcedureRow> = procedures::table
+                .filter(procedures::case_id.eq(k.id))
+                .select(ProcedureRow::as_select())
+                .load(c)?;
+            for p in ps {
+                ev.push(event(
+                    p.occur_date,
+                    "ProcedureOccurred",
+                    "Procedure",
+                    p.id,
+                    json!({"patternId": p.pattern_id, "tactic": p.tactic}),
+                    None,
+                ));
+            }
+            let cs: Vec<CustomEventRow> = custom_events::table
+                .filter(custom_events::case_id.eq(k.id))
+                .select(CustomEventRow::as_select())
+                .load(c)?;
+            for e in cs {
+                ev.push(event(
+                    e.date,
+                    "CustomEvent",
+                    "Custom",
+                    e.id,
+                    json!({"title": e.title, "description": e.description}),
+                    e.end_date,
+                ));
+            }
+            ev.sort_by_key(|e| e.get("date").and_then(Value::as_i64).unwrap_or(0));
+            Ok(json!({ "events": ev }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn link_change(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: String,
+    body: Value,
+    external: bool,
+    add: bool,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/update")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let k = find_case(c, actor.org_id, &id)?;
+        let p = Patch::new(&body)?;
+        let link_type = values::text(
+            "type",
+            p.string("type")?.ok_or_else(|| ApiError::missing("type"))?,
+            128,
+        )?;
+        let (other, url) = if external {
+            let url = values::text(
+                "url",
+                p.string("url")?.ok_or_else(|| ApiError::missing("url"))?,
+                2048,
+            )?;
+            (None, Some(url))
+        } else {
+            let key = p
+                .string("caseId")?
+                .ok_or_else(|| ApiError::missing("caseId"))?;
+            let other = find_case(c, actor.org_id, key)?;
+            if other.id == k.id {
+                return Err(ApiError::BadRequest(
+                    "a case cannot be linked to itself".into(),
+                ));
+            }
+            (Some(other.id), None)
+        };
+        let mut existing = case_links::table
+            .filter(case_links::case_id.eq(k.id))
+            .filter(case_links::link_type.eq(&link_type))
+            .into_boxed();
+        existing = match (other, &url) {
+            (Some(o), _) => existing.filter(case_links::linked_case_id.eq(o)),
+            (None, Some(u)) => existing.filter(case_links::url.eq(u.clone())),
+            _ => existing,
+        };
+        let found: Vec<i64> = existing.select(case_links::id).load(c)?;
+        if add {
+            if found.is_empty() {
+                diesel::insert_into(case_links::table)
+                    .values(CaseLinkRow {
+                        id: next_id(),
+                        case_id: k.id,
+                        link_type,
+                        linked_case_id: other,
+                        url,
+                        created_by: actor.login.clone(),
+                        created_at: now_ms(),
+                    })
+                    .execute(c)?;
+            }
+        } else {
+            if found.is_empty() {
+                return Err(ApiError::NotFound("no such link".into()));
+            }
+            diesel::delete(case_links::table.filter(case_links::id.eq_any(&found))).execute(c)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Links the case to another case (`{type, caseId}`).
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/case/{id}/link/case/add")]
+pub async fn link_case(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    link_change(db, caller, id.into_inner(), body.0, false, true).await
+}
+
+/// Removes a link to another case.
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/case/{id}/link/case/remove")]
+pub async fn unlink_case(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    link_change(db, caller, id.into_inner(), body.0, false, false).await
+}
+
+/// Links the case to a URL (`{type, url}`).
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/case/{id}/link/external/add")]
+pub async fn link_url(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    link_change(db, caller, id.into_inner(), body.0, true, true).await
+}
+
+/// Removes a link to a URL.
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/case/{id}/link/external/remove")]
+pub async fn unlink_url(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    link_change(db, caller, id.into_inner(), body.0, true, false).await
+}
+
+/// Types of the links between cases of the organisation.
+#[utoipa::path(tag = "case", responses((status = 200, body = Vec<String>)))]
+#[get("/api/v1/case/link/types")]
+pub async fn link_types(db: web::Data<Db>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let mut types: Vec<String> = case_links::table
+                .inner_join(cases::table.on(cases::id.eq(case_links::case_id)))
+                .filter(cases::organisation_id.eq(org))
+                .filter(case_links::linked_case_id.is_not_null())
+                .select(case_links::link_type)
+                .distinct()
+                .load(c)?;
+            types.sort();
+            Ok(types)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `extraData.links` of a case: `{caseLinks, externalLinks}`.
+pub fn links_of(c: &mut DbConn, case_id: i64) -> Result<Value, ApiError> {
+    let rows: Vec<CaseLinkRow> = case_links::table
+        .filter(case_links::case_id.eq(case_id))
+        .order(case_links::id.asc())
+        .select(CaseLinkRow::as_select())
+        .load(c)?;
+    let mut case_links = Vec::new();
+    let mut external = Vec::new();
+    for l in rows {
+        match (l.linked_case_id, l.url) {
+            (Some(o), _) => {
+                let number: Option<i64> = cases::table.find(o).select(cases::number).first(c).optional()?;
+                case_links.push(json!({"caseId": format_id(o), "type": l.link_type, "number": number, "createdBy": l.created_by, "createdAt": l.created_at}));
+            }
+            (None, Some(u)) => external.push(json!({"url": u, "type": l.link_type, "createdBy": l.created_by, "createdAt": l.created_at})),
+            _ => {}
+        }
+    }
+    Ok(json!({"caseLinks": case_links, "externalLinks": external}))
+}
+
+/// Cases of the organisation sharing observables with this one (`linkedWith`: the shared
+/// observables, `linksCount`: how many).
+#[utoipa::path(tag = "case", responses((status = 200, body = Vec<Object>), (status = 404)))]
+#[get("/api/v1/case/{id}/links")]
+pub async fn linked_cases(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let k = find_case(c, org, &id)?;
+            similar_cases(c, org, Some(k.id), None)?
+                .into_iter()
+                .map(|(other, theirs, _)| {
+                    let mut v = render::to_value(&rendered_case(c, &other)?);
+                    let rendered = render::observables(c, &theirs)?;
+                    if let Value::Object(o) = &mut v {
+                        o.insert("linksCount".into(), json!(rendered.len()));
+                        o.insert("linkedWith".into(), render::to_value(&rendered));
+                    }
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Cases of the organisation holding observables similar to those of a case or an alert:
+/// (case, its similar observables, its observable count).
+pub fn similar_cases(
+    c: &mut DbConn,
+    org: i64,
+    case_id: Option<i64>,
+    alert_id: Option<i64>,
+) -> Result<Vec<(CaseRow, Vec<ObservableRow>, i64)>, ApiError> {
+    let mine: Vec<(String, String)> = {
+        let q = observables::table
+            .filter(observables::ignore_similarity.eq(false))
+            .select((observables::data_type, observables::data_hash));
+        match (case_id, alert_id) {
+            (Some(k), _) => q.filter(observables::case_id.eq(k)).load(c)?,
+            (_, Some(a)) => q.filter(observables::alert_id.eq(a)).load(c)?,
+            _ => Vec::new(),
+        }
+    };
+    if mine.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hashes: Vec<String> = mine.iter().map(|(_, h)| h.clone()).collect();
+    let mut theirs: Vec<ObservableRow> = Vec::new();
+    for chunk in hashes.chunks(500) {
+        theirs.extend(
+            observables::table
+                .filter(observables::data_hash.eq_any(chunk))
+                .filter(observables::organisation_id.eq(org))
+                .filter(observables::case_id.is_not_null())
+                .filter(observables::ignore_similarity.eq(false))
+                .select(ObservableRow::as_select())
+                .load::<ObservableRow>(c)?,
+        );
+    }
+    theirs.retain(|o| {
+        o.case_id != case_id && mine.contains(&(o.data_type.clone(), o.data_hash.clone()))
+    });
+    let mut by_case: Vec<(i64, Vec<ObservableRow>)> = Vec::new();
+    for o in theirs {
+        let k = o.case_id.unwrap_or_default();
+        match by_case.iter_mut().find(|(id, _)| *id == k) {
+            Some((_, v)) => v.push(o),
+            None => by_case.push((k, vec![o])),
+        }
+    }
+    let mut out = Vec::new();
+    for (k, obs) in by_case {
+        let row: Option<CaseRow> = cases::table
+            .find(k)
+            .filter(cases::organisation_id.eq(org))
+            .select(CaseRow::as_select())
+            .first(c)
+            .optional()?;
+        if let Some(row) = row {
+            let total: i64 = observables::table
+                .filter(observables::case_id.eq(k))
+                .count()
+                .get_result(c)?;
+            out.push((row, obs, total));
+        }
+    }
+    out.sort_by_key(|(r, _, _)| r.id);
+    Ok(out)
+}
+
+fn store_files(
+    c: &mut DbConn,
+    actor: &Actor,
+    owner: i64,
+    files: &[NewFile],
+) -> Result<Vec<OutputAttachment>, ApiError> {
+    let now = now_ms();
+    let mut out = Vec::new();
+    for f in files {
+        let row = AttachmentRow {
+            id: next_id(),
+            organisation_id: actor.org_id,
+            owner_id: Some(owner),
+            name: f.name.clone(),
+            content_type: f.content_type.clone(),
+            size: f.size,
+            sha256: f.sha256.clone(),
+            sha1: f.sha1.clone(),
+            md5: f.md5.clone(),
+            created_by: actor.login.clone(),
+            created_at: now,
+        };
+        diesel::insert_into(attachments::table)
+            .values(&row)
+            .execute(c)?;
+        out.push(render::attachment(&row));
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+enum Holder {
+    Case,
+    Alert,
+    Organisation,
+}
+
+fn holder_id(c: &mut DbConn, caller_org: i64, holder: Holder, key: &str) -> Result<i64, ApiError> {
+    Ok(match holder {
+        Holder::Case => find_case(c, caller_org, key)?.id,
+        Holder::Alert => find_alert(c, caller_org, key)?.id,
+        Holder::Organisation => caller_org,
+    })
+}
+
+async fn add_files(
+    db: web::Data<Db>,
+    caller: Caller,
+    holder: Holder,
+    key: String,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .require(match holder {
+            Holder::Case => "manageCase/update",
+            Holder::Alert => "manageAlert/update",
+            Holder::Organisation => "manageOrganisation",
+        })
+        .or_else(|e| match holder {
+            Holder::Organisation => caller.require("manageConfig"),
+            _ => Err(e),
+        })?;
+    let files: Vec<NewFile> = body.files.iter().map(NewFile::from).collect();
+    if files.is_empty() {
+        return Err(ApiError::BadRequest(
+            "no file in the request (multipart parts `attachments`)".into(),
+        ));
+    }
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let owner = holder_id(c, actor.org_id, holder, &key)?;
+            store_files(c, &actor, owner, &files)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "attachments": out })))
+}
+
+/// Attaches files to a case (multipart, repeated `attachments`).
+#[utoipa::path(tag = "attachment", responses((status = 201, description = "`{attachments: [...]}`"), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/attachments")]
+pub async fn add_case_attachments(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    add_files(db, caller, Holder::Case, id.into_inner(), body).await
+}
+
+/// Attaches files to an alert.
+#[utoipa::path(tag = "attachment", responses((status = 201, description = "`{attachments: [...]}`"), (status = 400), (status = 404)))]
+#[post("/api/v1/alert/{id}/attachments")]
+pub async fn add_alert_attachments(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    add_files(db, caller, Holder::Alert, id.into_inner(), body).await
+}
+
+/// Attaches files to the organisation.
+#[utoipa::path(tag = "attachment", responses((status = 201, description = "`{attachments: [...]}`"), (status = 400)))]
+#[post("/api/v1/attachment")]
+pub async fn add_org_attachments(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: Upload,
+) -> Result<HttpResponse, ApiError> {
+    add_files(db, caller, Holder::Organisation, String::new(), body).await
+}
+
+/// An attachment visible in the organisation, by `_id` or content hash, optionally held by
+/// `owner`.
+pub fn find_attachment(
+    c: &mut DbConn,
+    org: i64,
+    key: &str,
+    owner: Option<i64>,
+) -> Result<AttachmentRow, ApiError> {
+    let mut q = attachments::table
+        .filter(attachments::organisation_id.eq(org))
+        .select(AttachmentRow::as_select())
+        .into_boxed();
+    q = match parse_id(key) {
+        Some(id) => q.filter(attachments::id.eq(id)),
+        None => q.filter(attachments::sha256.eq(key.to_string())),
+    };
+    if let Some(o) = owner {
+        q = q.filter(attachments::owner_id.eq(o));
+    }
+    q.first(c)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
+}
+
+async fn download(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    holder: Option<Holder>,
+    key: String,
+    att: String,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let a = db
+        .read(move |c| {
+            let owner = match holder {
+                Some(h) => Some(holder_id(c, org, h, &key)?),
+                None => None,
+            };
+            find_attachment(c, org, &att, owner)
+        })
+        .await?;
+    send_file(&state, &a.sha256, &a.name, &a.content_type, false).await
+}
+
+async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    holder: Holder,
+    key: String,
+    att: String,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let owner = holder_id(c, org, holder, &key)?;
+        let a = find_attachment(c, org, &att, Some(owner))?;
+        diesel::delete(attachments::table.find(a.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Downloads a file of a case.
+#[utoipa::path(tag = "attachment", responses((status = 200, description = "the file"), (status = 404)))]
+#[get("/api/v1/case/{id}/attachment/{att_id}/download")]
+pub async fn download_case_attachment(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, att) = path.into_inner();
+    download(db, state, caller, Some(Holder::Case), id, att).await
+}
+
+/// Downloads a file of an alert.
+#[utoipa::path(tag = "attachment", responses((status = 200, description = "the file"), (status = 404)))]
+#[get("/api/v1/alert/{id}/attachment/{att_id}/download")]
+pub async fn download_alert_attachment(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, att) = path.into_inner();
+    download(db, state, caller, Some(Holder::Alert), id, att).await
+}
+
+/// Downloads any file of the organisation (its own, or one of its cases, alerts, logs or
+/// observables).
+#[utoipa::path(tag = "attachment", responses((status = 200, description = "the file"), (status = 404)))]
+#[get("/api/v1/attachment/{id}/download")]
+pub async fn download_attachment(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    download(db, state, caller, None, String::new(), id.into_inner()).await
+}
+
+/// Removes a file from a case.
+#[utoipa::path(tag = "attachment", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/case/{id}/attachment/{att_id}")]
+pub async fn delete_case_attachment(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/update")?;
+    let (id, att) = path.into_inner();
+    remove(db, caller, Holder::Case, id, att).await
+}
+
+/// Removes a file from an alert.
+#[utoipa::path(tag = "attachment", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/alert/{id}/attachment/{att_id}")]
+pub async fn delete_alert_attachment(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAlert/update")?;
+    let (id, att) = path.into_inner();
+    remove(db, caller, Holder::Alert, id, att).await
+}
+
+/// Removes a file of the organisation.
+#[utoipa::path(tag = "attachment", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/attachment/{id}")]
+pub async fn delete_org_attachment(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.require("manageOrganisation").is_err() {
+        caller.require("manageConfig")?;
+    }
+    remove(
+        db,
+        caller,
+        Holder::Organisation,
+        String::new(),
+        id.into_inner(),
+    )
+    .await
+}
+
+/// Attachments held by these entities (cases, alerts, logs, organisations), rendered.
+pub fn attachments_held_by(c: &mut DbConn, owners: &[i64]) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for chunk in owners.chunks(500) {
+        let rows: Vec<AttachmentRow> = attachments::table
+            .filter(attachments::owner_id.eq_any(chunk))
+            .order(attachments::id.asc())
+            .select(AttachmentRow::as_select())
+            .load(c)?;
+        out.extend(
+            rows.iter()
+                .map(|a| render::to_value(&render::attachment(a))),
+        );
+    }
+    Ok(out)
+}
+
+/// Organisations that may be asked to act on a task: the case's owner and the
+/// organisations the task is shared with; `{name: required}`.
+pub fn required_actions(c: &mut DbConn, task: &TaskRow) -> Result<Map<String, Value>, ApiError> {
+    use crate::db::schema::shared_items;
+    let owner: i64 = cases::table
+        .find(task.case_id)
+        .select(cases::organisation_id)
+        .first(c)?;
+    let mut orgs = vec![owner];
+    let shared: Vec<i64> = shared_items::table
+        .filter(shared_items::entity_id.eq(task.id))
+        .select(shared_items::organisation_id)
+        .load(c)?;
+    for o in shared {
+        if !orgs.contains(&o) {
+            orgs.push(o);
+        }
+    }
+    let flags: Vec<(i64, bool)> = action_required::table
+        .filter(action_required::task_id.eq(task.id))
+        .select((action_required::organisation_id, action_required::required))
+        .load(c)?;
+    let names: Vec<(i64, String)> = organisations::table
+        .filter(organisations::id.eq_any(&orgs))
+        .select((organisations::id, organisations::name))
+        .load(c)?;
+    let mut out = Map::new();
+    for (id, name) in names {
+        let flag = flags
+            .iter()
+            .find(|(o, _)| *o == id)
+            .map(|(_, r)| *r)
+            .unwrap_or(false);
+        out.insert(name, Value::Bool(flag));
+    }
+    Ok(out)
+}
+
+/// Which organisations must act on a task.
+#[utoipa::path(tag = "task", responses((status = 200, description = "`{organisation: bool}`"), (status = 404)))]
+#[get("/api/v1/task/{id}/actionRequired")]
+pub async fn get_required(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller.organisation.id;
+    let out = db
+        .read(move |c| {
+            let t = find_task(c, org, &id)?;
+            required_actions(c, &t)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn set_required(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: String,
+    org_key: String,
+    required: bool,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageTask")?;
+    let org = caller.organisation.id;
+    db.write(move |c| {
+        let t = find_task(c, org, &id)?;
+        let map = required_actions(c, &t)?;
+        let target = super::find_organisation(c, &org_key)?
+            .filter(|o| map.contains_key(&o.name))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("Organisation {org_key} not found for this task"))
+            })?;
+        diesel::delete(
+            action_required::table
+                .filter(action_required::task_id.eq(t.id))
+                .filter(action_required::organisation_id.eq(target.id)),
+        )
+        .execute(c)?;
+        diesel::insert_into(action_required::table)
+            .values(ActionRequiredRow {
+                task_id: t.id,
+                organisation_id: target.id,
+                required,
+            })
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Asks an organisation to act on a task.
+#[utoipa::path(tag = "task", responses((status = 204), (status = 404)))]
+#[put("/api/v1/task/{id}/actionRequired/{org}")]
+pub async fn set_action_required(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, org) = path.into_inner();
+    set_required(db, caller, id, org, true).await
+}
+
+/// Records that an organisation has acted on a task.
+#[utoipa::path(tag = "task", responses((status = 204), (status = 404)))]
+#[put("/api/v1/task/{id}/actionDone/{org}")]
+pub async fn set_action_done(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, org) = path.into_inner();
+    set_required(db, caller, id, org, false).await
+}
