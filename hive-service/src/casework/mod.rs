@@ -67,11 +67,34 @@ pub fn find_alert(c: &mut DbConn, org: i64, key: &str) -> Result<AlertRow, ApiEr
     found.ok_or_else(|| ApiError::NotFound(format!("Alert {key} not found")))
 }
 
-/// Finds a case of the organisation by `~id` or number.
-pub fn find_case(c: &mut DbConn, org: i64, key: &str) -> Result<CaseRow, ApiError> {
-    let q = case_t::table
-        .filter(case_t::organisation_id.eq(org))
-        .select(CaseRow::as_select());
+/// Whether `who` may see a case: its organisation owns it or it is shared with it, and,
+/// when the case is restricted to some users, `who` is one of them.
+pub fn can_see_case(c: &mut DbConn, who: &Actor, k: &CaseRow) -> QueryResult<bool> {
+    use crate::db::schema::shares;
+    if k.access_kind == "UserAccessKind" {
+        let users: Vec<String> = k
+            .access_users
+            .as_deref()
+            .and_then(|u| serde_json::from_str(u).ok())
+            .unwrap_or_default();
+        if !users.contains(&who.login) {
+            return Ok(false);
+        }
+    }
+    if k.organisation_id == who.org_id {
+        return Ok(true);
+    }
+    let n: i64 = shares::table
+        .filter(shares::case_id.eq(k.id))
+        .filter(shares::organisation_id.eq(who.org_id))
+        .count()
+        .get_result(c)?;
+    Ok(n > 0)
+}
+
+/// Finds a case visible to `who` by `~id` or number.
+pub fn find_case(c: &mut DbConn, who: &Actor, key: &str) -> Result<CaseRow, ApiError> {
+    let q = case_t::table.select(CaseRow::as_select());
     let key = key.trim();
     let found = if let Some(id) = parse_id(key) {
         q.filter(case_t::id.eq(id)).first(c).optional()?
@@ -80,55 +103,128 @@ pub fn find_case(c: &mut DbConn, org: i64, key: &str) -> Result<CaseRow, ApiErro
     } else {
         None
     };
-    found.ok_or_else(|| ApiError::NotFound(format!("Case {key} not found")))
+    match found {
+        Some(k) if can_see_case(c, who, &k)? => Ok(k),
+        _ => Err(ApiError::NotFound(format!("Case {key} not found"))),
+    }
 }
 
-/// Finds an observable of the organisation.
-pub fn find_observable(c: &mut DbConn, org: i64, key: &str) -> Result<ObservableRow, ApiError> {
-    parse_id(key)
-        .map(|id| {
-            obs_t::table
-                .filter(obs_t::organisation_id.eq(org))
-                .filter(obs_t::id.eq(id))
-                .select(ObservableRow::as_select())
+/// Whether a task or an observable of a case is visible to `who`: owned by its
+/// organisation or shared with it, in a case it may see.
+fn can_see_item(
+    c: &mut DbConn,
+    who: &Actor,
+    id: i64,
+    owner: i64,
+    case_id: Option<i64>,
+) -> QueryResult<bool> {
+    use crate::db::schema::shared_items;
+    if owner != who.org_id {
+        let n: i64 = shared_items::table
+            .filter(shared_items::entity_id.eq(id))
+            .filter(shared_items::organisation_id.eq(who.org_id))
+            .count()
+            .get_result(c)?;
+        if n == 0 {
+            return Ok(false);
+        }
+    }
+    match case_id {
+        Some(k) => {
+            let row: Option<CaseRow> = case_t::table
+                .find(k)
+                .select(CaseRow::as_select())
                 .first(c)
-                .optional()
-        })
-        .transpose()?
-        .flatten()
-        .ok_or_else(|| ApiError::NotFound(format!("Observable {key} not found")))
+                .optional()?;
+            match row {
+                Some(row) => can_see_case(c, who, &row),
+                None => Ok(false),
+            }
+        }
+        None => Ok(true),
+    }
 }
 
-/// Finds a task of the organisation.
-pub fn find_task(c: &mut DbConn, org: i64, key: &str) -> Result<TaskRow, ApiError> {
-    parse_id(key)
-        .map(|id| {
-            task_t::table
-                .filter(task_t::organisation_id.eq(org))
-                .filter(task_t::id.eq(id))
-                .select(TaskRow::as_select())
-                .first(c)
-                .optional()
-        })
-        .transpose()?
-        .flatten()
-        .ok_or_else(|| ApiError::NotFound(format!("Task {key} not found")))
+/// Finds an observable visible to `who`.
+pub fn find_observable(c: &mut DbConn, who: &Actor, key: &str) -> Result<ObservableRow, ApiError> {
+    let row: Option<ObservableRow> = match parse_id(key) {
+        Some(id) => obs_t::table
+            .filter(obs_t::id.eq(id))
+            .select(ObservableRow::as_select())
+            .first(c)
+            .optional()?,
+        None => None,
+    };
+    match row {
+        Some(o) if can_see_item(c, who, o.id, o.organisation_id, o.case_id)? => Ok(o),
+        _ => Err(ApiError::NotFound(format!("Observable {key} not found"))),
+    }
 }
 
-/// Finds a task log of the organisation.
-pub fn find_log(c: &mut DbConn, org: i64, key: &str) -> Result<LogRow, ApiError> {
-    parse_id(key)
-        .map(|id| {
-            logs::table
-                .filter(logs::organisation_id.eq(org))
-                .filter(logs::id.eq(id))
-                .select(LogRow::as_select())
-                .first(c)
-                .optional()
-        })
-        .transpose()?
-        .flatten()
-        .ok_or_else(|| ApiError::NotFound(format!("Log {key} not found")))
+/// Finds a task visible to `who`.
+pub fn find_task(c: &mut DbConn, who: &Actor, key: &str) -> Result<TaskRow, ApiError> {
+    let row: Option<TaskRow> = match parse_id(key) {
+        Some(id) => task_t::table
+            .filter(task_t::id.eq(id))
+            .select(TaskRow::as_select())
+            .first(c)
+            .optional()?,
+        None => None,
+    };
+    match row {
+        Some(t) if can_see_item(c, who, t.id, t.organisation_id, Some(t.case_id))? => Ok(t),
+        _ => Err(ApiError::NotFound(format!("Task {key} not found"))),
+    }
+}
+
+/// Finds a task log visible to `who` (through its task).
+pub fn find_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiError> {
+    let row: Option<LogRow> = match parse_id(key) {
+        Some(id) => logs::table
+            .filter(logs::id.eq(id))
+            .select(LogRow::as_select())
+            .first(c)
+            .optional()?,
+        None => None,
+    };
+    if let Some(l) = row {
+        if find_task(c, who, &crate::db::format_id(l.task_id)).is_ok() {
+            return Ok(l);
+        }
+    }
+    Err(ApiError::NotFound(format!("Log {key} not found")))
+}
+
+/// Checks a write on a case by an organisation it is shared with: the share's profile must
+/// grant `permission` (the owner's members are checked by their own profile).
+pub fn check_share_permission(
+    c: &mut DbConn,
+    who: &Actor,
+    case: &CaseRow,
+    permission: &str,
+) -> Result<(), ApiError> {
+    use crate::db::schema::{profiles, shares};
+    if case.organisation_id == who.org_id {
+        return Ok(());
+    }
+    let perms: Option<String> = shares::table
+        .inner_join(profiles::table.on(profiles::id.eq(shares::profile_id)))
+        .filter(shares::case_id.eq(case.id))
+        .filter(shares::organisation_id.eq(who.org_id))
+        .select(profiles::permissions)
+        .first(c)
+        .optional()?;
+    let perms: Vec<String> = perms
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or_default();
+    if crate::domain::permissions::grants(&perms, permission) {
+        Ok(())
+    } else {
+        Err(ApiError::Authorization(format!(
+            "The case is shared with {} under a profile without {permission}",
+            who.org_name
+        )))
+    }
 }
 
 /// Finds a case template of the organisation by `~id` or name.

@@ -372,6 +372,9 @@ pub fn insert(
         diesel::insert_into(observables::table)
             .values(&row)
             .execute(c)?;
+        if let Parent::Case(case_id) = parent {
+            crate::routes::shares::auto_share(c, case_id, row.id, false)?;
+        }
         by_key.insert(key, row.clone());
         out.push(row);
     }

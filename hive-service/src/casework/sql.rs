@@ -262,6 +262,7 @@ impl Sql {
         T: diesel::deserialize::QueryableByName<crate::db::MultiBackend> + 'static,
     {
         use diesel::RunQueryDsl;
+        tracing::debug!(sql = %self.text, binds = ?self.binds, "query");
         let mut q = diesel::sql_query(self.text.clone()).into_boxed::<crate::db::MultiBackend>();
         for b in &self.binds {
             q = match b {
@@ -272,6 +273,66 @@ impl Sql {
             };
         }
         q.load(c)
+    }
+}
+
+/// Restricts a table to the rows an organisation's user may see: owned by the
+/// organisation or shared with it, in cases not restricted to other users.
+pub fn visible(out: &mut Sql, table: &Table, org: i64, login: &str) {
+    let allowed = format!(
+        "%{}%",
+        like_escape(&serde_json::to_string(login).unwrap_or_default())
+    );
+    let access = |o: &mut Sql, case: &str| {
+        o.push(&format!(
+            "({case}.access_kind <> 'UserAccessKind' OR {case}.access_users LIKE "
+        ));
+        o.bind(Bind::S(allowed.clone()));
+        o.push(" ESCAPE '\\')");
+    };
+    let shared = |o: &mut Sql, id: &str| {
+        o.push(&format!(
+            "EXISTS (SELECT 1 FROM shared_items si WHERE si.entity_id = {id} AND si.organisation_id = "
+        ));
+        o.bind(Bind::I(org));
+        o.push(")");
+    };
+    let t = table.name;
+    match t {
+        "cases" => {
+            out.push("(cases.organisation_id = ");
+            out.bind(Bind::I(org));
+            out.push(" OR EXISTS (SELECT 1 FROM shares s WHERE s.case_id = cases.id AND s.organisation_id = ");
+            out.bind(Bind::I(org));
+            out.push(")) AND ");
+            access(out, "cases");
+        }
+        "tasks" | "observables" => {
+            out.push(&format!("({t}.organisation_id = "));
+            out.bind(Bind::I(org));
+            out.push(" OR ");
+            shared(out, &format!("{t}.id"));
+            out.push(")");
+            let case_col = format!("{t}.case_id");
+            out.push(&format!(
+                " AND ({case_col} IS NULL OR EXISTS (SELECT 1 FROM cases k WHERE k.id = {case_col} AND "
+            ));
+            access(out, "k");
+            out.push("))");
+        }
+        "logs" => {
+            out.push("(logs.organisation_id = ");
+            out.bind(Bind::I(org));
+            out.push(" OR ");
+            shared(out, "logs.task_id");
+            out.push(") AND EXISTS (SELECT 1 FROM tasks t JOIN cases k ON k.id = t.case_id WHERE t.id = logs.task_id AND ");
+            access(out, "k");
+            out.push(")");
+        }
+        _ => {
+            out.push(&format!("{t}.organisation_id = "));
+            out.bind(Bind::I(org));
+        }
     }
 }
 

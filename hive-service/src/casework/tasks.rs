@@ -74,6 +74,7 @@ pub fn insert(
         updated_at: None,
     };
     diesel::insert_into(tasks::table).values(&row).execute(c)?;
+    crate::routes::shares::auto_share(c, case_id, row.id, true)?;
     Ok(row)
 }
 

@@ -264,7 +264,7 @@ pub async fn merge(
     let out = db
         .write(move |c| {
             let mut a = find_alert(c, actor.org_id, &id)?;
-            let mut k = find_case(c, actor.org_id, &case_id)?;
+            let mut k = find_case(c, &actor, &case_id)?;
             alerts::merge_into(c, &actor, &mut a, &mut k)?;
             rendered_case(c, &k)
         })
@@ -286,7 +286,7 @@ pub async fn import(
     let out = db
         .write(move |c| {
             let mut a = find_alert(c, actor.org_id, &id)?;
-            let k = find_case(c, actor.org_id, &case_id)?;
+            let k = find_case(c, &actor, &case_id)?;
             alerts::import_into(c, &actor, &mut a, &k)?;
             rendered_case(c, &k)
         })
@@ -320,7 +320,7 @@ pub async fn bulk_merge(
     }
     let out = db
         .write(move |c| {
-            let mut k = find_case(c, actor.org_id, &case_id)?;
+            let mut k = find_case(c, &actor, &case_id)?;
             for id in &alert_ids {
                 let mut a = find_alert(c, actor.org_id, id)?;
                 alerts::merge_into(c, &actor, &mut a, &mut k)?;
@@ -378,12 +378,13 @@ pub async fn similar_observables(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let (id, other) = path.into_inner();
     let out = db
         .read(move |c| {
             let a = find_alert(c, org, &id)?;
             let mine = obs::children(c, Parent::Alert(a.id))?;
-            let theirs = other_parent(c, org, &other)?;
+            let theirs = other_parent(c, &who, &other)?;
             similar(c, mine, theirs)
         })
         .await?;
@@ -393,13 +394,13 @@ pub async fn similar_observables(
 /// The observables of an alert or a case named by `key`.
 pub fn other_parent(
     c: &mut DbConn,
-    org: i64,
+    who: &Actor,
     key: &str,
 ) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
-    if let Ok(a) = find_alert(c, org, key) {
+    if let Ok(a) = find_alert(c, who.org_id, key) {
         return Ok(obs::children(c, Parent::Alert(a.id))?);
     }
-    let k = find_case(c, org, key)?;
+    let k = find_case(c, who, key)?;
     Ok(obs::children(c, Parent::Case(k.id))?)
 }
 

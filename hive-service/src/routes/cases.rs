@@ -51,10 +51,10 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
-            let k = find_case(c, org, &id)?;
+            let k = find_case(c, &who, &id)?;
             rendered_case(c, &k)
         })
         .await?;
@@ -62,7 +62,8 @@ pub async fn get(
 }
 
 fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
-    let mut k = find_case(c, actor.org_id, key)?;
+    let mut k = find_case(c, actor, key)?;
+    crate::casework::check_share_permission(c, actor, &k, "manageCase/update")?;
     cases::apply_patch(c, actor, &mut k, &Patch::new(body)?)?;
     diesel::update(case_t::table.find(k.id))
         .set(&k)
@@ -138,9 +139,9 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/delete")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let k = find_case(c, org, &id)?;
+        let k = find_case(c, &who, &id)?;
         Ok(cases::delete(c, &k)?)
     })
     .await?;
@@ -176,7 +177,7 @@ pub async fn merge(
         .write(move |c| {
             let mut sources = Vec::new();
             for k in &keys {
-                let found = find_case(c, actor.org_id, k)?;
+                let found = find_case(c, &actor, k)?;
                 if sources
                     .iter()
                     .any(|s: &crate::db::casework::CaseRow| s.id == found.id)
@@ -204,7 +205,7 @@ pub async fn unlink_alert(
     let actor = Actor::of(&caller);
     let (id, alert_id) = path.into_inner();
     db.write(move |c| {
-        let k = find_case(c, actor.org_id, &id)?;
+        let k = find_case(c, &actor, &id)?;
         let mut a = find_alert(c, actor.org_id, &alert_id)?;
         if a.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!(
@@ -234,7 +235,7 @@ pub async fn create_observable(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let k = find_case(c, actor.org_id, &id)?;
+            let k = find_case(c, &actor, &id)?;
             let types = obs::types(c)?;
             let news = obs::expand(
                 c,
@@ -266,7 +267,7 @@ pub async fn create_task(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let k = find_case(c, actor.org_id, &id)?;
+            let k = find_case(c, &actor, &id)?;
             let t = tasks::insert(c, &actor, k.id, &input)?;
             Ok(render::task(&t))
         })
@@ -287,7 +288,7 @@ pub async fn merge_observables(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let k = find_case(c, actor.org_id, &id)?;
+            let k = find_case(c, &actor, &id)?;
             let rows = obs::children(c, Parent::Case(k.id))?;
             let mut groups: Vec<ObservableGroup> = Vec::new();
             for o in rows {
@@ -337,13 +338,13 @@ pub async fn similar_observables(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let (id, other) = path.into_inner();
     let out = db
         .read(move |c| {
-            let k = find_case(c, org, &id)?;
+            let k = find_case(c, &who, &id)?;
             let mine = obs::children(c, Parent::Case(k.id))?;
-            let theirs = other_parent(c, org, &other)?;
+            let theirs = other_parent(c, &who, &other)?;
             similar(c, mine, theirs)
         })
         .await?;
@@ -387,17 +388,4 @@ pub async fn delete_custom_value(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Organisations a case is shared with, other than the caller's; an unknown id lists none
-/// (thehive4py lists an observable's shares through this route).
-#[utoipa::path(tag = "case", responses((status = 200, body = Vec<Object>)))]
-#[get("/api/v1/case/{id}/shares")]
-pub async fn list_shares(
-    _caller: Caller,
-    _id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    // Cases are not shared across organisations in this version: no other organisation
-    // holds a share.
-    Ok(HttpResponse::Ok().json(Vec::<Value>::new()))
 }

@@ -119,7 +119,7 @@ pub async fn comment_case(
     let actor = Actor::of(&caller);
     let row = db
         .write(move |c| {
-            let k = find_case(c, actor.org_id, &id)?;
+            let k = find_case(c, &actor, &id)?;
             let row = new_comment(&actor, Some(k.id), None, message);
             diesel::insert_into(comments::table)
                 .values(&row)
@@ -235,7 +235,7 @@ async fn add_procedures(
     let rows = db
         .write(move |c| {
             let (case_id, alert_id) = match &parent {
-                Parent::Case(k) => (Some(find_case(c, actor.org_id, k)?.id), None),
+                Parent::Case(k) => (Some(find_case(c, &actor, k)?.id), None),
                 Parent::Alert(k) => (None, Some(find_alert(c, actor.org_id, k)?.id)),
             };
             checked
@@ -495,7 +495,7 @@ pub async fn create_page(
     let actor = Actor::of(&caller);
     let row = db
         .write(move |c| {
-            let k = find_case(c, actor.org_id, &id)?;
+            let k = find_case(c, &actor, &id)?;
             let row = page_row(&actor, Some(k.id), &body.0)?;
             diesel::insert_into(pages::table).values(&row).execute(c)?;
             Ok(row)
@@ -517,7 +517,7 @@ pub async fn update_page(
     let actor = Actor::of(&caller);
     let (id, page_id) = path.into_inner();
     db.write(move |c| {
-        let k = find_case(c, actor.org_id, &id)?;
+        let k = find_case(c, &actor, &id)?;
         let mut row = find_page(c, actor.org_id, &page_id, false)?;
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
@@ -542,9 +542,10 @@ pub async fn delete_page(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("managePage")?;
     let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let (id, page_id) = path.into_inner();
     db.write(move |c| {
-        let k = find_case(c, org, &id)?;
+        let k = find_case(c, &who, &id)?;
         let row = find_page(c, org, &page_id, false)?;
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
@@ -642,7 +643,7 @@ pub async fn create_event(
     let actor = Actor::of(&caller);
     let row = db
         .write(move |c| {
-            let k = find_case(c, actor.org_id, &id)?;
+            let k = find_case(c, &actor, &id)?;
             let p = Patch::new(&body.0)?;
             let row = CustomEventRow {
                 id: next_id(),
@@ -754,10 +755,10 @@ pub async fn timeline(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
-            let k = find_case(c, org, &id)?;
+            let k = find_case(c, &who, &id)?;
             let mut ev = vec![event(
                 k.created_at,
                 "CaseCreated",
@@ -906,7 +907,7 @@ async fn link_change(
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let k = find_case(c, actor.org_id, &id)?;
+        let k = find_case(c, &actor, &id)?;
         let p = Patch::new(&body)?;
         let link_type = values::text(
             "type",
@@ -924,7 +925,7 @@ async fn link_change(
             let key = p
                 .string("caseId")?
                 .ok_or_else(|| ApiError::missing("caseId"))?;
-            let other = find_case(c, actor.org_id, key)?;
+            let other = find_case(c, &actor, key)?;
             if other.id == k.id {
                 return Err(ApiError::BadRequest(
                     "a case cannot be linked to itself".into(),
@@ -1069,9 +1070,10 @@ pub async fn linked_cases(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
-            let k = find_case(c, org, &id)?;
+            let k = find_case(c, &who, &id)?;
             similar_cases(c, org, Some(k.id), None)?
                 .into_iter()
                 .map(|(other, theirs, _)| {
@@ -1191,11 +1193,11 @@ enum Holder {
     Organisation,
 }
 
-fn holder_id(c: &mut DbConn, caller_org: i64, holder: Holder, key: &str) -> Result<i64, ApiError> {
+fn holder_id(c: &mut DbConn, who: &Actor, holder: Holder, key: &str) -> Result<i64, ApiError> {
     Ok(match holder {
-        Holder::Case => find_case(c, caller_org, key)?.id,
-        Holder::Alert => find_alert(c, caller_org, key)?.id,
-        Holder::Organisation => caller_org,
+        Holder::Case => find_case(c, who, key)?.id,
+        Holder::Alert => find_alert(c, who.org_id, key)?.id,
+        Holder::Organisation => who.org_id,
     })
 }
 
@@ -1225,7 +1227,7 @@ async fn add_files(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let owner = holder_id(c, actor.org_id, holder, &key)?;
+            let owner = holder_id(c, &actor, holder, &key)?;
             store_files(c, &actor, owner, &files)
         })
         .await?;
@@ -1300,10 +1302,11 @@ async fn download(
     att: String,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let a = db
         .read(move |c| {
             let owner = match holder {
-                Some(h) => Some(holder_id(c, org, h, &key)?),
+                Some(h) => Some(holder_id(c, &who, h, &key)?),
                 None => None,
             };
             find_attachment(c, org, &att, owner)
@@ -1320,8 +1323,9 @@ async fn remove(
     att: String,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let owner = holder_id(c, org, holder, &key)?;
+        let owner = holder_id(c, &who, holder, &key)?;
         let a = find_attachment(c, org, &att, Some(owner))?;
         diesel::delete(attachments::table.find(a.id)).execute(c)?;
         Ok(())
@@ -1479,10 +1483,10 @@ pub async fn get_required(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
-            let t = find_task(c, org, &id)?;
+            let t = find_task(c, &who, &id)?;
             required_actions(c, &t)
         })
         .await?;
@@ -1497,9 +1501,9 @@ async fn set_required(
     required: bool,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let t = find_task(c, org, &id)?;
+        let t = find_task(c, &who, &id)?;
         let map = required_actions(c, &t)?;
         let target = super::find_organisation(c, &org_key)?
             .filter(|o| map.contains_key(&o.name))

@@ -15,6 +15,7 @@ pub mod organisations;
 pub mod profiles;
 pub mod query;
 pub mod query_casework;
+pub mod shares;
 pub mod status;
 pub mod tasks;
 pub mod users;
@@ -104,6 +105,8 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(alerts::similar_observables)
         .service(cases::bulk_update)
         .service(cases::merge)
+        .service(shares::remove_one)
+        .service(shares::update_one)
         .service(collab::link_types)
         .service(collab::bulk_delete_procedures)
         .service(collab::add_org_attachments)
@@ -153,7 +156,19 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cases::create_observable)
         .service(cases::create_task)
         .service(cases::similar_observables)
-        .service(cases::list_shares)
+        .service(shares::list_shares)
+        .service(shares::share)
+        .service(shares::set)
+        .service(shares::remove)
+        .service(shares::access)
+        .service(shares::change_owner)
+        .service(shares::share_task)
+        .service(shares::unshare_task)
+        .service(shares::task_shares)
+        .service(shares::share_observable)
+        .service(shares::unshare_observable)
+        .service(shares::observable_shares)
+        .service(shares::sharing_profiles)
         .service(observables::bulk_update)
         .service(observables::get)
         .service(observables::update)

@@ -25,10 +25,10 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
-            let o = find_observable(c, org, &id)?;
+            let o = find_observable(c, &who, &id)?;
             Ok(render::observables(c, &[o])?)
         })
         .await?;
@@ -36,7 +36,7 @@ pub async fn get(
 }
 
 fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
-    let mut o = find_observable(c, actor.org_id, key)?;
+    let mut o = find_observable(c, actor, key)?;
     let types = obs::types(c)?;
     obs::apply_patch(&mut o, &Patch::new(body)?, &types)?;
     o.updated_by = Some(actor.login.clone());
@@ -111,9 +111,9 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageObservable")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let o = find_observable(c, org, &id)?;
+        let o = find_observable(c, &who, &id)?;
         Ok(obs::delete(c, &[o])?)
     })
     .await?;
@@ -194,11 +194,11 @@ pub async fn download(
     path: web::Path<(String, String)>,
     params: web::Query<DownloadParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let (id, att) = path.into_inner();
     let a = db
         .read(move |c| {
-            let o = find_observable(c, org, &id)?;
+            let o = find_observable(c, &who, &id)?;
             let atts = attachments_of(c, std::slice::from_ref(&o))?;
             o.attachment_id
                 .and_then(|a| atts.get(&a).cloned())

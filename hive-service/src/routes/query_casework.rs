@@ -268,6 +268,7 @@ pub fn select(
     key: Option<&str>,
 ) -> Result<Vec<Value>, ApiError> {
     let org = caller.organisation.id;
+    let who = cw::Actor::of(caller);
     let not_found_is_empty = |r: Result<Vec<Value>, ApiError>| match r {
         Err(ApiError::NotFound(_)) => Ok(Vec::new()),
         other => other,
@@ -276,58 +277,38 @@ pub fn select(
         (Kind::Alert, Some(k)) => {
             not_found_is_empty(cw::find_alert(c, org, k).and_then(|a| alerts_out(c, &[a])))
         }
-        (Kind::Alert, None) => {
-            let rows: Vec<AlertRow> = alerts::table
-                .filter(alerts::organisation_id.eq(org))
-                .order(alerts::id.asc())
-                .select(AlertRow::as_select())
-                .load(c)?;
-            alerts_out(c, &rows)
-        }
+        (Kind::Alert, None) => match try_sql(c, caller, "listAlert", &[])? {
+            Some(SqlOutcome::Items(items, _)) => Ok(items),
+            _ => Ok(Vec::new()),
+        },
         (Kind::Case, Some(k)) => {
-            not_found_is_empty(cw::find_case(c, org, k).and_then(|r| cases_out(c, &[r])))
+            not_found_is_empty(cw::find_case(c, &who, k).and_then(|r| cases_out(c, &[r])))
         }
-        (Kind::Case, None) => {
-            let rows: Vec<CaseRow> = cases::table
-                .filter(cases::organisation_id.eq(org))
-                .order(cases::id.asc())
-                .select(CaseRow::as_select())
-                .load(c)?;
-            cases_out(c, &rows)
-        }
+        (Kind::Case, None) => match try_sql(c, caller, "listCase", &[])? {
+            Some(SqlOutcome::Items(items, _)) => Ok(items),
+            _ => Ok(Vec::new()),
+        },
         (Kind::Observable, Some(k)) => not_found_is_empty(
-            cw::find_observable(c, org, k).and_then(|r| observables_out(c, &[r])),
+            cw::find_observable(c, &who, k).and_then(|r| observables_out(c, &[r])),
         ),
-        (Kind::Observable, None) => {
-            let rows: Vec<ObservableRow> = observables::table
-                .filter(observables::organisation_id.eq(org))
-                .order(observables::id.asc())
-                .select(ObservableRow::as_select())
-                .load(c)?;
-            observables_out(c, &rows)
-        }
+        (Kind::Observable, None) => match try_sql(c, caller, "listObservable", &[])? {
+            Some(SqlOutcome::Items(items, _)) => Ok(items),
+            _ => Ok(Vec::new()),
+        },
         (Kind::Task, Some(k)) => {
-            not_found_is_empty(cw::find_task(c, org, k).map(|r| tasks_out(&[r])))
+            not_found_is_empty(cw::find_task(c, &who, k).map(|r| tasks_out(&[r])))
         }
-        (Kind::Task, None) => {
-            let rows: Vec<TaskRow> = tasks::table
-                .filter(tasks::organisation_id.eq(org))
-                .order(tasks::id.asc())
-                .select(TaskRow::as_select())
-                .load(c)?;
-            Ok(tasks_out(&rows))
-        }
+        (Kind::Task, None) => match try_sql(c, caller, "listTask", &[])? {
+            Some(SqlOutcome::Items(items, _)) => Ok(items),
+            _ => Ok(Vec::new()),
+        },
         (Kind::Log, Some(k)) => {
-            not_found_is_empty(cw::find_log(c, org, k).and_then(|r| logs_out(c, &[r])))
+            not_found_is_empty(cw::find_log(c, &who, k).and_then(|r| logs_out(c, &[r])))
         }
-        (Kind::Log, None) => {
-            let rows: Vec<LogRow> = logs::table
-                .filter(logs::organisation_id.eq(org))
-                .order(logs::id.asc())
-                .select(LogRow::as_select())
-                .load(c)?;
-            logs_out(c, &rows)
-        }
+        (Kind::Log, None) => match try_sql(c, caller, "listLog", &[])? {
+            Some(SqlOutcome::Items(items, _)) => Ok(items),
+            _ => Ok(Vec::new()),
+        },
         (Kind::CaseTemplate, Some(k)) => not_found_is_empty(
             cw::find_template(c, org, k).and_then(|r| Ok(values(&render::templates(c, &[r])?))),
         ),
@@ -419,14 +400,34 @@ pub fn traverse(
             let rows: Vec<ObservableRow> = if from == Kind::Alert {
                 observables::table
                     .filter(observables::alert_id.eq_any(&ids))
-                    .filter(observables::organisation_id.eq(org))
+                    .filter(
+                        observables::organisation_id
+                            .eq(org)
+                            .or(observables::id.eq_any(
+                                crate::db::schema::shared_items::table
+                                    .filter(
+                                        crate::db::schema::shared_items::organisation_id.eq(org),
+                                    )
+                                    .select(crate::db::schema::shared_items::entity_id),
+                            )),
+                    )
                     .order(observables::id.asc())
                     .select(ObservableRow::as_select())
                     .load(c)?
             } else {
                 observables::table
                     .filter(observables::case_id.eq_any(&ids))
-                    .filter(observables::organisation_id.eq(org))
+                    .filter(
+                        observables::organisation_id
+                            .eq(org)
+                            .or(observables::id.eq_any(
+                                crate::db::schema::shared_items::table
+                                    .filter(
+                                        crate::db::schema::shared_items::organisation_id.eq(org),
+                                    )
+                                    .select(crate::db::schema::shared_items::entity_id),
+                            )),
+                    )
                     .order(observables::id.asc())
                     .select(ObservableRow::as_select())
                     .load(c)?
@@ -437,7 +438,13 @@ pub fn traverse(
             let case_ids = ref_ids(items, "caseId");
             let rows: Vec<CaseRow> = cases::table
                 .filter(cases::id.eq_any(&case_ids))
-                .filter(cases::organisation_id.eq(org))
+                .filter(
+                    cases::organisation_id.eq(org).or(cases::id.eq_any(
+                        crate::db::schema::shares::table
+                            .filter(crate::db::schema::shares::organisation_id.eq(org))
+                            .select(crate::db::schema::shares::case_id),
+                    )),
+                )
                 .order(cases::id.asc())
                 .select(CaseRow::as_select())
                 .load(c)?;
@@ -446,7 +453,13 @@ pub fn traverse(
         (Kind::Case, "tasks") => {
             let rows: Vec<TaskRow> = tasks::table
                 .filter(tasks::case_id.eq_any(&ids))
-                .filter(tasks::organisation_id.eq(org))
+                .filter(
+                    tasks::organisation_id.eq(org).or(tasks::id.eq_any(
+                        crate::db::schema::shared_items::table
+                            .filter(crate::db::schema::shared_items::organisation_id.eq(org))
+                            .select(crate::db::schema::shared_items::entity_id),
+                    )),
+                )
                 .order(tasks::id.asc())
                 .select(TaskRow::as_select())
                 .load(c)?;
@@ -464,7 +477,13 @@ pub fn traverse(
         (Kind::Task, "logs") => {
             let rows: Vec<LogRow> = logs::table
                 .filter(logs::task_id.eq_any(&ids))
-                .filter(logs::organisation_id.eq(org))
+                .filter(
+                    logs::organisation_id.eq(org).or(logs::task_id.eq_any(
+                        crate::db::schema::shared_items::table
+                            .filter(crate::db::schema::shared_items::organisation_id.eq(org))
+                            .select(crate::db::schema::shared_items::entity_id),
+                    )),
+                )
                 .order(logs::id.asc())
                 .select(LogRow::as_select())
                 .load(c)?;
@@ -487,7 +506,13 @@ pub fn traverse(
             };
             let rows: Vec<CaseRow> = cases::table
                 .filter(cases::id.eq_any(&parent))
-                .filter(cases::organisation_id.eq(org))
+                .filter(
+                    cases::organisation_id.eq(org).or(cases::id.eq_any(
+                        crate::db::schema::shares::table
+                            .filter(crate::db::schema::shares::organisation_id.eq(org))
+                            .select(crate::db::schema::shares::case_id),
+                    )),
+                )
                 .order(cases::id.asc())
                 .select(CaseRow::as_select())
                 .load(c)?;
@@ -633,6 +658,7 @@ pub fn add_extra(
     use crate::db::schema::{attachments, shares};
     use serde_json::json;
     let org = caller.organisation.id;
+    let who = cw::Actor::of(caller);
     if keys.is_empty() {
         return Ok(());
     }
@@ -756,7 +782,7 @@ pub fn add_extra(
                     match (key.as_str(), case_id) {
                         ("caseId", Some(k)) => json!(crate::db::format_id(k)),
                         ("case", Some(k)) => {
-                            match cw::find_case(c, org, &crate::db::format_id(k)) {
+                            match cw::find_case(c, &who, &crate::db::format_id(k)) {
                                 Ok(row) => {
                                     render::to_value(&super::alerts::rendered_case(c, &row)?)
                                 }
@@ -767,7 +793,7 @@ pub fn add_extra(
                     }
                 }
                 (Kind::Task, "actionRequired") => {
-                    let t = cw::find_task(c, org, &crate::db::format_id(id))?;
+                    let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
                     let map = super::collab::required_actions(c, &t)?;
                     json!(map
                         .get(&caller.organisation.name)
@@ -775,7 +801,7 @@ pub fn add_extra(
                         .unwrap_or(false))
                 }
                 (Kind::Task, "actionRequiredMap") => {
-                    let t = cw::find_task(c, org, &crate::db::format_id(id))?;
+                    let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
                     Value::Object(super::collab::required_actions(c, &t)?)
                 }
                 (Kind::Log, "taskId") => {
@@ -922,11 +948,8 @@ pub fn try_sql(
     }
     let pg = matches!(c, DbConn::Postgresql(_));
     let mut wh = Sql::new(pg);
-    wh.push(&format!(
-        " FROM {} WHERE {}.organisation_id = ",
-        table.name, table.name
-    ));
-    wh.bind(Bind::I(caller.organisation.id));
+    wh.push(&format!(" FROM {} WHERE ", table.name));
+    sql::visible(&mut wh, &table, caller.organisation.id, caller.login());
     for f in &filters {
         wh.push(" AND ");
         if sql::filter(&mut wh, &table, f).is_err() {

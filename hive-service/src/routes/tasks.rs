@@ -23,13 +23,13 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
-    let t = db.read(move |c| find_task(c, org, &id)).await?;
+    let who = Actor::of(&caller);
+    let t = db.read(move |c| find_task(c, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(render::task(&t)))
 }
 
 fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
-    let mut t = find_task(c, actor.org_id, key)?;
+    let mut t = find_task(c, actor, key)?;
     tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(body)?)?;
     t.updated_by = Some(actor.login.clone());
     t.updated_at = Some(now_ms());
@@ -102,9 +102,9 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let t = find_task(c, org, &id)?;
+        let t = find_task(c, &who, &id)?;
         Ok(tasks::delete(c, &[t.id])?)
     })
     .await?;
@@ -164,7 +164,7 @@ pub async fn create_log(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let mut t = find_task(c, actor.org_id, &id)?;
+            let mut t = find_task(c, &actor, &id)?;
             let l = tasks::insert_log(
                 c,
                 &actor,
@@ -199,7 +199,7 @@ pub async fn update_log(
     caller.require("manageTask")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let mut l = find_log(c, actor.org_id, &id)?;
+        let mut l = find_log(c, &actor, &id)?;
         let p = Patch::new(&body.0)?;
         if let Some(m) = p.string("message")? {
             l.message = values::text("message", m, values::MAX_DESCRIPTION)?;
@@ -225,9 +225,9 @@ pub async fn remove_log(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let l = find_log(c, org, &id)?;
+        let l = find_log(c, &who, &id)?;
         Ok(tasks::delete_logs(c, &[l.id])?)
     })
     .await?;
@@ -252,7 +252,7 @@ pub async fn add_log_attachments(
     }
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let l = find_log(c, actor.org_id, &id)?;
+        let l = find_log(c, &actor, &id)?;
         Ok(store_attachments(c, &actor, l.id, &files)?)
     })
     .await?;
@@ -268,10 +268,10 @@ pub async fn remove_log_attachment(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let (id, att) = path.into_inner();
     db.write(move |c| {
-        let l = find_log(c, org, &id)?;
+        let l = find_log(c, &who, &id)?;
         let n = diesel::delete(
             attachments::table
                 .filter(attachments::owner_id.eq(l.id))

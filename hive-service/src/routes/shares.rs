@@ -1,0 +1,717 @@
+//! Sharing cases with other organisations (under a profile), sharing their tasks and
+//! observables, restricting a case to some users, handing a case to another organisation.
+
+use crate::auth::Caller;
+use crate::casework::{find_case, find_observable, find_task, Actor};
+use crate::db::casework::{CaseRow, ShareRow, SharedItemRow};
+use crate::db::models::{OrganisationRow, ProfileRow};
+use crate::db::schema::{cases, observables, organisations, profiles, shared_items, shares, tasks};
+use crate::db::{format_id, next_id, now_ms, parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use shared_models::casework::{Meta, OutputShare};
+
+const RULES: &[&str] = &["manual", "autoShare", "existingOnly", "upcomingOnly"];
+
+fn render(c: &mut DbConn, s: &ShareRow) -> Result<OutputShare, ApiError> {
+    let org: String = organisations::table
+        .find(s.organisation_id)
+        .select(organisations::name)
+        .first(c)?;
+    let profile: String = profiles::table
+        .find(s.profile_id)
+        .select(profiles::name)
+        .first(c)?;
+    Ok(OutputShare {
+        meta: Meta {
+            id: format_id(s.id),
+            kind: "Share".into(),
+            created_by: s.created_by.clone(),
+            created_at: s.created_at,
+            updated_by: s.updated_by.clone(),
+            updated_at: s.updated_at,
+        },
+        case_id: format_id(s.case_id),
+        profile_name: profile,
+        organisation_name: org,
+        owner: false,
+        task_rule: s.task_rule.clone(),
+        observable_rule: s.observable_rule.clone(),
+    })
+}
+
+/// The shares of a case other than with `except` (the caller's organisation).
+pub fn shares_of(c: &mut DbConn, case_id: i64, except: i64) -> Result<Vec<OutputShare>, ApiError> {
+    let rows: Vec<ShareRow> = shares::table
+        .filter(shares::case_id.eq(case_id))
+        .filter(shares::organisation_id.ne(except))
+        .order(shares::id.asc())
+        .select(ShareRow::as_select())
+        .load(c)?;
+    rows.iter().map(|s| render(c, s)).collect()
+}
+
+fn organisation(c: &mut DbConn, key: &str) -> Result<OrganisationRow, ApiError> {
+    super::find_organisation(c, key)?
+        .filter(|o| o.name != crate::auth::ADMIN_ORG)
+        .ok_or_else(|| ApiError::NotFound(format!("Organisation {key} not found")))
+}
+
+fn profile(c: &mut DbConn, key: &str) -> Result<ProfileRow, ApiError> {
+    let p = super::find_profile(c, key)?
+        .ok_or_else(|| ApiError::NotFound(format!("Profile {key} not found")))?;
+    if crate::domain::permissions::is_admin_profile(&p.permission_list()) {
+        return Err(ApiError::BadRequest(format!(
+            "Profile {key} is an administration profile"
+        )));
+    }
+    Ok(p)
+}
+
+fn share_items(c: &mut DbConn, ids: &[i64], org: i64) -> QueryResult<()> {
+    for id in ids {
+        let exists: i64 = shared_items::table
+            .filter(shared_items::entity_id.eq(id))
+            .filter(shared_items::organisation_id.eq(org))
+            .count()
+            .get_result(c)?;
+        if exists == 0 {
+            diesel::insert_into(shared_items::table)
+                .values(SharedItemRow {
+                    entity_id: *id,
+                    organisation_id: org,
+                })
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Shares a new task or observable of a case with the organisations whose share of the case
+/// has the `autoShare` rule for it.
+pub fn auto_share(c: &mut DbConn, case_id: i64, entity_id: i64, is_task: bool) -> QueryResult<()> {
+    let rows: Vec<ShareRow> = shares::table
+        .filter(shares::case_id.eq(case_id))
+        .select(ShareRow::as_select())
+        .load(c)?;
+    for s in rows {
+        let rule = if is_task {
+            &s.task_rule
+        } else {
+            &s.observable_rule
+        };
+        if rule == "autoShare" || rule == "upcomingOnly" {
+            share_items(c, &[entity_id], s.organisation_id)?;
+        }
+    }
+    Ok(())
+}
+
+fn upsert(c: &mut DbConn, actor: &Actor, k: &CaseRow, input: &Value) -> Result<ShareRow, ApiError> {
+    let org_key = input
+        .get("organisation")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::missing("shares[].organisation"))?;
+    let org = organisation(c, org_key)?;
+    if org.id == k.organisation_id {
+        return Err(ApiError::BadRequest(format!(
+            "Organisation {} owns the case",
+            org.name
+        )));
+    }
+    let prof = profile(
+        c,
+        input
+            .get("profile")
+            .and_then(Value::as_str)
+            .unwrap_or("analyst"),
+    )?;
+    let rule = |name: &str, default: &str| -> Result<String, ApiError> {
+        match input.get(name).and_then(Value::as_str) {
+            Some(r) => crate::casework::values::one_of(name, r, RULES),
+            None => Ok(default.to_string()),
+        }
+    };
+    let task_rule = rule("taskRule", &org.task_rule)?;
+    let observable_rule = rule("observableRule", &org.observable_rule)?;
+    let existing: Option<ShareRow> = shares::table
+        .filter(shares::case_id.eq(k.id))
+        .filter(shares::organisation_id.eq(org.id))
+        .select(ShareRow::as_select())
+        .first(c)
+        .optional()?;
+    let now = now_ms();
+    let row = match existing {
+        Some(mut s) => {
+            s.profile_id = prof.id;
+            s.task_rule = task_rule;
+            s.observable_rule = observable_rule;
+            s.updated_by = Some(actor.login.clone());
+            s.updated_at = Some(now);
+            diesel::update(shares::table.find(s.id))
+                .set(&s)
+                .execute(c)?;
+            s
+        }
+        None => {
+            let s = ShareRow {
+                id: next_id(),
+                case_id: k.id,
+                organisation_id: org.id,
+                profile_id: prof.id,
+                task_rule,
+                observable_rule,
+                created_by: actor.login.clone(),
+                created_at: now,
+                updated_by: None,
+                updated_at: None,
+            };
+            diesel::insert_into(shares::table).values(&s).execute(c)?;
+            s
+        }
+    };
+    if row.task_rule == "autoShare" || row.task_rule == "existingOnly" {
+        let ids: Vec<i64> = tasks::table
+            .filter(tasks::case_id.eq(k.id))
+            .select(tasks::id)
+            .load(c)?;
+        share_items(c, &ids, org.id)?;
+    }
+    if row.observable_rule == "autoShare" || row.observable_rule == "existingOnly" {
+        let ids: Vec<i64> = observables::table
+            .filter(observables::case_id.eq(k.id))
+            .select(observables::id)
+            .load(c)?;
+        share_items(c, &ids, org.id)?;
+    }
+    Ok(row)
+}
+
+fn unshare(c: &mut DbConn, case_id: i64, org: i64) -> QueryResult<usize> {
+    let items: Vec<i64> = tasks::table
+        .filter(tasks::case_id.eq(case_id))
+        .select(tasks::id)
+        .load::<i64>(c)?
+        .into_iter()
+        .chain(
+            observables::table
+                .filter(observables::case_id.eq(case_id))
+                .select(observables::id)
+                .load::<i64>(c)?,
+        )
+        .collect();
+    for chunk in items.chunks(500) {
+        diesel::delete(
+            shared_items::table
+                .filter(shared_items::entity_id.eq_any(chunk))
+                .filter(shared_items::organisation_id.eq(org)),
+        )
+        .execute(c)?;
+    }
+    diesel::delete(
+        shares::table
+            .filter(shares::case_id.eq(case_id))
+            .filter(shares::organisation_id.eq(org)),
+    )
+    .execute(c)
+}
+
+fn owned_case(c: &mut DbConn, actor: &Actor, key: &str) -> Result<CaseRow, ApiError> {
+    let k = find_case(c, actor, key)?;
+    if k.organisation_id != actor.org_id {
+        return Err(ApiError::Authorization(
+            "only the organisation owning the case manages its shares".into(),
+        ));
+    }
+    Ok(k)
+}
+
+fn share_list(body: &Value) -> Result<Vec<Value>, ApiError> {
+    let list = body
+        .get("shares")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::missing("shares"))?;
+    if list.len() > 1000 {
+        return Err(ApiError::attribute("shares", "at most 1000 shares"));
+    }
+    Ok(list)
+}
+
+/// Organisations the case is shared with (other than the caller's); an unknown id lists
+/// none, as thehive4py lists an observable's shares through this route.
+#[utoipa::path(tag = "share", responses((status = 200, body = Vec<OutputShare>)))]
+#[get("/api/v1/case/{id}/shares")]
+pub async fn list_shares(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = Actor::of(&caller);
+    let out = db
+        .read(move |c| match find_case(c, &actor, &id) {
+            Ok(k) => shares_of(c, k.id, actor.org_id),
+            Err(ApiError::NotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Shares the case with organisations (`{shares: [{organisation, profile?, taskRule?,
+/// observableRule?}]}`).
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 201, body = Vec<OutputShare>), (status = 400), (status = 403), (status = 404)))]
+#[post("/api/v1/case/{id}/shares")]
+pub async fn share(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageShare")?;
+    let wanted = share_list(&body.0)?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let k = owned_case(c, &actor, &id)?;
+            let rows = wanted
+                .iter()
+                .map(|s| upsert(c, &actor, &k, s))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter()
+                .map(|s| render(c, s))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Sets the case's shares to exactly these.
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 200, body = Vec<OutputShare>), (status = 400), (status = 403), (status = 404)))]
+#[put("/api/v1/case/{id}/shares")]
+pub async fn set(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageShare")?;
+    let wanted = share_list(&body.0)?;
+    let actor = Actor::of(&caller);
+    let out = db
+        .write(move |c| {
+            let k = owned_case(c, &actor, &id)?;
+            let kept = wanted
+                .iter()
+                .map(|s| upsert(c, &actor, &k, s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let current: Vec<i64> = shares::table
+                .filter(shares::case_id.eq(k.id))
+                .select(shares::organisation_id)
+                .load(c)?;
+            for org in current {
+                if !kept.iter().any(|s| s.organisation_id == org) {
+                    unshare(c, k.id, org)?;
+                }
+            }
+            shares_of(c, k.id, actor.org_id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn organisations_of(body: &Value) -> Result<Vec<String>, ApiError> {
+    let list = body
+        .get("organisations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("organisations"))?;
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::attribute("organisations", "names or ids"))
+        })
+        .collect()
+}
+
+/// Stops sharing the case with organisations (`{organisations: [...]}`).
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 403), (status = 404)))]
+#[delete("/api/v1/case/{id}/shares")]
+pub async fn remove(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageShare")?;
+    let orgs = organisations_of(&body.0)?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let k = owned_case(c, &actor, &id)?;
+        for key in &orgs {
+            let org = organisation(c, key)?;
+            unshare(c, k.id, org.id)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn find_share(c: &mut DbConn, actor: &Actor, key: &str) -> Result<ShareRow, ApiError> {
+    let row: Option<ShareRow> = match parse_id(key) {
+        Some(id) => shares::table
+            .find(id)
+            .select(ShareRow::as_select())
+            .first(c)
+            .optional()?,
+        None => None,
+    };
+    let row = row.ok_or_else(|| ApiError::NotFound(format!("Share {key} not found")))?;
+    owned_case(c, actor, &format_id(row.case_id))
+        .map_err(|_| ApiError::NotFound(format!("Share {key} not found")))?;
+    Ok(row)
+}
+
+/// Removes one share.
+#[utoipa::path(tag = "share", responses((status = 204), (status = 404)))]
+#[delete("/api/v1/case/share/{id}")]
+pub async fn remove_one(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageShare")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let s = find_share(c, &actor, &id)?;
+        unshare(c, s.case_id, s.organisation_id)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Changes the profile of a share (`{profile}`).
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[patch("/api/v1/case/share/{id}")]
+pub async fn update_one(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageShare")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut s = find_share(c, &actor, &id)?;
+        let key = body
+            .0
+            .get("profile")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::missing("profile"))?;
+        s.profile_id = profile(c, key)?.id;
+        s.updated_by = Some(actor.login.clone());
+        s.updated_at = Some(now_ms());
+        diesel::update(shares::table.find(s.id))
+            .set(&s)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+enum Item {
+    Task,
+    Observable,
+}
+
+fn item_case(
+    c: &mut DbConn,
+    actor: &Actor,
+    item: &Item,
+    key: &str,
+) -> Result<(i64, i64), ApiError> {
+    Ok(match item {
+        Item::Task => {
+            let t = find_task(c, actor, key)?;
+            (t.id, t.case_id)
+        }
+        Item::Observable => {
+            let o = find_observable(c, actor, key)?;
+            let case_id = o.case_id.ok_or_else(|| {
+                ApiError::BadRequest("only observables of cases are shared".into())
+            })?;
+            (o.id, case_id)
+        }
+    })
+}
+
+async fn share_item(
+    db: web::Data<Db>,
+    caller: Caller,
+    item: Item,
+    key: String,
+    body: Value,
+    add: bool,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageShare")?;
+    let orgs = organisations_of(&body)?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let (id, case_id) = item_case(c, &actor, &item, &key)?;
+        owned_case(c, &actor, &format_id(case_id))?;
+        for o in &orgs {
+            let org = organisation(c, o)?;
+            if org.id == actor.org_id {
+                continue;
+            }
+            let shared: i64 = shares::table
+                .filter(shares::case_id.eq(case_id))
+                .filter(shares::organisation_id.eq(org.id))
+                .count()
+                .get_result(c)?;
+            if shared == 0 {
+                return Err(ApiError::NotFound(format!(
+                    "The case is not shared with organisation {}",
+                    org.name
+                )));
+            }
+            if add {
+                share_items(c, &[id], org.id)?;
+            } else {
+                diesel::delete(
+                    shared_items::table
+                        .filter(shared_items::entity_id.eq(id))
+                        .filter(shared_items::organisation_id.eq(org.id)),
+                )
+                .execute(c)?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn item_shares(
+    db: web::Data<Db>,
+    caller: Caller,
+    item: Item,
+    key: String,
+) -> Result<HttpResponse, ApiError> {
+    let actor = Actor::of(&caller);
+    let out = db
+        .read(move |c| {
+            let (id, case_id) = item_case(c, &actor, &item, &key)?;
+            let orgs: Vec<i64> = shared_items::table
+                .filter(shared_items::entity_id.eq(id))
+                .select(shared_items::organisation_id)
+                .load(c)?;
+            let names: Vec<String> = organisations::table
+                .filter(organisations::id.eq_any(&orgs))
+                .select(organisations::name)
+                .load(c)?;
+            Ok(shares_of(c, case_id, actor.org_id)?
+                .into_iter()
+                .filter(|s| names.contains(&s.organisation_name))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Shares a task with organisations the case is shared with.
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/task/{id}/shares")]
+pub async fn share_task(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    share_item(db, caller, Item::Task, id.into_inner(), body.0, true).await
+}
+
+/// Stops sharing a task.
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[delete("/api/v1/task/{id}/shares")]
+pub async fn unshare_task(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    share_item(db, caller, Item::Task, id.into_inner(), body.0, false).await
+}
+
+/// Organisations a task is shared with (other than the caller's).
+#[utoipa::path(tag = "share", responses((status = 200, body = Vec<OutputShare>), (status = 404)))]
+#[get("/api/v1/task/{id}/shares")]
+pub async fn task_shares(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    item_shares(db, caller, Item::Task, id.into_inner()).await
+}
+
+/// Shares an observable with organisations the case is shared with.
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[post("/api/v1/observable/{id}/shares")]
+pub async fn share_observable(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    share_item(db, caller, Item::Observable, id.into_inner(), body.0, true).await
+}
+
+/// Stops sharing an observable.
+#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[delete("/api/v1/observable/{id}/shares")]
+pub async fn unshare_observable(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    share_item(db, caller, Item::Observable, id.into_inner(), body.0, false).await
+}
+
+/// Organisations an observable is shared with (other than the caller's).
+#[utoipa::path(tag = "share", responses((status = 200, body = Vec<OutputShare>), (status = 404)))]
+#[get("/api/v1/observable/{id}/shares")]
+pub async fn observable_shares(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    item_shares(db, caller, Item::Observable, id.into_inner()).await
+}
+
+/// Restricts a case to some users (`{access: {_kind: "UserAccessKind", users: [...]}}`) or
+/// opens it to its organisations again (`OrganisationAccessKind`).
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/access")]
+pub async fn access(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller
+        .require("manageCaseAccess/restrict")
+        .or_else(|_| caller.require("manageCase/update"))?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut k = owned_case(c, &actor, &id)?;
+        let access = body.0.get("access").unwrap_or(&body.0);
+        let kind = access
+            .get("_kind")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::missing("access._kind"))?;
+        match kind {
+            "OrganisationAccessKind" => {
+                k.access_kind = kind.into();
+                k.access_users = None;
+            }
+            "UserAccessKind" => {
+                let users: Vec<String> = access
+                    .get("users")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| ApiError::missing("access.users"))?
+                    .iter()
+                    .map(|u| {
+                        u.as_str()
+                            .map(|s| s.trim().to_lowercase())
+                            .ok_or_else(|| ApiError::attribute("access.users", "logins"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                for u in &users {
+                    crate::casework::check_assignee(c, actor.org_id, u)?;
+                }
+                k.access_kind = kind.into();
+                k.access_users = Some(serde_json::to_string(&users).map_err(ApiError::internal)?);
+            }
+            other => {
+                return Err(ApiError::attribute(
+                    "access._kind",
+                    format!("{other} is not OrganisationAccessKind nor UserAccessKind"),
+                ))
+            }
+        }
+        k.updated_by = Some(actor.login.clone());
+        k.updated_at = Some(now_ms());
+        diesel::update(cases::table.find(k.id)).set(&k).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Hands the case to another organisation (`{organisation, keepProfile?}`); the former owner
+/// keeps a share under `keepProfile` if given.
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[post("/api/v1/case/{id}/owner")]
+pub async fn change_owner(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCase/changeOwnership")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let k = owned_case(c, &actor, &id)?;
+        let key = body.0.get("organisation").and_then(Value::as_str).ok_or_else(|| ApiError::missing("organisation"))?;
+        let to = organisation(c, key)?;
+        if to.id == k.organisation_id {
+            return Ok(());
+        }
+        unshare(c, k.id, to.id)?;
+        diesel::update(cases::table.find(k.id)).set(cases::organisation_id.eq(to.id)).execute(c)?;
+        diesel::update(tasks::table.filter(tasks::case_id.eq(k.id))).set(tasks::organisation_id.eq(to.id)).execute(c)?;
+        diesel::update(observables::table.filter(observables::case_id.eq(k.id)))
+            .set(observables::organisation_id.eq(to.id))
+            .execute(c)?;
+        if let Some(p) = body.0.get("keepProfile").and_then(Value::as_str) {
+            let moved = CaseRow { organisation_id: to.id, ..k.clone() };
+            let mover = Actor { org_id: to.id, ..actor.clone() };
+            upsert(c, &mover, &moved, &json!({"organisation": actor.org_name, "profile": p, "taskRule": "autoShare", "observableRule": "autoShare"}))?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sharing profiles: the profiles a case can be shared under.
+#[utoipa::path(tag = "share", responses((status = 200, body = Vec<Object>)))]
+#[get("/api/v1/sharingProfile")]
+pub async fn sharing_profiles(
+    db: web::Data<Db>,
+    _caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let out = db
+        .read(|c| {
+            let rows: Vec<ProfileRow> = profiles::table.order(profiles::id.asc()).select(ProfileRow::as_select()).load(c)?;
+            Ok(rows
+                .iter()
+                .filter(|p| !crate::domain::permissions::is_admin_profile(&p.permission_list()))
+                .flat_map(|p| {
+                    [
+                        json!({"name": p.name, "description": format!("Share under the {} profile, tasks and observables by hand", p.name), "autoShare": false, "editable": false, "permissionProfile": p.name, "taskRule": "manual", "observableRule": "manual"}),
+                        json!({"name": format!("{}-auto", p.name), "description": format!("Share under the {} profile with every task and observable", p.name), "autoShare": true, "editable": false, "permissionProfile": p.name, "taskRule": "autoShare", "observableRule": "autoShare"}),
+                    ]
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
