@@ -85,8 +85,27 @@ impl Caller {
     }
 }
 
+/// Bumped whenever users, memberships, profiles or organisations change on this instance;
+/// cached API-key lookups older than the last change are ignored.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Records a change to users, memberships, profiles or organisations (API keys, locks...).
+pub fn changed() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How long an API-key lookup is reused: another instance's change to that user (revoked
+/// key, lock, membership) takes effect at most this late; this instance's at once.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+const KEY_CACHE_MAX: usize = 10_000;
+
+type KeyCache = std::sync::Mutex<
+    std::collections::HashMap<String, (std::time::Instant, u64, UserRow, Vec<Membership>)>,
+>;
+
 /// Authentication settings and state shared by all workers.
 pub struct Authenticator {
+    keys: KeyCache,
     db: Db,
     sessions: session::SessionKeys,
     basic_enabled: bool,
@@ -105,6 +124,7 @@ impl Authenticator {
     /// Builds the authenticator; `secret` signs sessions.
     pub fn new(db: Db, secret: &[u8], settings: &crate::config::AuthSettings) -> Self {
         Authenticator {
+            keys: KeyCache::default(),
             db,
             sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
             basic_enabled: settings.basic,
@@ -140,18 +160,76 @@ impl Authenticator {
         user.ok_or_else(auth_failure)
     }
 
-    async fn user_by_api_key(&self, key: &str) -> Result<UserRow, ApiError> {
+    /// The user holding an API key, with their memberships (one query).
+    async fn user_by_api_key(&self, key: &str) -> Result<(UserRow, Vec<Membership>), ApiError> {
+        use crate::db::models::MembershipRow;
+        use crate::db::schema::{memberships, organisations, profiles};
         let digest = secrets::sha256_hex(key.as_bytes());
-        self.db
+        let generation = GENERATION.load(std::sync::atomic::Ordering::SeqCst);
+        if let Ok(cache) = self.keys.lock() {
+            if let Some((at, g, user, memberships)) = cache.get(&digest) {
+                if *g == generation && at.elapsed() < KEY_CACHE_TTL {
+                    return Ok((user.clone(), memberships.clone()));
+                }
+            }
+        }
+        let key_digest = digest.clone();
+        let found = self
+            .db
             .read(move |c| {
-                Ok(users::table
-                    .filter(users::api_key_hash.eq(digest))
-                    .select(UserRow::as_select())
-                    .first(c)
-                    .optional()?)
+                let digest = key_digest;
+                // On the concrete connection: its statement is prepared once.
+                let rows: Vec<(UserRow, MembershipRow, OrganisationRow, ProfileRow)> =
+                    crate::on_backend!(c, conn => memberships::table
+                        .inner_join(users::table)
+                        .inner_join(organisations::table)
+                        .inner_join(profiles::table)
+                        .filter(users::api_key_hash.eq(&digest))
+                        .order(organisations::name.asc())
+                        .select((
+                            UserRow::as_select(),
+                            MembershipRow::as_select(),
+                            OrganisationRow::as_select(),
+                            ProfileRow::as_select(),
+                        ))
+                        .load(conn)?);
+                let mut user = None;
+                let mut list = Vec::with_capacity(rows.len());
+                for (u, m, organisation, profile) in rows {
+                    list.push(Membership {
+                        organisation,
+                        profile,
+                        is_default: m.is_default,
+                    });
+                    user = Some(u);
+                }
+                if user.is_none() {
+                    // A key of a user without any membership.
+                    user = users::table
+                        .filter(users::api_key_hash.eq(&digest))
+                        .select(UserRow::as_select())
+                        .first(c)
+                        .optional()?;
+                }
+                Ok(user.map(|u| (u, list)))
             })
             .await?
-            .ok_or_else(auth_failure)
+            .ok_or_else(auth_failure)?;
+        if let Ok(mut cache) = self.keys.lock() {
+            if cache.len() >= KEY_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(
+                digest,
+                (
+                    std::time::Instant::now(),
+                    generation,
+                    found.0.clone(),
+                    found.1.clone(),
+                ),
+            );
+        }
+        Ok(found)
     }
 
     async fn user_by_session(&self, token: &str) -> Result<(UserRow, Option<String>), ApiError> {
@@ -186,7 +264,14 @@ impl Authenticator {
                 if session::looks_like_token(&token) {
                     self.user_by_session(&token).await?
                 } else {
-                    (self.user_by_api_key(&token).await?, None)
+                    let (user, memberships) = self.user_by_api_key(&token).await?;
+                    if user.locked {
+                        return Err(ApiError::Authentication(format!(
+                            "User {} is locked",
+                            user.login
+                        )));
+                    }
+                    return caller_in(user, memberships, organisation.as_deref());
                 }
             }
             Credential::Basic { login, password } => {

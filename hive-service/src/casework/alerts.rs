@@ -13,7 +13,7 @@ use crate::db::{duplicate_as, next_id, now_ms, DbConn};
 use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::Value;
-use shared_models::casework::{InputAlert, InputCase, InputTask};
+use shared_models::casework::{InputAlert, InputCase, InputTask, OutputAlert};
 
 /// A checked alert, observables expanded.
 #[derive(Debug, Clone)]
@@ -135,50 +135,42 @@ pub fn check(
     })
 }
 
-/// Stores a checked alert with its observables. Returns the row as created (without the
-/// update that adding observables records).
-pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<AlertRow, ApiError> {
+/// Stores a checked alert with its observables. Returns the alert as its creator sees it:
+/// without the update that adding observables records (a later read shows it).
+pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<OutputAlert, ApiError> {
     let NewAlert {
-        row,
+        mut row,
         custom_fields,
         observables,
         procedures,
     } = new;
-    let exists: Option<i64> = alerts::table
-        .filter(alerts::organisation_id.eq(row.organisation_id))
-        .filter(alerts::alert_type.eq(&row.alert_type))
-        .filter(alerts::source.eq(&row.source))
-        .filter(alerts::source_ref.eq(&row.source_ref))
-        .select(alerts::id)
-        .first(c)
-        .optional()?;
-    if exists.is_some() {
-        return Err(duplicate(actor, &row));
+    if !observables.is_empty() {
+        row.updated_by = Some(actor.login.clone());
+        row.updated_at = Some(row.created_at);
     }
-    diesel::insert_into(alerts::table)
+    // The unique index on (organisation, type, source, sourceRef) catches duplicates.
+    crate::on_backend!(c, conn => diesel::insert_into(alerts::table)
         .values(&row)
-        .execute(c)
-        .map_err(|e| duplicate_as(e, || duplicate(actor, &row)))?;
-    custom::insert(c, row.id, &custom_fields)?;
+        .execute(conn))
+    .map_err(|e| duplicate_as(e, || duplicate(actor, &row)))?;
+    let cfs = custom::insert(c, row.id, &custom_fields)?;
     for p in &procedures {
         p.insert(c, actor, None, Some(row.id))?;
     }
-    if !observables.is_empty() {
-        obs::insert(
-            c,
-            actor,
-            Parent::Alert(row.id),
-            observables,
-            Duplicates::Merge,
-        )?;
-        diesel::update(alerts::table.find(row.id))
-            .set((
-                alerts::updated_by.eq(Some(&actor.login)),
-                alerts::updated_at.eq(Some(now_ms())),
-            ))
-            .execute(c)?;
-    }
-    Ok(row)
+    let stored = obs::insert_into(
+        c,
+        actor,
+        Parent::Alert(row.id),
+        observables,
+        Duplicates::Merge,
+        true,
+    )?;
+    let mut out = super::render::alert(&row, cfs);
+    let distinct: std::collections::HashSet<i64> = stored.iter().map(|o| o.id).collect();
+    out.observable_count = distinct.len() as i64;
+    out.meta.updated_by = None;
+    out.meta.updated_at = None;
+    Ok(out)
 }
 
 /// Applies a PATCH body to an alert.

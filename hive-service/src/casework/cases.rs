@@ -126,7 +126,47 @@ pub fn create(c: &mut DbConn, actor: &Actor, spec: CaseSpec) -> Result<CaseRow, 
     for task in &all_tasks {
         tasks::insert(c, actor, row.id, task)?;
     }
+    if let Some(t) = t {
+        copy_page_templates(c, actor, row.id, &templates::page_templates(t))?;
+    }
     Ok(row)
+}
+
+/// Gives a case pages made from page templates.
+pub fn copy_page_templates(
+    c: &mut DbConn,
+    actor: &Actor,
+    case_id: i64,
+    ids: &[String],
+) -> QueryResult<()> {
+    use crate::db::casework::PageRow;
+    use crate::db::schema::pages;
+    for key in ids {
+        let Some(id) = crate::db::parse_id(key) else {
+            continue;
+        };
+        let found: Option<PageRow> = pages::table
+            .filter(pages::id.eq(id))
+            .filter(pages::case_id.is_null())
+            .select(PageRow::as_select())
+            .first(c)
+            .optional()?;
+        if let Some(p) = found {
+            diesel::insert_into(pages::table)
+                .values(PageRow {
+                    id: next_id(),
+                    organisation_id: actor.org_id,
+                    case_id: Some(case_id),
+                    created_by: actor.login.clone(),
+                    created_at: now_ms(),
+                    updated_by: None,
+                    updated_at: None,
+                    ..p
+                })
+                .execute(c)?;
+        }
+    }
+    Ok(())
 }
 
 /// Applies a PATCH body to a case (status and stage rules, closing checks).

@@ -158,20 +158,34 @@ pub fn parse(c: &mut DbConn, input: &Value) -> Result<Vec<CfInput>, ApiError> {
     Ok(out)
 }
 
-/// Adds values to an entity.
-pub fn insert(c: &mut DbConn, entity_id: i64, items: &[CfInput]) -> QueryResult<()> {
+/// Adds values to an entity; returns them as rendered, in the order renderers list them.
+pub fn insert(
+    c: &mut DbConn,
+    entity_id: i64,
+    items: &[CfInput],
+) -> QueryResult<Vec<OutputCustomFieldValue>> {
+    let mut out = Vec::with_capacity(items.len());
     for item in items {
+        let row = CustomValueRow {
+            id: next_id(),
+            entity_id,
+            field_id: item.field.id,
+            position: i32::try_from(item.order).unwrap_or(0),
+            value: item.value.to_string(),
+        };
         diesel::insert_into(custom_values::table)
-            .values(CustomValueRow {
-                id: next_id(),
-                entity_id,
-                field_id: item.field.id,
-                position: i32::try_from(item.order).unwrap_or(0),
-                value: item.value.to_string(),
-            })
+            .values(&row)
             .execute(c)?;
+        out.push(OutputCustomFieldValue {
+            id: format_id(row.id),
+            name: item.field.name.clone(),
+            field_type: item.field.field_type.clone(),
+            value: item.value.clone(),
+            order: i64::from(row.position),
+        });
     }
-    Ok(())
+    out.sort_by_key(|v| v.order);
+    Ok(out)
 }
 
 /// Sets the values of the fields named in `items`, keeping the others.
@@ -183,7 +197,7 @@ pub fn replace(c: &mut DbConn, entity_id: i64, items: &[CfInput]) -> QueryResult
             .filter(custom_values::field_id.eq_any(&field_ids)),
     )
     .execute(c)?;
-    insert(c, entity_id, items)
+    insert(c, entity_id, items).map(|_| ())
 }
 
 /// Adds the values of fields the entity does not have yet (merges).
@@ -197,7 +211,7 @@ pub fn add_missing(c: &mut DbConn, entity_id: i64, items: &[CfInput]) -> QueryRe
         .filter(|i| !have.contains(&i.field.id))
         .cloned()
         .collect();
-    insert(c, entity_id, &new)
+    insert(c, entity_id, &new).map(|_| ())
 }
 
 /// The stored values of an entity as inputs (to copy them elsewhere).

@@ -116,13 +116,42 @@ impl NewObservable {
 /// Most observables created by one request.
 pub const MAX_PER_REQUEST: usize = 10_000;
 
+/// How long this process trusts its copy of the observable types. Another instance's new
+/// or deleted type is seen at most this late; this instance's own changes at once.
+const TYPES_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+type TypeCache = std::sync::RwLock<Option<(std::time::Instant, HashMap<String, bool>)>>;
+
+fn type_cache() -> &'static TypeCache {
+    static CACHE: std::sync::OnceLock<TypeCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| std::sync::RwLock::new(None))
+}
+
+/// Forgets the cached observable types (after a change).
+pub fn forget_types() {
+    if let Ok(mut g) = type_cache().write() {
+        *g = None;
+    }
+}
+
 /// Observable types: name → holds a file.
 pub fn types(c: &mut DbConn) -> QueryResult<HashMap<String, bool>> {
-    Ok(observable_types::table
+    if let Ok(g) = type_cache().read() {
+        if let Some((at, map)) = g.as_ref() {
+            if at.elapsed() < TYPES_TTL {
+                return Ok(map.clone());
+            }
+        }
+    }
+    let map: HashMap<String, bool> = observable_types::table
         .select((observable_types::name, observable_types::is_attachment))
         .load::<(String, bool)>(c)?
         .into_iter()
-        .collect())
+        .collect();
+    if let Ok(mut g) = type_cache().write() {
+        *g = Some((std::time::Instant::now(), map.clone()));
+    }
+    Ok(map)
 }
 
 fn file_from_reference(c: &mut DbConn, org: i64, v: &Value) -> Result<NewFile, ApiError> {
@@ -183,12 +212,6 @@ pub fn expand(
         ignore_similarity: input.ignore_similarity.unwrap_or(false),
         reports: "{}".into(),
     };
-    if input.is_zip.unwrap_or(false) {
-        return Err(ApiError::BadRequest(
-            "isZip is not supported by this version of hive-service: send the files unzipped"
-                .into(),
-        ));
-    }
     let mut out = Vec::new();
     if is_file {
         let mut found: Vec<NewFile> = Vec::new();
@@ -285,13 +308,30 @@ pub fn insert(
             "at most {MAX_PER_REQUEST} observables per request"
         )));
     }
-    let existing = children(c, parent)?;
+    insert_into(c, actor, parent, news, mode, false)
+}
+
+/// As [`insert`]; `fresh` says the parent was just created (no observables to compare with).
+pub fn insert_into(
+    c: &mut DbConn,
+    actor: &Actor,
+    parent: Parent,
+    news: Vec<NewObservable>,
+    mode: Duplicates,
+    fresh: bool,
+) -> Result<Vec<ObservableRow>, ApiError> {
+    let existing = if fresh {
+        Vec::new()
+    } else {
+        children(c, parent)?
+    };
     let mut by_key: HashMap<(String, String), ObservableRow> = existing
         .into_iter()
         .map(|o| ((o.data_type.clone(), o.data_hash.clone()), o))
         .collect();
     let now = now_ms();
     let mut out = Vec::with_capacity(news.len());
+    let mut pending: Vec<ObservableRow> = Vec::with_capacity(news.len());
     for n in news {
         let key = n.key();
         if let Some(found) = by_key.get_mut(&key) {
@@ -309,11 +349,16 @@ pub fn insert(
             let new_tags = values::tags_json(&tags);
             if new_tags != found.tags {
                 found.tags = new_tags;
-                found.updated_by = Some(actor.login.clone());
-                found.updated_at = Some(now);
-                diesel::update(observables::table.find(found.id))
-                    .set(&*found)
-                    .execute(c)?;
+                if let Some(p) = pending.iter_mut().find(|p| p.id == found.id) {
+                    // Not stored yet: the merged tags go in with it.
+                    p.tags = found.tags.clone();
+                } else {
+                    found.updated_by = Some(actor.login.clone());
+                    found.updated_at = Some(now);
+                    diesel::update(observables::table.find(found.id))
+                        .set(&*found)
+                        .execute(c)?;
+                }
             }
             out.push(found.clone());
             continue;
@@ -369,16 +414,28 @@ pub fn insert(
             updated_by: None,
             updated_at: None,
         };
-        diesel::insert_into(observables::table)
-            .values(&row)
-            .execute(c)?;
-        if let Parent::Case(case_id) = parent {
-            crate::routes::shares::auto_share(c, case_id, row.id, false)?;
-        }
+        pending.push(row.clone());
         by_key.insert(key, row.clone());
         out.push(row);
     }
+    insert_rows(c, &pending)?;
+    if let Parent::Case(case_id) = parent {
+        for row in &pending {
+            crate::routes::shares::auto_share(c, case_id, row.id, false)?;
+        }
+    }
     Ok(out)
+}
+
+/// Inserts rows in statements of up to 100 rows each.
+fn insert_rows(c: &mut DbConn, rows: &[ObservableRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(100) {
+        // One statement per chunk; batch inserts go through the concrete connection.
+        crate::on_backend!(c, conn => diesel::insert_into(observables::table)
+            .values(chunk)
+            .execute(conn)?);
+    }
+    Ok(())
 }
 
 /// The observables of a case or an alert, oldest first.

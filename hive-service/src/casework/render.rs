@@ -328,7 +328,7 @@ pub fn templates(c: &mut DbConn, rows: &[CaseTemplateRow]) -> QueryResult<Vec<Ou
             summary: r.summary.clone(),
             custom_fields: cfs.remove(&r.id).unwrap_or_default(),
             tasks: serde_json::from_str(&r.tasks).unwrap_or_default(),
-            page_template_ids: Vec::new(),
+            page_template_ids: serde_json::from_str(&r.page_template_ids).unwrap_or_default(),
             extra_data: Map::new(),
         })
         .collect())

@@ -33,15 +33,11 @@ pub fn create(
     if name.starts_with('~') {
         return Err(ApiError::attribute("name", "must not start with ~"));
     }
-    if input
-        .page_template_ids
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        return Err(ApiError::BadRequest(
-            "page templates are not served by this version of hive-service".into(),
-        ));
-    }
+    let page_template_ids = check_page_templates(
+        c,
+        actor.org_id,
+        input.page_template_ids.as_deref().unwrap_or_default(),
+    )?;
     let cfs = match &input.custom_fields {
         Some(v) => custom::parse(c, v)?,
         None => Vec::new(),
@@ -68,6 +64,7 @@ pub fn create(
         pap: input.pap.map(values::pap).transpose()?,
         summary: values::opt_text("summary", input.summary.as_deref(), values::MAX_DESCRIPTION)?,
         tasks: check_tasks(actor, input.tasks.as_deref().unwrap_or_default())?,
+        page_template_ids,
         created_by: actor.login.clone(),
         created_at: now_ms(),
         updated_by: None,
@@ -132,9 +129,40 @@ pub fn apply_patch(
         custom::delete_all(c, &[t.id])?;
         custom::insert(c, t.id, &cfs)?;
     }
+    if let Some(v) = p.strings("pageTemplateIds")? {
+        t.page_template_ids = check_page_templates(c, actor.org_id, &v)?;
+    }
     t.updated_by = Some(actor.login.clone());
     t.updated_at = Some(now_ms());
     Ok(())
+}
+
+/// Checks page template ids of the organisation; stores them as a JSON array of `~id`s.
+pub fn check_page_templates(c: &mut DbConn, org: i64, ids: &[String]) -> Result<String, ApiError> {
+    use crate::db::schema::pages;
+    let mut out = Vec::new();
+    for key in ids {
+        let id = crate::db::parse_id(key).unwrap_or(-1);
+        let found: i64 = pages::table
+            .filter(pages::id.eq(id))
+            .filter(pages::organisation_id.eq(org))
+            .filter(pages::case_id.is_null())
+            .count()
+            .get_result(c)?;
+        if found == 0 {
+            return Err(ApiError::NotFound(format!("PageTemplate {key} not found")));
+        }
+        let id = crate::db::format_id(id);
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    serde_json::to_string(&out).map_err(ApiError::internal)
+}
+
+/// The page templates linked to a template.
+pub fn page_templates(t: &CaseTemplateRow) -> Vec<String> {
+    serde_json::from_str(&t.page_template_ids).unwrap_or_default()
 }
 
 /// The tasks of a template as inputs.

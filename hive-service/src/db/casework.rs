@@ -42,6 +42,7 @@ pub struct CaseTemplateRow {
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+    pub page_template_ids: String,
 }
 
 /// A row of `cases`.
@@ -306,4 +307,13 @@ pub struct ActionRequiredRow {
     pub task_id: i64,
     pub organisation_id: i64,
     pub required: bool,
+}
+
+/// A row of `organisation_links`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisation_links, primary_key(organisation_id, other_id))]
+pub struct OrganisationLinkRow {
+    pub organisation_id: i64,
+    pub other_id: i64,
+    pub link_type: String,
 }

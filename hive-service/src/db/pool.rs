@@ -22,6 +22,19 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs `$body` on the concrete connection inside a [`DbConn`], so that diesel's prepared
+/// statement cache and batch inserts apply (the multi-backend wrapper has neither). Used on
+/// hot paths; `$conn` is a `&mut PgConnection` or a `&mut SqliteConnection`.
+#[macro_export]
+macro_rules! on_backend {
+    ($c:expr, $conn:ident => $body:expr) => {
+        match $c {
+            $crate::db::DbConn::Postgresql($conn) => $body,
+            $crate::db::DbConn::Sqlite($conn) => $body,
+        }
+    };
+}
+
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -140,6 +153,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(pool_size.min(2)))
+            // No `SELECT 1` before every use: a connection that broke (database restarted)
+            // fails its next query, is marked broken and replaced.
+            .test_on_check_out(false)
             .connection_timeout(timeout)
             .build(manager)
             .map_err(|e| DbError(format!("cannot open the database pool: {e}")))?;

@@ -135,6 +135,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_by -> Nullable<Text>,
         updated_at -> Nullable<BigInt>,
+        page_template_ids -> Text,
     }
 }
 
@@ -388,7 +389,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organisation_links (organisation_id, other_id) {
+        organisation_id -> BigInt,
+        other_id -> BigInt,
+        link_type -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    organisation_links,
     organisations,
     profiles,
     users,

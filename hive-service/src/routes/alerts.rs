@@ -50,11 +50,7 @@ pub async fn create(
     let out = db
         .write(move |c| {
             let new = alerts::check(c, &actor, &input, &body.files)?;
-            let row = alerts::insert(c, &actor, new)?;
-            let mut out = rendered(c, &row)?;
-            out.meta.updated_at = None;
-            out.meta.updated_by = None;
-            Ok(out)
+            alerts::insert(c, &actor, new)
         })
         .await?;
     Ok(HttpResponse::Created().json(out))
@@ -336,12 +332,30 @@ pub async fn bulk_merge(
 #[post("/api/v1/alert/{id}/observable")]
 pub async fn create_observable(
     db: web::Data<Db>,
+    state: web::Data<crate::ServiceState>,
     caller: Caller,
     id: web::Path<String>,
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/update")?;
-    let input: InputObservable = body.parse()?;
+    let mut input: InputObservable = body.parse()?;
+    let mut body = body;
+    if input.is_zip.unwrap_or(false) {
+        let files = std::mem::take(&mut body.files);
+        let part = input
+            .attachment
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("attachment")
+            .to_string();
+        let password = input.zip_password.clone();
+        let st = state.clone();
+        body.files =
+            web::block(move || super::body::unzip_parts(&st, files, &part, password.as_deref()))
+                .await
+                .map_err(ApiError::internal)??;
+        input.is_zip = Some(false);
+    }
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {

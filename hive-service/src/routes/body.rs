@@ -157,6 +157,72 @@ async fn read_multipart(
     Ok(out)
 }
 
+/// Replaces the zip files sent in part `field` by the files inside them (for observables
+/// created with `isZip`), decrypting with `password` (ZipCrypto) when given.
+pub fn unzip_parts(
+    state: &ServiceState,
+    files: Vec<FilePart>,
+    field: &str,
+    password: Option<&str>,
+) -> Result<Vec<FilePart>, ApiError> {
+    use std::io::Read;
+    let bad = |e: String| ApiError::BadRequest(format!("Invalid zip file: {e}"));
+    let mut out = Vec::new();
+    for f in files {
+        if f.field != field {
+            out.push(f);
+            continue;
+        }
+        let file = std::fs::File::open(state.datastore.path_of(&f.stored.sha256))
+            .map_err(ApiError::internal)?;
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+        if zip.len() > 10_000 {
+            return Err(bad("more than 10000 entries".into()));
+        }
+        let mut total: u64 = 0;
+        for i in 0..zip.len() {
+            let mut entry = match password {
+                Some(p) => zip.by_index_decrypt(i, p.as_bytes()),
+                None => zip.by_index(i),
+            }
+            .map_err(|e| bad(format!("{e} (wrong zipPassword?)")))?;
+            if entry.is_dir() {
+                continue;
+            }
+            let name = base_name(entry.name());
+            let mut up = state.datastore.begin().map_err(ApiError::internal)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = entry
+                    .read(&mut buf)
+                    .map_err(|e| bad(format!("{e} (wrong zipPassword?)")))?;
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                if total > state.max_upload_bytes {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "the zip holds more than {} bytes (datastore.max_upload_bytes)",
+                        state.max_upload_bytes
+                    )));
+                }
+                up.write(&buf[..n]).map_err(ApiError::internal)?;
+            }
+            let stored = state.datastore.commit(up).map_err(ApiError::internal)?;
+            out.push(FilePart {
+                field: f.field.clone(),
+                content_type: mime_guess::from_path(&name)
+                    .first_or_octet_stream()
+                    .essence_str()
+                    .to_string(),
+                filename: name,
+                stored,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::db::schema::case_templates;
 use crate::db::{duplicate_as, Db, DbConn};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
 use shared_models::casework::{InputCaseTemplate, OutputCaseTemplate};
@@ -98,6 +98,127 @@ pub async fn remove(
         let t = find_template(c, org, &id)?;
         custom::delete_all(c, &[t.id])?;
         diesel::delete(case_templates::table.find(t.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Links page templates to a case template (`{pageTemplateIds}`), replacing the former ones.
+#[utoipa::path(tag = "case template", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[put("/api/v1/caseTemplate/{id}/pageTemplate/link")]
+pub async fn link_page_templates(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageCaseTemplate")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let mut t = find_template(c, actor.org_id, &id)?;
+        let p = Patch::new(&body.0)?;
+        let ids = p
+            .strings("pageTemplateIds")?
+            .ok_or_else(|| ApiError::missing("pageTemplateIds"))?;
+        t.page_template_ids = templates::check_page_templates(c, actor.org_id, &ids)?;
+        t.updated_by = Some(actor.login.clone());
+        t.updated_at = Some(crate::db::now_ms());
+        diesel::update(case_templates::table.find(t.id))
+            .set(&t)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn flag(p: &Patch<'_>, name: &str) -> Result<bool, ApiError> {
+    Ok(p.bool(name)?.unwrap_or(false))
+}
+
+/// Applies parts of a case template to existing cases (`{ids, caseTemplate,
+/// updateTitlePrefix?, updateDescription?, updateTags?, updateSeverity?, updateFlag?,
+/// updateTlp?, updatePap?, updateCustomFields?, importTasks?, importPages?}`).
+#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[post("/api/v1/case/_bulk/caseTemplate")]
+pub async fn apply_to_cases(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<Value>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::casework::{find_case, tasks, values};
+    use crate::db::schema::cases;
+    caller.require("manageCase/update")?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| {
+        let p = Patch::new(&body.0)?;
+        let ids = p.strings("ids")?.ok_or_else(|| ApiError::missing("ids"))?;
+        if ids.len() > 10_000 {
+            return Err(ApiError::attribute("ids", "at most 10000 ids"));
+        }
+        let key = p
+            .string("caseTemplate")?
+            .ok_or_else(|| ApiError::missing("caseTemplate"))?;
+        let t = find_template(c, actor.org_id, key)?;
+        let import_tasks = p.strings("importTasks")?.unwrap_or_default();
+        let import_pages = p.strings("importPages")?.unwrap_or_default();
+        for id in &ids {
+            let mut k = find_case(c, &actor, id)?;
+            crate::casework::check_share_permission(c, &actor, &k, "manageCase/update")?;
+            if flag(&p, "updateTitlePrefix")? {
+                if let Some(prefix) = t
+                    .title_prefix
+                    .as_deref()
+                    .map(str::trim_end)
+                    .filter(|x| !x.is_empty())
+                {
+                    if !k.title.starts_with(prefix) {
+                        k.title = values::text("title", &format!("{prefix} {}", k.title), 512)?;
+                    }
+                }
+            }
+            if flag(&p, "updateDescription")? {
+                if let Some(d) = &t.description {
+                    k.description = d.clone();
+                }
+            }
+            if flag(&p, "updateTags")? {
+                k.tags = values::tags_json(&values::union(
+                    &values::tags_of(&k.tags),
+                    &values::tags_of(&t.tags),
+                ));
+            }
+            if flag(&p, "updateSeverity")? {
+                k.severity = t.severity.unwrap_or(k.severity);
+            }
+            if flag(&p, "updateFlag")? {
+                k.flag = t.flag;
+            }
+            if flag(&p, "updateTlp")? {
+                k.tlp = t.tlp.unwrap_or(k.tlp);
+            }
+            if flag(&p, "updatePap")? {
+                k.pap = t.pap.unwrap_or(k.pap);
+            }
+            if flag(&p, "updateCustomFields")? {
+                let cfs = custom::inputs_of(c, t.id)?;
+                custom::add_missing(c, k.id, &cfs)?;
+            }
+            for task in templates::task_inputs(&t) {
+                if import_tasks.contains(&task.title) {
+                    tasks::insert(c, &actor, k.id, &task)?;
+                }
+            }
+            let pages: Vec<String> = templates::page_templates(&t)
+                .into_iter()
+                .filter(|pid| import_pages.contains(pid))
+                .collect();
+            crate::casework::cases::copy_page_templates(c, &actor, k.id, &pages)?;
+            k.updated_by = Some(actor.login.clone());
+            k.updated_at = Some(crate::db::now_ms());
+            diesel::update(cases::table.find(k.id)).set(&k).execute(c)?;
+        }
         Ok(())
     })
     .await?;

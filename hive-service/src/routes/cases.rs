@@ -226,12 +226,30 @@ type ObservableGroup = ((String, String), Vec<crate::db::casework::ObservableRow
 #[post("/api/v1/case/{id}/observable")]
 pub async fn create_observable(
     db: web::Data<Db>,
+    state: web::Data<crate::ServiceState>,
     caller: Caller,
     id: web::Path<String>,
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageObservable")?;
-    let input: InputObservable = body.parse()?;
+    let mut input: InputObservable = body.parse()?;
+    let mut body = body;
+    if input.is_zip.unwrap_or(false) {
+        let files = std::mem::take(&mut body.files);
+        let part = input
+            .attachment
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("attachment")
+            .to_string();
+        let password = input.zip_password.clone();
+        let st = state.clone();
+        body.files =
+            web::block(move || super::body::unzip_parts(&st, files, &part, password.as_deref()))
+                .await
+                .map_err(ApiError::internal)??;
+        input.is_zip = Some(false);
+    }
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod collab;
 pub mod connectors;
 pub mod custom_fields;
+pub mod exchange;
 pub mod login;
 pub mod observable_types;
 pub mod observables;
@@ -77,6 +78,10 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organisations::create_organisation)
         .service(organisations::get_organisation)
         .service(organisations::update_organisation)
+        .service(organisations::link)
+        .service(organisations::unlink)
+        .service(organisations::links)
+        .service(organisations::set_links)
         .service(profiles::create_profile)
         .service(profiles::get_profile)
         .service(profiles::update_profile)
@@ -104,7 +109,10 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(alerts::create_observable)
         .service(alerts::similar_observables)
         .service(cases::bulk_update)
+        .service(case_templates::apply_to_cases)
         .service(cases::merge)
+        .service(exchange::import)
+        .service(exchange::export)
         .service(shares::remove_one)
         .service(shares::update_one)
         .service(collab::link_types)
@@ -187,9 +195,11 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(case_templates::get)
         .service(case_templates::update)
         .service(case_templates::remove)
+        .service(case_templates::link_page_templates)
         .service(connectors::misp_status)
         .service(connectors::misp_sync)
         .service(connectors::misp_export)
+        .service(exchange::misp_import)
         .service(query::query);
 }
 

@@ -71,6 +71,7 @@ pub async fn create(
             })
     })
     .await?;
+    crate::casework::observables::forget_types();
     Ok(HttpResponse::Created().json(render(&saved)))
 }
 
@@ -105,5 +106,6 @@ pub async fn remove(
         Ok(())
     })
     .await?;
+    crate::casework::observables::forget_types();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,7 @@ use crate::db::schema::organisations;
 use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use shared_models::hive::{
     InputOrganisation, InputUpdateOrganisation, OutputOrganisation, SharingRule,
@@ -67,6 +67,7 @@ pub async fn create_organisation(
             })
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::Created().json(render_organisation(&saved)))
 }
 
@@ -163,5 +164,199 @@ pub async fn update_organisation(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn link_org(c: &mut crate::db::DbConn, key: &str) -> Result<OrganisationRow, ApiError> {
+    find_organisation(c, key)?
+        .filter(|o| o.name != ADMIN_ORG)
+        .ok_or_else(|| not_found("Organisation", key))
+}
+
+fn put_link(
+    c: &mut crate::db::DbConn,
+    from: &OrganisationRow,
+    to: &OrganisationRow,
+    link_type: &str,
+    other_link_type: &str,
+) -> Result<(), ApiError> {
+    use crate::db::casework::OrganisationLinkRow;
+    use crate::db::schema::organisation_links as l;
+    if from.id == to.id {
+        return Err(ApiError::BadRequest(
+            "an organisation cannot be linked to itself".into(),
+        ));
+    }
+    for (a, b, t) in [
+        (from.id, to.id, link_type),
+        (to.id, from.id, other_link_type),
+    ] {
+        diesel::delete(
+            l::table
+                .filter(l::organisation_id.eq(a))
+                .filter(l::other_id.eq(b)),
+        )
+        .execute(c)?;
+        diesel::insert_into(l::table)
+            .values(OrganisationLinkRow {
+                organisation_id: a,
+                other_id: b,
+                link_type: check_text("linkType", t, 64)?,
+            })
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+fn drop_links(c: &mut crate::db::DbConn, a: i64, b: Option<i64>) -> Result<usize, ApiError> {
+    use crate::db::schema::organisation_links as l;
+    Ok(match b {
+        Some(b) => diesel::delete(
+            l::table.filter(
+                (l::organisation_id.eq(a).and(l::other_id.eq(b)))
+                    .or(l::organisation_id.eq(b).and(l::other_id.eq(a))),
+            ),
+        )
+        .execute(c)?,
+        None => diesel::delete(l::table.filter(l::organisation_id.eq(a).or(l::other_id.eq(a))))
+            .execute(c)?,
+    })
+}
+
+fn link_types(body: &serde_json::Value) -> (String, String) {
+    let t = body
+        .get("linkType")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("default")
+        .to_string();
+    let o = body
+        .get("otherLinkType")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("default")
+        .to_string();
+    (t, o)
+}
+
+/// Links two organisations (`{linkType, otherLinkType}`, default `default`).
+#[utoipa::path(tag = "organisation", request_body = Object, responses((status = 204), (status = 403), (status = 404)))]
+#[put("/api/v1/organisation/{id}/link/{other}")]
+pub async fn link(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: JsonBody<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let (id, other) = path.into_inner();
+    db.write(move |c| {
+        let (from, to) = (link_org(c, &id)?, link_org(c, &other)?);
+        let (t, o) = link_types(&body.0);
+        put_link(c, &from, &to, &t, &o)
+    })
+    .await?;
+    crate::auth::changed();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unlinks two organisations.
+#[utoipa::path(tag = "organisation", responses((status = 204), (status = 403), (status = 404)))]
+#[delete("/api/v1/organisation/{id}/link/{other}")]
+pub async fn unlink(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let (id, other) = path.into_inner();
+    db.write(move |c| {
+        let (from, to) = (link_org(c, &id)?, link_org(c, &other)?);
+        if drop_links(c, from.id, Some(to.id))? == 0 {
+            return Err(ApiError::NotFound(format!(
+                "Organisations {id} and {other} are not linked"
+            )));
+        }
+        Ok(())
+    })
+    .await?;
+    crate::auth::changed();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The organisations linked to one: `[{linkType, otherLinkType, organisation}]`.
+#[utoipa::path(tag = "organisation", responses((status = 200, body = Vec<Object>), (status = 404)))]
+#[get("/api/v1/organisation/{id}/links")]
+pub async fn links(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::schema::organisation_links as l;
+    let out = db
+        .read(move |c| {
+            let org = link_org(c, &id)?;
+            if !(caller.is_platform_admin("manageOrganisation") || caller.is_member_of(org.id)) {
+                return Err(not_found("Organisation", &id));
+            }
+            let rows: Vec<(i64, String)> = l::table
+                .filter(l::organisation_id.eq(org.id))
+                .select((l::other_id, l::link_type))
+                .load(c)?;
+            let mut out = Vec::new();
+            for (other, t) in rows {
+                let back: Option<String> = l::table
+                    .filter(l::organisation_id.eq(other))
+                    .filter(l::other_id.eq(org.id))
+                    .select(l::link_type)
+                    .first(c)
+                    .optional()?;
+                let o: OrganisationRow = organisations::table
+                    .find(other)
+                    .select(OrganisationRow::as_select())
+                    .first(c)?;
+                out.push(serde_json::json!({
+                    "linkType": t,
+                    "otherLinkType": back.unwrap_or_else(|| "default".into()),
+                    "organisation": render_organisation(&o),
+                }));
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Sets all the links of an organisation (`{links: [{toOrganisation, linkType,
+/// otherLinkType}]}`).
+#[utoipa::path(tag = "organisation", request_body = Object, responses((status = 204), (status = 403), (status = 404)))]
+#[put("/api/v1/organisation/{id}/links")]
+pub async fn set_links(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: JsonBody<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    db.write(move |c| {
+        let from = link_org(c, &id)?;
+        let wanted = body
+            .0
+            .get("links")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| ApiError::missing("links"))?;
+        drop_links(c, from.id, None)?;
+        for l in wanted {
+            let to_key = l
+                .get("toOrganisation")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| ApiError::missing("links[].toOrganisation"))?;
+            let to = link_org(c, to_key)?;
+            let (t, o) = link_types(l);
+            put_link(c, &from, &to, &t, &o)?;
+        }
+        Ok(())
+    })
+    .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }

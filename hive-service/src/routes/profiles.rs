@@ -69,6 +69,7 @@ pub async fn create_profile(
             })
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::Created().json(render_profile(&saved)))
 }
 
@@ -143,6 +144,7 @@ pub async fn update_profile(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -178,5 +180,6 @@ pub async fn delete_profile(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -278,6 +278,19 @@ fn run(
     ops: &[Value],
     exclude_fields: &[String],
 ) -> Result<Outcome, ApiError> {
+    // thehive4py puts the filters of `find_page_templates` before the traversal they apply
+    // to: move the traversal right after the selection.
+    let mut ops = ops.to_vec();
+    if let Some(i) = ops
+        .iter()
+        .position(|o| o.get("_name") == Some(&Value::from("pageTemplates")))
+    {
+        if i > 1 {
+            let t = ops.remove(i);
+            ops.insert(1, t);
+        }
+    }
+    let ops = &ops[..];
     let first = &ops[0];
     if let Some(done) = casework::try_sql(c, caller, op_name(first)?, &ops[1..])? {
         return Ok(match done {

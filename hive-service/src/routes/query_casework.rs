@@ -534,6 +534,27 @@ pub fn traverse(
                 .load(c)?;
             (Kind::Alert, alerts_out(c, &rows)?)
         }
+        (Kind::CaseTemplate, "pageTemplates") => {
+            let wanted: Vec<i64> = items
+                .iter()
+                .filter_map(|t| t.get("pageTemplateIds").and_then(Value::as_array))
+                .flatten()
+                .filter_map(|v| v.as_str().and_then(parse_id))
+                .collect();
+            let rows: Vec<PageRow> = pages::table
+                .filter(pages::id.eq_any(&wanted))
+                .filter(pages::organisation_id.eq(org))
+                .filter(pages::case_id.is_null())
+                .order(pages::id.asc())
+                .select(PageRow::as_select())
+                .load(c)?;
+            (
+                Kind::PageTemplate,
+                rows.iter()
+                    .map(|r| render::to_value(&cw::collab::page(r)))
+                    .collect(),
+            )
+        }
         (Kind::CaseTemplate, "tasks") => {
             let tasks: Vec<Value> = items
                 .iter()

@@ -231,6 +231,7 @@ pub async fn create_user(
             Ok((user.clone(), memberships_of(c, user.id)?))
         })
         .await?;
+    crate::auth::changed();
     Ok(HttpResponse::Created().json(render_user(&user, &memberships, &caller)))
 }
 
@@ -374,6 +375,7 @@ pub async fn update_user(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -402,6 +404,7 @@ pub async fn lock_user(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -465,6 +468,7 @@ pub async fn delete_user(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -542,6 +546,7 @@ pub async fn set_organisations(
             Ok(echo)
         })
         .await?;
+    crate::auth::changed();
     Ok(HttpResponse::Ok().json(InputUserOrganisations { organisations: out }))
 }
 
@@ -568,6 +573,7 @@ pub async fn set_password(
         store_password(c, &user, &hash, caller.login())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -611,6 +617,7 @@ pub async fn change_password(
         .map_err(ApiError::internal)??;
     db.write(move |c| store_password(c, &user, &hash, caller.login()))
         .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -658,6 +665,7 @@ pub async fn renew_key(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(key))
@@ -683,5 +691,6 @@ pub async fn delete_key(
         Ok(())
     })
     .await?;
+    crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }

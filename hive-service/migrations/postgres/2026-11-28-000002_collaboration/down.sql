@@ -1,3 +1,5 @@
+DROP TABLE organisation_links;
+ALTER TABLE case_templates DROP COLUMN page_template_ids;
 DROP TABLE action_required;
 DROP TABLE shared_items;
 DROP TABLE shares;

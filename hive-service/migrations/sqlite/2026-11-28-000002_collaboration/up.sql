@@ -111,3 +111,14 @@ CREATE TABLE action_required (
     required BOOLEAN NOT NULL,
     PRIMARY KEY (task_id, organisation_id)
 );
+
+-- Page templates whose pages a case template gives its cases (JSON array of ids).
+ALTER TABLE case_templates ADD COLUMN page_template_ids TEXT NOT NULL DEFAULT '[]';
+
+-- Links between organisations: `link_type` is how `organisation_id` sees `other_id`.
+CREATE TABLE organisation_links (
+    organisation_id BIGINT NOT NULL,
+    other_id BIGINT NOT NULL,
+    link_type TEXT NOT NULL,
+    PRIMARY KEY (organisation_id, other_id)
+);
