@@ -400,3 +400,141 @@ async fn the_broker_receives_confirmed_events() {
     assert_eq!(env["correlation_id"], "req-1");
     assert_eq!(env["schema_version"], 1);
 }
+
+/// Case work refuses client mistakes with TheHive's 4xx bodies and leaves nothing behind:
+/// an upload over the limit (413), a TLP out of range, an unknown observable type in the
+/// middle of an alert, an unknown custom field, a filter on an unknown field, an unknown
+/// case, an unknown status, a duplicate alert.
+#[tokio::test(flavor = "multi_thread")]
+async fn case_work_refuses_bad_input_and_writes_nothing() {
+    for backend in common::backends("hive_casework_bad") {
+        let s = start(&backend, &[("HIVE__DATASTORE__MAX_UPLOAD_BYTES", "2048")]).await;
+        let post = |path: &str, body: Value| {
+            s.admin(reqwest::Method::POST, path)
+                .header("X-Organisation", "soc")
+                .json(&body)
+        };
+        let r = s
+            .admin(reqwest::Method::POST, "/api/v1/organisation")
+            .json(&json!({"name": "soc", "description": "SOC"}))
+            .send()
+            .await
+            .expect("org");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = s
+            .admin(reqwest::Method::PUT, "/api/v1/user/admin@thehive.local/organisations")
+            .json(&json!({"organisations": [
+                {"organisation": "soc", "profile": "org-admin", "default": true},
+                {"organisation": "admin", "profile": "admin"}]}))
+            .send()
+            .await
+            .expect("memberships");
+        assert!(r.status().is_success());
+        let count = || async {
+            let r = post("/api/v1/query", json!({"query": [{"_name": "listAlert"}, {"_name": "count"}]}))
+                .send()
+                .await
+                .expect("count");
+            r.json::<Value>().await.expect("count body")
+        };
+        let alert = |r: &str| {
+            json!({"type": "mail", "source": "feeder", "sourceRef": r, "title": "t", "description": "d"})
+        };
+
+        // A file part over datastore.max_upload_bytes: 413, no alert.
+        let boundary = "XbOuNdArY";
+        let mut body = Vec::new();
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"obs1\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(&vec![b'x'; 4096]);
+        let mut json_alert = alert("big");
+        json_alert["observables"] = json!([{"dataType": "file", "attachment": "obs1"}]);
+        body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"_json\"\r\n\r\n{json_alert}\r\n--{boundary}--\r\n").as_bytes());
+        let r = s
+            .admin(reqwest::Method::POST, "/api/v1/alert")
+            .header("X-Organisation", "soc")
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{}", backend.name);
+        assert_eq!(count().await, json!(0));
+
+        // TLP out of range: 400 naming the field.
+        let mut bad = alert("tlp");
+        bad["tlp"] = json!(9);
+        let r = post("/api/v1/alert", bad).send().await.expect("tlp");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let e: Value = r.json().await.expect("body");
+        assert_eq!(e["type"], "AttributeCheckingError");
+        assert_eq!(e["errors"][0]["name"], "tlp");
+
+        // An unknown observable type after a good one: 400, and no alert at all.
+        let mut bad = alert("obs");
+        bad["observables"] = json!([{"dataType": "ip", "data": "10.0.0.1"}, {"dataType": "nope", "data": "x"}]);
+        let r = post("/api/v1/alert", bad).send().await.expect("obs");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let e: Value = r.json().await.expect("body");
+        assert_eq!(e["errors"][0]["name"], "observables[1].dataType");
+        assert_eq!(count().await, json!(0));
+
+        // An unknown custom field: 404 as TheHive.
+        let mut bad = alert("cf");
+        bad["customFields"] = json!({"nope": "x"});
+        let r = post("/api/v1/alert", bad).send().await.expect("cf");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(count().await, json!(0));
+
+        // A duplicate: 400 CreateError, one alert.
+        assert_eq!(post("/api/v1/alert", alert("dup")).send().await.expect("a").status(), StatusCode::CREATED);
+        let r = post("/api/v1/alert", alert("dup")).send().await.expect("dup");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let e: Value = r.json().await.expect("body");
+        assert_eq!(e["type"], "CreateError");
+        assert_eq!(count().await, json!(1));
+
+        // A filter on an unknown field: 400 SearchError.
+        let r = post("/api/v1/query", json!({"query": [{"_name": "listAlert"}, {"_name": "filter", "_eq": {"_field": "nope", "_value": 1}}]}))
+            .send()
+            .await
+            .expect("search");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.json::<Value>().await.expect("body")["type"], "SearchError");
+
+        // Unknown case: 404; unknown status: 400 and the case unchanged.
+        let r = s
+            .admin(reqwest::Method::GET, "/api/v1/case/4242")
+            .header("X-Organisation", "soc")
+            .send()
+            .await
+            .expect("case");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(r.json::<Value>().await.expect("body")["type"], "NotFoundError");
+        let case: Value = post("/api/v1/case", json!({"title": "c", "description": "d"}))
+            .send()
+            .await
+            .expect("case")
+            .json()
+            .await
+            .expect("case body");
+        let id = case["_id"].as_str().expect("id").to_string();
+        let r = s
+            .admin(reqwest::Method::PATCH, &format!("/api/v1/case/{id}"))
+            .header("X-Organisation", "soc")
+            .json(&json!({"title": "changed", "status": "Bogus"}))
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let after: Value = s
+            .admin(reqwest::Method::GET, &format!("/api/v1/case/{id}"))
+            .header("X-Organisation", "soc")
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("get body");
+        assert_eq!((after["title"].as_str(), after["status"].as_str()), (Some("c"), Some("New")));
+    }
+}
