@@ -422,7 +422,10 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
             .expect("org");
         assert_eq!(r.status(), StatusCode::CREATED);
         let r = s
-            .admin(reqwest::Method::PUT, "/api/v1/user/admin@thehive.local/organisations")
+            .admin(
+                reqwest::Method::PUT,
+                "/api/v1/user/admin@thehive.local/organisations",
+            )
             .json(&json!({"organisations": [
                 {"organisation": "soc", "profile": "org-admin", "default": true},
                 {"organisation": "admin", "profile": "admin"}]}))
@@ -431,15 +434,16 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
             .expect("memberships");
         assert!(r.status().is_success());
         let count = || async {
-            let r = post("/api/v1/query", json!({"query": [{"_name": "listAlert"}, {"_name": "count"}]}))
-                .send()
-                .await
-                .expect("count");
+            let r = post(
+                "/api/v1/query",
+                json!({"query": [{"_name": "listAlert"}, {"_name": "count"}]}),
+            )
+            .send()
+            .await
+            .expect("count");
             r.json::<Value>().await.expect("count body")
         };
-        let alert = |r: &str| {
-            json!({"type": "mail", "source": "feeder", "sourceRef": r, "title": "t", "description": "d"})
-        };
+        let alert = |r: &str| json!({"type": "mail", "source": "feeder", "sourceRef": r, "title": "t", "description": "d"});
 
         // A file part over datastore.max_upload_bytes: 413, no alert.
         let boundary = "XbOuNdArY";
@@ -452,12 +456,20 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
         let r = s
             .admin(reqwest::Method::POST, "/api/v1/alert")
             .header("X-Organisation", "soc")
-            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(body)
             .send()
             .await
             .expect("upload");
-        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{}", backend.name);
+        assert_eq!(
+            r.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            backend.name
+        );
         assert_eq!(count().await, json!(0));
 
         // TLP out of range: 400 naming the field.
@@ -471,7 +483,8 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
 
         // An unknown observable type after a good one: 400, and no alert at all.
         let mut bad = alert("obs");
-        bad["observables"] = json!([{"dataType": "ip", "data": "10.0.0.1"}, {"dataType": "nope", "data": "x"}]);
+        bad["observables"] =
+            json!([{"dataType": "ip", "data": "10.0.0.1"}, {"dataType": "nope", "data": "x"}]);
         let r = post("/api/v1/alert", bad).send().await.expect("obs");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let e: Value = r.json().await.expect("body");
@@ -486,8 +499,18 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
         assert_eq!(count().await, json!(0));
 
         // A duplicate: 400 CreateError, one alert.
-        assert_eq!(post("/api/v1/alert", alert("dup")).send().await.expect("a").status(), StatusCode::CREATED);
-        let r = post("/api/v1/alert", alert("dup")).send().await.expect("dup");
+        assert_eq!(
+            post("/api/v1/alert", alert("dup"))
+                .send()
+                .await
+                .expect("a")
+                .status(),
+            StatusCode::CREATED
+        );
+        let r = post("/api/v1/alert", alert("dup"))
+            .send()
+            .await
+            .expect("dup");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let e: Value = r.json().await.expect("body");
         assert_eq!(e["type"], "CreateError");
@@ -499,7 +522,10 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
             .await
             .expect("search");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(r.json::<Value>().await.expect("body")["type"], "SearchError");
+        assert_eq!(
+            r.json::<Value>().await.expect("body")["type"],
+            "SearchError"
+        );
 
         // Unknown case: 404; unknown status: 400 and the case unchanged.
         let r = s
@@ -509,7 +535,10 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
             .await
             .expect("case");
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        assert_eq!(r.json::<Value>().await.expect("body")["type"], "NotFoundError");
+        assert_eq!(
+            r.json::<Value>().await.expect("body")["type"],
+            "NotFoundError"
+        );
         let case: Value = post("/api/v1/case", json!({"title": "c", "description": "d"}))
             .send()
             .await
@@ -535,6 +564,9 @@ async fn case_work_refuses_bad_input_and_writes_nothing() {
             .json()
             .await
             .expect("get body");
-        assert_eq!((after["title"].as_str(), after["status"].as_str()), (Some("c"), Some("New")));
+        assert_eq!(
+            (after["title"].as_str(), after["status"].as_str()),
+            (Some("c"), Some("New"))
+        );
     }
 }

@@ -77,6 +77,16 @@ impl Caller {
         self.organisation.name == ADMIN_ORG && self.has(permission)
     }
 
+    /// Whether the caller administers the platform through any of their memberships (a
+    /// profile granting `permission` in the `admin` organisation), whichever organisation
+    /// the request acts in.
+    pub fn holds_platform_permission(&self, permission: &str) -> bool {
+        self.memberships.iter().any(|m| {
+            m.organisation.name == ADMIN_ORG
+                && permissions::grants(&m.profile.permission_list(), permission)
+        })
+    }
+
     /// Whether the caller is a member of the organisation with this id.
     pub fn is_member_of(&self, organisation_id: i64) -> bool {
         self.memberships

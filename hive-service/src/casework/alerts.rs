@@ -4,7 +4,7 @@
 
 use super::cases::{self, CaseSpec};
 use super::custom::{self, CfInput};
-use super::observables::{self as obs, Duplicates, NewObservable, Parent};
+use super::observables::{self as obs, NewObservable, Parent};
 use super::values::{self, Patch, ALERT_STATUSES};
 use super::{find_template, Actor};
 use crate::db::casework::{AlertRow, CaseRow};
@@ -157,14 +157,7 @@ pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<OutputAler
     for p in &procedures {
         p.insert(c, actor, None, Some(row.id))?;
     }
-    let stored = obs::insert_into(
-        c,
-        actor,
-        Parent::Alert(row.id),
-        observables,
-        Duplicates::Merge,
-        true,
-    )?;
+    let stored = obs::insert_into(c, actor, Parent::Alert(row.id), observables, true)?;
     let mut out = super::render::alert(&row, cfs);
     let distinct: std::collections::HashSet<i64> = stored.iter().map(|o| o.id).collect();
     out.observable_count = distinct.len() as i64;
@@ -313,7 +306,7 @@ fn copy_observables(
 ) -> Result<(), ApiError> {
     let rows = obs::children(c, Parent::Alert(a.id))?;
     let news = obs::as_new(c, &rows)?;
-    obs::insert(c, actor, Parent::Case(case_id), news, Duplicates::Merge)?;
+    obs::insert(c, actor, Parent::Case(case_id), news)?;
     Ok(())
 }
 

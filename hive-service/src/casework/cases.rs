@@ -2,7 +2,7 @@
 //! checks, deletion and merging.
 
 use super::custom::{self, CfInput};
-use super::observables::{self as obs, Duplicates, Parent};
+use super::observables::{self as obs, Parent};
 use super::values::{self, Patch, CASE_STATUSES, IMPACT_STATUSES};
 use super::{tasks, templates, Actor};
 use crate::db::casework::{CaseRow, CaseTemplateRow, TaskRow};
@@ -350,7 +350,7 @@ pub fn merge(c: &mut DbConn, actor: &Actor, sources: &[CaseRow]) -> Result<CaseR
             .execute(c)?;
         let rows = obs::children(c, Parent::Case(s.id))?;
         let news = obs::as_new(c, &rows)?;
-        obs::insert(c, actor, Parent::Case(merged.id), news, Duplicates::Merge)?;
+        obs::insert(c, actor, Parent::Case(merged.id), news)?;
         diesel::update(alerts::table.filter(alerts::case_id.eq(s.id)))
             .set(alerts::case_id.eq(merged.id))
             .execute(c)?;

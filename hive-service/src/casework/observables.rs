@@ -285,30 +285,21 @@ pub fn expand(
     Ok(out)
 }
 
-/// How duplicates are handled on insertion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Duplicates {
-    /// A duplicate is a 400 `CreateError` (observable routes).
-    Refuse,
-    /// A duplicate's tags are merged into the existing observable (alert creation, merges).
-    Merge,
-}
-
-/// Inserts observables under `parent`; returns the stored rows, in input order (a merged
-/// duplicate returns the existing row, updated).
+/// Inserts observables under `parent`; returns the stored rows, in input order. A duplicate
+/// (same type and value or file) is not an error, as in TheHive: its tags are merged into the
+/// existing observable, which is returned in its place.
 pub fn insert(
     c: &mut DbConn,
     actor: &Actor,
     parent: Parent,
     news: Vec<NewObservable>,
-    mode: Duplicates,
 ) -> Result<Vec<ObservableRow>, ApiError> {
     if news.len() > MAX_PER_REQUEST {
         return Err(ApiError::BadRequest(format!(
             "at most {MAX_PER_REQUEST} observables per request"
         )));
     }
-    insert_into(c, actor, parent, news, mode, false)
+    insert_into(c, actor, parent, news, false)
 }
 
 /// As [`insert`]; `fresh` says the parent was just created (no observables to compare with).
@@ -317,7 +308,6 @@ pub fn insert_into(
     actor: &Actor,
     parent: Parent,
     news: Vec<NewObservable>,
-    mode: Duplicates,
     fresh: bool,
 ) -> Result<Vec<ObservableRow>, ApiError> {
     let existing = if fresh {
@@ -335,16 +325,6 @@ pub fn insert_into(
     for n in news {
         let key = n.key();
         if let Some(found) = by_key.get_mut(&key) {
-            if mode == Duplicates::Refuse {
-                return Err(ApiError::Create(format!(
-                    "Observable {}:{} already exists",
-                    key.0,
-                    n.data
-                        .as_deref()
-                        .or(n.file.as_ref().map(|f| f.name.as_str()))
-                        .unwrap_or("")
-                )));
-            }
             let tags = values::union(&values::tags_of(&found.tags), &n.tags);
             let new_tags = values::tags_json(&tags);
             if new_tags != found.tags {

@@ -2,7 +2,7 @@
 
 use super::body::Upload;
 use crate::auth::Caller;
-use crate::casework::observables::{self as obs, Duplicates, Parent};
+use crate::casework::observables::{self as obs, Parent};
 use crate::casework::values::Patch;
 use crate::casework::{alerts, find_alert, find_case, render, Actor};
 use crate::db::casework::AlertRow;
@@ -370,7 +370,7 @@ pub async fn create_observable(
                 Some("attachment"),
                 "",
             )?;
-            let rows = obs::insert(c, &actor, Parent::Alert(a.id), news, Duplicates::Refuse)?;
+            let rows = obs::insert(c, &actor, Parent::Alert(a.id), news)?;
             a.updated_by = Some(actor.login.clone());
             a.updated_at = Some(crate::db::now_ms());
             diesel::update(alert_t::table.find(a.id))

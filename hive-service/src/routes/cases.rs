@@ -3,7 +3,7 @@
 use super::alerts::{other_parent, rendered_case, similar};
 use super::body::Upload;
 use crate::auth::Caller;
-use crate::casework::observables::{self as obs, Duplicates, Parent};
+use crate::casework::observables::{self as obs, Parent};
 use crate::casework::values::Patch;
 use crate::casework::{alerts, cases, find_alert, find_case, render, tasks, Actor};
 use crate::db::schema::{cases as case_t, custom_values, observables};
@@ -264,7 +264,7 @@ pub async fn create_observable(
                 Some("attachment"),
                 "",
             )?;
-            let rows = obs::insert(c, &actor, Parent::Case(k.id), news, Duplicates::Refuse)?;
+            let rows = obs::insert(c, &actor, Parent::Case(k.id), news)?;
             Ok(render::observables(c, &rows)?)
         })
         .await?;

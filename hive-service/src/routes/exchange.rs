@@ -10,7 +10,7 @@ use super::body::Upload;
 use crate::auth::Caller;
 use crate::casework::cases::{self, CaseSpec};
 use crate::casework::collab::{self, NewProcedure};
-use crate::casework::observables::{self as obs, Duplicates, NewFile, NewObservable, Parent};
+use crate::casework::observables::{self as obs, NewFile, NewObservable, Parent};
 use crate::casework::{custom, find_case, find_template, render, tasks, values, Actor};
 use crate::db::casework::*;
 use crate::db::schema::{attachments, logs, pages, procedures, tasks as task_t};
@@ -349,7 +349,7 @@ fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value) -> Result<Value, ApiEr
                 .unwrap_or_else(|| "{}".into()),
         });
     }
-    let rows = obs::insert(c, actor, Parent::Case(case.id), news, Duplicates::Merge)?;
+    let rows = obs::insert(c, actor, Parent::Case(case.id), news)?;
     let mut procs = Vec::new();
     for p in doc
         .get("procedures")
@@ -570,7 +570,7 @@ pub async fn misp_import(
                     })
                 })
                 .collect();
-            obs::insert(c, &actor, Parent::Case(k.id), news, Duplicates::Merge)?;
+            obs::insert(c, &actor, Parent::Case(k.id), news)?;
             super::alerts::rendered_case(c, &k)
         })
         .await?;

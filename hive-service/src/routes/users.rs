@@ -481,7 +481,7 @@ pub async fn set_organisations(
     id: web::Path<String>,
     body: JsonBody<InputUserOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.is_platform_admin("manageUser") {
+    if !caller.holds_platform_permission("manageUser") {
         return Err(ApiError::Authorization(
             "Only platform administrators set organisations".into(),
         ));

@@ -111,10 +111,13 @@ def test_duplicate_observable_in_a_case(hive):
     api = tenant(hive)
     case, other = new_case(api, "first"), new_case(api, "second")
     [ip] = api.observable.create_in_case(case["_id"], {"dataType": "ip", "data": "10.0.0.1"})
-    with pytest.raises(TheHiveError) as e:
-        api.observable.create_in_case(case["_id"], {"dataType": "ip", "data": "10.0.0.1", "tags": ["again"]})
-    assert error_of(e) == (400, "CreateError")
-    assert api.case.find_observables(case["_id"]) == [ip]
+    # As TheHive: adding it again is not an error; the existing observable is answered, with
+    # the new tags merged in, and the new values of the same request are created.
+    again, new = api.observable.create_in_case(
+        case["_id"], {"dataType": "ip", "data": ["10.0.0.1", "10.0.0.2"], "tags": ["again"]})
+    assert again["_id"] == ip["_id"] and again["tags"] == ["again"]
+    assert new["data"] == "10.0.0.2"
+    assert sorted(o["data"] for o in api.case.find_observables(case["_id"])) == ["10.0.0.1", "10.0.0.2"]
     # The same value as another data type, or in another case, is a different observable.
     assert len(api.observable.create_in_case(case["_id"], {"dataType": "other", "data": "10.0.0.1"})) == 1
     assert len(api.observable.create_in_case(other["_id"], {"dataType": "ip", "data": "10.0.0.1"})) == 1
