@@ -44,6 +44,10 @@ pub enum Kind {
     Status,
     /// Rows of a similarity traversal.
     Similar,
+    /// Organisations (from a case).
+    Organisation,
+    /// Users (assignable ones of a case).
+    User,
 }
 
 const ALERT_FIELDS: &[&str] = &[
@@ -183,6 +187,7 @@ impl Kind {
             "listProcedure" | "getProcedure" => Kind::Procedure,
             "listPageTemplate" | "getPageTemplate" => Kind::PageTemplate,
             "listAlertStatus" | "listCaseStatus" => Kind::Status,
+            "listShare" | "getShare" => Kind::Share,
             _ => return None,
         })
     }
@@ -224,6 +229,22 @@ impl Kind {
                 "observableRule",
             ],
             Kind::Status => &["value", "stage", "order", "description", "colour", "hidden"],
+            Kind::Organisation => &[
+                "name",
+                "description",
+                "taskRule",
+                "observableRule",
+                "locked",
+            ],
+            Kind::User => &[
+                "login",
+                "name",
+                "email",
+                "locked",
+                "profile",
+                "organisation",
+                "type",
+            ],
             Kind::Similar => &[
                 "case",
                 "alert",
@@ -359,7 +380,39 @@ pub fn select(
                 .collect())
         }
         (Kind::Status, _) => Ok(Vec::new()),
-        (Kind::Attachment | Kind::Share | Kind::Similar, _) => Ok(Vec::new()),
+        (Kind::Share, key) => {
+            use crate::db::schema::shares;
+            // Shares of the organisation's cases, and shares of other cases with it.
+            let mut q = shares::table
+                .inner_join(cases::table.on(cases::id.eq(shares::case_id)))
+                .filter(
+                    cases::organisation_id
+                        .eq(org)
+                        .or(shares::organisation_id.eq(org)),
+                )
+                .order(shares::id.asc())
+                .select(shares::id)
+                .into_boxed();
+            if let Some(k) = key {
+                q = q.filter(shares::id.eq(parse_id(k).unwrap_or(-1)));
+            }
+            let ids: Vec<i64> = q.load(c)?;
+            let mut out = Vec::new();
+            for id in ids {
+                let row: crate::db::casework::ShareRow = shares::table
+                    .find(id)
+                    .select(crate::db::casework::ShareRow::as_select())
+                    .first(c)?;
+                out.extend(
+                    super::shares::shares_of(c, row.case_id, -1)?
+                        .into_iter()
+                        .filter(|s| s.meta.id == crate::db::format_id(id))
+                        .map(|s| render::to_value(&s)),
+                );
+            }
+            Ok(out)
+        }
+        (Kind::Attachment | Kind::Similar | Kind::Organisation | Kind::User, _) => Ok(Vec::new()),
         (Kind::CaseTemplate, None) => {
             let rows: Vec<CaseTemplateRow> = case_templates::table
                 .filter(case_templates::organisation_id.eq(org))
@@ -566,7 +619,6 @@ pub fn traverse(
         }
         (Kind::Alert | Kind::Case, "comments" | "allComments") => {
             let q = comments::table
-                .filter(comments::organisation_id.eq(org))
                 .order(comments::id.asc())
                 .select(CommentRow::as_select());
             let rows: Vec<CommentRow> = if from == Kind::Alert {
@@ -583,7 +635,6 @@ pub fn traverse(
         }
         (Kind::Alert | Kind::Case, "procedures") => {
             let q = procedures::table
-                .filter(procedures::organisation_id.eq(org))
                 .order(procedures::id.asc())
                 .select(ProcedureRow::as_select());
             let rows: Vec<ProcedureRow> = if from == Kind::Alert {
@@ -601,7 +652,6 @@ pub fn traverse(
         (Kind::Case, "pages") => {
             let rows: Vec<PageRow> = pages::table
                 .filter(pages::case_id.eq_any(&ids))
-                .filter(pages::organisation_id.eq(org))
                 .order(pages::id.asc())
                 .select(PageRow::as_select())
                 .load(c)?;
@@ -616,6 +666,154 @@ pub fn traverse(
             Kind::Attachment,
             super::collab::attachments_held_by(c, &ids)?,
         ),
+        (Kind::Case, "shares") => {
+            let mut out = Vec::new();
+            for id in &ids {
+                out.extend(
+                    super::shares::shares_of(c, *id, org)?
+                        .iter()
+                        .map(render::to_value),
+                );
+            }
+            (Kind::Share, out)
+        }
+        (Kind::Task | Kind::Observable, "shares") => {
+            let mut out = Vec::new();
+            for id in &ids {
+                let case_id: Option<i64> = if from == Kind::Task {
+                    tasks::table
+                        .find(id)
+                        .select(tasks::case_id)
+                        .first(c)
+                        .optional()?
+                } else {
+                    observables::table
+                        .find(id)
+                        .select(observables::case_id)
+                        .first::<Option<i64>>(c)
+                        .optional()?
+                        .flatten()
+                };
+                if let Some(k) = case_id {
+                    out.extend(
+                        super::shares::item_shares_of(c, *id, k, org)?
+                            .iter()
+                            .map(render::to_value),
+                    );
+                }
+            }
+            (Kind::Share, out)
+        }
+        (Kind::Case, "organisations") => {
+            use crate::db::models::OrganisationRow;
+            use crate::db::schema::{organisations, shares};
+            let mut org_ids: Vec<i64> = cases::table
+                .filter(cases::id.eq_any(&ids))
+                .select(cases::organisation_id)
+                .load(c)?;
+            org_ids.extend(
+                shares::table
+                    .filter(shares::case_id.eq_any(&ids))
+                    .select(shares::organisation_id)
+                    .load::<i64>(c)?,
+            );
+            let rows: Vec<OrganisationRow> = organisations::table
+                .filter(organisations::id.eq_any(&org_ids))
+                .order(organisations::id.asc())
+                .select(OrganisationRow::as_select())
+                .load(c)?;
+            (
+                Kind::Organisation,
+                rows.iter()
+                    .map(|o| render::to_value(&super::render_organisation(o)))
+                    .collect(),
+            )
+        }
+        (Kind::Case, "assignableUsers") => {
+            use crate::db::models::UserRow;
+            use crate::db::schema::{memberships, users};
+            let rows: Vec<UserRow> = users::table
+                .filter(users::locked.eq(false))
+                .filter(
+                    users::id.eq_any(
+                        memberships::table
+                            .filter(memberships::organisation_id.eq(org))
+                            .select(memberships::user_id),
+                    ),
+                )
+                .order(users::login.asc())
+                .select(UserRow::as_select())
+                .load(c)?;
+            let uids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+            let mut ms = crate::db::models::memberships_of_users(c, &uids)?;
+            (
+                Kind::User,
+                rows.iter()
+                    .map(|u| {
+                        let m = ms.remove(&u.id).unwrap_or_default();
+                        render::to_value(&super::render_user(u, &m, caller))
+                    })
+                    .collect(),
+            )
+        }
+        (Kind::Alert | Kind::Case, "similarAlertsLight" | "similarAlerts") => {
+            let mut rows = Vec::new();
+            for id in &ids {
+                let mine: Vec<(String, String)> = {
+                    let q = observables::table
+                        .filter(observables::ignore_similarity.eq(false))
+                        .select((observables::data_type, observables::data_hash));
+                    if from == Kind::Case {
+                        q.filter(observables::case_id.eq(id)).load(c)?
+                    } else {
+                        q.filter(observables::alert_id.eq(id)).load(c)?
+                    }
+                };
+                let hashes: Vec<String> = mine.iter().map(|(_, h)| h.clone()).collect();
+                let theirs: Vec<ObservableRow> = observables::table
+                    .filter(observables::data_hash.eq_any(&hashes))
+                    .filter(observables::organisation_id.eq(org))
+                    .filter(observables::alert_id.is_not_null())
+                    .filter(observables::ignore_similarity.eq(false))
+                    .select(ObservableRow::as_select())
+                    .load(c)?;
+                let mut by_alert: Vec<(i64, Vec<ObservableRow>)> = Vec::new();
+                for o in theirs {
+                    let a = o.alert_id.unwrap_or_default();
+                    if (from == Kind::Alert && a == *id)
+                        || !mine.contains(&(o.data_type.clone(), o.data_hash.clone()))
+                    {
+                        continue;
+                    }
+                    match by_alert.iter_mut().find(|(x, _)| *x == a) {
+                        Some((_, v)) => v.push(o),
+                        None => by_alert.push((a, vec![o])),
+                    }
+                }
+                for (a, obs) in by_alert {
+                    let row: Option<AlertRow> = alerts::table
+                        .find(a)
+                        .filter(alerts::organisation_id.eq(org))
+                        .select(AlertRow::as_select())
+                        .first(c)
+                        .optional()?;
+                    if let Some(row) = row {
+                        let total: i64 = observables::table
+                            .filter(observables::alert_id.eq(a))
+                            .count()
+                            .get_result(c)?;
+                        let alert = alerts_out(c, &[row])?.pop().unwrap_or(Value::Null);
+                        rows.push(serde_json::json!({
+                            "alert": alert,
+                            "similarObservableCount": obs.len(),
+                            "observableCount": total,
+                            "similarIocCount": obs.iter().filter(|o| o.ioc).count(),
+                        }));
+                    }
+                }
+            }
+            (Kind::Similar, rows)
+        }
         (Kind::Alert | Kind::Case, "similarCasesLight" | "similarCases") => {
             let mut rows = Vec::new();
             for id in &ids {

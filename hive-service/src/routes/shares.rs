@@ -54,6 +54,28 @@ pub fn shares_of(c: &mut DbConn, case_id: i64, except: i64) -> Result<Vec<Output
     rows.iter().map(|s| render(c, s)).collect()
 }
 
+/// The shares of a case through which a task or an observable of it is shared (other than
+/// with `except`).
+pub fn item_shares_of(
+    c: &mut DbConn,
+    entity_id: i64,
+    case_id: i64,
+    except: i64,
+) -> Result<Vec<OutputShare>, ApiError> {
+    let orgs: Vec<i64> = shared_items::table
+        .filter(shared_items::entity_id.eq(entity_id))
+        .select(shared_items::organisation_id)
+        .load(c)?;
+    let names: Vec<String> = organisations::table
+        .filter(organisations::id.eq_any(&orgs))
+        .select(organisations::name)
+        .load(c)?;
+    Ok(shares_of(c, case_id, except)?
+        .into_iter()
+        .filter(|s| names.contains(&s.organisation_name))
+        .collect())
+}
+
 fn organisation(c: &mut DbConn, key: &str) -> Result<OrganisationRow, ApiError> {
     super::find_organisation(c, key)?
         .filter(|o| o.name != crate::auth::ADMIN_ORG)
@@ -508,18 +530,7 @@ async fn item_shares(
     let out = db
         .read(move |c| {
             let (id, case_id) = item_case(c, &actor, &item, &key)?;
-            let orgs: Vec<i64> = shared_items::table
-                .filter(shared_items::entity_id.eq(id))
-                .select(shared_items::organisation_id)
-                .load(c)?;
-            let names: Vec<String> = organisations::table
-                .filter(organisations::id.eq_any(&orgs))
-                .select(organisations::name)
-                .load(c)?;
-            Ok(shares_of(c, case_id, actor.org_id)?
-                .into_iter()
-                .filter(|s| names.contains(&s.organisation_name))
-                .collect::<Vec<_>>())
+            item_shares_of(c, id, case_id, actor.org_id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))

@@ -149,3 +149,30 @@ def test_observables_from_a_zip(hive, tmp_path):
         api.case.create_observable(case["_id"], {"dataType": "file", "isZip": True}, observable_path=str(not_a_zip))
     assert e.value.response.status_code == 400
     assert len(api.case.find_observables(case["_id"])) == 2
+
+
+def test_query_traversals_around_a_shared_case(hive):
+    api = tenant(hive, "partner")
+    case = api.case.create({"title": "shared", "description": "d"})
+    api.case.create_observable(case["_id"], {"dataType": "ip", "data": "192.0.2.7"})
+    task = api.case.create_task(case["_id"], {"title": "t"})
+    api.session.make_request("POST", f"/api/v1/case/{case['_id']}/shares",
+                             json={"shares": [{"organisation": "partner", "profile": "analyst"}]})
+    api.session.make_request("POST", f"/api/v1/task/{task['_id']}/shares", json={"organisations": ["partner"]})
+    [share] = api.query.run([{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "shares"}])
+    assert (share["organisationName"], share["profileName"]) == ("partner", "analyst")
+    assert api.query.run([{"_name": "listShare"}]) == [share]
+    assert api.query.run([{"_name": "getTask", "idOrName": task["_id"]}, {"_name": "shares"}]) == [share]
+    orgs = api.query.run([{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "organisations"}])
+    assert sorted(o["name"] for o in orgs) == [MAIN_ORG, "partner"]
+    users = api.query.run([{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "assignableUsers"}])
+    assert [u["login"] for u in users] == ["admin@thehive.local"]
+
+    alert = api.alert.create({"type": "t", "source": "s", "sourceRef": "r1", "title": "a", "description": "d",
+                              "observables": [{"dataType": "ip", "data": "192.0.2.7"}, {"dataType": "domain", "data": "x.example"}]})
+    other = api.alert.create({"type": "t", "source": "s", "sourceRef": "r2", "title": "b", "description": "d",
+                              "observables": [{"dataType": "ip", "data": "192.0.2.7"}]})
+    [row] = api.query.run([{"_name": "getAlert", "idOrName": alert["_id"]}, {"_name": "similarAlertsLight"}])
+    assert (row["alert"]["_id"], row["similarObservableCount"], row["observableCount"]) == (other["_id"], 1, 1)
+    rows = api.query.run([{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "similarAlertsLight"}])
+    assert sorted(r["alert"]["_id"] for r in rows) == sorted([alert["_id"], other["_id"]])
