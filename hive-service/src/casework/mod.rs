@@ -195,6 +195,20 @@ pub fn find_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiErr
     Err(ApiError::NotFound(format!("Log {key} not found")))
 }
 
+/// As [`check_share_permission`], for something of the case `case_id`.
+pub fn check_write(
+    c: &mut DbConn,
+    who: &Actor,
+    case_id: i64,
+    permission: &str,
+) -> Result<(), ApiError> {
+    let k: CaseRow = case_t::table
+        .find(case_id)
+        .select(CaseRow::as_select())
+        .first(c)?;
+    check_share_permission(c, who, &k, permission)
+}
+
 /// Checks a write on a case by an organisation it is shared with: the share's profile must
 /// grant `permission` (the owner's members are checked by their own profile).
 pub fn check_share_permission(

@@ -254,6 +254,7 @@ pub async fn create_observable(
     let out = db
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, k.id, "manageObservable")?;
             let types = obs::types(c)?;
             let news = obs::expand(
                 c,
@@ -286,6 +287,7 @@ pub async fn create_task(
     let out = db
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, k.id, "manageTask")?;
             let t = tasks::insert(c, &actor, k.id, &input)?;
             Ok(render::task(&t))
         })
@@ -307,6 +309,7 @@ pub async fn merge_observables(
     let out = db
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, k.id, "manageObservable")?;
             let rows = obs::children(c, Parent::Case(k.id))?;
             let mut groups: Vec<ObservableGroup> = Vec::new();
             for o in rows {

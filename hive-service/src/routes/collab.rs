@@ -120,6 +120,7 @@ pub async fn comment_case(
     let row = db
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, k.id, "manageComment")?;
             let row = new_comment(&actor, Some(k.id), None, message);
             diesel::insert_into(comments::table)
                 .values(&row)
@@ -235,7 +236,11 @@ async fn add_procedures(
     let rows = db
         .write(move |c| {
             let (case_id, alert_id) = match &parent {
-                Parent::Case(k) => (Some(find_case(c, &actor, k)?.id), None),
+                Parent::Case(k) => {
+                    let id = find_case(c, &actor, k)?.id;
+                    crate::casework::check_write(c, &actor, id, "manageProcedure")?;
+                    (Some(id), None)
+                }
                 Parent::Alert(k) => (None, Some(find_alert(c, actor.org_id, k)?.id)),
             };
             checked
@@ -496,6 +501,7 @@ pub async fn create_page(
     let row = db
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, k.id, "managePage")?;
             let row = page_row(&actor, Some(k.id), &body.0)?;
             diesel::insert_into(pages::table).values(&row).execute(c)?;
             Ok(row)
@@ -518,6 +524,7 @@ pub async fn update_page(
     let (id, page_id) = path.into_inner();
     db.write(move |c| {
         let k = find_case(c, &actor, &id)?;
+        crate::casework::check_write(c, &actor, k.id, "managePage")?;
         let mut row = find_page(c, actor.org_id, &page_id, false)?;
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
@@ -644,6 +651,7 @@ pub async fn create_event(
     let row = db
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, k.id, "manageCustomEvent")?;
             let p = Patch::new(&body.0)?;
             let row = CustomEventRow {
                 id: next_id(),
@@ -908,6 +916,7 @@ async fn link_change(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let k = find_case(c, &actor, &id)?;
+        crate::casework::check_write(c, &actor, k.id, "manageCase/update")?;
         let p = Patch::new(&body)?;
         let link_type = values::text(
             "type",
@@ -1195,7 +1204,11 @@ enum Holder {
 
 fn holder_id(c: &mut DbConn, who: &Actor, holder: Holder, key: &str) -> Result<i64, ApiError> {
     Ok(match holder {
-        Holder::Case => find_case(c, who, key)?.id,
+        Holder::Case => {
+            let id = find_case(c, who, key)?.id;
+            crate::casework::check_write(c, who, id, "manageCase/update")?;
+            id
+        }
         Holder::Alert => find_alert(c, who.org_id, key)?.id,
         Holder::Organisation => who.org_id,
     })
@@ -1504,6 +1517,7 @@ async fn set_required(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let t = find_task(c, &who, &id)?;
+        crate::casework::check_write(c, &who, t.case_id, "manageTask")?;
         let map = required_actions(c, &t)?;
         let target = super::find_organisation(c, &org_key)?
             .filter(|o| map.contains_key(&o.name))

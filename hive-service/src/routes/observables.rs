@@ -37,6 +37,9 @@ pub async fn get(
 
 fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
     let mut o = find_observable(c, actor, key)?;
+    if let Some(k) = o.case_id {
+        crate::casework::check_write(c, actor, k, "manageObservable")?;
+    }
     let types = obs::types(c)?;
     obs::apply_patch(&mut o, &Patch::new(body)?, &types)?;
     o.updated_by = Some(actor.login.clone());
@@ -114,6 +117,9 @@ pub async fn remove(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let o = find_observable(c, &who, &id)?;
+        if let Some(k) = o.case_id {
+            crate::casework::check_write(c, &who, k, "manageObservable")?;
+        }
         Ok(obs::delete(c, &[o])?)
     })
     .await?;

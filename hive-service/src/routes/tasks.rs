@@ -30,6 +30,7 @@ pub async fn get(
 
 fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
     let mut t = find_task(c, actor, key)?;
+    crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
     tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(body)?)?;
     t.updated_by = Some(actor.login.clone());
     t.updated_at = Some(now_ms());
@@ -105,6 +106,7 @@ pub async fn remove(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let t = find_task(c, &who, &id)?;
+        crate::casework::check_write(c, &who, t.case_id, "manageTask")?;
         Ok(tasks::delete(c, &[t.id])?)
     })
     .await?;
@@ -165,6 +167,7 @@ pub async fn create_log(
     let out = db
         .write(move |c| {
             let mut t = find_task(c, &actor, &id)?;
+            crate::casework::check_write(c, &actor, t.case_id, "manageTask")?;
             let l = tasks::insert_log(
                 c,
                 &actor,
@@ -200,6 +203,11 @@ pub async fn update_log(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut l = find_log(c, &actor, &id)?;
+        let case_id: i64 = task_t::table
+            .find(l.task_id)
+            .select(task_t::case_id)
+            .first(c)?;
+        crate::casework::check_write(c, &actor, case_id, "manageTask")?;
         let p = Patch::new(&body.0)?;
         if let Some(m) = p.string("message")? {
             l.message = values::text("message", m, values::MAX_DESCRIPTION)?;
@@ -228,6 +236,11 @@ pub async fn remove_log(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let l = find_log(c, &who, &id)?;
+        let case_id: i64 = task_t::table
+            .find(l.task_id)
+            .select(task_t::case_id)
+            .first(c)?;
+        crate::casework::check_write(c, &who, case_id, "manageTask")?;
         Ok(tasks::delete_logs(c, &[l.id])?)
     })
     .await?;
@@ -253,6 +266,11 @@ pub async fn add_log_attachments(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let l = find_log(c, &actor, &id)?;
+        let case_id: i64 = task_t::table
+            .find(l.task_id)
+            .select(task_t::case_id)
+            .first(c)?;
+        crate::casework::check_write(c, &actor, case_id, "manageTask")?;
         Ok(store_attachments(c, &actor, l.id, &files)?)
     })
     .await?;
@@ -272,6 +290,11 @@ pub async fn remove_log_attachment(
     let (id, att) = path.into_inner();
     db.write(move |c| {
         let l = find_log(c, &who, &id)?;
+        let case_id: i64 = task_t::table
+            .find(l.task_id)
+            .select(task_t::case_id)
+            .first(c)?;
+        crate::casework::check_write(c, &who, case_id, "manageTask")?;
         let n = diesel::delete(
             attachments::table
                 .filter(attachments::owner_id.eq(l.id))

@@ -176,3 +176,36 @@ def test_query_traversals_around_a_shared_case(hive):
     assert (row["alert"]["_id"], row["similarObservableCount"], row["observableCount"]) == (other["_id"], 1, 1)
     rows = api.query.run([{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "similarAlertsLight"}])
     assert sorted(r["alert"]["_id"] for r in rows) == sorted([alert["_id"], other["_id"]])
+
+
+def test_a_read_only_share_cannot_change_the_case(hive):
+    api = tenant(hive, "partner")
+    partner = client(hive, "partner")
+    case = api.case.create({"title": "shared read-only", "description": "d"})
+    task = api.case.create_task(case["_id"], {"title": "t"})
+    [obs] = api.case.create_observable(case["_id"], {"dataType": "ip", "data": "198.51.100.9"})
+    api.session.make_request("POST", f"/api/v1/case/{case['_id']}/shares",
+                             json={"shares": [{"organisation": "partner", "profile": "read-only",
+                                               "taskRule": "autoShare", "observableRule": "autoShare"}]})
+    assert partner.case.get(case["_id"])["title"] == "shared read-only"
+    assert partner.task.get(task["_id"])["title"] == "t"
+    for attempt in (
+        lambda: partner.case.update(case["_id"], {"title": "changed"}),
+        lambda: partner.case.create_task(case["_id"], {"title": "sneaky"}),
+        lambda: partner.task.update(task["_id"], {"title": "changed"}),
+        lambda: partner.task_log.create(task["_id"], {"message": "sneaky"}),
+        lambda: partner.observable.update(obs["_id"], {"ioc": True}),
+        lambda: partner.case.create_observable(case["_id"], {"dataType": "ip", "data": "203.0.113.1"}),
+        lambda: partner.comment.create_in_case(case["_id"], {"message": "sneaky"}),
+    ):
+        with pytest.raises(TheHiveError) as e:
+            attempt()
+        assert error_of(e) == (403, "AuthorizationError")
+    assert api.case.get(case["_id"])["title"] == "shared read-only"
+    assert [t["title"] for t in api.case.find_tasks(case["_id"])] == ["t"]
+    assert api.observable.get(obs["_id"])["ioc"] is False
+    # Under an analyst share the same changes go through.
+    api.session.make_request("PUT", f"/api/v1/case/{case['_id']}/shares",
+                             json={"shares": [{"organisation": "partner", "profile": "analyst"}]})
+    partner.task.update(task["_id"], {"title": "changed by partner"})
+    assert api.task.get(task["_id"])["title"] == "changed by partner"
