@@ -8,7 +8,7 @@ use super::observables::{self as obs, NewObservable, Parent};
 use super::values::{self, Patch, ALERT_STATUSES};
 use super::{find_template, Actor};
 use crate::db::casework::{AlertRow, CaseRow};
-use crate::db::schema::{alerts, cases as case_t, observables};
+use crate::db::schema::{alerts, cases as case_t};
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
 use crate::error::ApiError;
 use diesel::prelude::*;
@@ -461,14 +461,6 @@ pub fn unlink(c: &mut DbConn, actor: &Actor, a: &mut AlertRow) -> QueryResult<()
         .set(&*a)
         .execute(c)?;
     Ok(())
-}
-
-/// The observable count of an alert.
-pub fn observable_count(c: &mut DbConn, alert_id: i64) -> QueryResult<i64> {
-    observables::table
-        .filter(observables::alert_id.eq(alert_id))
-        .count()
-        .get_result(c)
 }
 
 /// A checked case input (used by `POST /case`).

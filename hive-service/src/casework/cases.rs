@@ -5,7 +5,7 @@ use super::custom::{self, CfInput};
 use super::observables::{self as obs, Parent};
 use super::values::{self, Patch, CASE_STATUSES, IMPACT_STATUSES};
 use super::{tasks, templates, Actor};
-use crate::db::casework::{CaseRow, CaseTemplateRow, TaskRow};
+use crate::db::casework::{CaseRow, CaseTemplateRow};
 use crate::db::schema::{alerts, attachments, cases, counters, tasks as task_t};
 use crate::db::{next_id, now_ms, DbConn};
 use crate::error::ApiError;
@@ -357,9 +357,4 @@ pub fn merge(c: &mut DbConn, actor: &Actor, sources: &[CaseRow]) -> Result<CaseR
         delete(c, s)?;
     }
     Ok(merged)
-}
-
-/// The case's tasks (for templates applied later).
-pub fn task_rows(c: &mut DbConn, case_id: i64) -> QueryResult<Vec<TaskRow>> {
-    tasks::of_case(c, case_id)
 }

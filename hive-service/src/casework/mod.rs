@@ -195,6 +195,17 @@ pub fn find_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiErr
     Err(ApiError::NotFound(format!("Log {key} not found")))
 }
 
+/// 403 unless `who`'s organisation owns the case (deleting, merging, sharing it).
+pub fn require_owner(who: &Actor, k: &CaseRow, what: &str) -> Result<(), ApiError> {
+    if k.organisation_id == who.org_id {
+        Ok(())
+    } else {
+        Err(ApiError::Authorization(format!(
+            "only the organisation owning the case {what}"
+        )))
+    }
+}
+
 /// As [`check_share_permission`], for something of the case `case_id`.
 pub fn check_write(
     c: &mut DbConn,

@@ -189,15 +189,7 @@ pub fn case(r: &CaseRow, custom_fields: Vec<OutputCustomFieldValue>) -> OutputCa
 
 /// Renders observables with their attachments.
 pub fn observables(c: &mut DbConn, rows: &[ObservableRow]) -> QueryResult<Vec<OutputObservable>> {
-    let att_ids: Vec<i64> = rows.iter().filter_map(|r| r.attachment_id).collect();
-    let mut atts: HashMap<i64, AttachmentRow> = HashMap::new();
-    for chunk in att_ids.chunks(500) {
-        let found: Vec<AttachmentRow> = attachments::table
-            .filter(attachments::id.eq_any(chunk))
-            .select(AttachmentRow::as_select())
-            .load(c)?;
-        atts.extend(found.into_iter().map(|a| (a.id, a)));
-    }
+    let atts = super::observables::attachments_of(c, rows)?;
     Ok(rows
         .iter()
         .map(|r| observable(r, r.attachment_id.and_then(|a| atts.get(&a))))

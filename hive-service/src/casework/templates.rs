@@ -140,6 +140,12 @@ pub fn apply_patch(
 /// Checks page template ids of the organisation; stores them as a JSON array of `~id`s.
 pub fn check_page_templates(c: &mut DbConn, org: i64, ids: &[String]) -> Result<String, ApiError> {
     use crate::db::schema::pages;
+    if ids.len() > 100 {
+        return Err(ApiError::attribute(
+            "pageTemplateIds",
+            "at most 100 page templates",
+        ));
+    }
     let mut out = Vec::new();
     for key in ids {
         let id = crate::db::parse_id(key).unwrap_or(-1);

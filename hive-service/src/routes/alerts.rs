@@ -107,23 +107,6 @@ pub async fn update(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn ids_of(body: &Value) -> Result<Vec<String>, ApiError> {
-    let ids = body
-        .get("ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::missing("ids"))?;
-    if ids.len() > 10_000 {
-        return Err(ApiError::attribute("ids", "at most 10000 ids"));
-    }
-    ids.iter()
-        .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            other => Err(ApiError::attribute("ids", format!("{other} is not an id"))),
-        })
-        .collect()
-}
-
 /// Updates several alerts at once (all or none).
 #[utoipa::path(tag = "alert", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
 #[patch("/api/v1/alert/_bulk")]
@@ -135,10 +118,7 @@ pub async fn bulk_update(
     caller.require("manageAlert/update")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids = ids_of(&patch)?;
-    if let Value::Object(m) = &mut patch {
-        m.remove("ids");
-    }
+    let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch)?;
@@ -177,7 +157,8 @@ pub async fn bulk_delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/delete")?;
     let org = caller.organisation.id;
-    let ids = ids_of(&body.0)?;
+    let mut body = body.0;
+    let ids = super::take_ids(&mut body)?;
     db.write(move |c| {
         for id in &ids {
             let a = find_alert(c, org, id)?;

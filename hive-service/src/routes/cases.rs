@@ -88,23 +88,6 @@ pub async fn update(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn ids_of(body: &Value) -> Result<Vec<String>, ApiError> {
-    let ids = body
-        .get("ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::missing("ids"))?;
-    if ids.len() > 10_000 {
-        return Err(ApiError::attribute("ids", "at most 10000 ids"));
-    }
-    ids.iter()
-        .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            other => Err(ApiError::attribute("ids", format!("{other} is not an id"))),
-        })
-        .collect()
-}
-
 /// Updates several cases (all or none).
 #[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
 #[patch("/api/v1/case/_bulk")]
@@ -116,10 +99,7 @@ pub async fn bulk_update(
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids = ids_of(&patch)?;
-    if let Value::Object(m) = &mut patch {
-        m.remove("ids");
-    }
+    let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch)?;
@@ -142,6 +122,7 @@ pub async fn remove(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let k = find_case(c, &who, &id)?;
+        crate::casework::require_owner(&who, &k, "deletes it")?;
         Ok(cases::delete(c, &k)?)
     })
     .await?;
@@ -178,6 +159,7 @@ pub async fn merge(
             let mut sources = Vec::new();
             for k in &keys {
                 let found = find_case(c, &actor, k)?;
+                crate::casework::require_owner(&actor, &found, "merges it")?;
                 if sources
                     .iter()
                     .any(|s: &crate::db::casework::CaseRow| s.id == found.id)

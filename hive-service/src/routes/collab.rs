@@ -403,14 +403,8 @@ pub async fn bulk_delete_procedures(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageProcedure")?;
     let org = caller.organisation.id;
-    let ids: Vec<String> = body
-        .0
-        .get("ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::missing("ids"))?
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
+    let mut body = body.0;
+    let ids = super::take_ids(&mut body)?;
     db.write(move |c| {
         for id in &ids {
             let row = find_procedure(c, org, id)?;

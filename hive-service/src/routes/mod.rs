@@ -369,3 +369,29 @@ pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiErro
     }
     Ok(v)
 }
+
+/// Most ids in one bulk request.
+pub const MAX_BULK_IDS: usize = 10_000;
+
+/// Takes the `ids` list out of a bulk body (`{ids: [...], ...fields}`), leaving the fields.
+pub fn take_ids(body: &mut serde_json::Value) -> Result<Vec<String>, ApiError> {
+    use serde_json::Value;
+    let ids = match body.as_object_mut().and_then(|m| m.remove("ids")) {
+        Some(Value::Array(ids)) => ids,
+        Some(_) => return Err(ApiError::attribute("ids", "expected a list of ids")),
+        None => return Err(ApiError::missing("ids")),
+    };
+    if ids.len() > MAX_BULK_IDS {
+        return Err(ApiError::attribute(
+            "ids",
+            format!("at most {MAX_BULK_IDS} ids"),
+        ));
+    }
+    ids.into_iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(ApiError::attribute("ids", format!("{other} is not an id"))),
+        })
+        .collect()
+}

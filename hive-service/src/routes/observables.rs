@@ -78,23 +78,7 @@ pub async fn bulk_update(
     caller.require("manageObservable")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids: Vec<String> = patch
-        .get("ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::missing("ids"))?
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| ApiError::attribute("ids", "ids are strings"))
-        })
-        .collect::<Result<_, _>>()?;
-    if ids.len() > 10_000 {
-        return Err(ApiError::attribute("ids", "at most 10000 ids"));
-    }
-    if let Value::Object(m) = &mut patch {
-        m.remove("ids");
-    }
+    let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch)?;

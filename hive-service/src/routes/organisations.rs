@@ -344,6 +344,9 @@ pub async fn set_links(
             .get("links")
             .and_then(serde_json::Value::as_array)
             .ok_or_else(|| ApiError::missing("links"))?;
+        if wanted.len() > 1000 {
+            return Err(ApiError::attribute("links", "at most 1000 links"));
+        }
         drop_links(c, from.id, None)?;
         for l in wanted {
             let to_key = l

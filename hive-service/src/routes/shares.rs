@@ -243,11 +243,7 @@ fn unshare(c: &mut DbConn, case_id: i64, org: i64) -> QueryResult<usize> {
 
 fn owned_case(c: &mut DbConn, actor: &Actor, key: &str) -> Result<CaseRow, ApiError> {
     let k = find_case(c, actor, key)?;
-    if k.organisation_id != actor.org_id {
-        return Err(ApiError::Authorization(
-            "only the organisation owning the case manages its shares".into(),
-        ));
-    }
+    crate::casework::require_owner(actor, &k, "manages its shares")?;
     Ok(k)
 }
 
@@ -350,6 +346,12 @@ fn organisations_of(body: &Value) -> Result<Vec<String>, ApiError> {
         .get("organisations")
         .and_then(Value::as_array)
         .ok_or_else(|| ApiError::missing("organisations"))?;
+    if list.len() > 1000 {
+        return Err(ApiError::attribute(
+            "organisations",
+            "at most 1000 organisations",
+        ));
+    }
     list.iter()
         .map(|v| {
             v.as_str()
@@ -638,12 +640,16 @@ pub async fn access(
                     .and_then(Value::as_array)
                     .ok_or_else(|| ApiError::missing("access.users"))?
                     .iter()
+                    .take(1001)
                     .map(|u| {
                         u.as_str()
                             .map(|s| s.trim().to_lowercase())
                             .ok_or_else(|| ApiError::attribute("access.users", "logins"))
                     })
                     .collect::<Result<_, _>>()?;
+                if users.len() > 1000 {
+                    return Err(ApiError::attribute("access.users", "at most 1000 users"));
+                }
                 for u in &users {
                     crate::casework::check_assignee(c, actor.org_id, u)?;
                 }

@@ -209,3 +209,20 @@ def test_a_read_only_share_cannot_change_the_case(hive):
                              json={"shares": [{"organisation": "partner", "profile": "analyst"}]})
     partner.task.update(task["_id"], {"title": "changed by partner"})
     assert api.task.get(task["_id"])["title"] == "changed by partner"
+
+
+def test_only_the_owner_deletes_or_merges_a_shared_case(hive):
+    api = tenant(hive, "partner")
+    partner = client(hive, "partner")
+    case = api.case.create({"title": "owned", "description": "d"})
+    mine = partner.case.create({"title": "partner's", "description": "d"})
+    api.session.make_request("POST", f"/api/v1/case/{case['_id']}/shares",
+                             json={"shares": [{"organisation": "partner", "profile": "analyst"}]})
+    with pytest.raises(TheHiveError) as e:
+        partner.case.delete(case["_id"])
+    assert error_of(e) == (403, "AuthorizationError")
+    with pytest.raises(TheHiveError) as e:
+        partner.case.merge([mine["_id"], case["_id"]])
+    assert error_of(e) == (403, "AuthorizationError")
+    assert api.case.get(case["_id"])["title"] == "owned"
+    assert partner.case.get(mine["_id"])["title"] == "partner's"
