@@ -27,6 +27,60 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Where analyzer definitions are found.
+    pub analyzers: WorkerSettings,
+    /// Where responder definitions are found.
+    pub responders: WorkerSettings,
+    /// How jobs run.
+    pub jobs: JobSettings,
+    /// Where uploaded observables and file artifacts are stored.
+    pub datastore: DatastoreSettings,
+}
+
+/// Sources of worker definitions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Comma-separated folders (one directory per worker holding its JSON definitions, as in
+    /// Cortex-Analyzers) or catalog files (a JSON array of definitions).
+    pub paths: String,
+}
+
+impl WorkerSettings {
+    /// The configured entries, trimmed, without empty ones.
+    pub fn entries(&self) -> Vec<PathBuf> {
+        self.paths
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect()
+    }
+}
+
+/// The job runner.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Jobs running at once on this instance (0: the number of CPUs).
+    pub concurrency: usize,
+    /// Where job folders are made (default `<data_dir>/jobs`).
+    pub directory: Option<PathBuf>,
+    /// Default job timeout in minutes, for workers that set none.
+    pub timeout: f64,
+    /// Default cache window in minutes, for analyzers that set none (0: no cache).
+    pub cache: f64,
+    /// Most bytes a worker may write (its output folder, and each of stdout and stderr kept).
+    pub max_output_bytes: u64,
+    /// Seconds between SIGTERM and SIGKILL when a job times out.
+    pub kill_grace_secs: u64,
+    /// Runs of one job before it is failed (a runner that died counts as a run).
+    pub max_attempts: i32,
+    /// Keep every job folder (also per job with `parameters.keepJobFolder`).
+    pub keep_job_folder: bool,
+    /// The RabbitMQ work queue (`<queue>.retry` and `<queue>.dead` beside it); every instance
+    /// on one database must use the same, and deployments sharing a broker different ones.
+    pub queue: String,
 }
 
 impl Settings {
@@ -40,10 +94,47 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let defaults = common_defaults("127.0.0.1:9001", "./data/cortex", false);
+        let mut defaults = common_defaults("127.0.0.1:9001", "./data/cortex", false);
+        defaults.extend([
+            ("analyzers.paths", "".into()),
+            ("responders.paths", "".into()),
+            ("jobs.concurrency", 0.into()),
+            ("jobs.timeout", 30.0.into()),
+            ("jobs.cache", 10.0.into()),
+            ("jobs.max_output_bytes", (256_i64 * 1024 * 1024).into()),
+            ("jobs.kill_grace_secs", 5.into()),
+            ("jobs.max_attempts", 3.into()),
+            ("jobs.keep_job_folder", false.into()),
+            ("jobs.queue", "cortex.jobs".into()),
+            ("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()),
+        ]);
         let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
         validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;
         default_database(&mut s.database.url, &s.data_dir, "cortex.db");
+        s.datastore.finish(&s.data_dir)?;
+        if s.jobs.concurrency == 0 {
+            s.jobs.concurrency = std::thread::available_parallelism().map_or(2, usize::from);
+        }
+        if s.jobs.directory.is_none() {
+            s.jobs.directory = Some(s.data_dir.join("jobs"));
+        }
+        if !(s.jobs.timeout.is_finite()
+            && s.jobs.timeout > 0.0
+            && s.jobs.cache.is_finite()
+            && s.jobs.cache >= 0.0)
+        {
+            return Err(ConfigError(
+                "jobs.timeout must be > 0 and jobs.cache >= 0 (minutes)".into(),
+            ));
+        }
+        if s.jobs.queue.is_empty() || s.jobs.queue.len() > 200 {
+            return Err(ConfigError("jobs.queue: 1 to 200 characters".into()));
+        }
+        if s.jobs.max_output_bytes == 0 || s.jobs.max_attempts < 1 {
+            return Err(ConfigError(
+                "jobs.max_output_bytes and jobs.max_attempts must be at least 1".into(),
+            ));
+        }
         Ok(s)
     }
 

@@ -18,7 +18,10 @@ pub mod bootstrap;
 #[path = "../../hive-service/src/cli.rs"]
 pub mod cli;
 pub mod config;
+#[path = "../../hive-service/src/datastore.rs"]
+pub mod datastore;
 pub mod db;
+pub mod engine;
 #[path = "../../hive-service/src/error.rs"]
 pub mod error;
 #[path = "../../hive-service/src/extract.rs"]
@@ -34,14 +37,72 @@ pub mod settings;
 pub mod startup;
 #[path = "../../hive-service/src/telemetry.rs"]
 pub mod telemetry;
+pub mod workers;
 
 /// State of this service handed to every request, beside the database and the broker.
 #[derive(Debug)]
-pub struct ServiceState;
+pub struct ServiceState {
+    /// Where uploaded observables and file artifacts are stored.
+    pub datastore: datastore::Datastore,
+    /// Largest multipart upload, bytes.
+    pub max_upload_bytes: u64,
+    /// Largest JSON document, also inside a multipart body.
+    pub max_json_bytes: usize,
+    /// The worker definitions installed.
+    pub catalog: std::sync::Arc<workers::Catalog>,
+    /// The job engine.
+    pub engine: std::sync::Arc<engine::Engine>,
+    /// How jobs run.
+    pub jobs: config::JobSettings,
+}
 
 impl ServiceState {
-    /// Nothing to prepare yet.
-    pub fn new(_settings: &config::Settings) -> Result<ServiceState, String> {
-        Ok(ServiceState)
+    /// Opens the datastore, reads the worker definitions and starts the job engine.
+    pub async fn start(
+        settings: &config::Settings,
+        db: &db::Db,
+        broker: &messaging::Broker,
+    ) -> Result<ServiceState, String> {
+        let path = settings
+            .datastore
+            .path
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("datastore"));
+        let datastore = datastore::Datastore::open(&path)
+            .map_err(|e| format!("datastore.path: {}: {e}", path.display()))?;
+        let jobs_dir = settings
+            .jobs
+            .directory
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("jobs"));
+        std::fs::create_dir_all(&jobs_dir)
+            .map_err(|e| format!("jobs.directory: {}: {e}", jobs_dir.display()))?;
+        let (analyzers, responders) = (settings.analyzers.entries(), settings.responders.entries());
+        let catalog = std::sync::Arc::new(
+            tokio::task::spawn_blocking(move || workers::Catalog::new(analyzers, responders))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        let amqp = settings.amqp.url.as_ref().map(|u| {
+            use secrecy::ExposeSecret;
+            u.expose_secret().to_string()
+        });
+        let engine = engine::Engine::start(
+            db.clone(),
+            broker.clone(),
+            settings.jobs.clone(),
+            catalog.clone(),
+            datastore.clone(),
+            amqp,
+        )
+        .await?;
+        Ok(ServiceState {
+            datastore,
+            max_upload_bytes: settings.datastore.max_upload_bytes,
+            max_json_bytes: settings.http.max_json_bytes,
+            catalog,
+            engine,
+            jobs: settings.jobs.clone(),
+        })
     }
 }

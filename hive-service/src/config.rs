@@ -31,16 +31,6 @@ pub struct Settings {
     pub datastore: DatastoreSettings,
 }
 
-/// The datastore: files of observables, logs, cases, alerts, stored by SHA-256.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatastoreSettings {
-    /// Directory (default `<data_dir>/datastore`); instances sharing a database must share it.
-    pub path: Option<PathBuf>,
-    /// Largest multipart upload accepted, in bytes (larger: 413).
-    pub max_upload_bytes: u64,
-}
-
 impl Settings {
     /// Loads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -57,14 +47,7 @@ impl Settings {
         let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
         validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;
         default_database(&mut s.database.url, &s.data_dir, "hive.db");
-        if s.datastore.path.is_none() {
-            s.datastore.path = Some(s.data_dir.join("datastore"));
-        }
-        if s.datastore.max_upload_bytes == 0 {
-            return Err(ConfigError(
-                "datastore.max_upload_bytes: must be greater than 0".into(),
-            ));
-        }
+        s.datastore.finish(&s.data_dir)?;
         Ok(s)
     }
 

@@ -3,6 +3,9 @@
 //! file in the same directory while their hashes are computed, then renamed into place, so
 //! a reader never sees a partial file and a crash leaves at most a temporary file behind.
 
+use crate::error::ApiError;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -137,6 +140,54 @@ impl Datastore {
         let prefix: String = clean.chars().take(2).collect();
         self.root.join(prefix).join(clean)
     }
+}
+
+/// Answers a stored file, as is or zipped with the password `malware`.
+pub async fn send_file(
+    datastore: &Datastore,
+    sha256: &str,
+    name: &str,
+    content_type: &str,
+    as_zip: bool,
+) -> Result<HttpResponse, ApiError> {
+    let path = datastore.path_of(sha256);
+    let name = name.replace(['"', '\r', '\n'], "_");
+    if !as_zip {
+        let bytes = tokio::fs::read(&path).await.map_err(|e| {
+            ApiError::NotFound(format!("file {sha256} is missing from the datastore: {e}"))
+        })?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, content_type.to_string()))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ))
+            .body(bytes));
+    }
+    let entry = name.clone();
+    let zipped = web::block(move || -> Result<Vec<u8>, String> {
+        use zip::unstable::write::FileOptionsExt;
+        let content = std::fs::read(&path).map_err(|e| e.to_string())?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .with_deprecated_encryption(b"malware");
+        w.start_file(entry, options).map_err(|e| e.to_string())?;
+        w.write_all(&content).map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+        Ok(out.into_inner())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/zip"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.zip\""),
+        ))
+        .body(zipped))
 }
 
 #[cfg(test)]

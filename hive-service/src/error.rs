@@ -5,7 +5,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use shared_models::error::{AttributeError, ErrorBody};
+pub use shared_models::error::AttributeError;
+use shared_models::error::ErrorBody;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,9 @@ pub enum ApiError {
     /// 429 `TooManyRequests`.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 429 `RateLimitExceeded`: a worker's rate limit (Cortex).
+    #[error("{0}")]
+    RateLimit(String),
     /// 503 `ServiceUnavailable`: the database or broker is out of reach.
     #[error("{0}")]
     Unavailable(String),
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::Search(_) => "SearchError",
             ApiError::PayloadTooLarge(_) => "PayloadTooLarge",
             ApiError::TooManyRequests(_) => "TooManyRequests",
+            ApiError::RateLimit(_) => "RateLimitExceeded",
             ApiError::Unavailable(_) => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalError",
         }
@@ -115,7 +120,7 @@ impl ResponseError for ApiError {
             | ApiError::Attribute { .. }
             | ApiError::Search(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::RateLimit(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -43,7 +43,11 @@ pub struct ServiceState {
 
 impl ServiceState {
     /// Prepares the datastore directory.
-    pub fn new(settings: &config::Settings) -> Result<ServiceState, String> {
+    pub async fn start(
+        settings: &config::Settings,
+        _db: &db::Db,
+        _broker: &messaging::Broker,
+    ) -> Result<ServiceState, String> {
         let path = settings
             .datastore
             .path

@@ -7,7 +7,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// HTTP listener settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -222,5 +222,30 @@ pub fn default_database(url: &mut Option<SecretString>, data_dir: &Path, file: &
             "sqlite://{}",
             data_dir.join(file).display()
         )));
+    }
+}
+
+/// The datastore: files stored by SHA-256 (attachments, uploads, file artifacts).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatastoreSettings {
+    /// Directory (default `<data_dir>/datastore`); instances sharing a database must share it.
+    pub path: Option<PathBuf>,
+    /// Largest multipart upload accepted, in bytes (larger: 413).
+    pub max_upload_bytes: u64,
+}
+
+impl DatastoreSettings {
+    /// Fills the default path and checks the limit.
+    pub fn finish(&mut self, data_dir: &Path) -> Result<(), ConfigError> {
+        if self.path.is_none() {
+            self.path = Some(data_dir.join("datastore"));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(ConfigError(
+                "datastore.max_upload_bytes: must be greater than 0".into(),
+            ));
+        }
+        Ok(())
     }
 }

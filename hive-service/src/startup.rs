@@ -116,8 +116,11 @@ impl Application {
             None => Broker::none(),
         };
         let auth = Arc::new(Authenticator::new(db.clone(), &secret, &settings.auth));
-        let state =
-            web::Data::new(crate::ServiceState::new(&settings).map_err(StartupError::State)?);
+        let state = web::Data::new(
+            crate::ServiceState::start(&settings, &db, &broker)
+                .await
+                .map_err(StartupError::State)?,
+        );
         let listener = TcpListener::bind(
             settings
                 .bind_addr()

@@ -217,3 +217,373 @@ pub struct InputLogin {
     /// Password.
     pub password: String,
 }
+
+/// `analyzer` or `responder`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerKind {
+    /// Studies one observable and reports.
+    Analyzer,
+    /// Acts on a case, alert, task or observable.
+    Responder,
+}
+
+impl WorkerKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerKind::Analyzer => "analyzer",
+            WorkerKind::Responder => "responder",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(s: &str) -> Option<WorkerKind> {
+        match s {
+            "analyzer" => Some(WorkerKind::Analyzer),
+            "responder" => Some(WorkerKind::Responder),
+            _ => None,
+        }
+    }
+}
+
+/// The status of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum JobStatus {
+    /// Accepted, waiting for a free runner.
+    Waiting,
+    /// Running.
+    InProgress,
+    /// Ended with a report.
+    Success,
+    /// Ended without one.
+    Failure,
+    /// Deleted by a user.
+    Deleted,
+}
+
+impl JobStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Waiting => "Waiting",
+            JobStatus::InProgress => "InProgress",
+            JobStatus::Success => "Success",
+            JobStatus::Failure => "Failure",
+            JobStatus::Deleted => "Deleted",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        [
+            JobStatus::Waiting,
+            JobStatus::InProgress,
+            JobStatus::Success,
+            JobStatus::Failure,
+            JobStatus::Deleted,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Success | JobStatus::Failure | JobStatus::Deleted
+        )
+    }
+}
+
+/// A file of a job or an artifact, in the datastore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobAttachment {
+    /// The SHA-256 of the content: `GET /api/datastore/{id}` serves it.
+    pub id: String,
+    /// File name.
+    pub name: String,
+    /// `[sha256, sha1, md5]`.
+    pub hashes: Vec<String>,
+    /// Bytes.
+    pub size: u64,
+    /// MIME type.
+    pub content_type: String,
+}
+
+/// A job, as Cortex answers it (both `worker*` and the legacy `analyzer*` names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputJob {
+    /// Id.
+    pub id: String,
+    /// Id.
+    #[serde(rename = "_id")]
+    pub underscore_id: String,
+    /// Always `job`.
+    #[serde(rename = "_type")]
+    pub entity: String,
+    /// `analyzer` or `responder`.
+    #[serde(rename = "type")]
+    pub kind: WorkerKind,
+    /// The organization.
+    pub organization: String,
+    /// The worker's id.
+    pub worker_id: String,
+    /// The worker's name (its definition id).
+    pub worker_name: String,
+    /// The definition id.
+    pub worker_definition_id: String,
+    /// Same as `workerId`.
+    pub analyzer_id: String,
+    /// Same as `workerName`.
+    pub analyzer_name: String,
+    /// Same as `workerDefinitionId`.
+    pub analyzer_definition_id: String,
+    /// Status.
+    pub status: JobStatus,
+    /// The observable's type (`thehive:case`... for responders).
+    pub data_type: String,
+    /// The observable (a string for analyzers, the object for responders); absent for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+    /// The file (file jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<JobAttachment>,
+    /// 0 white, 1 green, 2 amber, 3 red.
+    pub tlp: i32,
+    /// 0 to 3.
+    pub pap: i32,
+    /// Free text (TheHive puts the case number here).
+    pub message: String,
+    /// Free-form parameters.
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+    /// A label (TheHive responders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The cache key.
+    pub cache_tag: String,
+    /// When it started, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<i64>,
+    /// When it ended, epoch ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<i64>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The input given to the worker (failures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub input: Option<serde_json::Value>,
+    /// Set on a reply served from the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_cache: Option<bool>,
+    /// = `createdAt`.
+    pub date: i64,
+    /// When, epoch ms.
+    pub created_at: i64,
+    /// Who.
+    pub created_by: String,
+    /// Last change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    /// By whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// `/report` and `/waitreport` only: the report object once ended, else the status as a
+    /// string (`Waiting`, `Running`, `Deleted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub report: Option<serde_json::Value>,
+}
+
+/// An artifact a job reported (`/api/job/{id}/artifacts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputArtifact {
+    /// Id.
+    pub id: String,
+    /// Id.
+    #[serde(rename = "_id")]
+    pub underscore_id: String,
+    /// Always `artifact`.
+    #[serde(rename = "_type")]
+    pub entity: String,
+    /// The job.
+    #[serde(rename = "_parent")]
+    pub parent: String,
+    /// Observable type.
+    pub data_type: String,
+    /// The value (not for files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// The file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<JobAttachment>,
+    /// 0 to 3.
+    pub tlp: i32,
+    /// Tags (`autoImport:true` asks TheHive to import it).
+    pub tags: Vec<String>,
+    /// Free text.
+    pub message: Option<String>,
+    /// When, epoch ms.
+    pub created_at: i64,
+    /// Who.
+    pub created_by: String,
+}
+
+/// The message on the job queue (`cortex.jobs`): a job to run, by id (the row holds the rest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRequest {
+    /// The job.
+    pub job_id: String,
+}
+
+/// Published on `cortex.events` with routing key `job.<status>` at each change of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEvent {
+    /// The job as it is now (with its report once it ended).
+    pub job: OutputJob,
+}
+
+/// A configuration item of a worker definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationItem {
+    /// Key in the configuration.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// `string`, `text`, `number` or `boolean`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A list of values.
+    #[serde(default)]
+    pub multi: bool,
+    /// Must be given.
+    #[serde(default)]
+    pub required: bool,
+    /// Used when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub default_value: Option<serde_json::Value>,
+}
+
+/// A worker definition (`GET /api/analyzerdefinition`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputDefinition {
+    /// `Name_version` with dots as underscores.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Description.
+    pub description: String,
+    /// Observable types it accepts.
+    pub data_type_list: Vec<String>,
+    /// Author.
+    pub author: String,
+    /// Home page.
+    pub url: String,
+    /// License.
+    pub license: String,
+    /// The shared configuration group.
+    pub base_config: String,
+    /// What may be configured.
+    pub configuration_items: Vec<ConfigurationItem>,
+    /// The image (docker runner; not run by this service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker_image: Option<String>,
+    /// The program's file name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// `analyzer` or `responder`.
+    #[serde(rename = "type")]
+    pub kind: WorkerKind,
+}
+
+/// A worker: a definition enabled in an organization (`/api/analyzer`, `/api/responder`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputWorker {
+    /// md5 of `{organization}_{name}_{type}`.
+    pub id: String,
+    /// Id.
+    #[serde(rename = "_id")]
+    pub underscore_id: String,
+    /// Always `worker`.
+    #[serde(rename = "_type")]
+    pub entity: String,
+    /// The definition id (`Name_1_0`).
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Description.
+    pub description: String,
+    /// Author.
+    pub author: String,
+    /// Home page.
+    pub url: String,
+    /// License.
+    pub license: String,
+    /// Observable types it accepts.
+    pub data_type_list: Vec<String>,
+    /// The shared configuration group.
+    pub base_config: String,
+    /// The definition id.
+    pub worker_definition_id: String,
+    /// The definition id (analyzers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analyzer_definition_id: Option<String>,
+    /// The program run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The image (not run by this service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker_image: Option<String>,
+    /// Jobs allowed per `rateUnit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<i64>,
+    /// `Second`, `Minute`, `Hour`, `Day` or `Month`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_unit: Option<String>,
+    /// Cache window, minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_cache: Option<f64>,
+    /// Timeout, minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_timeout: Option<f64>,
+    /// Highest TLP accepted when checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tlp: Option<i64>,
+    /// Highest PAP accepted when checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pap: Option<i64>,
+    /// `analyzer` or `responder`.
+    #[serde(rename = "type")]
+    pub kind: WorkerKind,
+    /// The configuration (only for an orgadmin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub configuration: Option<serde_json::Value>,
+    /// When, epoch ms.
+    pub created_at: i64,
+    /// Who.
+    pub created_by: String,
+    /// Last change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    /// By whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+}

@@ -1,8 +1,13 @@
 """Starts hive-service and cortex-service (the binaries built by tests/run) on free ports,
-on SQLite and on PostgreSQL, for tests that drive them with the real Python clients."""
+on SQLite and on PostgreSQL, for tests that drive them with the real Python clients.
+
+The `engine` fixture runs cortex-service with the test workers of tests/workers (real
+cortexutils programs) on SQLite and PostgreSQL, each with the in-process job queue and with
+RabbitMQ."""
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -14,8 +19,12 @@ import requests
 HIVE_BIN = os.environ.get("HIVE_BIN", "target/debug/hive-service")
 CORTEX_BIN = os.environ.get("CORTEX_BIN", "target/debug/cortex-service")
 PG = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+AMQP = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
 CORTEX_ADMIN_KEY = "cortex-superadmin-key-for-tests-0123456789"
 IN_CI = os.environ.get("CI") in ("true", "1")
+WORKERS_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workers"))
+ANALYZERS_DIR = os.path.join(WORKERS_DIR, "analyzers")
+RESPONDERS_DIR = os.path.join(WORKERS_DIR, "responders")
 
 
 def free_port():
@@ -41,6 +50,20 @@ def pg_database():
     return f"{u.scheme}://{u.netloc}/{name}"
 
 
+def amqp_broker():
+    """The RabbitMQ URL when its port answers, or None (skipping loudly outside CI)."""
+    u = urlparse(AMQP)
+    port = u.port or (5671 if u.scheme == "amqps" else 5672)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", port), timeout=3):
+            return AMQP
+    except OSError as e:
+        if IN_CI:
+            pytest.fail(f"CI=true but RabbitMQ is unreachable at {u.hostname}:{port}: {e}")
+        print(f"\n*** SKIPPED: RabbitMQ tests: {u.hostname}:{port} unreachable: {e} ***\n")
+        return None
+
+
 class Service:
     def __init__(self, binary, prefix, db_url, extra):
         self.dir = tempfile.mkdtemp(prefix=prefix.lower() + "-")
@@ -54,7 +77,11 @@ class Service:
             f"{prefix}__DATABASE__URL": db_url or f"sqlite://{self.dir}/db.sqlite",
             f"{prefix}__BOOTSTRAP__ADMIN_PASSWORD": "secret",
         })
-        env.update(extra)
+        for k, v in extra.items():  # a None value removes the variable
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
         self.log = open(os.path.join(self.dir, "service.log"), "w")
         self.proc = subprocess.Popen([binary], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
@@ -106,3 +133,69 @@ def cortex(backend):
     s = Service(CORTEX_BIN, "CORTEX", _db_for(backend), {"CORTEX__BOOTSTRAP__ADMIN_API_KEY": CORTEX_ADMIN_KEY})
     yield s
     s.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Job engine: cortex-service with the test workers of tests/workers
+
+
+def engine_env(amqp_url=None, concurrency=4):
+    """Environment for a cortex-service that runs the test workers: worker folders, job pool size,
+    1 s between SIGTERM and SIGKILL, RabbitMQ or not, and the running interpreter's bin
+    directory first on PATH so that the scripts' `#!/usr/bin/env python3` finds cortexutils."""
+    return {
+        "CORTEX__BOOTSTRAP__ADMIN_API_KEY": CORTEX_ADMIN_KEY,
+        "CORTEX__ANALYZERS__PATHS": ANALYZERS_DIR,
+        "CORTEX__RESPONDERS__PATHS": RESPONDERS_DIR,
+        "CORTEX__JOBS__CONCURRENCY": str(concurrency),
+        "CORTEX__JOBS__KILL_GRACE_SECS": "1",
+        "CORTEX__AMQP__URL": amqp_url,  # None: unset, the in-process queue is used
+        "PATH": os.path.dirname(os.path.abspath(sys.executable)) + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+def make_org_user(url, org="soc", login="lead", roles=("read", "analyze", "orgadmin")):
+    """Through the superadmin key: creates organization `org` and user `login` with `roles` in it,
+    returns the user's freshly renewed API key."""
+    from cortex4py.api import Api  # cortex4py is absent from the thehive4py 1.x venv
+    admin = Api(url, CORTEX_ADMIN_KEY)
+    admin.organizations.create({"name": org, "description": f"{org} for testing", "status": "Active"})
+    admin.users.create({"login": login, "name": login.title(), "roles": list(roles), "organization": org})
+    return admin.users.renew_key(login)
+
+
+class Engine:
+    """A running cortex-service with an organization `soc` whose user `lead` is orgadmin,
+    analyze and read. `api` uses lead's key, `admin` the superadmin key."""
+
+    def __init__(self, service, key, backend, broker):
+        from cortex4py.api import Api
+        self.service = service
+        self.url = service.url
+        self.dir = service.dir
+        self.key = key
+        self.api = Api(service.url, key)
+        self.admin = Api(service.url, CORTEX_ADMIN_KEY)
+        self.backend = backend
+        self.broker = broker
+
+
+ENGINE_COMBOS = [("sqlite", False), ("sqlite", True), ("postgres", False), ("postgres", True)]
+ENGINE_IDS = ["sqlite-inproc", "sqlite-amqp", "postgres-inproc", "postgres-amqp"]
+
+
+@pytest.fixture(params=ENGINE_COMBOS, ids=ENGINE_IDS)
+def engine(request):
+    backend, broker = request.param
+    amqp_url = None
+    if broker:
+        amqp_url = amqp_broker()
+        if amqp_url is None:
+            pytest.skip("RabbitMQ unreachable")
+    s = Service(CORTEX_BIN, "CORTEX", _db_for(backend), engine_env(amqp_url))
+    print(f"cortex-service ({request.node.callspec.id}) log: {s.log.name}")
+    try:
+        key = make_org_user(s.url)
+        yield Engine(s, key, backend, broker)
+    finally:
+        s.stop()

@@ -51,3 +51,94 @@ impl UserRow {
         serde_json::from_str(&self.roles).unwrap_or_default()
     }
 }
+
+/// A worker (an analyzer or responder definition enabled in an organization).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = workers, treat_none_as_null = true)]
+pub struct WorkerRow {
+    /// md5 of `{organization}_{name}_{kind}`.
+    pub id: String,
+    pub organization_id: String,
+    /// `analyzer` or `responder`.
+    pub kind: String,
+    /// The definition id (`Name_1_0`).
+    pub name: String,
+    pub definition_id: String,
+    /// JSON copy of the definition when enabled.
+    pub definition: String,
+    /// JSON array.
+    pub data_types: String,
+    /// JSON object: every configuration item.
+    pub configuration: String,
+    pub rate: Option<i64>,
+    pub rate_unit: Option<String>,
+    /// Minutes.
+    pub job_cache: Option<f64>,
+    /// Minutes.
+    pub job_timeout: Option<f64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A job.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: String,
+    pub organization_id: String,
+    pub worker_id: String,
+    pub worker_name: String,
+    pub worker_definition_id: String,
+    pub kind: String,
+    pub status: String,
+    pub data_type: String,
+    /// The observable (analyzers) or the JSON text of the object (responders).
+    pub data: Option<String>,
+    /// JSON of the attachment (file jobs).
+    pub attachment: Option<String>,
+    pub tlp: i32,
+    pub pap: i32,
+    pub message: String,
+    /// JSON object.
+    pub parameters: String,
+    pub label: Option<String>,
+    pub cache_tag: String,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub error_message: Option<String>,
+    /// JSON text of the input, on failures.
+    pub input: Option<String>,
+    /// JSON `{summary, full, operations}` on success.
+    pub report: Option<String>,
+    /// The instance running it.
+    pub runner: Option<String>,
+    pub attempts: i32,
+    /// Whether the broker confirmed the job's message.
+    pub published: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// An artifact a job reported.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = artifacts)]
+pub struct ArtifactRow {
+    pub id: String,
+    pub job_id: String,
+    /// Order in the report.
+    pub position: i32,
+    pub data_type: String,
+    pub data: Option<String>,
+    /// JSON of the attachment (file artifacts).
+    pub attachment: Option<String>,
+    pub tlp: i32,
+    /// JSON array.
+    pub tags: String,
+    pub message: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+}

@@ -37,4 +37,104 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organizations (organization_id));
-diesel::allow_tables_to_appear_in_same_query!(organizations, users, settings);
+
+diesel::table! {
+    workers (id) {
+        id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        name -> Text,
+        definition_id -> Text,
+        definition -> Text,
+        data_types -> Text,
+        configuration -> Text,
+        rate -> Nullable<BigInt>,
+        rate_unit -> Nullable<Text>,
+        job_cache -> Nullable<Double>,
+        job_timeout -> Nullable<Double>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    base_configs (organization_id, kind, name) {
+        organization_id -> Text,
+        kind -> Text,
+        name -> Text,
+        config -> Text,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        organization_id -> Text,
+        worker_id -> Text,
+        worker_name -> Text,
+        worker_definition_id -> Text,
+        kind -> Text,
+        status -> Text,
+        data_type -> Text,
+        data -> Nullable<Text>,
+        attachment -> Nullable<Text>,
+        tlp -> Integer,
+        pap -> Integer,
+        message -> Text,
+        parameters -> Text,
+        label -> Nullable<Text>,
+        cache_tag -> Text,
+        start_date -> Nullable<BigInt>,
+        end_date -> Nullable<BigInt>,
+        error_message -> Nullable<Text>,
+        input -> Nullable<Text>,
+        report -> Nullable<Text>,
+        runner -> Nullable<Text>,
+        attempts -> Integer,
+        published -> Bool,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    artifacts (id) {
+        id -> Text,
+        job_id -> Text,
+        position -> Integer,
+        data_type -> Text,
+        data -> Nullable<Text>,
+        attachment -> Nullable<Text>,
+        tlp -> Integer,
+        tags -> Text,
+        message -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        started_at -> BigInt,
+        heartbeat_at -> BigInt,
+    }
+}
+
+diesel::joinable!(artifacts -> jobs (job_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    settings,
+    workers,
+    base_configs,
+    jobs,
+    artifacts,
+    instances
+);

@@ -2,10 +2,15 @@
 //! JSON arrays with `X-Total`, `range` (`all`, `from-to`, default the first 10) and `sort`
 //! (`+field`, `-field`), filters in Cortex's query DSL.
 
+#[path = "../../../hive-service/src/routes/body.rs"]
+pub mod body;
+pub mod datastore;
+pub mod jobs;
 pub mod login;
 pub mod organizations;
 pub mod status;
 pub mod users;
+pub mod workers;
 
 use crate::db::{OrganizationRow, UserRow};
 use crate::error::ApiError;
@@ -40,6 +45,37 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(status::current_user)
         .service(login::login)
         .service(login::logout)
+        .service(workers::analyzer_definitions)
+        .service(workers::responder_definitions)
+        .service(workers::scan_analyzers)
+        .service(workers::scan_responders)
+        .service(workers::analyzer_configs)
+        .service(workers::responder_configs)
+        .service(workers::analyzer_config)
+        .service(workers::responder_config)
+        .service(workers::set_analyzer_config)
+        .service(workers::set_responder_config)
+        .service(workers::alerts)
+        .service(workers::list_in_org)
+        .service(workers::search_in_org)
+        .service(workers::enable)
+        .service(workers::list)
+        .service(workers::search)
+        .service(workers::by_type)
+        .service(jobs::run)
+        .service(workers::get)
+        .service(workers::update)
+        .service(workers::disable)
+        .service(jobs::list)
+        .service(jobs::search)
+        .service(jobs::status)
+        .service(jobs::report)
+        .service(jobs::wait_report)
+        .service(jobs::job_artifacts)
+        .service(jobs::get)
+        .service(jobs::remove)
+        .service(datastore::download)
+        .service(datastore::download_zip)
         .service(organizations::list)
         .service(organizations::search)
         .service(organizations::stats)

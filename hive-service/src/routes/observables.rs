@@ -9,13 +9,11 @@ use crate::db::{now_ms, parse_id, Db, DbConn};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::ServiceState;
-use actix_web::http::header;
 use actix_web::{delete, get, patch, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 use shared_models::casework::OutputObservable;
-use std::io::Write;
 
 /// One observable.
 #[utoipa::path(tag = "observable", responses((status = 200, body = OutputObservable), (status = 404)))]
@@ -134,44 +132,7 @@ pub async fn send_file(
     content_type: &str,
     as_zip: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let path = state.datastore.path_of(sha256);
-    let name = name.replace(['"', '\r', '\n'], "_");
-    if !as_zip {
-        let bytes = tokio::fs::read(&path).await.map_err(|e| {
-            ApiError::NotFound(format!("file {sha256} is missing from the datastore: {e}"))
-        })?;
-        return Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, content_type.to_string()))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ))
-            .body(bytes));
-    }
-    let entry = name.clone();
-    let zipped = web::block(move || -> Result<Vec<u8>, String> {
-        use zip::unstable::write::FileOptionsExt;
-        let content = std::fs::read(&path).map_err(|e| e.to_string())?;
-        let mut out = std::io::Cursor::new(Vec::new());
-        let mut w = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .with_deprecated_encryption(b"malware");
-        w.start_file(entry, options).map_err(|e| e.to_string())?;
-        w.write_all(&content).map_err(|e| e.to_string())?;
-        w.finish().map_err(|e| e.to_string())?;
-        Ok(out.into_inner())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/zip"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.zip\""),
-        ))
-        .body(zipped))
+    crate::datastore::send_file(&state.datastore, sha256, name, content_type, as_zip).await
 }
 
 /// Downloads an observable's file (`attId` is the attachment's `_id` or its content hash).

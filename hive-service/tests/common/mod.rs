@@ -128,7 +128,11 @@ pub fn routes(doc: &serde_json::Value) -> Vec<(String, String)> {
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let concrete: String = path
             .split('/')
-            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .map(|s| match s {
+                "{kind}" => "analyzer",
+                s if s.starts_with('{') => "x",
+                s => s,
+            })
             .collect::<Vec<_>>()
             .join("/");
         for method in ["get", "post", "put", "patch", "delete"] {

@@ -1,0 +1,877 @@
+//! The job engine. A job is a row first: accepted jobs are stored `Waiting`, then handed to
+//! a runner, through RabbitMQ when `amqp.url` is set (durable queue `cortex.jobs`, shared by
+//! every instance on the database) or an in-process queue otherwise. A runner claims a job
+//! with a conditional update (`Waiting` → `InProgress`, naming itself), so a job is run by
+//! one instance at a time however often its message is delivered, and a job that already
+//! ended is never run again. Instances beat a heartbeat; the jobs of an instance whose
+//! heartbeat stopped go back to `Waiting` (or fail after `jobs.max_attempts` runs).
+//!
+//! Broker topology (`jobs.queue`, default `cortex.jobs`): the work queue (manual acks,
+//! prefetch = `jobs.concurrency`, dead-letters to `<queue>.dead`), `<queue>.retry` (messages
+//! wait 5 s there, then return to the work queue: transient failures such as the database
+//! being away). Every change of a job
+//! is published on `cortex.events` as `job.<status>`.
+
+pub mod runner;
+
+use crate::config::JobSettings;
+use crate::datastore::Datastore;
+use crate::db::schema::{artifacts, instances, jobs, workers};
+use crate::db::{now_ms, ArtifactRow, Db, DbConn, JobRow, WorkerRow};
+use crate::error::ApiError;
+use crate::messaging::Broker;
+use crate::workers::{runtime_config, Catalog};
+use diesel::prelude::*;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
+    ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use serde_json::{Map, Value};
+use shared_models::cortex::{JobEvent, JobRequest, JobStatus, WorkerKind};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, Semaphore};
+
+/// How long a message waits in the retry queue, ms.
+const RETRY_DELAY_MS: i64 = 5_000;
+/// Deliveries of one message before it is dead-lettered.
+const MAX_DELIVERIES: i64 = 10;
+/// Heartbeat period.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// An instance silent this long is dead, ms.
+const STALE_MS: i64 = 10_000;
+
+/// The engine of one instance.
+pub struct Engine {
+    db: Db,
+    events: Broker,
+    settings: JobSettings,
+    catalog: Arc<Catalog>,
+    datastore: Datastore,
+    instance: String,
+    local: mpsc::UnboundedSender<String>,
+    queue: Option<Arc<Queue>>,
+    ended: broadcast::Sender<String>,
+    slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("instance", &self.instance)
+            .field("broker", &self.queue.is_some())
+            .finish()
+    }
+}
+
+/// The RabbitMQ side: a publishing channel, replaced when the connection comes back.
+struct Queue {
+    url: String,
+    work: String,
+    retry: String,
+    dead: String,
+    publisher: Mutex<Option<Channel>>,
+}
+
+impl Engine {
+    /// Starts the engine: registers the instance, starts the runners, the heartbeat and the
+    /// recovery of jobs left behind.
+    pub async fn start(
+        db: Db,
+        events: Broker,
+        settings: JobSettings,
+        catalog: Arc<Catalog>,
+        datastore: Datastore,
+        amqp_url: Option<String>,
+    ) -> Result<Arc<Engine>, String> {
+        let instance = crate::auth::secrets::random_token(12);
+        let now = now_ms();
+        let me = instance.clone();
+        db.write(move |c| {
+            diesel::insert_into(instances::table)
+                .values((
+                    instances::id.eq(&me),
+                    instances::started_at.eq(now),
+                    instances::heartbeat_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("cannot register this instance: {e}"))?;
+        let (local, rx) = mpsc::unbounded_channel();
+        let (ended, _) = broadcast::channel(1024);
+        let queue = amqp_url.map(|url| {
+            Arc::new(Queue {
+                url,
+                work: settings.queue.clone(),
+                retry: format!("{}.retry", settings.queue),
+                dead: format!("{}.dead", settings.queue),
+                publisher: Mutex::new(None),
+            })
+        });
+        let engine = Arc::new(Engine {
+            db,
+            events,
+            slots: Arc::new(Semaphore::new(settings.concurrency)),
+            settings,
+            catalog,
+            datastore,
+            instance,
+            local,
+            queue,
+            ended,
+        });
+        tokio::spawn(engine.clone().local_dispatcher(rx));
+        if let Some(q) = engine.queue.clone() {
+            let ready = Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(engine.clone().amqp_loop(q, ready.clone()));
+            // Start-up waits (briefly) for the queue, so that the first jobs go through it.
+            let _ = tokio::time::timeout(Duration::from_secs(10), ready.notified()).await;
+        }
+        engine.requeue_waiting().await;
+        tokio::spawn(engine.clone().heartbeat_loop());
+        Ok(engine)
+    }
+
+    /// This instance's id.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Whether jobs go through RabbitMQ.
+    pub fn uses_broker(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// Ids of jobs as they end on this instance (for `waitreport`).
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.ended.subscribe()
+    }
+
+    /// Hands an accepted (committed, `Waiting`) job to a runner.
+    pub async fn dispatch(&self, job_id: &str) {
+        match &self.queue {
+            None => {
+                let _ = self.local.send(job_id.to_string());
+            }
+            Some(q) => {
+                if self.publish_job(q, job_id).await.is_ok() {
+                    let id = job_id.to_string();
+                    let _ = self
+                        .db
+                        .write(move |c| {
+                            diesel::update(jobs::table.find(&id))
+                                .set(jobs::published.eq(true))
+                                .execute(c)?;
+                            Ok(())
+                        })
+                        .await;
+                }
+                // Else the job stays unpublished: the heartbeat publishes it once the
+                // broker is back.
+            }
+        }
+    }
+
+    async fn publish_job(&self, q: &Queue, job_id: &str) -> Result<(), String> {
+        let channel = q
+            .publisher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or("the broker is not connected")?;
+        publish_to(&channel, &q.work, job_id, 0).await
+    }
+
+    /// Publishes the job's current state on `cortex.events` (`job.<status>`).
+    pub async fn announce(&self, job: &JobRow) {
+        if self.events.state() == "none" {
+            return;
+        }
+        let arts = match job.status.as_str() {
+            "Success" => {
+                let id = job.id.clone();
+                self.db
+                    .read(move |c| {
+                        Ok(artifacts::table
+                            .filter(artifacts::job_id.eq(id))
+                            .order(artifacts::position.asc())
+                            .select(ArtifactRow::as_select())
+                            .load(c)?)
+                    })
+                    .await
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let event = JobEvent {
+            job: crate::routes::jobs::render_job(job, Some(&arts)),
+        };
+        let key = format!("job.{}", job.status);
+        if let Err(e) = self
+            .events
+            .publish(&key, &event, Some(job.id.clone()))
+            .await
+        {
+            tracing::warn!(job = %job.id, error = %e, "job event not published");
+        }
+    }
+
+    async fn local_dispatcher(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<String>) {
+        while let Some(id) = rx.recv().await {
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let engine = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.run_job(&id).await {
+                    tracing::warn!(job = %id, error = %e, "job not run; it stays Waiting");
+                }
+                drop(permit);
+            });
+        }
+    }
+
+    async fn amqp_loop(self: Arc<Self>, q: Arc<Queue>, ready: Arc<tokio::sync::Notify>) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.consume(&q, &ready).await {
+                Ok(()) => backoff = Duration::from_millis(500),
+                Err(e) => tracing::warn!(error = %e, "job queue: connection lost or refused"),
+            }
+            *q.publisher.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// One connection's life: topology, publisher, consumer until the connection drops.
+    async fn consume(
+        self: &Arc<Self>,
+        q: &Arc<Queue>,
+        ready: &tokio::sync::Notify,
+    ) -> Result<(), String> {
+        let props = ConnectionProperties::default()
+            .with_connection_name(format!("cortex-service jobs {}", self.instance).into());
+        let conn =
+            tokio::time::timeout(Duration::from_secs(10), Connection::connect(&q.url, props))
+                .await
+                .map_err(|_| "RabbitMQ did not answer".to_string())?
+                .map_err(|e| e.to_string())?;
+        let publisher = conn.create_channel().await.map_err(|e| e.to_string())?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        declare_topology(&publisher, q).await?;
+        let consumer_channel = conn.create_channel().await.map_err(|e| e.to_string())?;
+        consumer_channel
+            .basic_qos(
+                u16::try_from(self.settings.concurrency).unwrap_or(u16::MAX),
+                BasicQosOptions::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut consumer = consumer_channel
+            .basic_consume(
+                q.work.as_str().into(),
+                format!("cortex-{}", self.instance).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        *q.publisher.lock().unwrap_or_else(|p| p.into_inner()) = Some(publisher.clone());
+        tracing::info!(queue = %q.work, "job queue consumed");
+        ready.notify_one();
+        while let Some(delivery) = consumer.next().await {
+            let delivery = delivery.map_err(|e| e.to_string())?;
+            let permit = self
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| e.to_string())?;
+            let engine = self.clone();
+            let publisher = publisher.clone();
+            let q = q.clone();
+            tokio::spawn(async move {
+                engine.handle_delivery(delivery, &publisher, &q).await;
+                drop(permit);
+            });
+        }
+        let _ = conn.close(200, "consumer ended".into()).await;
+        Err("the consumer stopped".into())
+    }
+
+    async fn handle_delivery(
+        &self,
+        delivery: lapin::message::Delivery,
+        publisher: &Channel,
+        q: &Queue,
+    ) {
+        let attempts = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get("x-cortex-deliveries").cloned())
+            .and_then(|v| match v {
+                AMQPValue::LongLongInt(n) => Some(n),
+                AMQPValue::LongInt(n) => Some(i64::from(n)),
+                _ => None,
+            })
+            .unwrap_or(0);
+        let request: Result<JobRequest, _> = serde_json::from_slice(&delivery.data);
+        let Ok(request) = request else {
+            tracing::error!(queue = %q.work, "poison message: not a job request; dead-lettered");
+            let _ = delivery
+                .acker
+                .reject(BasicRejectOptions { requeue: false })
+                .await;
+            return;
+        };
+        match self.run_job(&request.job_id).await {
+            Ok(_) => {
+                let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+            }
+            Err(RunError::Unknown) => {
+                tracing::error!(job = %request.job_id, "message for an unknown job; dead-lettered");
+                let _ = delivery
+                    .acker
+                    .reject(BasicRejectOptions { requeue: false })
+                    .await;
+            }
+            Err(RunError::Transient(e)) if attempts + 1 < MAX_DELIVERIES => {
+                tracing::warn!(job = %request.job_id, error = %e, "job retried in 5 s");
+                let retried = publish_to(publisher, &q.retry, &request.job_id, attempts + 1).await;
+                let _ = match retried {
+                    Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await,
+                    Err(_) => {
+                        delivery
+                            .acker
+                            .reject(BasicRejectOptions { requeue: true })
+                            .await
+                    }
+                };
+            }
+            Err(RunError::Transient(e)) => {
+                tracing::error!(job = %request.job_id, error = %e, "job message dead-lettered after {MAX_DELIVERIES} tries");
+                let _ = delivery
+                    .acker
+                    .reject(BasicRejectOptions { requeue: false })
+                    .await;
+            }
+        }
+    }
+
+    /// Claims and runs a job. `Ok(false)` when there was nothing to do (ended, deleted, or
+    /// running elsewhere).
+    async fn run_job(&self, job_id: &str) -> Result<bool, RunError> {
+        let me = self.instance.clone();
+        let id = job_id.to_string();
+        let claimed = self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                let n = diesel::update(
+                    jobs::table
+                        .find(&id)
+                        .filter(jobs::status.eq(JobStatus::Waiting.as_str())),
+                )
+                .set((
+                    jobs::status.eq(JobStatus::InProgress.as_str()),
+                    jobs::runner.eq(&me),
+                    jobs::start_date.eq(now),
+                    jobs::attempts.eq(jobs::attempts + 1),
+                    jobs::updated_at.eq(now),
+                ))
+                .execute(c)?;
+                let job: Option<JobRow> = jobs::table
+                    .find(&id)
+                    .select(JobRow::as_select())
+                    .first(c)
+                    .optional()?;
+                Ok((n == 1, job))
+            })
+            .await
+            .map_err(|e| RunError::Transient(e.to_string()))?;
+        let job = match claimed {
+            (_, None) => return Err(RunError::Unknown),
+            (false, Some(_)) => return Ok(false),
+            (true, Some(job)) => job,
+        };
+        self.announce(&job).await;
+        let outcome = match self.prepare(&job).await {
+            Ok(spec) => runner::run(spec, &self.datastore).await,
+            Err(message) => runner::Outcome::Failure {
+                message,
+                input: None,
+            },
+        };
+        self.finish(&job, outcome).await;
+        Ok(true)
+    }
+
+    /// The run specification of a claimed job; `Err` is the failure message.
+    async fn prepare(&self, job: &JobRow) -> Result<runner::RunSpec, String> {
+        let wid = job.worker_id.clone();
+        let worker: Option<WorkerRow> = self
+            .db
+            .read(move |c| {
+                Ok(workers::table
+                    .find(wid)
+                    .select(WorkerRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await
+            .map_err(|e| format!("cannot read the worker: {e}"))?;
+        let worker = worker.ok_or_else(|| {
+            format!(
+                "The worker {} was disabled before the job ran",
+                job.worker_name
+            )
+        })?;
+        let kind = WorkerKind::parse(&worker.kind).unwrap_or(WorkerKind::Analyzer);
+        let def = self.catalog.get(kind, &worker.name).ok_or_else(|| {
+            format!(
+                "The definition {} is no longer installed (see analyzers.paths / responders.paths)",
+                worker.name
+            )
+        })?;
+        let configuration: Map<String, Value> =
+            serde_json::from_str(&worker.configuration).unwrap_or_default();
+        let config = runtime_config(&def.config, &configuration);
+        let parameters: Value =
+            serde_json::from_str(&job.parameters).unwrap_or(Value::Object(Map::new()));
+        let mut input = Map::new();
+        if let Some(data) = &job.data {
+            let data = if kind == WorkerKind::Responder {
+                serde_json::from_str(data).unwrap_or_else(|_| Value::String(data.clone()))
+            } else {
+                Value::String(data.clone())
+            };
+            input.insert("data".into(), data);
+        }
+        input.insert("dataType".into(), Value::String(job.data_type.clone()));
+        input.insert("tlp".into(), Value::from(job.tlp));
+        input.insert("pap".into(), Value::from(job.pap));
+        input.insert("message".into(), Value::String(job.message.clone()));
+        input.insert("parameters".into(), parameters.clone());
+        let cacerts = config
+            .get("cacerts")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string);
+        input.insert("config".into(), Value::Object(config));
+        let attachment = match &job.attachment {
+            None => None,
+            Some(a) => {
+                let a: shared_models::cortex::JobAttachment =
+                    serde_json::from_str(a).map_err(|e| format!("bad attachment: {e}"))?;
+                Some((self.datastore.path_of(&a.id), a.name, a.content_type))
+            }
+        };
+        let minutes = worker
+            .job_timeout
+            .or_else(|| configuration.get("jobTimeout").and_then(Value::as_f64))
+            .filter(|m| *m > 0.0)
+            .unwrap_or(self.settings.timeout);
+        let keep = self.settings.keep_job_folder
+            || parameters.get("keepJobFolder").and_then(Value::as_bool) == Some(true);
+        Ok(runner::RunSpec {
+            job_id: job.id.clone(),
+            program: def.program(),
+            root: def.root.clone(),
+            input,
+            attachment,
+            cacerts,
+            timeout: Duration::from_secs_f64((minutes * 60.0).min(7.0 * 86400.0)),
+            kill_grace: Duration::from_secs(self.settings.kill_grace_secs),
+            max_output_bytes: self.settings.max_output_bytes,
+            keep_folder: keep,
+            jobs_dir: self
+                .settings
+                .directory
+                .clone()
+                .unwrap_or_else(|| "jobs".into()),
+        })
+    }
+
+    /// Stores the outcome, if the job is still this instance's to finish.
+    async fn finish(&self, job: &JobRow, outcome: runner::Outcome) {
+        let me = self.instance.clone();
+        let id = job.id.clone();
+        let owner = job.created_by.clone();
+        let mut stored = None;
+        for attempt in 0..5 {
+            let (jid, me, owner, outcome) =
+                (id.clone(), me.clone(), owner.clone(), outcome.clone());
+            let r = self
+                .db
+                .write(move |c| finish_in(c, &jid, &me, &owner, outcome))
+                .await;
+            match r {
+                Ok(row) => {
+                    stored = row;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(job = %id, error = %e, attempt, "cannot store the job's result; retrying");
+                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                }
+            }
+        }
+        let _ = self.ended.send(id.clone());
+        match stored {
+            Some(row) => self.announce(&row).await,
+            None => {
+                tracing::warn!(job = %id, "result discarded: the job was deleted, taken over, or the database is away")
+            }
+        }
+    }
+
+    async fn heartbeat_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.heartbeat().await {
+                tracing::warn!(error = %e, "heartbeat failed");
+            }
+        }
+    }
+
+    async fn heartbeat(&self) -> Result<(), ApiError> {
+        let me = self.instance.clone();
+        let max_attempts = self.settings.max_attempts;
+        let (requeued, failed) = self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                let n = diesel::update(instances::table.find(&me))
+                    .set(instances::heartbeat_at.eq(now))
+                    .execute(c)?;
+                if n == 0 {
+                    diesel::insert_into(instances::table)
+                        .values((
+                            instances::id.eq(&me),
+                            instances::started_at.eq(now),
+                            instances::heartbeat_at.eq(now),
+                        ))
+                        .execute(c)?;
+                }
+                diesel::delete(instances::table.filter(instances::heartbeat_at.lt(now - 3_600_000)))
+                    .execute(c)?;
+                let live: Vec<String> = instances::table
+                    .filter(instances::heartbeat_at.ge(now - STALE_MS))
+                    .select(instances::id)
+                    .load(c)?;
+                let orphans: Vec<(String, Option<String>, i32)> = jobs::table
+                    .filter(jobs::status.eq(JobStatus::InProgress.as_str()))
+                    .filter(
+                        jobs::runner
+                            .is_null()
+                            .or(diesel::dsl::not(jobs::runner.assume_not_null().eq_any(&live))),
+                    )
+                    .select((jobs::id, jobs::runner, jobs::attempts))
+                    .load(c)?;
+                let mut requeued = Vec::new();
+                let mut failed = Vec::new();
+                for (id, runner, attempts) in orphans {
+                    // Only if it is still the dead runner's (another instance may be first).
+                    let still = jobs::status
+                        .eq(JobStatus::InProgress.as_str())
+                        .and(jobs::runner.eq(runner.clone().unwrap_or_default()).or(
+                            jobs::runner.is_null().and(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                                if runner.is_none() { "1=1" } else { "1=0" },
+                            )),
+                        ));
+                    if attempts >= max_attempts {
+                        let n = diesel::update(jobs::table.find(&id).filter(still))
+                            .set((
+                                jobs::status.eq(JobStatus::Failure.as_str()),
+                                jobs::error_message.eq(format!(
+                                    "The instance running this job stopped, {attempts} times; the job is not run again"
+                                )),
+                                jobs::end_date.eq(now),
+                                jobs::runner.eq(None::<String>),
+                                jobs::updated_at.eq(now),
+                            ))
+                            .execute(c)?;
+                        if n == 1 {
+                            failed.push(id);
+                        }
+                    } else {
+                        let n = diesel::update(jobs::table.find(&id).filter(still))
+                            .set((
+                                jobs::status.eq(JobStatus::Waiting.as_str()),
+                                jobs::runner.eq(None::<String>),
+                                jobs::start_date.eq(None::<i64>),
+                                jobs::published.eq(false),
+                                jobs::updated_at.eq(now),
+                            ))
+                            .execute(c)?;
+                        if n == 1 {
+                            requeued.push(id);
+                        }
+                    }
+                }
+                if !requeued.is_empty() || !failed.is_empty() {
+                    tracing::warn!(?requeued, ?failed, "jobs of a stopped instance recovered");
+                }
+                Ok((requeued, failed))
+            })
+            .await?;
+        for id in &failed {
+            let _ = self.ended.send(id.clone());
+            if let Some(row) = self.load(id).await {
+                self.announce(&row).await;
+            }
+        }
+        for id in requeued {
+            self.dispatch(&id).await;
+        }
+        if self.queue.is_some() {
+            // Jobs accepted while the broker was away.
+            let unpublished: Vec<String> = self
+                .db
+                .read(|c| {
+                    Ok(jobs::table
+                        .filter(jobs::status.eq(JobStatus::Waiting.as_str()))
+                        .filter(jobs::published.eq(false))
+                        .filter(jobs::created_at.lt(now_ms() - 2_000))
+                        .select(jobs::id)
+                        .order(jobs::created_at.asc())
+                        .limit(1000)
+                        .load(c)?)
+                })
+                .await?;
+            for id in unpublished {
+                self.dispatch(&id).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// At start: every `Waiting` job is handed out again (a duplicate message is harmless).
+    async fn requeue_waiting(&self) {
+        let waiting: Vec<String> = self
+            .db
+            .read(|c| {
+                Ok(jobs::table
+                    .filter(jobs::status.eq(JobStatus::Waiting.as_str()))
+                    .order(jobs::created_at.asc())
+                    .select(jobs::id)
+                    .load(c)?)
+            })
+            .await
+            .unwrap_or_default();
+        if !waiting.is_empty() {
+            tracing::info!(jobs = waiting.len(), "waiting jobs queued again");
+        }
+        for id in waiting {
+            self.dispatch(&id).await;
+        }
+    }
+
+    async fn load(&self, id: &str) -> Option<JobRow> {
+        let id = id.to_string();
+        self.db
+            .read(move |c| {
+                Ok(jobs::table
+                    .find(id)
+                    .select(JobRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// Why a job message could not be handled.
+#[derive(Debug)]
+enum RunError {
+    /// No such job.
+    Unknown,
+    /// Try again later.
+    Transient(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Unknown => f.write_str("unknown job"),
+            RunError::Transient(e) => f.write_str(e),
+        }
+    }
+}
+
+async fn declare_topology(ch: &Channel, q: &Queue) -> Result<(), String> {
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let mut work = FieldTable::default();
+    work.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString("".into()),
+    );
+    work.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(q.dead.as_str().into()),
+    );
+    let mut retry = FieldTable::default();
+    retry.insert(
+        "x-message-ttl".into(),
+        AMQPValue::LongLongInt(RETRY_DELAY_MS),
+    );
+    retry.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString("".into()),
+    );
+    retry.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(q.work.as_str().into()),
+    );
+    for (name, args) in [
+        (&q.dead, FieldTable::default()),
+        (&q.work, work),
+        (&q.retry, retry),
+    ] {
+        ch.queue_declare(name.as_str().into(), durable, args)
+            .await
+            .map_err(|e| format!("cannot declare queue {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Publishes a job request (persistent, confirmed) to a queue through the default exchange.
+async fn publish_to(
+    ch: &Channel,
+    queue: &str,
+    job_id: &str,
+    deliveries: i64,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(&JobRequest {
+        job_id: job_id.to_string(),
+    })
+    .map_err(|e| e.to_string())?;
+    let mut headers = FieldTable::default();
+    headers.insert(
+        "x-cortex-deliveries".into(),
+        AMQPValue::LongLongInt(deliveries),
+    );
+    let props = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into())
+        .with_headers(headers);
+    let confirm = ch
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions::default(),
+            &body,
+            props,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    if confirm.is_nack() {
+        return Err("the broker refused the message".into());
+    }
+    Ok(())
+}
+
+/// Writes the outcome of a run if the job is still `InProgress` on this instance.
+fn finish_in(
+    c: &mut DbConn,
+    id: &str,
+    me: &str,
+    owner: &str,
+    outcome: runner::Outcome,
+) -> Result<Option<JobRow>, ApiError> {
+    let now = now_ms();
+    let target = jobs::table
+        .find(id)
+        .filter(jobs::status.eq(JobStatus::InProgress.as_str()))
+        .filter(jobs::runner.eq(me));
+    let n = match &outcome {
+        runner::Outcome::Success {
+            summary,
+            full,
+            operations,
+            ..
+        } => {
+            let report =
+                serde_json::json!({"summary": summary, "full": full, "operations": operations});
+            diesel::update(target)
+                .set((
+                    jobs::status.eq(JobStatus::Success.as_str()),
+                    jobs::report.eq(report.to_string()),
+                    jobs::end_date.eq(now),
+                    jobs::updated_at.eq(now),
+                ))
+                .execute(c)?
+        }
+        runner::Outcome::Failure { message, input } => diesel::update(target)
+            .set((
+                jobs::status.eq(JobStatus::Failure.as_str()),
+                jobs::error_message.eq(message),
+                jobs::input.eq(input.as_ref().map(Value::to_string)),
+                jobs::end_date.eq(now),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(c)?,
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    if let runner::Outcome::Success {
+        artifacts: arts, ..
+    } = outcome
+    {
+        let rows: Vec<ArtifactRow> = arts
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| ArtifactRow {
+                id: crate::auth::secrets::random_token(15),
+                job_id: id.to_string(),
+                position: i32::try_from(i).unwrap_or(i32::MAX),
+                data_type: a.data_type,
+                data: a.data,
+                attachment: a.file.map(|f| {
+                    serde_json::to_string(&shared_models::cortex::JobAttachment {
+                        id: f.stored.sha256.clone(),
+                        name: f.filename,
+                        hashes: vec![f.stored.sha256, f.stored.sha1, f.stored.md5],
+                        size: f.stored.size,
+                        content_type: f.content_type,
+                    })
+                    .unwrap_or_default()
+                }),
+                tlp: a.tlp,
+                tags: serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()),
+                message: a.message,
+                created_by: owner.to_string(),
+                created_at: now,
+            })
+            .collect();
+        for row in &rows {
+            diesel::insert_into(artifacts::table)
+                .values(row)
+                .execute(c)?;
+        }
+    }
+    Ok(jobs::table
+        .find(id)
+        .select(JobRow::as_select())
+        .first(c)
+        .optional()?)
+}

@@ -1,0 +1,815 @@
+//! Analyzers and responders: the definitions installed, the workers an organization enabled
+//! from them (with a configuration validated as Cortex does), base configurations, and the
+//! obsolete-worker alert. The same handlers serve `/api/analyzer...` and `/api/responder...`.
+
+use super::{list_response, to_value, ListParams, SearchBody};
+use crate::auth::Caller;
+use crate::db::schema::{base_configs, workers};
+use crate::db::{duplicate_as, now_ms, Db, WorkerRow};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::workers::{common_items, global_items, validate_configuration, worker_id, Definition};
+use crate::ServiceState;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use shared_models::cortex::{ConfigurationItem, OutputDefinition, OutputWorker, Role, WorkerKind};
+use std::collections::BTreeMap;
+
+/// `{kind}` in paths.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct KindPath {
+    /// `analyzer` or `responder`.
+    pub kind: WorkerKind,
+}
+
+/// `{kind}/{id}` in paths.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct KindIdPath {
+    /// `analyzer` or `responder`.
+    pub kind: WorkerKind,
+    /// The worker id, data type or definition id.
+    pub id: String,
+}
+
+fn kind_of(s: &str) -> WorkerKind {
+    WorkerKind::parse(s).unwrap_or(WorkerKind::Analyzer)
+}
+
+/// Renders a worker; the configuration only for an orgadmin.
+pub fn render_worker(w: &WorkerRow, with_config: bool) -> OutputWorker {
+    let kind = kind_of(&w.kind);
+    let def: Value = serde_json::from_str(&w.definition).unwrap_or_default();
+    let s = |k: &str| {
+        def.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let config: Map<String, Value> = serde_json::from_str(&w.configuration).unwrap_or_default();
+    let level = |k: &str| config.get(k).and_then(Value::as_i64);
+    OutputWorker {
+        id: w.id.clone(),
+        underscore_id: w.id.clone(),
+        entity: "worker".into(),
+        name: w.name.clone(),
+        version: s("version"),
+        description: s("description"),
+        author: s("author"),
+        url: s("url"),
+        license: s("license"),
+        data_type_list: serde_json::from_str(&w.data_types).unwrap_or_default(),
+        base_config: s("baseConfig"),
+        worker_definition_id: w.definition_id.clone(),
+        analyzer_definition_id: (kind == WorkerKind::Analyzer).then(|| w.definition_id.clone()),
+        command: def
+            .get("command")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        docker_image: def
+            .get("dockerImage")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        rate: w.rate,
+        rate_unit: w.rate_unit.clone(),
+        job_cache: w.job_cache,
+        job_timeout: w.job_timeout,
+        max_tlp: level("max_tlp"),
+        max_pap: level("max_pap"),
+        kind,
+        configuration: with_config.then_some(Value::Object(config)),
+        created_at: w.created_at,
+        created_by: w.created_by.clone(),
+        updated_at: w.updated_at,
+        updated_by: w.updated_by.clone(),
+    }
+}
+
+async fn org_workers(db: &Db, org: String, kind: WorkerKind) -> Result<Vec<WorkerRow>, ApiError> {
+    db.read(move |c| {
+        Ok(workers::table
+            .filter(workers::organization_id.eq(org))
+            .filter(workers::kind.eq(kind.as_str()))
+            .order(workers::name.asc())
+            .select(WorkerRow::as_select())
+            .load(c)?)
+    })
+    .await
+}
+
+async fn find_worker(
+    db: &Db,
+    org: String,
+    kind: WorkerKind,
+    id: String,
+) -> Result<WorkerRow, ApiError> {
+    db.read(move |c| {
+        workers::table
+            .find(&id)
+            .filter(workers::organization_id.eq(org))
+            .filter(workers::kind.eq(kind.as_str()))
+            .select(WorkerRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("worker {id} not found")))
+    })
+    .await
+}
+
+fn rendered(rows: &[WorkerRow], caller: &Caller) -> Result<Vec<Value>, ApiError> {
+    let admin = caller.has(Role::Orgadmin);
+    rows.iter()
+        .map(|w| to_value(&render_worker(w, admin)))
+        .collect()
+}
+
+/// The organization's workers of a kind.
+#[utoipa::path(tag = "worker", params(KindPath, ListParams), responses((status = 200, body = Vec<OutputWorker>)))]
+#[get("/api/{kind:analyzer|responder}")]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindPath>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    list_workers(db, caller, path, params).await
+}
+
+async fn list_workers(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindPath>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Read])?;
+    let rows = org_workers(&db, caller.organization.id.clone(), path.kind).await?;
+    list_response(rendered(&rows, &caller)?, &Value::Null, &params, None)
+}
+
+/// The same list, as the UI asks for it.
+#[utoipa::path(tag = "worker", params(KindPath, ListParams), responses((status = 200, body = Vec<OutputWorker>)))]
+#[get("/api/organization/{kind:analyzer|responder}")]
+pub async fn list_in_org(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindPath>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    list_workers(db, caller, path, params).await
+}
+
+/// Searches the organization's workers.
+#[utoipa::path(tag = "worker", params(KindPath, ListParams), request_body = SearchBody, responses((status = 200, body = Vec<OutputWorker>)))]
+#[post("/api/{kind:analyzer|responder}/_search")]
+pub async fn search(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindPath>,
+    params: web::Query<ListParams>,
+    body: JsonBody<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    search_workers(db, caller, path, params, body).await
+}
+
+async fn search_workers(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindPath>,
+    params: web::Query<ListParams>,
+    body: JsonBody<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Read])?;
+    let rows = org_workers(&db, caller.organization.id.clone(), path.kind).await?;
+    list_response(
+        rendered(&rows, &caller)?,
+        &body.0.query,
+        &params,
+        Some(&body.0),
+    )
+}
+
+/// The same search, as the UI asks for it.
+#[utoipa::path(tag = "worker", params(KindPath, ListParams), request_body = SearchBody, responses((status = 200, body = Vec<OutputWorker>)))]
+#[post("/api/organization/{kind:analyzer|responder}/_search")]
+pub async fn search_in_org(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindPath>,
+    params: web::Query<ListParams>,
+    body: JsonBody<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    search_workers(db, caller, path, params, body).await
+}
+
+/// The workers accepting a data type (never with their configuration).
+#[utoipa::path(tag = "worker", params(KindIdPath), responses((status = 200, body = Vec<OutputWorker>)))]
+#[get("/api/{kind:analyzer|responder}/type/{id}")]
+pub async fn by_type(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindIdPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Read])?;
+    let rows = org_workers(&db, caller.organization.id.clone(), path.kind).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|w| {
+            serde_json::from_str::<Vec<String>>(&w.data_types)
+                .unwrap_or_default()
+                .contains(&path.id)
+        })
+        .map(|w| to_value(&render_worker(w, false)))
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total", items.len().to_string()))
+        .json(items))
+}
+
+/// One worker of the organization.
+#[utoipa::path(tag = "worker", params(KindIdPath), responses((status = 200, body = OutputWorker), (status = 404)))]
+#[get("/api/{kind:analyzer|responder}/{id}")]
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindIdPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Read])?;
+    let w = find_worker(
+        &db,
+        caller.organization.id.clone(),
+        path.kind,
+        path.id.clone(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(render_worker(&w, caller.has(Role::Orgadmin))))
+}
+
+/// Body of an enable or an update.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InputWorker {
+    /// The definition id (enable) or ignored (update).
+    pub name: Option<String>,
+    /// Values of the configuration items.
+    #[schema(value_type = Object)]
+    pub configuration: Option<Map<String, Value>>,
+    /// Jobs allowed per `rateUnit`.
+    pub rate: Option<i64>,
+    /// `Second`, `Minute`, `Hour`, `Day` or `Month`.
+    pub rate_unit: Option<String>,
+    /// Cache window, minutes (0: no cache).
+    pub job_cache: Option<f64>,
+    /// Timeout, minutes.
+    pub job_timeout: Option<f64>,
+    /// Accepted, not used (no docker runner).
+    pub docker_image: Option<String>,
+    /// Narrows the definition's data types.
+    pub data_type_list: Option<Vec<String>>,
+}
+
+fn check_limits(input: &InputWorker) -> Result<(), ApiError> {
+    if let Some(r) = input.rate {
+        if r < 0 {
+            return Err(ApiError::attribute("rate", "must be 0 or more"));
+        }
+    }
+    if let Some(u) = &input.rate_unit {
+        if super::jobs::rate_unit_ms(u).is_none() {
+            return Err(ApiError::attribute(
+                "rateUnit",
+                "must be Second, Minute, Hour, Day or Month",
+            ));
+        }
+    }
+    for (name, v) in [
+        ("jobCache", input.job_cache),
+        ("jobTimeout", input.job_timeout),
+    ] {
+        if v.is_some_and(|v| !(0.0..=100_000.0).contains(&v)) {
+            return Err(ApiError::attribute(name, "must be 0 to 100000 minutes"));
+        }
+    }
+    Ok(())
+}
+
+fn items_of(def: &Definition, state: &ServiceState) -> Vec<ConfigurationItem> {
+    let mut items = def.items.clone();
+    for i in common_items(def.kind, state.jobs.cache, state.jobs.timeout) {
+        if !items.iter().any(|x| x.name == i.name) {
+            items.push(i);
+        }
+    }
+    items
+}
+
+fn data_types_for(def: &Definition, asked: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    match asked {
+        None => Ok(def.data_types.clone()),
+        Some(types) => {
+            if let Some(bad) = types.iter().find(|t| !def.data_types.contains(t)) {
+                return Err(ApiError::attribute(
+                    "dataTypeList",
+                    format!("{bad} is not a data type of {}", def.id),
+                ));
+            }
+            Ok(types)
+        }
+    }
+}
+
+/// Enables a definition in the caller's organization.
+#[utoipa::path(tag = "worker", params(KindIdPath), request_body = InputWorker, responses((status = 201, body = OutputWorker), (status = 400), (status = 404)))]
+#[post("/api/organization/{kind:analyzer|responder}/{id}")]
+pub async fn enable(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    path: web::Path<KindIdPath>,
+    body: JsonBody<InputWorker>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin])?;
+    let kind = path.kind;
+    let def = state
+        .catalog
+        .get(kind, &path.id)
+        .ok_or_else(|| ApiError::NotFound(format!("worker definition {} not found", path.id)))?;
+    let input = body.0;
+    check_limits(&input)?;
+    let configuration = validate_configuration(
+        &items_of(&def, &state),
+        &input.configuration.clone().unwrap_or_default(),
+        false,
+    )?;
+    let org = caller.organization.id.clone();
+    let now = now_ms();
+    let row = WorkerRow {
+        id: worker_id(&org, &def.id, kind),
+        organization_id: org,
+        kind: kind.as_str().into(),
+        name: def.id.clone(),
+        definition_id: def.id.clone(),
+        definition: def.to_stored().to_string(),
+        data_types: serde_json::to_string(&data_types_for(&def, input.data_type_list)?)
+            .map_err(ApiError::internal)?,
+        configuration: Value::Object(configuration).to_string(),
+        rate: input.rate,
+        rate_unit: input.rate_unit,
+        job_cache: input.job_cache,
+        job_timeout: input.job_timeout,
+        created_by: caller.login().to_string(),
+        created_at: now,
+        updated_by: None,
+        updated_at: None,
+    };
+    let r = row.clone();
+    db.write(move |c| {
+        diesel::insert_into(workers::table)
+            .values(&r)
+            .execute(c)
+            .map_err(|e| {
+                duplicate_as(e, || {
+                    ApiError::Create(format!(
+                        "{} is already enabled in this organization",
+                        r.name
+                    ))
+                })
+            })?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(render_worker(&row, true)))
+}
+
+/// Changes a worker: configuration (merged over the current one, then validated), rate,
+/// cache, timeout.
+#[utoipa::path(tag = "worker", params(KindIdPath), request_body = InputWorker, responses((status = 200, body = OutputWorker), (status = 400), (status = 404)))]
+#[patch("/api/{kind:analyzer|responder}/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    path: web::Path<KindIdPath>,
+    body: JsonBody<InputWorker>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin])?;
+    let kind = path.kind;
+    let mut w = find_worker(&db, caller.organization.id.clone(), kind, path.id.clone()).await?;
+    let input = body.0;
+    check_limits(&input)?;
+    if let Some(given) = &input.configuration {
+        let mut merged: Map<String, Value> =
+            serde_json::from_str(&w.configuration).unwrap_or_default();
+        merged.extend(given.clone());
+        let items = match state.catalog.get(kind, &w.name) {
+            Some(def) => items_of(&def, &state),
+            None => {
+                return Err(ApiError::BadRequest(format!(
+                    "the definition {} is no longer installed",
+                    w.name
+                )))
+            }
+        };
+        w.configuration =
+            Value::Object(validate_configuration(&items, &merged, false)?).to_string();
+    }
+    if let Some(types) = input.data_type_list {
+        if let Some(def) = state.catalog.get(kind, &w.name) {
+            w.data_types = serde_json::to_string(&data_types_for(&def, Some(types))?)
+                .map_err(ApiError::internal)?;
+        }
+    }
+    if input.rate.is_some() {
+        w.rate = input.rate;
+    }
+    if input.rate_unit.is_some() {
+        w.rate_unit = input.rate_unit;
+    }
+    if input.job_cache.is_some() {
+        w.job_cache = input.job_cache;
+    }
+    if input.job_timeout.is_some() {
+        w.job_timeout = input.job_timeout;
+    }
+    w.updated_at = Some(now_ms());
+    w.updated_by = Some(caller.login().to_string());
+    let row = w.clone();
+    db.write(move |c| {
+        diesel::update(workers::table.find(&row.id))
+            .set(&row)
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render_worker(&w, true)))
+}
+
+/// Disables a worker (its jobs stay).
+#[utoipa::path(tag = "worker", params(KindIdPath), responses((status = 204), (status = 404)))]
+#[delete("/api/{kind:analyzer|responder}/{id}")]
+pub async fn disable(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<KindIdPath>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin, Role::Superadmin])?;
+    let w = find_worker(
+        &db,
+        caller.organization.id.clone(),
+        path.kind,
+        path.id.clone(),
+    )
+    .await?;
+    db.write(move |c| {
+        diesel::delete(workers::table.find(&w.id)).execute(c)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn definitions(state: &ServiceState, kind: WorkerKind) -> Vec<OutputDefinition> {
+    state
+        .catalog
+        .all(kind)
+        .iter()
+        .map(Definition::render)
+        .collect()
+}
+
+/// Analyzer definitions installed.
+#[utoipa::path(tag = "worker", responses((status = 200, body = Vec<OutputDefinition>)))]
+#[get("/api/analyzerdefinition")]
+pub async fn analyzer_definitions(
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin, Role::Superadmin])?;
+    let d = definitions(&state, WorkerKind::Analyzer);
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total", d.len().to_string()))
+        .json(d))
+}
+
+/// Responder definitions installed.
+#[utoipa::path(tag = "worker", responses((status = 200, body = Vec<OutputDefinition>)))]
+#[get("/api/responderdefinition")]
+pub async fn responder_definitions(
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin, Role::Superadmin])?;
+    let d = definitions(&state, WorkerKind::Responder);
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total", d.len().to_string()))
+        .json(d))
+}
+
+async fn rescan(state: web::Data<ServiceState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin, Role::Superadmin])?;
+    let catalog = state.catalog.clone();
+    web::block(move || catalog.scan())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Reads the analyzer (and responder) definitions again.
+#[utoipa::path(tag = "worker", responses((status = 204)))]
+#[post("/api/analyzerdefinition/scan")]
+pub async fn scan_analyzers(
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    rescan(state, caller).await
+}
+
+/// Reads the responder (and analyzer) definitions again.
+#[utoipa::path(tag = "worker", responses((status = 204)))]
+#[post("/api/responderdefinition/scan")]
+pub async fn scan_responders(
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    rescan(state, caller).await
+}
+
+/// A base configuration: values shared by the flavors of one worker, for the UI to pre-fill.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputBaseConfig {
+    /// `global` or a `baseConfig` name.
+    pub name: String,
+    /// Definitions sharing it.
+    pub workers: Vec<String>,
+    /// Items (none required).
+    pub configuration_items: Vec<ConfigurationItem>,
+    /// Values stored.
+    #[schema(value_type = Object)]
+    pub config: Value,
+}
+
+fn base_config_items(
+    state: &ServiceState,
+    kind: WorkerKind,
+) -> BTreeMap<String, (Vec<String>, Vec<ConfigurationItem>)> {
+    let mut out: BTreeMap<String, (Vec<String>, Vec<ConfigurationItem>)> = BTreeMap::new();
+    for d in state.catalog.all(kind) {
+        let e = out.entry(d.base_config.clone()).or_default();
+        e.0.push(d.id.clone());
+        for i in &d.items {
+            if !e.1.iter().any(|x| x.name == i.name) {
+                let mut i = i.clone();
+                i.required = false;
+                e.1.push(i);
+            }
+        }
+    }
+    out
+}
+
+async fn base_configs_of(
+    db: &Db,
+    state: &ServiceState,
+    org: String,
+    kind: WorkerKind,
+) -> Result<Vec<OutputBaseConfig>, ApiError> {
+    let stored: Vec<(String, String)> = db
+        .read(move |c| {
+            Ok(base_configs::table
+                .filter(base_configs::organization_id.eq(org))
+                .filter(base_configs::kind.eq(kind.as_str()))
+                .select((base_configs::name, base_configs::config))
+                .load(c)?)
+        })
+        .await?;
+    let stored: BTreeMap<String, Value> = stored
+        .into_iter()
+        .map(|(n, c)| (n, serde_json::from_str(&c).unwrap_or_default()))
+        .collect();
+    let value = |n: &str| {
+        stored
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()))
+    };
+    let mut out = vec![OutputBaseConfig {
+        name: "global".into(),
+        workers: Vec::new(),
+        configuration_items: global_items(kind, state.jobs.cache, state.jobs.timeout),
+        config: value("global"),
+    }];
+    for (name, (workers, items)) in base_config_items(state, kind) {
+        out.push(OutputBaseConfig {
+            config: value(&name),
+            name,
+            workers,
+            configuration_items: items,
+        });
+    }
+    Ok(out)
+}
+
+async fn list_configs(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    kind: WorkerKind,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin])?;
+    let out = base_configs_of(&db, &state, caller.organization.id.clone(), kind).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total", out.len().to_string()))
+        .json(out))
+}
+
+async fn get_config(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    kind: WorkerKind,
+    name: String,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin])?;
+    base_configs_of(&db, &state, caller.organization.id.clone(), kind)
+        .await?
+        .into_iter()
+        .find(|b| b.name == name)
+        .map(|b| HttpResponse::Ok().json(b))
+        .ok_or_else(|| ApiError::NotFound(format!("base config {name} not found")))
+}
+
+/// Body of a base-configuration update.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputBaseConfig {
+    /// Values of its items.
+    #[schema(value_type = Object)]
+    pub config: Map<String, Value>,
+}
+
+async fn set_config(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    kind: WorkerKind,
+    name: String,
+    body: InputBaseConfig,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Orgadmin])?;
+    let items = if name == "global" {
+        global_items(kind, state.jobs.cache, state.jobs.timeout)
+    } else {
+        base_config_items(&state, kind)
+            .remove(&name)
+            .map(|(_, items)| items)
+            .ok_or_else(|| ApiError::NotFound(format!("base config {name} not found")))?
+    };
+    let config = Value::Object(validate_configuration(&items, &body.config, true)?).to_string();
+    let org = caller.organization.id.clone();
+    let who = caller.login().to_string();
+    let n = name.clone();
+    db.write(move |c| {
+        diesel::delete(
+            base_configs::table
+                .filter(base_configs::organization_id.eq(&org))
+                .filter(base_configs::kind.eq(kind.as_str()))
+                .filter(base_configs::name.eq(&n)),
+        )
+        .execute(c)?;
+        diesel::insert_into(base_configs::table)
+            .values((
+                base_configs::organization_id.eq(&org),
+                base_configs::kind.eq(kind.as_str()),
+                base_configs::name.eq(&n),
+                base_configs::config.eq(&config),
+                base_configs::updated_by.eq(&who),
+                base_configs::updated_at.eq(now_ms()),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+    .await?;
+    get_config(db, state, caller, kind, name).await
+}
+
+/// Base configurations of analyzers (`global` first).
+#[utoipa::path(tag = "worker", responses((status = 200, body = Vec<OutputBaseConfig>)))]
+#[get("/api/analyzerconfig")]
+pub async fn analyzer_configs(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    list_configs(db, state, caller, WorkerKind::Analyzer).await
+}
+
+/// Base configurations of responders (`global` first).
+#[utoipa::path(tag = "worker", responses((status = 200, body = Vec<OutputBaseConfig>)))]
+#[get("/api/responderconfig")]
+pub async fn responder_configs(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    list_configs(db, state, caller, WorkerKind::Responder).await
+}
+
+/// One base configuration of analyzers.
+#[utoipa::path(tag = "worker", responses((status = 200, body = OutputBaseConfig), (status = 404)))]
+#[get("/api/analyzerconfig/{name}")]
+pub async fn analyzer_config(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    get_config(db, state, caller, WorkerKind::Analyzer, name.into_inner()).await
+}
+
+/// One base configuration of responders.
+#[utoipa::path(tag = "worker", responses((status = 200, body = OutputBaseConfig), (status = 404)))]
+#[get("/api/responderconfig/{name}")]
+pub async fn responder_config(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    get_config(db, state, caller, WorkerKind::Responder, name.into_inner()).await
+}
+
+/// Sets a base configuration of analyzers.
+#[utoipa::path(tag = "worker", request_body = InputBaseConfig, responses((status = 200, body = OutputBaseConfig), (status = 400), (status = 404)))]
+#[patch("/api/analyzerconfig/{name}")]
+pub async fn set_analyzer_config(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: JsonBody<InputBaseConfig>,
+) -> Result<HttpResponse, ApiError> {
+    set_config(
+        db,
+        state,
+        caller,
+        WorkerKind::Analyzer,
+        name.into_inner(),
+        body.0,
+    )
+    .await
+}
+
+/// Sets a base configuration of responders.
+#[utoipa::path(tag = "worker", request_body = InputBaseConfig, responses((status = 200, body = OutputBaseConfig), (status = 400), (status = 404)))]
+#[patch("/api/responderconfig/{name}")]
+pub async fn set_responder_config(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: JsonBody<InputBaseConfig>,
+) -> Result<HttpResponse, ApiError> {
+    set_config(
+        db,
+        state,
+        caller,
+        WorkerKind::Responder,
+        name.into_inner(),
+        body.0,
+    )
+    .await
+}
+
+/// `ObsoleteAnalyzers` / `ObsoleteResponders` when enabled workers lost their definition.
+#[utoipa::path(tag = "worker", responses((status = 200, body = Vec<String>)))]
+#[get("/api/alert")]
+pub async fn alerts(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Read])?;
+    let org = caller.organization.id.clone();
+    let rows: Vec<(String, String)> = db
+        .read(move |c| {
+            Ok(workers::table
+                .filter(workers::organization_id.eq(org))
+                .select((workers::kind, workers::name))
+                .load(c)?)
+        })
+        .await?;
+    let mut out = Vec::new();
+    for (kind, label) in [
+        (WorkerKind::Analyzer, "ObsoleteAnalyzers"),
+        (WorkerKind::Responder, "ObsoleteResponders"),
+    ] {
+        if rows
+            .iter()
+            .any(|(k, n)| k == kind.as_str() && state.catalog.get(kind, n).is_none())
+        {
+            out.push(label);
+        }
+    }
+    Ok(HttpResponse::Ok().json(out))
+}

@@ -1,0 +1,558 @@
+//! Worker definitions: found in the folders and catalog files of `analyzers.paths` and
+//! `responders.paths` (the Cortex-Analyzers layout: one directory per worker holding its JSON
+//! definitions), validated as Cortex does, and the configuration rules of an enabled worker
+//! (validation at enable time, the merge given to the program at run time).
+
+use crate::error::{ApiError, AttributeError};
+use serde_json::{Map, Value};
+use shared_models::cortex::{ConfigurationItem, OutputDefinition, WorkerKind};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Most definition files read from one folder, and largest definition file.
+const MAX_DEFINITION_BYTES: u64 = 1024 * 1024;
+
+/// A definition a runner can execute.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    /// `Name_version` with dots as underscores.
+    pub id: String,
+    /// Analyzer or responder.
+    pub kind: WorkerKind,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Description.
+    pub description: String,
+    /// Author.
+    pub author: String,
+    /// Home page.
+    pub url: String,
+    /// License.
+    pub license: String,
+    /// Accepted data types.
+    pub data_types: Vec<String>,
+    /// The shared configuration group (default: the name).
+    pub base_config: String,
+    /// Constant configuration of this flavor.
+    pub config: Map<String, Value>,
+    /// What may be configured.
+    pub items: Vec<ConfigurationItem>,
+    /// The program, relative to `root`.
+    pub command: String,
+    /// The workers' root: the program's working directory.
+    pub root: PathBuf,
+    /// The image, when the definition names one (not run here).
+    pub docker_image: Option<String>,
+}
+
+impl Definition {
+    /// The wire form.
+    pub fn render(&self) -> OutputDefinition {
+        OutputDefinition {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            description: self.description.clone(),
+            data_type_list: self.data_types.clone(),
+            author: self.author.clone(),
+            url: self.url.clone(),
+            license: self.license.clone(),
+            base_config: self.base_config.clone(),
+            configuration_items: self.items.clone(),
+            docker_image: self.docker_image.clone(),
+            command: Path::new(&self.command)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned()),
+            kind: self.kind,
+        }
+    }
+
+    /// The absolute program path.
+    pub fn program(&self) -> PathBuf {
+        self.root.join(&self.command)
+    }
+
+    /// The copy kept with an enabled worker (so that it still renders if the file goes).
+    pub fn to_stored(&self) -> Value {
+        serde_json::json!({
+            "name": self.name, "version": self.version, "description": self.description,
+            "author": self.author, "url": self.url, "license": self.license,
+            "baseConfig": self.base_config, "command": self.command,
+            "dockerImage": self.docker_image,
+        })
+    }
+}
+
+/// The id of a definition: `Name_version`, dots replaced by underscores.
+pub fn definition_id(name: &str, version: &str) -> String {
+    format!("{name}_{version}").replace('.', "_")
+}
+
+/// The id of a worker in an organization: md5 of `{org}_{name}_{kind}`, hex.
+pub fn worker_id(org: &str, name: &str, kind: WorkerKind) -> String {
+    use md5::{Digest, Md5};
+    hex::encode(Md5::digest(format!("{org}_{name}_{}", kind.as_str())))
+}
+
+/// Every known definition, by kind and id; rescanned on request.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    sources: BTreeMap<&'static str, Vec<PathBuf>>,
+    found: RwLock<Arc<BTreeMap<(WorkerKind, String), Definition>>>,
+}
+
+impl Catalog {
+    /// A catalog over these sources, scanned once.
+    pub fn new(analyzers: Vec<PathBuf>, responders: Vec<PathBuf>) -> Catalog {
+        let mut sources = BTreeMap::new();
+        sources.insert("analyzer", analyzers);
+        sources.insert("responder", responders);
+        let c = Catalog {
+            sources,
+            found: RwLock::default(),
+        };
+        c.scan();
+        c
+    }
+
+    /// Reads every source again; returns the number of definitions.
+    pub fn scan(&self) -> usize {
+        let mut found = BTreeMap::new();
+        for (kind, paths) in &self.sources {
+            let kind = WorkerKind::parse(kind).unwrap_or(WorkerKind::Analyzer);
+            for path in paths {
+                for d in scan_source(path, kind) {
+                    found.entry((kind, d.id.clone())).or_insert(d);
+                }
+            }
+        }
+        let n = found.len();
+        *self.found.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(found);
+        tracing::info!(definitions = n, "worker definitions scanned");
+        n
+    }
+
+    /// The definitions of one kind, by id.
+    pub fn all(&self, kind: WorkerKind) -> Vec<Definition> {
+        let found = self.found.read().unwrap_or_else(|p| p.into_inner()).clone();
+        found
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, d)| d.clone())
+            .collect()
+    }
+
+    /// One definition.
+    pub fn get(&self, kind: WorkerKind, id: &str) -> Option<Definition> {
+        let found = self.found.read().unwrap_or_else(|p| p.into_inner()).clone();
+        found.get(&(kind, id.to_string())).cloned()
+    }
+}
+
+fn scan_source(path: &Path, kind: WorkerKind) -> Vec<Definition> {
+    let mut out = Vec::new();
+    if path.is_dir() {
+        let Ok(dirs) = std::fs::read_dir(path) else {
+            tracing::warn!(path = %path.display(), "cannot read worker folder");
+            return out;
+        };
+        let mut dirs: Vec<PathBuf> = dirs.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for dir in dirs.into_iter().filter(|d| d.is_dir()) {
+            let Ok(files) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = files
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|e| e == "json") && f.is_file())
+                .collect();
+            files.sort();
+            for file in files {
+                out.extend(read_file(&file, path, kind));
+            }
+        }
+    } else if path.is_file() {
+        let root = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        out.extend(read_file(path, &root, kind));
+    } else {
+        tracing::warn!(path = %path.display(), "worker source not found");
+    }
+    out
+}
+
+fn read_file(file: &Path, root: &Path, kind: WorkerKind) -> Vec<Definition> {
+    let text = match std::fs::metadata(file) {
+        Ok(m) if m.len() <= MAX_DEFINITION_BYTES => std::fs::read(file).ok(),
+        _ => None,
+    };
+    let Some(value) = text.and_then(|t| serde_json::from_slice::<Value>(&t).ok()) else {
+        tracing::debug!(file = %file.display(), "not a worker definition");
+        return Vec::new();
+    };
+    let entries = match value {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    entries
+        .iter()
+        .filter_map(|e| match parse_definition(e, &root, kind) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                tracing::warn!(file = %file.display(), %why, "worker definition skipped");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Reads one definition; refuses it as Cortex does when a mandatory field is missing.
+pub fn parse_definition(v: &Value, root: &Path, kind: WorkerKind) -> Result<Definition, String> {
+    let o = v.as_object().ok_or("not an object")?;
+    let text = |k: &str| -> Result<String, String> {
+        o.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("{k} is missing"))
+    };
+    let name = text("name")?;
+    if name.is_empty() || name.contains(char::is_whitespace) || name.contains('/') {
+        return Err("name must be one word".into());
+    }
+    let version = text("version")?;
+    let items = match o.get("configurationItems") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                let mut item: ConfigurationItem = serde_json::from_value(i.clone())
+                    .map_err(|e| format!("configurationItems: {e}"))?;
+                if !["string", "text", "number", "boolean"].contains(&item.kind.as_str()) {
+                    return Err(format!("configurationItems: bad type {}", item.kind));
+                }
+                if item.default_value.as_ref().is_some_and(Value::is_null) {
+                    item.default_value = None;
+                }
+                Ok(item)
+            })
+            .collect::<Result<_, String>>()?,
+        Some(_) => return Err("configurationItems must be a list".into()),
+    };
+    let command = o.get("command").and_then(Value::as_str).map(str::to_string);
+    let docker_image = o
+        .get("dockerImage")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let Some(command) = command else {
+        return Err("no command (this service runs programs, not images)".into());
+    };
+    let rel = Path::new(&command);
+    if command.is_empty()
+        || rel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "command {command} must stay inside {}",
+            root.display()
+        ));
+    }
+    Ok(Definition {
+        id: definition_id(&name, &version),
+        kind,
+        base_config: o
+            .get("baseConfig")
+            .and_then(Value::as_str)
+            .unwrap_or(&name)
+            .to_string(),
+        description: text("description")?,
+        author: text("author")?,
+        url: text("url")?,
+        license: text("license")?,
+        data_types: o
+            .get("dataTypeList")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        config: o
+            .get("config")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        items,
+        command,
+        root: root.to_path_buf(),
+        docker_image,
+        name,
+        version,
+    })
+}
+
+fn item(name: &str, description: &str, kind: &str, default: Option<Value>) -> ConfigurationItem {
+    ConfigurationItem {
+        name: name.into(),
+        description: description.into(),
+        kind: kind.into(),
+        multi: false,
+        required: false,
+        default_value: default,
+    }
+}
+
+/// The items every worker of `kind` has beside its own: global, TLP and PAP.
+pub fn common_items(
+    kind: WorkerKind,
+    cache_minutes: f64,
+    timeout_minutes: f64,
+) -> Vec<ConfigurationItem> {
+    let mut items = global_items(kind, cache_minutes, timeout_minutes);
+    items.extend([
+        item("check_tlp", "Refuse jobs above max_tlp", "boolean", None),
+        item("max_tlp", "Highest TLP accepted", "number", None),
+        item("check_pap", "Refuse jobs above max_pap", "boolean", None),
+        item("max_pap", "Highest PAP accepted", "number", None),
+    ]);
+    items
+}
+
+/// The items of the `global` base configuration.
+pub fn global_items(
+    kind: WorkerKind,
+    cache_minutes: f64,
+    timeout_minutes: f64,
+) -> Vec<ConfigurationItem> {
+    let mut items = Vec::new();
+    if kind == WorkerKind::Analyzer {
+        items.push(item(
+            "auto_extract_artifacts",
+            "Extract artifacts from the report",
+            "boolean",
+            Some(Value::Bool(false)),
+        ));
+        items.push(item(
+            "jobCache",
+            "Cache window in minutes",
+            "number",
+            serde_json::Number::from_f64(cache_minutes).map(Value::Number),
+        ));
+    }
+    items.extend([
+        item("proxy_http", "HTTP proxy", "string", None),
+        item("proxy_https", "HTTPS proxy", "string", None),
+        item("cacerts", "CA certificates (PEM)", "text", None),
+        item(
+            "jobTimeout",
+            "Job timeout in minutes",
+            "number",
+            serde_json::Number::from_f64(timeout_minutes).map(Value::Number),
+        ),
+    ]);
+    items
+}
+
+fn type_ok(kind: &str, v: &Value) -> bool {
+    match kind {
+        "string" | "text" => v.is_string(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        _ => false,
+    }
+}
+
+/// Validates a configuration as Cortex does: every item is present in the result (its value,
+/// else its default, else `null`, else `[]` when multi), required items must be given, types
+/// must match, unknown keys are refused. `lenient` (base configurations) makes nothing required.
+pub fn validate_configuration(
+    items: &[ConfigurationItem],
+    given: &Map<String, Value>,
+    lenient: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    let mut errors = Vec::new();
+    let mut out = Map::new();
+    for (k, v) in given {
+        if !items.iter().any(|i| &i.name == k) {
+            errors.push(AttributeError {
+                name: format!("configuration.{k}"),
+                kind: "UnknownAttributeError".into(),
+                message: format!("Unknown attribute configuration.{k}: {v}"),
+            });
+        }
+    }
+    for item in items {
+        let name = format!("configuration.{}", item.name);
+        let value = match given.get(&item.name) {
+            Some(Value::Null) | None => item.default_value.clone(),
+            Some(v) => Some(v.clone()),
+        };
+        let value = match value {
+            None if item.multi => Value::Array(Vec::new()),
+            None if item.required && !lenient => {
+                errors.push(AttributeError {
+                    name: name.clone(),
+                    kind: "MissingAttributeError".into(),
+                    message: format!("Attribute {name} is missing"),
+                });
+                continue;
+            }
+            None => Value::Null,
+            Some(v) => v,
+        };
+        let ok = match (&value, item.multi) {
+            (Value::Null, _) => true,
+            (Value::Array(a), true) => a.iter().all(|v| type_ok(&item.kind, v)),
+            (v, false) => type_ok(&item.kind, v),
+            _ => false,
+        };
+        if !ok {
+            errors.push(AttributeError {
+                name: name.clone(),
+                kind: "InvalidFormatAttributeError".into(),
+                message: format!(
+                    "Invalid format for {name}: {value}, expected {}{}",
+                    if item.multi { "a list of " } else { "" },
+                    item.kind
+                ),
+            });
+            continue;
+        }
+        out.insert(item.name.clone(), value);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::Attribute {
+            message: errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            errors,
+        })
+    }
+}
+
+/// Deep merge where the right side wins, `null`s included.
+pub fn deep_merge(left: &mut Map<String, Value>, right: &Map<String, Value>) {
+    for (k, v) in right {
+        match (left.get_mut(k), v) {
+            (Some(Value::Object(l)), Value::Object(r)) => deep_merge(l, r),
+            _ => {
+                left.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// The `config` given to the program: the definition's constants, the worker's
+/// configuration, then the proxies as `proxy.http` / `proxy.https`.
+pub fn runtime_config(
+    definition: &Map<String, Value>,
+    worker: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut out = definition.clone();
+    deep_merge(&mut out, worker);
+    for (key, proto) in [("proxy_http", "http"), ("proxy_https", "https")] {
+        if let Some(Value::String(p)) = worker.get(key) {
+            if !p.is_empty() {
+                let mut proxy = Map::new();
+                proxy.insert(proto.into(), Value::String(p.clone()));
+                let mut wrap = Map::new();
+                wrap.insert("proxy".into(), Value::Object(proxy));
+                deep_merge(&mut out, &wrap);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn items() -> Vec<ConfigurationItem> {
+        serde_json::from_value(json!([
+            {"name": "key", "description": "k", "type": "string", "required": true},
+            {"name": "hosts", "description": "h", "type": "string", "multi": true},
+            {"name": "greeting", "description": "g", "type": "string", "defaultValue": "hi"},
+            {"name": "n", "description": "n", "type": "number"}
+        ]))
+        .expect("items")
+    }
+
+    #[test]
+    fn configuration_is_validated_as_cortex_does() {
+        let given = json!({"key": "abc"}).as_object().cloned().expect("obj");
+        let out = validate_configuration(&items(), &given, false).expect("valid");
+        assert_eq!(
+            Value::Object(out),
+            json!({"key": "abc", "hosts": [], "greeting": "hi", "n": null})
+        );
+        let missing = validate_configuration(&items(), &Map::new(), false).expect_err("required");
+        assert!(
+            missing.to_string().contains("configuration.key is missing"),
+            "{missing}"
+        );
+        assert!(validate_configuration(&items(), &Map::new(), true).is_ok());
+        let unknown = json!({"key": "a", "nope": 1})
+            .as_object()
+            .cloned()
+            .expect("obj");
+        let e = validate_configuration(&items(), &unknown, false).expect_err("unknown");
+        assert!(
+            e.to_string()
+                .contains("Unknown attribute configuration.nope"),
+            "{e}"
+        );
+        let bad = json!({"key": 3, "hosts": ["a", 2]})
+            .as_object()
+            .cloned()
+            .expect("obj");
+        let e = validate_configuration(&items(), &bad, false).expect_err("types");
+        assert!(
+            e.to_string().contains("configuration.key")
+                && e.to_string().contains("configuration.hosts")
+        );
+    }
+
+    #[test]
+    fn runtime_config_merges_with_nulls_winning() {
+        let def = json!({"service": "x", "max_tlp": 2, "proxy": {"http": "old"}});
+        let worker = json!({"max_tlp": null, "proxy_https": "http://p:3128", "greeting": "yo"});
+        let out = runtime_config(def.as_object().expect("o"), worker.as_object().expect("o"));
+        assert_eq!(
+            Value::Object(out),
+            json!({"service": "x", "max_tlp": null, "greeting": "yo",
+                   "proxy_https": "http://p:3128",
+                   "proxy": {"http": "old", "https": "http://p:3128"}})
+        );
+    }
+
+    #[test]
+    fn ids_and_definition_rules() {
+        assert_eq!(definition_id("EmlParser", "2.1"), "EmlParser_2_1");
+        assert_eq!(worker_id("soc", "Echo_1_0", WorkerKind::Analyzer).len(), 32);
+        let root = Path::new("/w");
+        let ok = json!({"name": "A", "version": "1.0", "description": "d", "author": "a",
+                        "url": "u", "license": "AGPL", "command": "A/a.py",
+                        "dataTypeList": ["ip"]});
+        let d = parse_definition(&ok, root, WorkerKind::Analyzer).expect("valid");
+        assert_eq!((d.id.as_str(), d.base_config.as_str()), ("A_1_0", "A"));
+        assert_eq!(d.program(), Path::new("/w/A/a.py"));
+        let mut escape = ok.clone();
+        escape["command"] = json!("../../bin/sh");
+        assert!(parse_definition(&escape, root, WorkerKind::Analyzer).is_err());
+        let mut no_author = ok.clone();
+        no_author.as_object_mut().expect("o").remove("author");
+        assert!(parse_definition(&no_author, root, WorkerKind::Analyzer).is_err());
+    }
+}
