@@ -228,10 +228,9 @@ impl Engine {
             };
             let engine = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = engine.run_job(&id).await {
+                if let Err(e) = engine.run_job(&id, permit).await {
                     tracing::warn!(job = %id, error = %e, "job not run; it stays Waiting");
                 }
-                drop(permit);
             });
         }
     }
@@ -270,8 +269,10 @@ impl Engine {
         declare_topology(&publisher, q).await?;
         let consumer_channel = conn.create_channel().await.map_err(|e| e.to_string())?;
         consumer_channel
+            // Twice the slots: the next jobs are at hand when a slot frees; a job is claimed
+            // (`InProgress`) only once it has a slot.
             .basic_qos(
-                u16::try_from(self.settings.concurrency).unwrap_or(u16::MAX),
+                u16::try_from(self.settings.concurrency * 2).unwrap_or(u16::MAX),
                 BasicQosOptions::default(),
             )
             .await
@@ -290,18 +291,11 @@ impl Engine {
         ready.notify_one();
         while let Some(delivery) = consumer.next().await {
             let delivery = delivery.map_err(|e| e.to_string())?;
-            let permit = self
-                .slots
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| e.to_string())?;
             let engine = self.clone();
             let publisher = publisher.clone();
             let q = q.clone();
             tokio::spawn(async move {
                 engine.handle_delivery(delivery, &publisher, &q).await;
-                drop(permit);
             });
         }
         let _ = conn.close(200, "consumer ended".into()).await;
@@ -309,7 +303,7 @@ impl Engine {
     }
 
     async fn handle_delivery(
-        &self,
+        self: &Arc<Self>,
         delivery: lapin::message::Delivery,
         publisher: &Channel,
         q: &Queue,
@@ -334,7 +328,10 @@ impl Engine {
                 .await;
             return;
         };
-        match self.run_job(&request.job_id).await {
+        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            return;
+        };
+        match self.run_job(&request.job_id, permit).await {
             Ok(_) => {
                 let _ = delivery.acker.ack(BasicAckOptions::default()).await;
             }
@@ -368,9 +365,13 @@ impl Engine {
         }
     }
 
-    /// Claims and runs a job. `Ok(false)` when there was nothing to do (ended, deleted, or
-    /// running elsewhere).
-    async fn run_job(&self, job_id: &str) -> Result<bool, RunError> {
+    /// Claims and runs a job in the slot `permit`, freed as soon as the worker has exited.
+    /// `Ok(false)` when there was nothing to do (ended, deleted, or running elsewhere).
+    async fn run_job(
+        self: &Arc<Self>,
+        job_id: &str,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<bool, RunError> {
         let me = self.instance.clone();
         let id = job_id.to_string();
         let claimed = self
@@ -404,7 +405,11 @@ impl Engine {
             (false, Some(_)) => return Ok(false),
             (true, Some(job)) => job,
         };
-        self.announce(&job).await;
+        // `job.InProgress` goes out while the worker starts, and before `job.<end>`.
+        let announced = {
+            let (engine, job) = (self.clone(), job.clone());
+            tokio::spawn(async move { engine.announce(&job).await })
+        };
         let outcome = match self.prepare(&job).await {
             Ok(spec) => runner::run(spec, &self.datastore).await,
             Err(message) => runner::Outcome::Failure {
@@ -412,6 +417,8 @@ impl Engine {
                 input: None,
             },
         };
+        drop(permit);
+        let _ = announced.await;
         self.finish(&job, outcome).await;
         Ok(true)
     }

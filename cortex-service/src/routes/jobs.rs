@@ -676,24 +676,27 @@ pub async fn job_artifacts(
 #[delete("/api/job/{id}")]
 pub async fn remove(
     db: web::Data<Db>,
+    state: web::Data<ServiceState>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Analyze, Role::Orgadmin])?;
     let org = caller.organization.id.clone();
     let who = caller.login().to_string();
-    db.write(move |c| {
-        let job = find_job(c, &org, &id)?;
-        diesel::update(jobs::table.find(&job.id))
-            .set((
-                jobs::status.eq(JobStatus::Deleted.as_str()),
-                jobs::updated_at.eq(now_ms()),
-                jobs::updated_by.eq(who),
-            ))
-            .execute(c)?;
-        Ok(())
-    })
-    .await?;
+    let row = db
+        .write(move |c| {
+            let job = find_job(c, &org, &id)?;
+            diesel::update(jobs::table.find(&job.id))
+                .set((
+                    jobs::status.eq(JobStatus::Deleted.as_str()),
+                    jobs::updated_at.eq(now_ms()),
+                    jobs::updated_by.eq(who),
+                ))
+                .execute(c)?;
+            find_job(c, &org, &job.id)
+        })
+        .await?;
+    state.engine.announce(&row).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
