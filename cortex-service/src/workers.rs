@@ -555,4 +555,55 @@ mod tests {
         no_author.as_object_mut().expect("o").remove("author");
         assert!(parse_definition(&no_author, root, WorkerKind::Analyzer).is_err());
     }
+
+    #[test]
+    fn folders_and_catalog_files_are_scanned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let def = |name: &str, extra: Value| {
+            let mut d = json!({"name": name, "version": "2.1", "description": "d", "author": "a",
+                               "url": "u", "license": "AGPL", "dataTypeList": ["file"]});
+            d.as_object_mut()
+                .expect("o")
+                .extend(extra.as_object().cloned().unwrap_or_default());
+            d
+        };
+        let folder = dir.path().join("analyzers");
+        std::fs::create_dir_all(folder.join("Eml")).expect("mkdir");
+        std::fs::write(
+            folder.join("Eml/EmlParser.json"),
+            def("EmlParser", json!({"command": "Eml/parse.py"})).to_string(),
+        )
+        .expect("write");
+        std::fs::write(folder.join("Eml/requirements.json"), "[1, 2]").expect("write");
+        std::fs::write(folder.join("Eml/notes.json"), "not json").expect("write");
+        let catalog = dir.path().join("catalog.json");
+        std::fs::write(
+            &catalog,
+            json!([
+                def("Local", json!({"command": "Local/run.sh"})),
+                def("Image", json!({"dockerImage": "x/y:1"}))
+            ])
+            .to_string(),
+        )
+        .expect("write");
+        let c = Catalog::new(vec![folder, catalog], Vec::new());
+        let ids: Vec<String> = c
+            .all(WorkerKind::Analyzer)
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(
+            ids,
+            ["EmlParser_2_1", "Local_2_1"],
+            "image-only entries are skipped"
+        );
+        assert!(c.get(WorkerKind::Responder, "Local_2_1").is_none());
+        let eml = c.get(WorkerKind::Analyzer, "EmlParser_2_1").expect("eml");
+        assert!(eml.program().ends_with("analyzers/Eml/parse.py"));
+        let local = c.get(WorkerKind::Analyzer, "Local_2_1").expect("local");
+        assert_eq!(
+            local.root,
+            std::fs::canonicalize(dir.path()).expect("canon")
+        );
+    }
 }
