@@ -228,8 +228,11 @@ impl Engine {
             };
             let engine = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = engine.run_job(&id, permit).await {
-                    tracing::warn!(job = %id, error = %e, "job not run; it stays Waiting");
+                if let Err(RunError::Transient(e)) = engine.run_job(&id, permit).await {
+                    // The database is away: try again in a while (the job stays Waiting).
+                    tracing::warn!(job = %id, error = %e, "job not started; retried in 5 s");
+                    tokio::time::sleep(Duration::from_millis(RETRY_DELAY_MS as u64)).await;
+                    let _ = engine.local.send(id);
                 }
             });
         }
@@ -514,25 +517,25 @@ impl Engine {
         let me = self.instance.clone();
         let id = job.id.clone();
         let owner = job.created_by.clone();
-        let mut stored = None;
-        for attempt in 0..5 {
+        // The result is kept until the database takes it (the job stays InProgress under this
+        // live instance meanwhile, so no one else runs it).
+        let mut delay = Duration::from_millis(250);
+        let stored = loop {
             let (jid, me, owner, outcome) =
                 (id.clone(), me.clone(), owner.clone(), outcome.clone());
-            let r = self
+            match self
                 .db
                 .write(move |c| finish_in(c, &jid, &me, &owner, outcome))
-                .await;
-            match r {
-                Ok(row) => {
-                    stored = row;
-                    break;
-                }
+                .await
+            {
+                Ok(row) => break row,
                 Err(e) => {
-                    tracing::warn!(job = %id, error = %e, attempt, "cannot store the job's result; retrying");
-                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                    tracing::warn!(job = %id, error = %e, "cannot store the job's result; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
                 }
             }
-        }
+        };
         let _ = self.ended.send(id.clone());
         match stored {
             Some(row) => self.announce(&row).await,
