@@ -70,7 +70,7 @@ pub struct JobSettings {
     pub timeout: f64,
     /// Default cache window in minutes, for analyzers that set none (0: no cache).
     pub cache: f64,
-    /// Most bytes a worker may write (its output folder, and each of stdout and stderr kept).
+    /// Most bytes a worker may write: in its output folder, and in any one file.
     pub max_output_bytes: u64,
     /// Seconds between SIGTERM and SIGKILL when a job times out.
     pub kill_grace_secs: u64,

@@ -7,7 +7,7 @@
 //! heartbeat stopped go back to `Waiting` (or fail after `jobs.max_attempts` runs).
 //!
 //! Broker topology (`jobs.queue`, default `cortex.jobs`): the work queue (manual acks,
-//! prefetch = `jobs.concurrency`, dead-letters to `<queue>.dead`), `<queue>.retry` (messages
+//! prefetch = 2 × `jobs.concurrency`, dead-letters to `<queue>.dead`), `<queue>.retry` (messages
 //! wait 5 s there, then return to the work queue: transient failures such as the database
 //! being away). Every change of a job
 //! is published on `cortex.events` as `job.<status>`.
@@ -643,6 +643,9 @@ impl Engine {
             }
         }
         for id in requeued {
+            if let Some(row) = self.load(&id).await {
+                self.announce(&row).await;
+            }
             self.dispatch(&id).await;
         }
         if self.queue.is_some() {

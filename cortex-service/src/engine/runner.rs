@@ -137,7 +137,6 @@ fn make_folder(spec: &RunSpec) -> std::io::Result<PathBuf> {
             crate::auth::secrets::random_token(8).replace(['-', '_'], "x")
         );
         std::fs::copy(path, folder.join("input").join(&file))?;
-        // The file keys come first, as Cortex writes them.
         let mut with_file = Map::new();
         with_file.insert("file".into(), Value::String(file));
         with_file.insert("filename".into(), Value::String(name.clone()));
