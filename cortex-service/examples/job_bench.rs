@@ -294,7 +294,8 @@ async fn main() {
         "# {} jobs, concurrency {}, {} rounds",
         a.jobs, a.concurrency, a.rounds
     );
-    let mut summary: std::collections::BTreeMap<&str, Vec<(f64, f64, f64)>> = Default::default();
+    let mut summary: std::collections::BTreeMap<&str, Vec<(f64, f64, f64, f64)>> =
+        Default::default();
     for round in 1..=a.rounds {
         println!("\n# round {round}");
         let shell = shell_run(&root, dir.path(), a.jobs, a.concurrency, &path_env);
@@ -443,6 +444,7 @@ async fn main() {
                 took.as_secs_f64() / shell.as_secs_f64(),
                 pct(&to_claim, 0.5),
                 pct(&to_worker, 0.5),
+                pct(&to_worker, 0.95),
             ));
             println!("\n## service, {mode}");
             println!("| measure | value |\n|---|---|");
@@ -480,20 +482,21 @@ async fn main() {
         }
     }
     println!("\n# summary: median of {} rounds", a.rounds);
-    println!("| mode | ratio service / shell | submit → claimed p50 (ms) | submit → worker running p50 (ms) |\n|---|---|---|---|");
+    println!("| mode | ratio service / shell | submit → claimed p50 (ms) | submit → worker running p50 / p95 (ms) |\n|---|---|---|---|");
     for (mode, rows) in summary {
-        let med = |f: fn(&(f64, f64, f64)) -> f64| {
+        let med = |f: fn(&(f64, f64, f64, f64)) -> f64| {
             let mut v: Vec<f64> = rows.iter().map(f).collect();
             v.sort_by(f64::total_cmp);
             pct(&v, 0.5)
         };
         let all: Vec<String> = rows.iter().map(|r| format!("{:.3}", r.0)).collect();
         println!(
-            "| {mode} | **{:.3}** ({}) | {:.1} | {:.1} |",
+            "| {mode} | **{:.3}** ({}) | {:.1} | {:.1} / {:.1} |",
             med(|r| r.0),
             all.join(", "),
             med(|r| r.1),
-            med(|r| r.2)
+            med(|r| r.2),
+            med(|r| r.3)
         );
     }
 }

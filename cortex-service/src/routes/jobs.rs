@@ -471,9 +471,10 @@ pub async fn run(
         out.from_cache = Some(true);
         return Ok(HttpResponse::Ok().json(out));
     }
-    // The `job.Waiting` event goes out before a runner can announce `job.InProgress`.
-    state.engine.announce(&row).await;
-    state.engine.dispatch(&row.id).await;
+    // The `job.Waiting` event is sent first, on the events channel, while the job is
+    // dispatched; `job.InProgress` follows on that same channel only once a runner has
+    // received and claimed the job, so the events stay in order.
+    tokio::join!(state.engine.announce(&row), state.engine.dispatch(&row.id));
     Ok(HttpResponse::Ok().json(render_job(&row, None)))
 }
 
