@@ -77,6 +77,11 @@ impl ServiceState {
             .unwrap_or_else(|| settings.data_dir.join("jobs"));
         std::fs::create_dir_all(&jobs_dir)
             .map_err(|e| format!("jobs.directory: {}: {e}", jobs_dir.display()))?;
+        // Workers run from their own root: the job folder they are given must be absolute.
+        let jobs_dir = std::path::absolute(&jobs_dir)
+            .map_err(|e| format!("jobs.directory: {}: {e}", jobs_dir.display()))?;
+        let mut job_settings = settings.jobs.clone();
+        job_settings.directory = Some(jobs_dir);
         let (analyzers, responders) = (settings.analyzers.entries(), settings.responders.entries());
         let catalog = std::sync::Arc::new(
             tokio::task::spawn_blocking(move || workers::Catalog::new(analyzers, responders))
@@ -90,7 +95,7 @@ impl ServiceState {
         let engine = engine::Engine::start(
             db.clone(),
             broker.clone(),
-            settings.jobs.clone(),
+            job_settings.clone(),
             catalog.clone(),
             datastore.clone(),
             amqp,
@@ -102,7 +107,7 @@ impl ServiceState {
             max_json_bytes: settings.http.max_json_bytes,
             catalog,
             engine,
-            jobs: settings.jobs.clone(),
+            jobs: job_settings,
         })
     }
 }

@@ -327,6 +327,7 @@ async fn misbehaving_workers_end_as_failures_with_their_words() {
             r#"echo '{"success":true,"full":{},"artifacts":[{"dataType":"ip","data":"1.2.3.4","tlp":9}]}' > "$JOB/output/output.json""#,
         ),
         ("Sleepy", "trap '' TERM; sleep 30"),
+        ("Nul", r"printf 'bad\000byte' >&2; exit 1"),
     ];
     for backend in common::backends("cortex_engine_bad") {
         let s = start(
@@ -342,6 +343,7 @@ async fn misbehaving_workers_end_as_failures_with_their_words() {
             ("Says", "TLP is higher than allowed."),
             ("Flood", "wrote more than 1000000 bytes"),
             ("BadArtifact", "artifacts[0]: tlp must be 0 to 3"),
+            ("Nul", "badbyte"),
         ];
         for (name, message) in expect {
             let wid = enable(&s, name, json!({"configuration": {}})).await;
@@ -395,6 +397,7 @@ async fn misbehaving_workers_end_as_failures_with_their_words() {
             ),
             (json!({"dataType": "ip"}), "data/attachment"),
             (json!({"data": "1.1.1.1"}), "dataType"),
+            (json!({"dataType": "ip", "data": "1.1\u{0}1.1"}), "data"),
         ] {
             let (st, body) = s
                 .json(
@@ -415,7 +418,7 @@ async fn misbehaving_workers_end_as_failures_with_their_words() {
             .await;
         assert_eq!(
             jobs.as_array().map(Vec::len),
-            Some(7),
+            Some(8),
             "refused runs left no job"
         );
     }

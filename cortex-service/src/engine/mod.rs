@@ -836,7 +836,7 @@ fn finish_in(
         runner::Outcome::Failure { message, input } => diesel::update(target)
             .set((
                 jobs::status.eq(JobStatus::Failure.as_str()),
-                jobs::error_message.eq(message),
+                jobs::error_message.eq(no_nul(message)),
                 jobs::input.eq(input.as_ref().map(Value::to_string)),
                 jobs::end_date.eq(now),
                 jobs::updated_at.eq(now),
@@ -857,8 +857,8 @@ fn finish_in(
                 id: crate::auth::secrets::random_token(15),
                 job_id: id.to_string(),
                 position: i32::try_from(i).unwrap_or(i32::MAX),
-                data_type: a.data_type,
-                data: a.data,
+                data_type: no_nul(&a.data_type),
+                data: a.data.as_deref().map(no_nul),
                 attachment: a.file.map(|f| {
                     serde_json::to_string(&shared_models::cortex::JobAttachment {
                         id: f.stored.sha256.clone(),
@@ -871,7 +871,7 @@ fn finish_in(
                 }),
                 tlp: a.tlp,
                 tags: serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()),
-                message: a.message,
+                message: a.message.as_deref().map(no_nul),
                 created_by: owner.to_string(),
                 created_at: now,
             })
@@ -887,4 +887,9 @@ fn finish_in(
         .select(JobRow::as_select())
         .first(c)
         .optional()?)
+}
+
+/// Text a worker wrote, without NUL characters (PostgreSQL refuses them in TEXT).
+fn no_nul(s: &str) -> String {
+    s.replace('\0', "")
 }

@@ -367,8 +367,17 @@ pub async fn run(
         },
         Some(_) => return Err(ApiError::attribute("parameters", "must be an object")),
     };
+    for (name, text) in [
+        ("dataType", Some(data_type.as_str())),
+        ("data", data.as_deref()),
+        ("message", Some(message.as_str())),
+    ] {
+        if text.is_some_and(|t| t.contains('\0')) {
+            return Err(ApiError::attribute(name, "must not contain NUL characters"));
+        }
+    }
     let label = match fields.get("label") {
-        Some(Value::String(s)) => Some(s.chars().take(512).collect()),
+        Some(Value::String(s)) => Some(s.chars().filter(|c| *c != '\0').take(512).collect()),
         _ => None,
     };
     let definition = state.catalog.get(kind, &worker.name).ok_or_else(|| {
