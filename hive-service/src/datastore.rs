@@ -151,7 +151,11 @@ pub async fn send_file(
     as_zip: bool,
 ) -> Result<HttpResponse, ApiError> {
     let path = datastore.path_of(sha256);
-    let name = name.replace(['"', '\r', '\n'], "_");
+    // Any control character or quote would make an invalid header (a 500): replace them.
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() || c == '"' { '_' } else { c })
+        .collect();
     if !as_zip {
         let bytes = tokio::fs::read(&path).await.map_err(|e| {
             ApiError::NotFound(format!("file {sha256} is missing from the datastore: {e}"))

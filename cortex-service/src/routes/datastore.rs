@@ -51,6 +51,20 @@ async fn attachment_in_org(db: &Db, org: String, hash: String) -> Result<JobAtta
     .await
 }
 
+async fn serve(
+    db: &Db,
+    state: &ServiceState,
+    caller: &Caller,
+    hash: String,
+    name: Option<String>,
+    as_zip: bool,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_any(&[Role::Read])?;
+    let a = attachment_in_org(db, caller.organization.id.clone(), hash).await?;
+    let name = name.unwrap_or(a.name);
+    crate::datastore::send_file(&state.datastore, &a.id, &name, &a.content_type, as_zip).await
+}
+
 /// A file, as is.
 #[utoipa::path(tag = "datastore", params(NameParam), responses((status = 200, description = "the file"), (status = 404)))]
 #[get("/api/datastore/{hash}")]
@@ -61,10 +75,8 @@ pub async fn download(
     hash: web::Path<String>,
     params: web::Query<NameParam>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_any(&[Role::Read])?;
-    let a = attachment_in_org(&db, caller.organization.id.clone(), hash.into_inner()).await?;
-    let name = params.name.clone().unwrap_or(a.name);
-    crate::datastore::send_file(&state.datastore, &a.id, &name, &a.content_type, false).await
+    let name = params.into_inner().name;
+    serve(&db, &state, &caller, hash.into_inner(), name, false).await
 }
 
 /// A file in a zip encrypted with the password `malware`.
@@ -77,8 +89,6 @@ pub async fn download_zip(
     hash: web::Path<String>,
     params: web::Query<NameParam>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_any(&[Role::Read])?;
-    let a = attachment_in_org(&db, caller.organization.id.clone(), hash.into_inner()).await?;
-    let name = params.name.clone().unwrap_or(a.name);
-    crate::datastore::send_file(&state.datastore, &a.id, &name, &a.content_type, true).await
+    let name = params.into_inner().name;
+    serve(&db, &state, &caller, hash.into_inner(), name, true).await
 }
