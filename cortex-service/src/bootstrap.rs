@@ -34,6 +34,11 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
         .admin_api_key
         .as_ref()
         .map(|k| k.expose_secret().to_string());
+    let service_key = settings
+        .service_account
+        .api_key
+        .as_ref()
+        .map(|k| k.expose_secret().to_string());
     let (secret, generated) = db.write_blocking(|c| {
         let existing: Option<String> = settings::table
             .find("session_secret")
@@ -102,6 +107,9 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
                 .set(users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())))
                 .execute(c)?;
         }
+        if let Some(key) = &service_key {
+            service_account(c, &settings.service_account, key)?;
+        }
         Ok((secret, generated))
     })?;
     if let Some(password) = generated {
@@ -118,4 +126,68 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
     Ok(Bootstrapped {
         session_secret: secret.into_bytes(),
     })
+}
+
+/// Makes the service account's organization and user if missing, and sets its key.
+fn service_account(
+    c: &mut crate::db::DbConn,
+    sa: &crate::config::ServiceAccountSettings,
+    key: &str,
+) -> Result<(), ApiError> {
+    let now = now_ms();
+    let org_exists = organizations::table
+        .find(&sa.organization)
+        .count()
+        .get_result::<i64>(c)?
+        > 0;
+    if !org_exists {
+        diesel::insert_into(organizations::table)
+            .values(&OrganizationRow {
+                id: sa.organization.clone(),
+                description: "Organization of hive-service's Cortex connector".into(),
+                status: "Active".into(),
+                created_by: SYSTEM.into(),
+                created_at: now,
+                updated_by: None,
+                updated_at: None,
+            })
+            .execute(c)?;
+    }
+    let user: Option<UserRow> = users::table
+        .find(&sa.login)
+        .select(UserRow::as_select())
+        .first(c)
+        .optional()?;
+    match user {
+        Some(u) if u.organization_id != sa.organization => {
+            return Err(ApiError::internal(format!(
+                "service_account.login {} already exists in organization {}",
+                sa.login, u.organization_id
+            )))
+        }
+        Some(_) => {}
+        None => {
+            diesel::insert_into(users::table)
+                .values(&UserRow {
+                    id: sa.login.clone(),
+                    name: "hive-service".into(),
+                    organization_id: sa.organization.clone(),
+                    roles: r#"["read","analyze"]"#.into(),
+                    status: "Ok".into(),
+                    password_hash: None,
+                    password_changed_at: now,
+                    api_key_hash: None,
+                    created_by: SYSTEM.into(),
+                    created_at: now,
+                    updated_by: None,
+                    updated_at: None,
+                })
+                .execute(c)?;
+            tracing::info!(organization = %sa.organization, login = %sa.login, "made the service account for hive-service");
+        }
+    }
+    diesel::update(users::table.find(&sa.login))
+        .set(users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())))
+        .execute(c)?;
+    Ok(())
 }

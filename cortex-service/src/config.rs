@@ -35,6 +35,22 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Where uploaded observables and file artifacts are stored.
     pub datastore: DatastoreSettings,
+    /// The account hive-service uses (made at start when `api_key` is set).
+    pub service_account: ServiceAccountSettings,
+}
+
+/// An organization and a user for hive-service, made (if missing) at every start when
+/// `api_key` is set, and given that key: how `deploy/quickstart` and docker-compose wire
+/// hive-service to this service without anyone logging in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountSettings {
+    /// The organization (made Active if missing).
+    pub organization: String,
+    /// The user's login (roles `read` and `analyze`).
+    pub login: String,
+    /// Its API key (at least 32 characters); unset: no service account is made.
+    pub api_key: Option<secrecy::SecretString>,
 }
 
 /// Sources of worker definitions.
@@ -81,6 +97,9 @@ pub struct JobSettings {
     /// The RabbitMQ work queue (`<queue>.retry` and `<queue>.dead` beside it); every instance
     /// on one database must use the same, and deployments sharing a broker different ones.
     pub queue: String,
+    /// The RabbitMQ queue run requests are taken from (hive-service's connector sends its
+    /// jobs there when both services have a broker).
+    pub submissions_queue: String,
 }
 
 impl Settings {
@@ -106,6 +125,12 @@ impl Settings {
             ("jobs.max_attempts", 3.into()),
             ("jobs.keep_job_folder", false.into()),
             ("jobs.queue", "cortex.jobs".into()),
+            (
+                "jobs.submissions_queue",
+                shared_models::cortex::SUBMISSIONS_QUEUE.into(),
+            ),
+            ("service_account.organization", "thehive".into()),
+            ("service_account.login", "thehive".into()),
             ("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()),
         ]);
         let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
@@ -129,6 +154,34 @@ impl Settings {
         }
         if s.jobs.queue.is_empty() || s.jobs.queue.len() > 200 {
             return Err(ConfigError("jobs.queue: 1 to 200 characters".into()));
+        }
+        if s.jobs.submissions_queue.is_empty()
+            || s.jobs.submissions_queue.len() > 200
+            || s.jobs.submissions_queue == s.jobs.queue
+        {
+            return Err(ConfigError(
+                "jobs.submissions_queue: 1 to 200 characters, not jobs.queue".into(),
+            ));
+        }
+        {
+            use secrecy::ExposeSecret;
+            let sa = &s.service_account;
+            if sa
+                .api_key
+                .as_ref()
+                .is_some_and(|k| k.expose_secret().len() < 32)
+            {
+                return Err(ConfigError(
+                    "service_account.api_key: at least 32 characters".into(),
+                ));
+            }
+            if crate::routes::check_name("organization", &sa.organization, 64).is_err()
+                || crate::routes::check_name("login", &sa.login, 128).is_err()
+            {
+                return Err(ConfigError(
+                    "service_account.organization / login: not a valid name".into(),
+                ));
+            }
         }
         if s.jobs.max_output_bytes == 0 || s.jobs.max_attempts < 1 {
             return Err(ConfigError(

@@ -35,6 +35,7 @@ pub mod routes;
 pub mod settings;
 #[path = "../../hive-service/src/startup.rs"]
 pub mod startup;
+pub mod submissions;
 #[path = "../../hive-service/src/telemetry.rs"]
 pub mod telemetry;
 pub mod workers;
@@ -57,6 +58,10 @@ pub struct ServiceState {
 }
 
 impl ServiceState {
+    /// At shutdown, once the HTTP server stopped: nothing to hand over (jobs left running
+    /// are recovered by the other instances, or at the next start).
+    pub async fn shutdown(&self) {}
+
     /// Opens the datastore, reads the worker definitions and starts the job engine.
     pub async fn start(
         settings: &config::Settings,
@@ -101,6 +106,19 @@ impl ServiceState {
             amqp,
         )
         .await?;
+        if let Some(url) = settings.amqp.url.as_ref() {
+            use secrecy::ExposeSecret;
+            let subs = std::sync::Arc::new(submissions::Submissions {
+                db: db.clone(),
+                catalog: catalog.clone(),
+                engine: engine.clone(),
+                datastore: datastore.clone(),
+                default_cache: job_settings.cache,
+                queue: job_settings.submissions_queue.clone(),
+                url: url.expose_secret().to_string(),
+            });
+            tokio::spawn(subs.run());
+        }
         Ok(ServiceState {
             datastore,
             max_upload_bytes: settings.datastore.max_upload_bytes,

@@ -29,6 +29,114 @@ pub struct Settings {
     pub log: LogSettings,
     /// Where attachments are stored.
     pub datastore: DatastoreSettings,
+    /// The Cortex servers analyzers and responders run on.
+    pub cortex: CortexSettings,
+}
+
+/// The Cortex connector. The usual single server is `name`/`url`/`api_key` (env
+/// `HIVE__CORTEX__URL`...); a configuration file may list more under `servers`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CortexSettings {
+    /// Name of the single server (its `cortexId`).
+    pub name: String,
+    /// Its base URL (`http://cortex:9001`); unset: no single server.
+    pub url: Option<String>,
+    /// Its API key (a user with roles `read` and `analyze`).
+    pub api_key: Option<secrecy::SecretString>,
+    /// The login of that key's user, used to sign RabbitMQ submissions; unset: learnt from
+    /// the server (`GET /api/user/current`).
+    pub login: Option<String>,
+    /// More servers, each `{name, url, api_key, login?}` (configuration file only).
+    #[serde(default)]
+    pub servers: Vec<CortexServerSettings>,
+    /// `auto` (RabbitMQ when `amqp.url` is set, else REST) or `rest`.
+    pub transport: String,
+    /// The queue cortex-service takes submissions from (its `jobs.submissions_queue`).
+    pub submissions_queue: String,
+    /// This service's durable queue for Cortex's job events (bound to `cortex.events`).
+    pub events_queue: String,
+    /// Files up to this size travel inside the RabbitMQ submission; larger ones are uploaded
+    /// over REST.
+    pub max_inline_bytes: u64,
+    /// Timeout of one REST call, seconds.
+    pub timeout_secs: u64,
+    /// How long a job whose server cannot be reached keeps being submitted before it
+    /// fails, seconds.
+    pub submit_retry_secs: u64,
+}
+
+/// One Cortex server of `cortex.servers`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CortexServerSettings {
+    /// Its `cortexId`.
+    pub name: String,
+    /// Base URL.
+    pub url: String,
+    /// API key.
+    pub api_key: secrecy::SecretString,
+    /// Login of the key's user (see [`CortexSettings::login`]).
+    #[serde(default)]
+    pub login: Option<String>,
+}
+
+impl CortexSettings {
+    /// Every configured server, the single one first.
+    pub fn all(&self) -> Vec<CortexServerSettings> {
+        let mut out = Vec::new();
+        if let (Some(url), Some(key)) = (&self.url, &self.api_key) {
+            out.push(CortexServerSettings {
+                name: self.name.clone(),
+                url: url.clone(),
+                api_key: key.clone(),
+                login: self.login.clone(),
+            });
+        }
+        out.extend(self.servers.iter().cloned());
+        out
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.url.is_some() != self.api_key.is_some() {
+            return Err(ConfigError(
+                "cortex.url and cortex.api_key go together".into(),
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in self.all() {
+            if s.name.trim().is_empty() || s.name.len() > 64 || s.name.contains('/') {
+                return Err(ConfigError(format!("cortex: bad server name {:?}", s.name)));
+            }
+            if !names.insert(s.name.clone()) {
+                return Err(ConfigError(format!(
+                    "cortex: server {} listed twice",
+                    s.name
+                )));
+            }
+            match reqwest::Url::parse(&s.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(ConfigError(format!(
+                        "cortex: server {}: url must be http(s)://...",
+                        s.name
+                    )))
+                }
+            }
+        }
+        if !matches!(self.transport.as_str(), "auto" | "rest") {
+            return Err(ConfigError("cortex.transport: auto or rest".into()));
+        }
+        if self.submissions_queue.is_empty() || self.events_queue.is_empty() {
+            return Err(ConfigError(
+                "cortex.submissions_queue and cortex.events_queue must not be empty".into(),
+            ));
+        }
+        if self.timeout_secs == 0 {
+            return Err(ConfigError("cortex.timeout_secs: at least 1".into()));
+        }
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -44,10 +152,23 @@ impl Settings {
     ) -> Result<Settings, ConfigError> {
         let mut defaults = common_defaults("127.0.0.1:9000", "./data/hive", true);
         defaults.push(("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()));
+        defaults.extend([
+            ("cortex.name", "local".into()),
+            ("cortex.transport", "auto".into()),
+            (
+                "cortex.submissions_queue",
+                shared_models::cortex::SUBMISSIONS_QUEUE.into(),
+            ),
+            ("cortex.events_queue", "hive.cortex-events".into()),
+            ("cortex.max_inline_bytes", (1024_i64 * 1024).into()),
+            ("cortex.timeout_secs", 30.into()),
+            ("cortex.submit_retry_secs", 600.into()),
+        ]);
         let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
         validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;
         default_database(&mut s.database.url, &s.data_dir, "hive.db");
         s.datastore.finish(&s.data_dir)?;
+        s.cortex.validate()?;
         Ok(s)
     }
 

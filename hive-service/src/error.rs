@@ -85,7 +85,8 @@ impl ApiError {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// TheHive's / Cortex's name of this error (`type` of the body).
+    pub fn kind(&self) -> &'static str {
         match self {
             ApiError::Authentication(_) => "AuthenticationError",
             ApiError::Authorization(_) => "AuthorizationError",

@@ -18,6 +18,7 @@ pub mod bootstrap;
 pub mod casework;
 pub mod cli;
 pub mod config;
+pub mod cortex;
 pub mod datastore;
 pub mod db;
 pub mod domain;
@@ -39,13 +40,21 @@ pub struct ServiceState {
     pub max_upload_bytes: u64,
     /// Largest JSON document, also inside a multipart body.
     pub max_json_bytes: usize,
+    /// The Cortex connector.
+    pub cortex: std::sync::Arc<cortex::Connector>,
 }
 
 impl ServiceState {
+    /// At shutdown, once the HTTP server stopped: the Cortex jobs accepted but not yet handed
+    /// to their server are handed over (for up to 10 s).
+    pub async fn shutdown(&self) {
+        self.cortex.drain(std::time::Duration::from_secs(10)).await;
+    }
+
     /// Prepares the datastore directory.
     pub async fn start(
         settings: &config::Settings,
-        _db: &db::Db,
+        db: &db::Db,
         _broker: &messaging::Broker,
     ) -> Result<ServiceState, String> {
         let path = settings
@@ -55,7 +64,19 @@ impl ServiceState {
             .unwrap_or_else(|| settings.data_dir.join("datastore"));
         let datastore = datastore::Datastore::open(&path)
             .map_err(|e| format!("datastore.path: {}: {e}", path.display()))?;
+        let amqp = settings.amqp.url.as_ref().map(|u| {
+            use secrecy::ExposeSecret;
+            u.expose_secret().to_string()
+        });
+        let cortex = cortex::Connector::start(
+            &settings.cortex,
+            amqp,
+            db.clone(),
+            datastore.clone(),
+            settings.datastore.max_upload_bytes,
+        );
         Ok(ServiceState {
+            cortex,
             datastore,
             max_upload_bytes: settings.datastore.max_upload_bytes,
             max_json_bytes: settings.http.max_json_bytes,

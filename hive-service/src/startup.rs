@@ -69,6 +69,7 @@ pub struct Application {
     port: u16,
     server: Server,
     broker: Broker,
+    state: web::Data<crate::ServiceState>,
 }
 
 impl std::fmt::Debug for Application {
@@ -121,6 +122,7 @@ impl Application {
                 .await
                 .map_err(StartupError::State)?,
         );
+        let app_state = state.clone();
         let listener = TcpListener::bind(
             settings
                 .bind_addr()
@@ -181,6 +183,7 @@ impl Application {
             port,
             server: server.run(),
             broker,
+            state: app_state,
         })
     }
 
@@ -192,6 +195,7 @@ impl Application {
     /// Serves until SIGTERM/SIGINT, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.state.shutdown().await;
         self.broker.close().await;
         result
     }

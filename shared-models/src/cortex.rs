@@ -452,6 +452,94 @@ pub struct JobRequest {
 pub struct JobEvent {
     /// The job as it is now (with its report once it ended).
     pub job: OutputJob,
+    /// The submitter's own id of the job ([`JobSubmission::request_id`], or `requestId` of a
+    /// REST run), when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// Name of the queue cortex-service takes [`SignedSubmission`]s from, unless configured.
+pub const SUBMISSIONS_QUEUE: &str = "cortex.requests";
+
+/// A run request sent over RabbitMQ instead of `POST /api/{kind}/{id}/run` (hive-service's
+/// connector does so when both services have a broker). It is answered on `cortex.events`:
+/// `job.<status>` events carrying `request_id`, or one [`SubmissionRejected`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSubmission {
+    /// The submitter's id for this job: a redelivered submission with the same id in the same
+    /// organization does not make a second job.
+    pub request_id: String,
+    /// Analyzer or responder.
+    pub kind: WorkerKind,
+    /// The worker's id, or its name.
+    pub worker: String,
+    /// Observable type (analyzers) or `thehive:<entity>` (responders).
+    pub data_type: String,
+    /// The observable (a string) or the TheHive object (responders); absent for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+    /// A file, carried inline (small files only: larger ones go through the REST API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<InlineAttachment>,
+    /// 0 to 3.
+    pub tlp: i32,
+    /// 0 to 3.
+    pub pap: i32,
+    /// Free text handed to the worker.
+    #[serde(default)]
+    pub message: String,
+    /// Job parameters handed to the worker.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+    /// Skip the cache.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A file inside a [`JobSubmission`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InlineAttachment {
+    /// The file's name.
+    pub name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// The content, base64 (standard alphabet, padded).
+    pub content: String,
+}
+
+/// The payload of a message on the submissions queue: `submission` is the JSON text of a
+/// [`JobSubmission`], `signature` the hex HMAC-SHA256 of that text keyed with the SHA-256 hex
+/// digest of `user`'s API key (what cortex-service stores), so that no key travels or rests
+/// in the broker and only holders of the key can submit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedSubmission {
+    /// Login of the cortex user submitting (the organization is the user's).
+    pub user: String,
+    /// Hex HMAC-SHA256 of `submission`.
+    pub signature: String,
+    /// JSON text of the [`JobSubmission`].
+    pub submission: String,
+}
+
+/// Published on `cortex.events` with routing key `request.rejected` when a submission cannot
+/// become a job (unknown worker, bad input, TLP above the worker's maximum, rate limit...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionRejected {
+    /// [`JobSubmission::request_id`].
+    pub request_id: String,
+    /// The HTTP status the same request would have had over REST.
+    pub status: u16,
+    /// Cortex's error type (`NotFoundError`, `BadRequest`, `RateLimitExceeded`...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Why.
+    pub message: String,
 }
 
 /// A configuration item of a worker definition.

@@ -65,9 +65,10 @@ def amqp_broker():
 
 
 class Service:
-    def __init__(self, binary, prefix, db_url, extra):
+    def __init__(self, binary, prefix, db_url, extra, port=None):
+        self.binary = binary
         self.dir = tempfile.mkdtemp(prefix=prefix.lower() + "-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
         env.update({
@@ -82,8 +83,14 @@ class Service:
                 env.pop(k, None)
             else:
                 env[k] = v
-        self.log = open(os.path.join(self.dir, "service.log"), "w")
-        self.proc = subprocess.Popen([binary], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.env = env
+        self.log = None
+        self.start()
+
+    def start(self):
+        """Starts the binary (again, after `stop` or `kill`: same port, data and database)."""
+        self.log = open(os.path.join(self.dir, "service.log"), "a")
+        self.proc = subprocess.Popen([self.binary], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -95,7 +102,7 @@ class Service:
                 break
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"{binary} did not start; log in {self.log.name}")
+        raise RuntimeError(f"{self.binary} did not start; log in {self.log.name}")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -104,7 +111,17 @@ class Service:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        self.log.close()
+                self.proc.wait()
+        if self.log and not self.log.closed:
+            self.log.close()
+
+    def kill(self):
+        """SIGKILL: no clean shutdown."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.log and not self.log.closed:
+            self.log.close()
 
 
 def _db_for(backend):
@@ -199,3 +216,68 @@ def engine(request):
         yield Engine(s, key, backend, broker)
     finally:
         s.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# hive-service and cortex-service together (issue 5): hive's Cortex connector
+
+
+SERVICE_KEY = "hive-service-key-for-cortex-tests-0123456789"
+
+
+class Platform:
+    """cortex-service (test workers, organization `thehive` made at its first start with the
+    service user `thehive` whose key hive-service holds) and hive-service wired to it as Cortex
+    server `local`, over RabbitMQ (`broker`) or REST. `org_admin` is a cortex4py client of an
+    orgadmin of `thehive` (to enable workers); `thehive` a thehive4py client on `main-org`."""
+
+    def __init__(self, backend, broker, amqp_url=None, concurrency=4):
+        self.backend = backend
+        self.broker = broker
+        cortex_env = engine_env(amqp_url, concurrency)
+        cortex_env["CORTEX__SERVICE_ACCOUNT__API_KEY"] = SERVICE_KEY
+        self.cortex = Service(CORTEX_BIN, "CORTEX", _db_for(backend), cortex_env)
+        try:
+            self.hive = Service(HIVE_BIN, "HIVE", _db_for(backend), {
+                "HIVE__AMQP__URL": amqp_url,
+                "HIVE__CORTEX__URL": self.cortex.url,
+                "HIVE__CORTEX__API_KEY": SERVICE_KEY,
+            })
+        except Exception:
+            self.cortex.stop()
+            raise
+        from cortex4py.api import Api
+        admin = Api(self.cortex.url, CORTEX_ADMIN_KEY)
+        admin.users.create({"login": "cortex-admin", "name": "Org admin", "organization": "thehive",
+                            "roles": ["read", "analyze", "orgadmin"]})
+        self.org_admin = Api(self.cortex.url, admin.users.renew_key("cortex-admin"))
+
+    def enable(self, kind, name, configuration=None):
+        """Enables the analyzer or responder definition `name` (e.g. `MailParser_1_0`) in
+        organization `thehive`; returns the worker."""
+        ep = self.org_admin.analyzers if kind == "analyzer" else self.org_admin.responders
+        return ep.enable(name, {"configuration": configuration or {}, "jobCache": 0})
+
+    def stop(self):
+        self.hive.stop()
+        self.cortex.stop()
+
+
+PLATFORM_COMBOS = [("postgres", True), ("sqlite", False)]
+PLATFORM_IDS = ["postgres-amqp", "sqlite-rest"]
+
+
+@pytest.fixture(params=PLATFORM_COMBOS, ids=PLATFORM_IDS)
+def platform(request):
+    backend, broker = request.param
+    amqp_url = None
+    if broker:
+        amqp_url = amqp_broker()
+        if amqp_url is None:
+            pytest.skip("RabbitMQ unreachable")
+    p = Platform(backend, broker, amqp_url)
+    print(f"platform ({request.node.callspec.id}) logs: {p.cortex.log.name} {p.hive.log.name}")
+    try:
+        yield p
+    finally:
+        p.stop()

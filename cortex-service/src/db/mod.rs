@@ -121,6 +121,10 @@ pub struct JobRow {
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+    /// The submitter's own id of the job (RabbitMQ submissions, REST `requestId`).
+    pub request_id: Option<String>,
+    /// The final status whose event the broker confirmed (jobs with a `request_id`).
+    pub announced: Option<String>,
 }
 
 /// An artifact a job reported.

@@ -100,6 +100,8 @@ diesel::table! {
         created_at -> BigInt,
         updated_by -> Nullable<Text>,
         updated_at -> Nullable<BigInt>,
+        request_id -> Nullable<Text>,
+        announced -> Nullable<Text>,
     }
 }
 

@@ -187,10 +187,42 @@ impl Engine {
         publish_to(&channel, &q.work, job_id, 0).await
     }
 
-    /// Publishes the job's current state on `cortex.events` (`job.<status>`).
+    /// Publishes the job's current state on `cortex.events` (`job.<status>`). The final
+    /// event of a job with a `request_id` is recorded once the broker confirmed it; until
+    /// then the heartbeat publishes it again (see [`Engine::announce_pending`]).
     pub async fn announce(&self, job: &JobRow) {
         if self.events.state() == "none" {
             return;
+        }
+        let status = job.status.clone();
+        let ended = JobStatus::parse(&status).is_some_and(JobStatus::is_final);
+        match self.announce_as(job, job.request_id.clone()).await {
+            Ok(()) if ended && job.request_id.is_some() => {
+                let id = job.id.clone();
+                let _ = self
+                    .db
+                    .write(move |c| {
+                        diesel::update(jobs::table.find(&id).filter(jobs::status.eq(&status)))
+                            .set(jobs::announced.eq(&status))
+                            .execute(c)?;
+                        Ok(())
+                    })
+                    .await;
+            }
+            Ok(()) => {}
+            Err(e) => tracing::warn!(job = %job.id, error = %e, "job event not published"),
+        }
+    }
+
+    /// Publishes `job.<status>` for `job` on behalf of the submission `request_id` (the job's
+    /// own, or that of a submission the cache answered with this job).
+    pub async fn announce_as(
+        &self,
+        job: &JobRow,
+        request_id: Option<String>,
+    ) -> Result<(), ApiError> {
+        if self.events.state() == "none" {
+            return Ok(());
         }
         let arts = match job.status.as_str() {
             "Success" => {
@@ -203,21 +235,49 @@ impl Engine {
                             .select(ArtifactRow::as_select())
                             .load(c)?)
                     })
-                    .await
-                    .unwrap_or_default()
+                    .await?
             }
             _ => Vec::new(),
         };
         let event = JobEvent {
             job: crate::routes::jobs::render_job(job, Some(&arts)),
+            request_id,
         };
         let key = format!("job.{}", job.status);
-        if let Err(e) = self
-            .events
+        self.events
             .publish(&key, &event, Some(job.id.clone()))
             .await
-        {
-            tracing::warn!(job = %job.id, error = %e, "job event not published");
+    }
+
+    /// The broker side of submissions: the events channel.
+    pub fn events(&self) -> &Broker {
+        &self.events
+    }
+
+    /// Publishes again the final events of submitted jobs that the broker has not confirmed
+    /// (the broker was away when they ended), oldest first, a batch per heartbeat.
+    async fn announce_pending(&self) {
+        if self.events.state() != "connected" {
+            return;
+        }
+        let before = now_ms() - 2_000;
+        let pending: Vec<JobRow> = self
+            .db
+            .read(move |c| {
+                Ok(jobs::table
+                    .filter(jobs::request_id.is_not_null())
+                    .filter(jobs::announced.is_null())
+                    .filter(jobs::end_date.lt(before))
+                    .filter(jobs::status.eq_any(["Success", "Failure", "Deleted"]))
+                    .order(jobs::end_date.asc())
+                    .limit(200)
+                    .select(JobRow::as_select())
+                    .load(c)?)
+            })
+            .await
+            .unwrap_or_default();
+        for job in pending {
+            self.announce(&job).await;
         }
     }
 
@@ -552,6 +612,7 @@ impl Engine {
             if let Err(e) = self.heartbeat().await {
                 tracing::warn!(error = %e, "heartbeat failed");
             }
+            self.announce_pending().await;
         }
     }
 

@@ -245,7 +245,7 @@ struct NewJob {
 #[utoipa::path(
     tag = "job",
     params(WorkerPath, RunParams),
-    request_body(content = Object, description = "`{dataType, data, tlp, pap, message, parameters, label}` as JSON, or multipart `_json` plus the file in part `data` or `attachment`"),
+    request_body(content = Object, description = "`{dataType, data, tlp, pap, message, parameters, label, requestId}` as JSON, or multipart `_json` plus the file in part `data` or `attachment`"),
     responses((status = 200, body = OutputJob), (status = 400), (status = 404), (status = 429))
 )]
 #[post("/api/{kind:analyzer|responder}/{id}/run")]
@@ -258,23 +258,6 @@ pub async fn run(
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Analyze])?;
-    let kind = path.kind;
-    let org = caller.organization.id.clone();
-    let wid = path.id.clone();
-    let worker: WorkerRow = {
-        let (org, wid, kind) = (org.clone(), wid.clone(), kind.as_str());
-        db.read(move |c| {
-            workers::table
-                .find(&wid)
-                .filter(workers::organization_id.eq(&org))
-                .filter(workers::kind.eq(kind))
-                .select(WorkerRow::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| ApiError::NotFound(format!("worker {wid} not found")))
-        })
-        .await?
-    };
     let mut fields: Map<String, Value> = match body.parse::<Value>()? {
         Value::Object(o) => o,
         Value::Null => Map::new(),
@@ -301,6 +284,149 @@ pub async fn run(
         .as_deref()
         .is_some_and(|f| truthy(&Value::String(f.into())))
         || fields.get("force").is_some_and(truthy);
+    let request_id = match fields.get("requestId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 && !s.contains('\0') => {
+            Some(s.clone())
+        }
+        Some(_) => {
+            return Err(ApiError::attribute(
+                "requestId",
+                "must be a string of 1 to 128 characters",
+            ))
+        }
+    };
+    let file = body
+        .files
+        .iter()
+        .find(|f| f.field == "data" || f.field == "attachment")
+        .map(|f| SubmitFile {
+            stored: f.stored.clone(),
+            filename: f.filename.clone(),
+            content_type: f.content_type.clone(),
+        });
+    let who = Submitter {
+        organization: caller.organization.id.clone(),
+        login: caller.login().to_string(),
+    };
+    let submitted = submit(
+        &db,
+        &state.catalog,
+        state.jobs.cache,
+        &who,
+        path.kind,
+        &path.id,
+        fields,
+        file,
+        force,
+        request_id,
+    )
+    .await?;
+    let row = match submitted {
+        Submitted::Cached(row) => {
+            let mut out = render_job(&row, None);
+            out.from_cache = Some(true);
+            return Ok(HttpResponse::Ok().json(out));
+        }
+        Submitted::Existing(row) => return Ok(HttpResponse::Ok().json(render_job(&row, None))),
+        Submitted::New(row) => row,
+    };
+    // The `job.Waiting` event is sent first, on the events channel, while the job is
+    // dispatched; `job.InProgress` follows on that same channel only once a runner has
+    // received and claimed the job, so the events stay in order.
+    tokio::join!(state.engine.announce(&row), state.engine.dispatch(&row.id));
+    Ok(HttpResponse::Ok().json(render_job(&row, None)))
+}
+
+/// Who submits a job.
+#[derive(Debug, Clone)]
+pub struct Submitter {
+    /// The organization whose worker runs.
+    pub organization: String,
+    /// The user, recorded as the job's creator.
+    pub login: String,
+}
+
+/// A file to analyze, already in the datastore.
+#[derive(Debug, Clone)]
+pub struct SubmitFile {
+    /// Its hashes and size.
+    pub stored: crate::datastore::Stored,
+    /// Its name.
+    pub filename: String,
+    /// Its MIME type.
+    pub content_type: String,
+}
+
+/// What a submission became.
+#[derive(Debug)]
+pub enum Submitted {
+    /// A new job, `Waiting`: to be announced and dispatched.
+    New(JobRow),
+    /// The cache answered with this earlier job.
+    Cached(JobRow),
+    /// A job with the same `requestId` already exists.
+    Existing(JobRow),
+}
+
+/// Checks a run request completely, then answers it from the cache or records a new job (in
+/// one transaction, see [`create_job`]). Shared by the REST route and the RabbitMQ
+/// submissions. `worker` is the worker's id, or its name in the organization.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit(
+    db: &Db,
+    catalog: &crate::workers::Catalog,
+    default_cache: f64,
+    who: &Submitter,
+    kind: WorkerKind,
+    worker: &str,
+    fields: Map<String, Value>,
+    file: Option<SubmitFile>,
+    force: bool,
+    request_id: Option<String>,
+) -> Result<Submitted, ApiError> {
+    let org = who.organization.clone();
+    if let Some(rid) = request_id.clone() {
+        let org = org.clone();
+        let existing: Option<JobRow> = db
+            .read(move |c| {
+                Ok(jobs::table
+                    .filter(jobs::organization_id.eq(org))
+                    .filter(jobs::request_id.eq(rid))
+                    .select(JobRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
+            .await?;
+        if let Some(row) = existing {
+            return Ok(Submitted::Existing(row));
+        }
+    }
+    let wid = worker.to_string();
+    let worker: WorkerRow = {
+        let (org, wid, kind) = (org.clone(), wid.clone(), kind.as_str());
+        db.read(move |c| {
+            let by_id = workers::table
+                .find(&wid)
+                .filter(workers::organization_id.eq(&org))
+                .filter(workers::kind.eq(kind))
+                .select(WorkerRow::as_select())
+                .first(c)
+                .optional()?;
+            let found = match by_id {
+                Some(w) => Some(w),
+                None => workers::table
+                    .filter(workers::name.eq(&wid))
+                    .filter(workers::organization_id.eq(&org))
+                    .filter(workers::kind.eq(kind))
+                    .select(WorkerRow::as_select())
+                    .first(c)
+                    .optional()?,
+            };
+            found.ok_or_else(|| ApiError::NotFound(format!("worker {wid} not found")))
+        })
+        .await?
+    };
     let data_type = match fields.get("dataType") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 => s.trim().to_string(),
         Some(Value::Null) | None => return Err(ApiError::missing("dataType")),
@@ -320,11 +446,7 @@ pub async fn run(
     }
     let tlp = level(&fields, "tlp")?;
     let pap = level(&fields, "pap")?;
-    let file = body
-        .files
-        .iter()
-        .find(|f| f.field == "data" || f.field == "attachment");
-    let data = match (file, fields.get("data")) {
+    let data = match (&file, fields.get("data")) {
         (Some(_), _) => None,
         (None, None | Some(Value::Null)) => {
             return Err(ApiError::missing("data/attachment"));
@@ -380,7 +502,7 @@ pub async fn run(
         Some(Value::String(s)) => Some(s.chars().filter(|c| *c != '\0').take(512).collect()),
         _ => None,
     };
-    let definition = state.catalog.get(kind, &worker.name).ok_or_else(|| {
+    let definition = catalog.get(kind, &worker.name).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "the definition {} is no longer installed; this worker cannot run",
             worker.name
@@ -434,7 +556,7 @@ pub async fn run(
         WorkerKind::Analyzer => worker
             .job_cache
             .or_else(|| configuration.get("jobCache").and_then(Value::as_f64))
-            .unwrap_or(state.jobs.cache),
+            .unwrap_or(default_cache),
     };
     let now = now_ms();
     let new = NewJob {
@@ -465,26 +587,23 @@ pub async fn run(
             runner: None,
             attempts: 0,
             published: false,
-            created_by: caller.login().to_string(),
+            created_by: who.login.clone(),
             created_at: now,
             updated_by: None,
             updated_at: None,
+            request_id,
+            announced: None,
         },
         force,
         cache_minutes,
         rate: worker.rate.zip(worker.rate_unit.clone()),
     };
     let (row, cached) = db.write(move |c| create_job(c, new)).await?;
-    if cached {
-        let mut out = render_job(&row, None);
-        out.from_cache = Some(true);
-        return Ok(HttpResponse::Ok().json(out));
-    }
-    // The `job.Waiting` event is sent first, on the events channel, while the job is
-    // dispatched; `job.InProgress` follows on that same channel only once a runner has
-    // received and claimed the job, so the events stay in order.
-    tokio::join!(state.engine.announce(&row), state.engine.dispatch(&row.id));
-    Ok(HttpResponse::Ok().json(render_job(&row, None)))
+    Ok(if cached {
+        Submitted::Cached(row)
+    } else {
+        Submitted::New(row)
+    })
 }
 
 /// In one transaction: lock the worker, answer from the cache, check the rate, insert.
@@ -755,6 +874,7 @@ async fn org_jobs(db: &Db, org: String, hide_deleted: bool) -> Result<Vec<Value>
                         jobs::created_at,
                         jobs::updated_by,
                         jobs::updated_at,
+                        jobs::request_id,
                     ),
                 ))
                 .load::<(JobHead, JobTail)>(c)?
@@ -799,6 +919,7 @@ type JobTail = (
     i64,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 
 impl From<(JobHead, JobTail)> for JobRow {
@@ -832,6 +953,9 @@ impl From<(JobHead, JobTail)> for JobRow {
             created_at: t.11,
             updated_by: t.12,
             updated_at: t.13,
+            request_id: t.14,
+            // Not shown by lists.
+            announced: None,
         }
     }
 }

@@ -317,3 +317,46 @@ pub struct OrganisationLinkRow {
     pub other_id: i64,
     pub link_type: String,
 }
+
+/// A row of `cortex_jobs`: an analyzer job (`kind` `analyzer`, on an observable) or a
+/// responder action (`kind` `responder`, on a case, task, log, observable or alert).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[diesel(table_name = cortex_jobs, treat_none_as_null = true)]
+pub struct CortexJobRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    /// `analyzer` or `responder`.
+    pub kind: String,
+    /// `case_artifact` (analyzers), `case`, `case_task`, `case_task_log`, `alert`.
+    pub object_type: String,
+    pub object_id: i64,
+    /// The server's name.
+    pub cortex_id: String,
+    /// The worker's id on that server (or its name until the server answered).
+    pub worker_id: String,
+    pub worker_name: String,
+    pub worker_definition: String,
+    /// This job's id in the submission (unique; answers are matched on it).
+    pub request_id: String,
+    pub cortex_job_id: Option<String>,
+    pub status: String,
+    pub start_date: i64,
+    pub end_date: Option<i64>,
+    /// JSON of the report once ended.
+    pub report: Option<String>,
+    /// JSON array of the operations with their outcome.
+    pub operations: String,
+    /// JSON object of the job parameters.
+    pub parameters: String,
+    pub tlp: Option<i32>,
+    /// `pending`, `sent` or `done`.
+    pub dispatch: String,
+    /// `rest` or `amqp`.
+    pub transport: String,
+    pub attempts: i32,
+    pub next_attempt: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}

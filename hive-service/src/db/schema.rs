@@ -397,7 +397,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cortex_jobs (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        kind -> Text,
+        object_type -> Text,
+        object_id -> BigInt,
+        cortex_id -> Text,
+        worker_id -> Text,
+        worker_name -> Text,
+        worker_definition -> Text,
+        request_id -> Text,
+        cortex_job_id -> Nullable<Text>,
+        status -> Text,
+        start_date -> BigInt,
+        end_date -> Nullable<BigInt>,
+        report -> Nullable<Text>,
+        operations -> Text,
+        parameters -> Text,
+        tlp -> Nullable<Integer>,
+        dispatch -> Text,
+        transport -> Text,
+        attempts -> Integer,
+        next_attempt -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_by -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    cortex_jobs,
     organisation_links,
     organisations,
     profiles,

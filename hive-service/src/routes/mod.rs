@@ -7,6 +7,7 @@ pub mod case_templates;
 pub mod cases;
 pub mod collab;
 pub mod connectors;
+pub mod cortex;
 pub mod custom_fields;
 pub mod exchange;
 pub mod login;
@@ -196,6 +197,16 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(case_templates::update)
         .service(case_templates::remove)
         .service(case_templates::link_page_templates)
+        .service(cortex::analyzers)
+        .service(cortex::analyzers_by_type)
+        .service(cortex::analyzer)
+        .service(cortex::responders)
+        .service(cortex::bulk_jobs)
+        .service(cortex::create_job)
+        .service(cortex::get_job)
+        .service(cortex::create_action)
+        .service(cortex::actions_of)
+        .service(cortex::get_action)
         .service(connectors::misp_status)
         .service(connectors::misp_sync)
         .service(connectors::misp_export)

@@ -40,6 +40,8 @@ pub enum Kind {
     Attachment,
     /// Shares.
     Share,
+    /// Cortex analyzer jobs.
+    Job,
     /// Statuses of cases or alerts.
     Status,
     /// Rows of a similarity traversal.
@@ -188,6 +190,7 @@ impl Kind {
             "listPageTemplate" | "getPageTemplate" => Kind::PageTemplate,
             "listAlertStatus" | "listCaseStatus" => Kind::Status,
             "listShare" | "getShare" => Kind::Share,
+            "listJob" | "getJob" => Kind::Job,
             _ => return None,
         })
     }
@@ -220,6 +223,16 @@ impl Kind {
             ],
             Kind::Page | Kind::PageTemplate => &["title", "content", "order", "category"],
             Kind::Attachment => &["name", "hashes", "size", "contentType", "id", "external"],
+            Kind::Job => &[
+                "analyzerId",
+                "analyzerName",
+                "analyzerDefinition",
+                "status",
+                "startDate",
+                "endDate",
+                "cortexId",
+                "cortexJobId",
+            ],
             Kind::Share => &[
                 "caseId",
                 "profileName",
@@ -380,6 +393,13 @@ pub fn select(
                 .collect())
         }
         (Kind::Status, _) => Ok(Vec::new()),
+        (Kind::Job, key) => {
+            let all = super::cortex::org_jobs(c, &who)?;
+            Ok(match key {
+                Some(k) => all.into_iter().filter(|j| j["_id"] == k).collect(),
+                None => all,
+            })
+        }
         (Kind::Share, key) => {
             use crate::db::schema::shares;
             // Shares of the organisation's cases, and shares of other cases with it.

@@ -8,8 +8,38 @@ use actix_web::{get, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::json;
 
-fn status_body(db: &Db, broker: &Broker) -> serde_json::Value {
+/// The `connectors.cortex` part: each server checked (at most every 10 s), and an overall
+/// status as TheHive reports it (`OK`, `WARNING` when some are down, `ERROR` when all are).
+async fn cortex_status(state: &crate::ServiceState) -> serde_json::Value {
+    if !state.cortex.enabled() {
+        return json!({"enabled": false, "status": "OK", "servers": []});
+    }
+    let servers = state.cortex.status().await;
+    let up = servers.iter().filter(|s| s.status == "OK").count();
+    let overall = match up {
+        0 => "ERROR",
+        n if n == servers.len() => "OK",
+        _ => "WARNING",
+    };
     json!({
+        "enabled": true,
+        "status": overall,
+        "servers": servers.iter().map(|s| {
+            let mut v = json!({"name": s.name, "status": s.status});
+            if let Some(version) = &s.version {
+                v["version"] = json!(version);
+            }
+            if let Some(e) = &s.error {
+                v["error"] = json!(e);
+            }
+            v
+        }).collect::<Vec<_>>(),
+    })
+}
+
+async fn status_body(db: &Db, broker: &Broker, state: &crate::ServiceState) -> serde_json::Value {
+    json!({
+        "connectors": {"cortex": cortex_status(state).await},
         "versions": {
             "TheHive": "5.5.0",
             "hive-service": env!("CARGO_PKG_VERSION"),
@@ -31,15 +61,23 @@ fn status_body(db: &Db, broker: &Broker) -> serde_json::Value {
 /// Instance status (no credentials needed).
 #[utoipa::path(tag = "status", responses((status = 200, description = "versions and configuration")))]
 #[get("/api/status")]
-pub async fn status(db: web::Data<Db>, broker: web::Data<Broker>) -> HttpResponse {
-    HttpResponse::Ok().json(status_body(&db, &broker))
+pub async fn status(
+    db: web::Data<Db>,
+    broker: web::Data<Broker>,
+    state: web::Data<crate::ServiceState>,
+) -> HttpResponse {
+    HttpResponse::Ok().json(status_body(&db, &broker, &state).await)
 }
 
 /// Instance status, v1 path (no credentials needed).
 #[utoipa::path(tag = "status", responses((status = 200, description = "versions and configuration")))]
 #[get("/api/v1/status")]
-pub async fn status_v1(db: web::Data<Db>, broker: web::Data<Broker>) -> HttpResponse {
-    HttpResponse::Ok().json(status_body(&db, &broker))
+pub async fn status_v1(
+    db: web::Data<Db>,
+    broker: web::Data<Broker>,
+    state: web::Data<crate::ServiceState>,
+) -> HttpResponse {
+    HttpResponse::Ok().json(status_body(&db, &broker, &state).await)
 }
 
 /// Health: 200 when the database answers, 503 otherwise (no credentials needed).

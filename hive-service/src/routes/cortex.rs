@@ -1,0 +1,604 @@
+//! TheHive's Cortex connector API, under `/api/connector/cortex` and
+//! `/api/v1/connector/cortex`: analyzers and responders of the configured servers (merged by
+//! name, with `cortexIds`), analyzer jobs on observables, responder actions on cases, tasks,
+//! logs, observables and alerts. A job is stored and answered at once (201); the connector
+//! submits it and applies its result (see [`crate::cortex`]). A job for an unknown server is
+//! stored too, as a Failure naming the reason, as thehive4py expects.
+
+use crate::auth::Caller;
+use crate::casework::{self as cw, Actor};
+use crate::cortex::apply::{self, Ended};
+use crate::db::casework::CortexJobRow;
+use crate::db::schema::cortex_jobs;
+use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::ServiceState;
+use actix_web::{get, post, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared_models::cortex::WorkerKind;
+
+/// Most jobs in one bulk request.
+const MAX_BULK: usize = 1_000;
+
+/// Renders an analyzer job as TheHive does (`_type` `case_artifact_job`, `operations` as
+/// JSON text).
+pub fn render_job(j: &CortexJobRow) -> Value {
+    let mut v = json!({
+        "_id": format_id(j.id),
+        "id": format_id(j.id),
+        "_type": "case_artifact_job",
+        "_createdBy": j.created_by,
+        "_createdAt": j.created_at,
+        "analyzerId": j.worker_id,
+        "analyzerName": j.worker_name,
+        "analyzerDefinition": j.worker_definition,
+        "status": j.status,
+        "startDate": j.start_date,
+        "cortexId": j.cortex_id,
+        "cortexJobId": j.cortex_job_id.clone().unwrap_or_default(),
+        "operations": j.operations,
+    });
+    common(j, &mut v);
+    v
+}
+
+/// Renders a responder action as TheHive does (`_type` `action`).
+pub fn render_action(j: &CortexJobRow) -> Value {
+    let mut v = json!({
+        "_id": format_id(j.id),
+        "id": format_id(j.id),
+        "_type": "action",
+        "_createdBy": j.created_by,
+        "_createdAt": j.created_at,
+        "responderId": j.worker_id,
+        "responderName": j.worker_name,
+        "responderDefinition": j.worker_definition,
+        "cortexId": j.cortex_id,
+        "cortexJobId": j.cortex_job_id.clone().unwrap_or_default(),
+        "objectType": j.object_type,
+        "objectId": format_id(j.object_id),
+        "status": j.status,
+        "startDate": j.start_date,
+        "operations": j.operations,
+        "report": {},
+    });
+    common(j, &mut v);
+    v
+}
+
+fn common(j: &CortexJobRow, v: &mut Value) {
+    if let Some(u) = &j.updated_by {
+        v["_updatedBy"] = json!(u);
+    }
+    if let Some(u) = j.updated_at {
+        v["_updatedAt"] = json!(u);
+    }
+    if let Some(e) = j.end_date {
+        v["endDate"] = json!(e);
+    }
+    if let Some(r) = j
+        .report
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+    {
+        v["report"] = r;
+    }
+}
+
+/// `range` of the analyzer list: `all` or `from-to`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct RangeParams {
+    /// `all` (default) or `from-to`.
+    pub range: Option<String>,
+}
+
+fn ranged<T>(items: Vec<T>, range: Option<&str>) -> Vec<T> {
+    match range.and_then(|r| r.split_once('-')) {
+        Some((a, b)) => {
+            let (a, b) = (
+                a.trim().parse().unwrap_or(0),
+                b.trim().parse().unwrap_or(usize::MAX),
+            );
+            items
+                .into_iter()
+                .skip(a)
+                .take(b.saturating_sub(a))
+                .collect()
+        }
+        None => items,
+    }
+}
+
+/// The analyzers of every reachable server, merged by name (`[]` without Cortex).
+#[utoipa::path(tag = "cortex", params(RangeParams), responses((status = 200, description = "`[{id, name, version, description, dataTypeList, cortexIds}]`")))]
+#[get("/api{v:(/v1)?}/connector/cortex/analyzer")]
+pub async fn analyzers(
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    params: web::Query<RangeParams>,
+) -> Result<HttpResponse, ApiError> {
+    let _ = caller;
+    let list = state.cortex.workers(WorkerKind::Analyzer).await;
+    Ok(HttpResponse::Ok().json(ranged(list, params.range.as_deref())))
+}
+
+/// The analyzers that accept a data type.
+#[utoipa::path(tag = "cortex", responses((status = 200, description = "analyzers")))]
+#[get("/api{v:(/v1)?}/connector/cortex/analyzer/type/{data_type}")]
+pub async fn analyzers_by_type(
+    state: web::Data<ServiceState>,
+    _caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let dt = path.into_inner().1;
+    let list: Vec<_> = state
+        .cortex
+        .workers(WorkerKind::Analyzer)
+        .await
+        .into_iter()
+        .filter(|w| w.data_type_list.contains(&dt))
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// One analyzer, by id or name.
+#[utoipa::path(tag = "cortex", responses((status = 200, description = "analyzer"), (status = 404)))]
+#[get("/api{v:(/v1)?}/connector/cortex/analyzer/{id}")]
+pub async fn analyzer(
+    state: web::Data<ServiceState>,
+    _caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner().1;
+    state
+        .cortex
+        .workers(WorkerKind::Analyzer)
+        .await
+        .into_iter()
+        .find(|w| w.id == id || w.name == id)
+        .map(|w| HttpResponse::Ok().json(w))
+        .ok_or_else(|| ApiError::NotFound(format!("Analyzer {id} not found")))
+}
+
+/// The responders that can act on an entity (`case`, `case_task`, `case_task_log`,
+/// `case_artifact`, `alert`; also `task`, `log`, `observable`).
+#[utoipa::path(tag = "cortex", responses((status = 200, description = "responders"), (status = 404)))]
+#[get("/api{v:(/v1)?}/connector/cortex/responder/{entity_type}/{entity_id}")]
+pub async fn responders(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, entity_type, entity_id) = path.into_inner();
+    let object_type = object_type(&entity_type)?;
+    let actor = Actor::of(&caller);
+    db.read(move |c| object_id(c, &actor, object_type, &entity_id))
+        .await?;
+    let wanted = format!("thehive:{object_type}");
+    let list: Vec<_> = state
+        .cortex
+        .workers(WorkerKind::Responder)
+        .await
+        .into_iter()
+        .filter(|w| w.data_type_list.contains(&wanted))
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// An analyzer job to create.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputAnalyzerJob {
+    /// The analyzer's id (or name).
+    pub analyzer_id: String,
+    /// The server (default: the first one that has the analyzer).
+    #[serde(default)]
+    pub cortex_id: Option<String>,
+    /// The observable.
+    pub artifact_id: String,
+    /// Job parameters.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: Option<Value>,
+}
+
+/// Runs an analyzer on an observable: 201 with the job (Waiting; Failure when the server is
+/// unknown).
+#[utoipa::path(tag = "cortex", request_body = InputAnalyzerJob, responses((status = 201, description = "the job"), (status = 400), (status = 404)))]
+#[post("/api{v:(/v1)?}/connector/cortex/job")]
+pub async fn create_job(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    body: JsonBody<InputAnalyzerJob>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAnalyse")?;
+    let jobs = create_jobs(&db, &state, &caller, vec![body.0]).await?;
+    Ok(HttpResponse::Created().json(render_job(&jobs[0])))
+}
+
+/// Several analyzer jobs.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct InputBulkJobs {
+    /// The jobs.
+    pub jobs: Vec<InputAnalyzerJob>,
+}
+
+/// Runs analyzers on several observables (all are checked before any is stored).
+#[utoipa::path(tag = "cortex", request_body = InputBulkJobs, responses((status = 201, description = "the jobs"), (status = 400), (status = 404)))]
+#[post("/api{v:(/v1)?}/connector/cortex/job/_bulk")]
+pub async fn bulk_jobs(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    body: JsonBody<InputBulkJobs>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAnalyse")?;
+    if body.0.jobs.len() > MAX_BULK {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_BULK} jobs per request"
+        )));
+    }
+    let jobs = create_jobs(&db, &state, &caller, body.0.jobs).await?;
+    Ok(HttpResponse::Created().json(jobs.iter().map(render_job).collect::<Vec<_>>()))
+}
+
+async fn create_jobs(
+    db: &Db,
+    state: &ServiceState,
+    caller: &Caller,
+    inputs: Vec<InputAnalyzerJob>,
+) -> Result<Vec<CortexJobRow>, ApiError> {
+    let servers = state.cortex.server_names();
+    // The server is asked only when a job names none; else the names come from what the
+    // connector already knows (the result brings the server's own).
+    let needs_lookup = inputs.iter().any(|i| i.cortex_id.is_none());
+    let known = if needs_lookup {
+        state.cortex.workers(WorkerKind::Analyzer).await
+    } else {
+        state.cortex.cached_workers(WorkerKind::Analyzer)
+    };
+    let mut planned = Vec::with_capacity(inputs.len());
+    for (n, i) in inputs.into_iter().enumerate() {
+        let at = |f: &str| format!("jobs[{n}].{f}");
+        if i.analyzer_id.trim().is_empty() || i.analyzer_id.len() > 256 {
+            return Err(ApiError::attribute(
+                &at("analyzerId"),
+                "1 to 256 characters",
+            ));
+        }
+        let parameters = match &i.parameters {
+            None | Some(Value::Null) => json!({}),
+            Some(p @ Value::Object(_)) if p.to_string().len() <= 1024 * 1024 => p.clone(),
+            Some(_) => return Err(ApiError::attribute(&at("parameters"), "must be an object")),
+        };
+        let found = known
+            .iter()
+            .find(|w| w.id == i.analyzer_id || w.name == i.analyzer_id);
+        let cortex_id = match (&i.cortex_id, found) {
+            (Some(c), _) => c.clone(),
+            (None, Some(w)) => w.cortex_ids[0].clone(),
+            (None, None) => servers.first().cloned().unwrap_or_default(),
+        };
+        let name = found.map_or(i.analyzer_id.clone(), |w| w.name.clone());
+        planned.push((i, cortex_id, name, parameters));
+    }
+    let actor = Actor::of(caller);
+    let transport = state.cortex.transport();
+    let rows = db
+        .write(move |c| {
+            let mut rows = Vec::new();
+            for (i, cortex_id, name, parameters) in planned {
+                let o = cw::find_observable(c, &actor, &i.artifact_id)?;
+                let row = insert(
+                    c,
+                    &actor,
+                    "analyzer",
+                    "case_artifact",
+                    o.id,
+                    &cortex_id,
+                    &i.analyzer_id,
+                    &name,
+                    parameters,
+                    None,
+                    transport,
+                )?;
+                rows.push(row);
+            }
+            fail_unknown(c, rows, &servers_known(&servers))
+        })
+        .await?;
+    for r in &rows {
+        if r.dispatch == "pending" {
+            state.cortex.submit_soon(r.id);
+        }
+    }
+    Ok(rows)
+}
+
+fn servers_known(names: &[String]) -> std::collections::HashSet<String> {
+    names.iter().cloned().collect()
+}
+
+/// Jobs for servers that are not configured end at once, as failures naming the reason.
+fn fail_unknown(
+    c: &mut DbConn,
+    rows: Vec<CortexJobRow>,
+    known: &std::collections::HashSet<String>,
+) -> Result<Vec<CortexJobRow>, ApiError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if known.contains(&r.cortex_id) {
+            out.push(r);
+            continue;
+        }
+        let reason = if r.cortex_id.is_empty() {
+            "no Cortex server is configured".to_string()
+        } else {
+            format!("Cortex server {} is not configured", r.cortex_id)
+        };
+        match apply::finish(c, r.id, Ended::failure(reason))? {
+            Some(done) => out.push(done),
+            None => out.push(r),
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    c: &mut DbConn,
+    actor: &Actor,
+    kind: &str,
+    object_type: &str,
+    object_id: i64,
+    cortex_id: &str,
+    worker: &str,
+    name: &str,
+    parameters: Value,
+    tlp: Option<i32>,
+    transport: &str,
+) -> Result<CortexJobRow, ApiError> {
+    let now = now_ms();
+    let row = CortexJobRow {
+        id: crate::db::next_id(),
+        organisation_id: actor.org_id,
+        kind: kind.into(),
+        object_type: object_type.into(),
+        object_id,
+        cortex_id: cortex_id.into(),
+        worker_id: worker.into(),
+        worker_name: name.into(),
+        worker_definition: name.into(),
+        request_id: crate::auth::secrets::random_token(24),
+        cortex_job_id: None,
+        status: "Waiting".into(),
+        start_date: now,
+        end_date: None,
+        report: None,
+        operations: "[]".into(),
+        parameters: parameters.to_string(),
+        tlp,
+        dispatch: "pending".into(),
+        transport: transport.into(),
+        attempts: 0,
+        next_attempt: now,
+        created_by: actor.login.clone(),
+        created_at: now,
+        updated_by: None,
+        updated_at: None,
+    };
+    diesel::insert_into(cortex_jobs::table)
+        .values(&row)
+        .execute(c)?;
+    Ok(row)
+}
+
+/// Finds a job or action visible to `actor`: its object must be.
+fn find(c: &mut DbConn, actor: &Actor, id: &str, kind: &str) -> Result<CortexJobRow, ApiError> {
+    let what = if kind == "analyzer" { "Job" } else { "Action" };
+    let row = parse_id(id)
+        .map(|i| {
+            cortex_jobs::table
+                .find(i)
+                .filter(cortex_jobs::kind.eq(kind))
+                .select(CortexJobRow::as_select())
+                .first(c)
+                .optional()
+        })
+        .transpose()?
+        .flatten();
+    match row {
+        Some(r) if visible(c, actor, &r) => Ok(r),
+        _ => Err(ApiError::NotFound(format!("{what} {id} not found"))),
+    }
+}
+
+/// Whether the job's object is visible to `actor`.
+pub fn visible(c: &mut DbConn, actor: &Actor, r: &CortexJobRow) -> bool {
+    object_id(c, actor, &r.object_type, &format_id(r.object_id)).is_ok()
+}
+
+/// An analyzer job.
+#[utoipa::path(tag = "cortex", responses((status = 200, description = "the job"), (status = 404)))]
+#[get("/api{v:(/v1)?}/connector/cortex/job/{id}")]
+pub async fn get_job(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner().1;
+    let actor = Actor::of(&caller);
+    let row = db.read(move |c| find(c, &actor, &id, "analyzer")).await?;
+    Ok(HttpResponse::Ok().json(render_job(&row)))
+}
+
+/// A responder action to create.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputAction {
+    /// The responder's id (or name).
+    pub responder_id: String,
+    /// The server (default: the first one that has the responder).
+    #[serde(default)]
+    pub cortex_id: Option<String>,
+    /// `case`, `case_task`, `case_task_log`, `case_artifact`, `alert`.
+    pub object_type: String,
+    /// The object's id.
+    pub object_id: String,
+    /// Job parameters.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: Option<Value>,
+    /// TLP given to the responder (default: the object's).
+    #[serde(default)]
+    pub tlp: Option<i32>,
+}
+
+fn object_type(t: &str) -> Result<&'static str, ApiError> {
+    Ok(match t {
+        "case" => "case",
+        "case_task" | "task" => "case_task",
+        "case_task_log" | "log" => "case_task_log",
+        "case_artifact" | "observable" => "case_artifact",
+        "alert" => "alert",
+        other => {
+            return Err(ApiError::attribute(
+                "objectType",
+                format!("{other}: expected case, case_task, case_task_log, case_artifact or alert"),
+            ))
+        }
+    })
+}
+
+fn object_id(c: &mut DbConn, actor: &Actor, object_type: &str, id: &str) -> Result<i64, ApiError> {
+    Ok(match object_type {
+        "case" => cw::find_case(c, actor, id)?.id,
+        "case_task" => cw::find_task(c, actor, id)?.id,
+        "case_task_log" => cw::find_log(c, actor, id)?.id,
+        "case_artifact" => cw::find_observable(c, actor, id)?.id,
+        "alert" => cw::find_alert(c, actor.org_id, id)?.id,
+        other => return Err(ApiError::NotFound(format!("{other} {id} not found"))),
+    })
+}
+
+/// Runs a responder on an object: 201 with the action.
+#[utoipa::path(tag = "cortex", request_body = InputAction, responses((status = 201, description = "the action"), (status = 400), (status = 404)))]
+#[post("/api{v:(/v1)?}/connector/cortex/action")]
+pub async fn create_action(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    caller: Caller,
+    body: JsonBody<InputAction>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require("manageAction")?;
+    let input = body.0;
+    let object_type = object_type(&input.object_type)?;
+    if let Some(t) = input.tlp {
+        crate::casework::values::check_range("tlp", t, 0, 3)?;
+    }
+    let parameters = match &input.parameters {
+        None | Some(Value::Null) => json!({}),
+        Some(p @ Value::Object(_)) if p.to_string().len() <= 1024 * 1024 => p.clone(),
+        Some(_) => return Err(ApiError::attribute("parameters", "must be an object")),
+    };
+    let known = state.cortex.workers(WorkerKind::Responder).await;
+    let found = known
+        .iter()
+        .find(|w| w.id == input.responder_id || w.name == input.responder_id)
+        .cloned();
+    let cortex_id = match (&input.cortex_id, &found) {
+        (Some(c), _) => c.clone(),
+        (None, Some(w)) => w.cortex_ids[0].clone(),
+        (None, None) => {
+            return Err(ApiError::NotFound(format!(
+                "Responder {} not found",
+                input.responder_id
+            )))
+        }
+    };
+    let name = found.map_or(input.responder_id.clone(), |w| w.name);
+    let actor = Actor::of(&caller);
+    let servers = servers_known(&state.cortex.server_names());
+    let transport = state.cortex.transport();
+    let row = db
+        .write(move |c| {
+            let oid = object_id(c, &actor, object_type, &input.object_id)?;
+            let row = insert(
+                c,
+                &actor,
+                "responder",
+                object_type,
+                oid,
+                &cortex_id,
+                &input.responder_id,
+                &name,
+                parameters,
+                input.tlp,
+                transport,
+            )?;
+            Ok(fail_unknown(c, vec![row], &servers)?.remove(0))
+        })
+        .await?;
+    if row.dispatch == "pending" {
+        state.cortex.submit_soon(row.id);
+    }
+    Ok(HttpResponse::Created().json(render_action(&row)))
+}
+
+/// The actions run on an object, newest first.
+#[utoipa::path(tag = "cortex", responses((status = 200, description = "actions"), (status = 404)))]
+#[get("/api{v:(/v1)?}/connector/cortex/action/{object_type}/{object_id}")]
+pub async fn actions_of(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, t, id) = path.into_inner();
+    let object_type = object_type(&t)?;
+    let actor = Actor::of(&caller);
+    let rows = db
+        .read(move |c| {
+            let oid = object_id(c, &actor, object_type, &id)?;
+            Ok(cortex_jobs::table
+                .filter(cortex_jobs::object_type.eq(object_type))
+                .filter(cortex_jobs::object_id.eq(oid))
+                .filter(cortex_jobs::kind.eq("responder"))
+                .order(cortex_jobs::id.desc())
+                .limit(1_000)
+                .select(CortexJobRow::as_select())
+                .load::<CortexJobRow>(c)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(render_action).collect::<Vec<_>>()))
+}
+
+/// One action.
+#[utoipa::path(tag = "cortex", responses((status = 200, description = "the action"), (status = 404)))]
+#[get("/api{v:(/v1)?}/connector/cortex/action/{id}")]
+pub async fn get_action(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner().1;
+    let actor = Actor::of(&caller);
+    let row = db.read(move |c| find(c, &actor, &id, "responder")).await?;
+    Ok(HttpResponse::Ok().json(render_action(&row)))
+}
+
+/// The analyzer jobs of the organisation, newest first, for the Query API (`listJob`).
+pub fn org_jobs(c: &mut DbConn, actor: &Actor) -> Result<Vec<Value>, ApiError> {
+    let rows: Vec<CortexJobRow> = cortex_jobs::table
+        .filter(cortex_jobs::organisation_id.eq(actor.org_id))
+        .filter(cortex_jobs::kind.eq("analyzer"))
+        .order(cortex_jobs::id.desc())
+        .limit(10_000)
+        .select(CortexJobRow::as_select())
+        .load(c)?;
+    Ok(rows.iter().map(render_job).collect())
+}
