@@ -113,7 +113,7 @@ fn ranged<T>(items: Vec<T>, range: Option<&str>) -> Vec<T> {
 }
 
 /// The analyzers of every reachable server, merged by name (`[]` without Cortex).
-#[utoipa::path(tag = "cortex", params(RangeParams), responses((status = 200, description = "`[{id, name, version, description, dataTypeList, cortexIds}]`")))]
+#[utoipa::path(tag = "cortex", params(("v" = String, Path, description = "empty (TheHive 4's path) or `/v1`"), RangeParams), responses((status = 200, description = "`[{id, name, version, description, dataTypeList, cortexIds}]`")))]
 #[get("/api{v:(/v1)?}/connector/cortex/analyzer")]
 pub async fn analyzers(
     state: web::Data<ServiceState>,
@@ -208,7 +208,7 @@ pub struct InputAnalyzerJob {
 
 /// Runs an analyzer on an observable: 201 with the job (Waiting; Failure when the server is
 /// unknown).
-#[utoipa::path(tag = "cortex", request_body = InputAnalyzerJob, responses((status = 201, description = "the job"), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "cortex", params(("v" = String, Path, description = "empty (TheHive 4's path) or `/v1`")), request_body = InputAnalyzerJob, responses((status = 201, description = "the job"), (status = 400), (status = 404)))]
 #[post("/api{v:(/v1)?}/connector/cortex/job")]
 pub async fn create_job(
     db: web::Data<Db>,
@@ -229,7 +229,7 @@ pub struct InputBulkJobs {
 }
 
 /// Runs analyzers on several observables (all are checked before any is stored).
-#[utoipa::path(tag = "cortex", request_body = InputBulkJobs, responses((status = 201, description = "the jobs"), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "cortex", params(("v" = String, Path, description = "empty (TheHive 4's path) or `/v1`")), request_body = InputBulkJobs, responses((status = 201, description = "the jobs"), (status = 400), (status = 404)))]
 #[post("/api{v:(/v1)?}/connector/cortex/job/_bulk")]
 pub async fn bulk_jobs(
     db: web::Data<Db>,
@@ -487,7 +487,7 @@ fn object_id(c: &mut DbConn, actor: &Actor, object_type: &str, id: &str) -> Resu
 }
 
 /// Runs a responder on an object: 201 with the action.
-#[utoipa::path(tag = "cortex", request_body = InputAction, responses((status = 201, description = "the action"), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "cortex", params(("v" = String, Path, description = "empty (TheHive 4's path) or `/v1`")), request_body = InputAction, responses((status = 201, description = "the action"), (status = 400), (status = 404)))]
 #[post("/api{v:(/v1)?}/connector/cortex/action")]
 pub async fn create_action(
     db: web::Data<Db>,

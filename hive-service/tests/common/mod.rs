@@ -130,6 +130,8 @@ pub fn routes(doc: &serde_json::Value) -> Vec<(String, String)> {
             .split('/')
             .map(|s| match s {
                 "{kind}" => "analyzer",
+                // `/api{v}/connector/...`: the route serves both `/api` and `/api/v1`.
+                "api{v}" => "api/v1",
                 s if s.starts_with('{') => "x",
                 s => s,
             })
