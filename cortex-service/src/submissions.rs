@@ -266,24 +266,48 @@ impl Submissions {
             organization: user.organization_id.clone(),
             login: user.id.clone(),
         };
-        let submitted = submit(
+        let transient = |e: ApiError| match e {
+            ApiError::Internal(m) => Refusal::Transient(m),
+            ApiError::Unavailable(m) => Refusal::Transient(m),
+            other => client(other),
+        };
+        let mut submitted = submit(
             &self.db,
             &self.catalog,
             self.default_cache,
             &who,
             sub.kind,
             &sub.worker,
-            fields,
-            file,
+            fields.clone(),
+            file.clone(),
             sub.force,
             Some(rid.clone()),
         )
         .await
-        .map_err(|e| match e {
-            ApiError::Internal(m) => Refusal::Transient(m),
-            ApiError::Unavailable(m) => Refusal::Transient(m),
-            other => client(other),
-        })?;
+        .map_err(transient)?;
+        // The cache answers a submission only with a job that has ended: the events of a job
+        // still running carry that job's own request id, so this submission would never hear
+        // of its end. It runs as a job of its own instead.
+        if let Submitted::Cached(row) = &submitted {
+            let ended = shared_models::cortex::JobStatus::parse(&row.status)
+                .is_some_and(shared_models::cortex::JobStatus::is_final);
+            if !ended {
+                submitted = submit(
+                    &self.db,
+                    &self.catalog,
+                    self.default_cache,
+                    &who,
+                    sub.kind,
+                    &sub.worker,
+                    fields,
+                    file,
+                    true,
+                    Some(rid.clone()),
+                )
+                .await
+                .map_err(transient)?;
+            }
+        }
         match submitted {
             Submitted::New(row) => {
                 tokio::join!(self.engine.announce(&row), self.engine.dispatch(&row.id));

@@ -327,11 +327,16 @@ pub fn insert_into(
         if let Some(found) = by_key.get_mut(&key) {
             let tags = values::union(&values::tags_of(&found.tags), &n.tags);
             let new_tags = values::tags_json(&tags);
-            if new_tags != found.tags {
+            // Analyzer summaries merge too (a case merge must not lose them): the existing
+            // entries stay, the copy's other analyzers are added.
+            let new_reports = merge_reports(&found.reports, &n.reports);
+            if new_tags != found.tags || new_reports != found.reports {
                 found.tags = new_tags;
+                found.reports = new_reports;
                 if let Some(p) = pending.iter_mut().find(|p| p.id == found.id) {
                     // Not stored yet: the merged tags go in with it.
                     p.tags = found.tags.clone();
+                    p.reports = found.reports.clone();
                 } else {
                     found.updated_by = Some(actor.login.clone());
                     found.updated_at = Some(now);
@@ -537,4 +542,18 @@ pub fn delete(c: &mut DbConn, rows: &[ObservableRow]) -> QueryResult<()> {
         diesel::delete(attachments::table.filter(attachments::id.eq_any(chunk))).execute(c)?;
     }
     Ok(())
+}
+
+/// `existing` analyzer summaries (JSON object text) with those of `added` it lacks.
+fn merge_reports(existing: &str, added: &str) -> String {
+    let mut mine: serde_json::Map<String, Value> =
+        serde_json::from_str(existing).unwrap_or_default();
+    let theirs: serde_json::Map<String, Value> = serde_json::from_str(added).unwrap_or_default();
+    if theirs.keys().all(|k| mine.contains_key(k)) {
+        return existing.to_string();
+    }
+    for (k, v) in theirs {
+        mine.entry(k).or_insert(v);
+    }
+    Value::Object(mine).to_string()
 }

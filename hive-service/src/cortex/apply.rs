@@ -105,6 +105,23 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     Ok(Some(job))
 }
 
+/// [`finish`] for the job of submission `request_id`.
+pub fn finish_request(
+    c: &mut DbConn,
+    request_id: &str,
+    ended: Ended,
+) -> Result<Option<CortexJobRow>, ApiError> {
+    let id: Option<i64> = cortex_jobs::table
+        .filter(cortex_jobs::request_id.eq(request_id))
+        .select(cortex_jobs::id)
+        .first(c)
+        .optional()?;
+    match id {
+        Some(id) => finish(c, id, ended),
+        None => Ok(None),
+    }
+}
+
 /// The author of what a job changes: the user who ran it, in its organisation.
 fn actor_of(c: &mut DbConn, job: &CortexJobRow) -> Result<Actor, ApiError> {
     let org_name: String = organisations::table

@@ -47,13 +47,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long one submission attempt holds its job, ms.
-const CLAIM_MS: i64 = 15_000;
+pub const CLAIM_MS: i64 = 15_000;
 /// Period of the outbox sweep.
 const SWEEP: Duration = Duration::from_secs(1);
 /// How long a server's check is remembered for `/api/status`.
 const CHECK_TTL: Duration = Duration::from_secs(10);
 /// How long worker lists are remembered.
 const WORKERS_TTL: Duration = Duration::from_secs(30);
+/// Sweeps between two reconciliations of quiet RabbitMQ jobs.
+const RECONCILE_TICKS: u64 = 30;
 /// The exchange Cortex publishes job events on.
 const CORTEX_EVENTS: &str = "cortex.events";
 
@@ -204,7 +206,8 @@ impl Connector {
         r
     }
 
-    /// Each server's state, checked again when the last check is older than 10 s.
+    /// Each server's state, checked again when the last check is older than 10 s (2 s after
+    /// a failure).
     pub async fn status(&self) -> Vec<ServerStatus> {
         let mut out = Vec::new();
         let checks = self.servers.iter().map(|s| async move {
@@ -213,7 +216,8 @@ impl Connector {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&s.name)
-                .filter(|(at, _)| at.elapsed() < CHECK_TTL)
+                // A failure is checked again sooner: the server may just be starting.
+                .filter(|(at, r)| at.elapsed() < if r.is_ok() { CHECK_TTL } else { CHECK_TTL / 5 })
                 .map(|(_, r)| r.clone());
             let r = match cached {
                 Some(r) => r,
@@ -337,17 +341,29 @@ impl Connector {
         }
     }
 
-    /// Submits a just-created job now, in the background.
-    pub fn submit_soon(self: &Arc<Self>, id: i64) {
+    /// Submits a just-created job now, in the background. `prepared` comes from the
+    /// transaction that created the job ([`prepare_new`]), which also claimed it.
+    pub fn submit_soon(self: &Arc<Self>, prepared: Prepared) {
+        use std::sync::atomic::Ordering;
         let me = self.clone();
-        self.rt.spawn(async move { me.submit(id).await });
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.rt.spawn(async move {
+            let _guard = InFlight(&me.in_flight);
+            me.clone().attempt(prepared).await;
+        });
     }
 
     async fn sweep_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(SWEEP);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            ticks += 1;
+            if self.amqp.is_some() && ticks.is_multiple_of(RECONCILE_TICKS) {
+                let me = self.clone();
+                self.rt.spawn(async move { me.reconcile().await });
+            }
             let now = now_ms();
             let due: Vec<i64> = self
                 .db
@@ -369,31 +385,59 @@ impl Connector {
         }
     }
 
-    /// Claims a pending job for one attempt; `None` if another attempt has it.
-    async fn claim(&self, id: i64) -> Option<CortexJobRow> {
-        let now = now_ms();
-        self.db
-            .write(move |c| {
-                let n = diesel::update(
-                    cortex_jobs::table
-                        .find(id)
-                        .filter(cortex_jobs::dispatch.eq("pending"))
-                        .filter(cortex_jobs::next_attempt.le(now)),
-                )
-                .set(cortex_jobs::next_attempt.eq(now + CLAIM_MS))
-                .execute(c)?;
-                if n == 0 {
-                    return Ok(None);
-                }
+    /// A safety net under the events: RabbitMQ jobs that have been running in Cortex
+    /// without news for 2 minutes are asked about over REST, and applied if they ended.
+    async fn reconcile(&self) {
+        let before = now_ms() - 120_000;
+        let quiet: Vec<CortexJobRow> = self
+            .db
+            .read(move |c| {
                 Ok(cortex_jobs::table
-                    .find(id)
+                    .filter(cortex_jobs::dispatch.eq("sent"))
+                    .filter(cortex_jobs::transport.eq("amqp"))
+                    .filter(cortex_jobs::cortex_job_id.is_not_null())
+                    .filter(cortex_jobs::updated_at.lt(before))
+                    .order(cortex_jobs::updated_at.asc())
+                    .limit(100)
                     .select(CortexJobRow::as_select())
-                    .first(c)
-                    .optional()?)
+                    .load(c)?)
             })
             .await
-            .ok()
-            .flatten()
+            .unwrap_or_default();
+        for job in quiet {
+            let (Some(server), Some(cid)) =
+                (self.server(&job.cortex_id), job.cortex_job_id.clone())
+            else {
+                continue;
+            };
+            match server.report(&cid).await {
+                Ok(out) if out.status.is_final() => {
+                    tracing::info!(job = %format_id(job.id), "job ended without its event reaching this service; applied from Cortex's REST API");
+                    let ended = self.ended_from(Some(&server), out).await;
+                    self.end(job.id, ended).await;
+                }
+                Ok(_) => {
+                    let id = job.id;
+                    let _ = self
+                        .db
+                        .write(move |c| {
+                            diesel::update(cortex_jobs::table.find(id))
+                                .set(cortex_jobs::updated_at.eq(Some(now_ms())))
+                                .execute(c)?;
+                            Ok(())
+                        })
+                        .await;
+                }
+                Err(CallError::Refused { status: 404, .. }) => {
+                    let msg = format!(
+                        "job {cid} no longer exists on Cortex server {}",
+                        server.name
+                    );
+                    self.end(job.id, Ended::failure(msg)).await;
+                }
+                Err(_) => {}
+            }
+        }
     }
 
     /// Hands over, within `limit`, the jobs accepted but not submitted yet, and lets the
@@ -424,34 +468,74 @@ impl Connector {
     /// One submission attempt of job `id`.
     async fn submit(self: Arc<Self>, id: i64) {
         use std::sync::atomic::Ordering;
-        struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
-        impl Drop for InFlight<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _guard = InFlight(&self.in_flight);
         self.clone().submit_once(id).await;
     }
 
     async fn submit_once(self: Arc<Self>, id: i64) {
-        let Some(job) = self.claim(id).await else {
-            return;
-        };
+        let now = now_ms();
+        let prepared = self
+            .db
+            .write(move |c| {
+                let n = diesel::update(
+                    cortex_jobs::table
+                        .find(id)
+                        .filter(cortex_jobs::dispatch.eq("pending"))
+                        .filter(cortex_jobs::next_attempt.le(now)),
+                )
+                .set(cortex_jobs::next_attempt.eq(now + CLAIM_MS))
+                .execute(c)?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                let job: CortexJobRow = cortex_jobs::table
+                    .find(id)
+                    .select(CortexJobRow::as_select())
+                    .first(c)?;
+                let actor = actor_of(c, &job)?;
+                Ok(Some(match prepare_new(c, &actor, job.clone()) {
+                    Ok(p) => Ok(p),
+                    Err(e) => Err((job, e)),
+                }))
+            })
+            .await;
+        match prepared {
+            Ok(Some(Ok(p))) => self.attempt(p).await,
+            Ok(Some(Err((job, e)))) => self.end(job.id, Ended::failure(e.to_string())).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(job = %format_id(id), error = %e, "submission postponed"),
+        }
+    }
+
+    /// One attempt at handing a claimed job to its server.
+    async fn attempt(self: Arc<Self>, prepared: Prepared) {
+        let Prepared {
+            job,
+            body,
+            attachment,
+        } = prepared;
         let Some(server) = self.server(&job.cortex_id) else {
             let msg = format!("Cortex server {} is not configured", job.cortex_id);
             self.end(job.id, Ended::failure(msg)).await;
             return;
         };
-        let prepared = self.prepare(&job).await;
-        let (body, file) = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                self.end(job.id, Ended::failure(e.to_string())).await;
-                return;
-            }
+        let file = match attachment {
+            None => None,
+            Some(a) => match tokio::fs::read(self.datastore.path_of(&a.sha256)).await {
+                Ok(bytes) => Some(FileToSend {
+                    name: a.name,
+                    content_type: a.content_type,
+                    bytes,
+                }),
+                Err(e) => {
+                    let msg = format!("the observable's file cannot be read: {e}");
+                    self.end(job.id, Ended::failure(msg)).await;
+                    return;
+                }
+            },
         };
+        let id = job.id;
         let kind = WorkerKind::parse(&job.kind).unwrap_or(WorkerKind::Analyzer);
         let inline = file
             .as_ref()
@@ -496,35 +580,6 @@ impl Connector {
         }
     }
 
-    /// What the worker is given: the run body and, for files, the file.
-    async fn prepare(&self, job: &CortexJobRow) -> Result<(Value, Option<FileToSend>), ApiError> {
-        let j = job.clone();
-        let (mut body, att) = self
-            .db
-            .read(move |c| {
-                let actor = actor_of(c, &j)?;
-                run_body(c, &actor, &j)
-            })
-            .await?;
-        body["parameters"] = serde_json::from_str(&job.parameters).unwrap_or_else(|_| json!({}));
-        body["requestId"] = json!(job.request_id);
-        let file = match att {
-            None => None,
-            Some(a) => {
-                let path = self.datastore.path_of(&a.sha256);
-                let bytes = tokio::fs::read(&path)
-                    .await
-                    .map_err(|e| ApiError::internal(format!("attachment {}: {e}", a.sha256)))?;
-                Some(FileToSend {
-                    name: a.name,
-                    content_type: a.content_type,
-                    bytes,
-                })
-            }
-        };
-        Ok((body, file))
-    }
-
     /// REST submission; the answer is recorded, and watched until it ends unless the
     /// broker brings it.
     async fn post(
@@ -552,7 +607,7 @@ impl Connector {
                 Some(_) => out,
                 None => server.report(&out.id).await?,
             };
-            let ended = self.ended_from(server, out).await;
+            let ended = self.ended_from(Some(server), out).await;
             self.end(id, ended).await;
         } else if transport == "rest" {
             self.watch(id);
@@ -575,7 +630,16 @@ impl Connector {
         let login = match server.login() {
             Some(l) => l,
             None => {
-                self.check(server).await.map_err(CallError::Unreachable)?;
+                // A key the server refuses fails the job at once; a server away is retried.
+                let checked = server.check().await;
+                self.checks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(
+                        server.name.clone(),
+                        (Instant::now(), checked.clone().map_err(|e| e.to_string())),
+                    );
+                checked?;
                 server
                     .login()
                     .ok_or_else(|| CallError::Unreachable("the key's user is unknown".into()))?
@@ -729,7 +793,7 @@ impl Connector {
 
     /// The end of a job as Cortex reported it, with its file artifacts fetched when they are
     /// to be imported.
-    async fn ended_from(&self, server: &Server, out: OutputJob) -> Ended {
+    async fn ended_from(&self, server: Option<&Server>, out: OutputJob) -> Ended {
         let report = match out.status {
             JobStatus::Success => out.report.clone().unwrap_or_else(|| json!({})),
             JobStatus::Deleted => {
@@ -762,6 +826,9 @@ impl Connector {
                 let (Some(id), true) =
                     (a.pointer("/attachment/id").and_then(Value::as_str), wanted)
                 else {
+                    continue;
+                };
+                let Some(server) = server else {
                     continue;
                 };
                 match self.fetch_file(server, id, a).await {
@@ -889,7 +956,7 @@ impl Connector {
             };
             match server.wait_report(&cortex_job, 60).await {
                 Ok(out) if out.status.is_final() => {
-                    let ended = self.ended_from(&server, out).await;
+                    let ended = self.ended_from(Some(&server), out).await;
                     self.end(id, ended).await;
                     return;
                 }
@@ -1083,23 +1150,88 @@ impl Connector {
         let Some(rid) = event.request_id.clone() else {
             return Ok(());
         };
-        let Some(job) = self.by_request(rid).await? else {
-            return Ok(());
-        };
-        if job.dispatch == "done" {
-            return Ok(());
-        }
         let out = event.job;
-        if out.status.is_final() {
-            let Some(server) = self.server(&job.cortex_id) else {
-                return Ok(());
-            };
-            let ended = self.ended_from(&server, out).await;
-            self.end(job.id, ended).await;
-        } else {
-            self.record_progress(job.id, &out, "amqp").await;
+        match out.status {
+            // `Waiting` tells nothing new: the job is Waiting since it was made.
+            JobStatus::Waiting => Ok(()),
+            JobStatus::InProgress => {
+                self.progress_by_request(rid, &out).await;
+                Ok(())
+            }
+            _ => {
+                // Files to import need the server; everything else is applied directly.
+                let server = if wants_files(&out) {
+                    let Some(job) = self.by_request(rid.clone()).await? else {
+                        return Ok(());
+                    };
+                    self.server(&job.cortex_id)
+                } else {
+                    None
+                };
+                let ended = self.ended_from(server.as_deref(), out).await;
+                self.end_request(rid, ended).await;
+                Ok(())
+            }
         }
-        Ok(())
+    }
+
+    /// `InProgress` from an event: one conditional UPDATE (never over a result).
+    async fn progress_by_request(&self, rid: String, out: &OutputJob) {
+        let (cortex_job_id, start) = (out.id.clone(), out.start_date);
+        let worker = (
+            out.worker_id.clone(),
+            out.worker_name.clone(),
+            out.worker_definition_id.clone(),
+        );
+        let r = self
+            .db
+            .write(move |c| {
+                let target = cortex_jobs::table
+                    .filter(cortex_jobs::request_id.eq(&rid))
+                    .filter(cortex_jobs::dispatch.ne("done"));
+                let now = now_ms();
+                diesel::update(target)
+                    .set((
+                        cortex_jobs::status.eq("InProgress"),
+                        cortex_jobs::cortex_job_id.eq(Some(cortex_job_id)),
+                        cortex_jobs::dispatch.eq("sent"),
+                        cortex_jobs::worker_id.eq(worker.0),
+                        cortex_jobs::worker_name.eq(worker.1),
+                        cortex_jobs::worker_definition.eq(worker.2),
+                        cortex_jobs::start_date.eq(start.unwrap_or(now)),
+                        cortex_jobs::updated_at.eq(Some(now)),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "job progress not recorded");
+        }
+    }
+
+    /// As [`Connector::end`], for the job of a request id.
+    async fn end_request(&self, rid: String, ended: Ended) {
+        let mut wait = Duration::from_millis(200);
+        loop {
+            let (r, e) = (rid.clone(), ended.clone());
+            match self
+                .db
+                .write(move |c| apply::finish_request(c, &r, e))
+                .await
+            {
+                Ok(Some(job)) => {
+                    tracing::info!(job = %format_id(job.id), status = %job.status, cortex = %job.cortex_id, worker = %job.worker_name, "Cortex job ended");
+                    return;
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(request = %rid, error = %e, "job result not stored yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
     }
 
     async fn by_request(&self, rid: String) -> Result<Option<CortexJobRow>, String> {
@@ -1114,6 +1246,55 @@ impl Connector {
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+/// Whether an ended job has file artifacts to import (they are fetched from the server).
+fn wants_files(out: &OutputJob) -> bool {
+    out.status == JobStatus::Success
+        && out.kind == WorkerKind::Analyzer
+        && out
+            .report
+            .as_ref()
+            .and_then(|r| r.get("artifacts"))
+            .and_then(Value::as_array)
+            .is_some_and(|arts| {
+                arts.iter().any(|a| {
+                    a.pointer("/attachment/id").is_some()
+                        && a.get("tags")
+                            .and_then(Value::as_array)
+                            .is_some_and(|t| t.iter().any(|t| t == apply::AUTO_IMPORT))
+                })
+            })
+}
+
+/// Counts a submission under way (for [`Connector::drain`]) until dropped.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A claimed job with what its worker is given.
+#[derive(Debug)]
+pub struct Prepared {
+    job: CortexJobRow,
+    body: Value,
+    attachment: Option<AttachmentRow>,
+}
+
+/// Inside the transaction that created (or claimed) `job`: what its worker is given (the
+/// observable or the object, parameters, `requestId`).
+pub fn prepare_new(c: &mut DbConn, actor: &Actor, job: CortexJobRow) -> Result<Prepared, ApiError> {
+    let (mut body, attachment) = run_body(c, actor, &job)?;
+    body["parameters"] = serde_json::from_str(&job.parameters).unwrap_or_else(|_| json!({}));
+    body["requestId"] = json!(job.request_id);
+    Ok(Prepared {
+        job,
+        body,
+        attachment,
+    })
 }
 
 /// A file to hand to a worker.

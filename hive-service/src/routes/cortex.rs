@@ -8,6 +8,7 @@
 use crate::auth::Caller;
 use crate::casework::{self as cw, Actor};
 use crate::cortex::apply::{self, Ended};
+use crate::cortex::connector::prepare_new;
 use crate::db::casework::CortexJobRow;
 use crate::db::schema::cortex_jobs;
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
@@ -289,7 +290,8 @@ async fn create_jobs(
     }
     let actor = Actor::of(caller);
     let transport = state.cortex.transport();
-    let rows = db
+    let known = servers_known(&servers);
+    let (rows, prepared) = db
         .write(move |c| {
             let mut rows = Vec::new();
             for (i, cortex_id, name, parameters) in planned {
@@ -306,16 +308,21 @@ async fn create_jobs(
                     parameters,
                     None,
                     transport,
+                    known.contains(&cortex_id),
                 )?;
                 rows.push(row);
             }
-            fail_unknown(c, rows, &servers_known(&servers))
+            let rows = fail_unknown(c, rows, &known)?;
+            let prepared = rows
+                .iter()
+                .filter(|r| r.dispatch == "pending")
+                .map(|r| prepare_new(c, &actor, r.clone()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((rows, prepared))
         })
         .await?;
-    for r in &rows {
-        if r.dispatch == "pending" {
-            state.cortex.submit_soon(r.id);
-        }
+    for p in prepared {
+        state.cortex.submit_soon(p);
     }
     Ok(rows)
 }
@@ -362,6 +369,7 @@ fn insert(
     parameters: Value,
     tlp: Option<i32>,
     transport: &str,
+    claimed: bool,
 ) -> Result<CortexJobRow, ApiError> {
     let now = now_ms();
     let row = CortexJobRow {
@@ -386,7 +394,12 @@ fn insert(
         dispatch: "pending".into(),
         transport: transport.into(),
         attempts: 0,
-        next_attempt: now,
+        // Claimed at birth when it is submitted right away (the sweep leaves it alone).
+        next_attempt: if claimed {
+            now + crate::cortex::connector::CLAIM_MS
+        } else {
+            now
+        },
         created_by: actor.login.clone(),
         created_at: now,
         updated_by: None,
@@ -525,7 +538,7 @@ pub async fn create_action(
     let actor = Actor::of(&caller);
     let servers = servers_known(&state.cortex.server_names());
     let transport = state.cortex.transport();
-    let row = db
+    let (row, prepared) = db
         .write(move |c| {
             let oid = object_id(c, &actor, object_type, &input.object_id)?;
             let row = insert(
@@ -540,12 +553,19 @@ pub async fn create_action(
                 parameters,
                 input.tlp,
                 transport,
+                servers.contains(&cortex_id),
             )?;
-            Ok(fail_unknown(c, vec![row], &servers)?.remove(0))
+            let row = fail_unknown(c, vec![row], &servers)?.remove(0);
+            let prepared = if row.dispatch == "pending" {
+                Some(prepare_new(c, &actor, row.clone())?)
+            } else {
+                None
+            };
+            Ok((row, prepared))
         })
         .await?;
-    if row.dispatch == "pending" {
-        state.cortex.submit_soon(row.id);
+    if let Some(p) = prepared {
+        state.cortex.submit_soon(p);
     }
     Ok(HttpResponse::Created().json(render_action(&row)))
 }

@@ -25,7 +25,6 @@ import json
 import os
 import re
 import time
-import uuid
 
 import pytest
 import requests
@@ -211,9 +210,8 @@ def test_bad_input(platform):
     platform.enable("responder", MAIL_ADMINS, {"task": "Block sender"})
     api = tenant(platform.hive)
     taxo = worker_id(api.cortex.list_analyzers(), TAXO)
-    mail_admins = worker_id(api.cortex.list_responders("case", "~0") if False else
-                            _responders_of_new_case(api), MAIL_ADMINS)
     case = api.case.create({"title": "bad input", "description": "refused requests"})
+    mail_admins = worker_id(api.cortex.list_responders("case", case["_id"]), MAIL_ADMINS)
     o = ip_observable(api, case["_id"], "192.0.2.40")
 
     # An object type hive does not know.
@@ -259,11 +257,6 @@ def test_bad_input(platform):
     assert len(jobs) == 2 and job_count(api) == before + 2, jobs
     for j in jobs:
         assert wait_job(api, j["_id"])["status"] == "Success"
-
-
-def _responders_of_new_case(api):
-    case = api.case.create({"title": "responders", "description": "to list the responders"})
-    return api.cortex.list_responders("case", case["_id"])
 
 
 def test_status_shows_cortex(platform):
