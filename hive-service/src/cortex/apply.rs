@@ -66,6 +66,18 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     if job.dispatch == "done" {
         return Ok(None);
     }
+    // Taken first, atomically: of two finishers of one job (a repeated event, another
+    // instance), the second waits for this transaction, then finds nothing to do.
+    let taken = diesel::update(
+        cortex_jobs::table
+            .find(id)
+            .filter(cortex_jobs::dispatch.ne("done")),
+    )
+    .set(cortex_jobs::dispatch.eq("done"))
+    .execute(c)?;
+    if taken == 0 {
+        return Ok(None);
+    }
     let now = now_ms();
     let actor = actor_of(c, &job)?;
     let mut operations: Vec<Value> = Vec::new();

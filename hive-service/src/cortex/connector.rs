@@ -71,6 +71,7 @@ pub struct Connector {
     workers: Mutex<HashMap<(String, WorkerKind), Listed>>,
     watching: Mutex<HashSet<i64>>,
     in_flight: std::sync::atomic::AtomicUsize,
+    attempts: tokio::sync::Semaphore,
     /// The service's main runtime: work started from a request must not run on (and die
     /// with) the HTTP worker's own runtime.
     rt: tokio::runtime::Handle,
@@ -160,6 +161,7 @@ impl Connector {
             workers: Mutex::new(HashMap::new()),
             watching: Mutex::new(HashSet::new()),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
+            attempts: tokio::sync::Semaphore::new(32),
             rt: tokio::runtime::Handle::current(),
         });
         for s in me.servers.clone() {
@@ -199,6 +201,9 @@ impl Connector {
 
     async fn check(&self, s: &Server) -> Result<String, String> {
         let r = s.check().await.map_err(|e| e.to_string());
+        if let Err(e) = &r {
+            tracing::warn!(cortex = %s.name, error = %e, "Cortex server check failed");
+        }
         self.checks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -221,7 +226,10 @@ impl Connector {
                 .map(|(_, r)| r.clone());
             let r = match cached {
                 Some(r) => r,
-                None => self.check(s).await,
+                // `/api/status` is a probe: it does not wait for a server that hangs.
+                None => tokio::time::timeout(Duration::from_secs(3), self.check(s))
+                    .await
+                    .unwrap_or_else(|_| Err("no answer within 3 s".into())),
             };
             (s.name.clone(), r)
         });
@@ -360,7 +368,7 @@ impl Connector {
         loop {
             tick.tick().await;
             ticks += 1;
-            if self.amqp.is_some() && ticks.is_multiple_of(RECONCILE_TICKS) {
+            if ticks.is_multiple_of(RECONCILE_TICKS) {
                 let me = self.clone();
                 self.rt.spawn(async move { me.reconcile().await });
             }
@@ -385,8 +393,9 @@ impl Connector {
         }
     }
 
-    /// A safety net under the events: RabbitMQ jobs that have been running in Cortex
-    /// without news for 2 minutes are asked about over REST, and applied if they ended.
+    /// A safety net under the events and the watches: jobs running in Cortex without news
+    /// for 2 minutes (events lost, or the instance watching them stopped) are asked about over
+    /// REST, and applied if they ended.
     async fn reconcile(&self) {
         let before = now_ms() - 120_000;
         let quiet: Vec<CortexJobRow> = self
@@ -394,7 +403,6 @@ impl Connector {
             .read(move |c| {
                 Ok(cortex_jobs::table
                     .filter(cortex_jobs::dispatch.eq("sent"))
-                    .filter(cortex_jobs::transport.eq("amqp"))
                     .filter(cortex_jobs::cortex_job_id.is_not_null())
                     .filter(cortex_jobs::updated_at.lt(before))
                     .order(cortex_jobs::updated_at.asc())
@@ -405,18 +413,29 @@ impl Connector {
             .await
             .unwrap_or_default();
         for job in quiet {
-            let (Some(server), Some(cid)) =
-                (self.server(&job.cortex_id), job.cortex_job_id.clone())
-            else {
+            let Some(cid) = job.cortex_job_id.clone() else {
+                continue;
+            };
+            let Some(server) = self.server(&job.cortex_id) else {
+                let msg = format!("Cortex server {} is no longer configured", job.cortex_id);
+                self.end(job.id, Ended::failure(msg)).await;
                 continue;
             };
             match server.report(&cid).await {
                 Ok(out) if out.status.is_final() => {
-                    tracing::info!(job = %format_id(job.id), "job ended without its event reaching this service; applied from Cortex's REST API");
+                    tracing::info!(job = %format_id(job.id), "job ended without news reaching this service; applied from Cortex's REST API");
                     let ended = self.ended_from(Some(&server), out).await;
                     self.end(job.id, ended).await;
                 }
-                Ok(_) => {
+                Err(CallError::Refused { status: 404, .. }) => {
+                    let msg = format!(
+                        "job {cid} no longer exists on Cortex server {}",
+                        server.name
+                    );
+                    self.end(job.id, Ended::failure(msg)).await;
+                }
+                // Still running, or the server is away: asked again in 2 minutes.
+                _ => {
                     let id = job.id;
                     let _ = self
                         .db
@@ -428,14 +447,6 @@ impl Connector {
                         })
                         .await;
                 }
-                Err(CallError::Refused { status: 404, .. }) => {
-                    let msg = format!(
-                        "job {cid} no longer exists on Cortex server {}",
-                        server.name
-                    );
-                    self.end(job.id, Ended::failure(msg)).await;
-                }
-                Err(_) => {}
             }
         }
     }
@@ -508,8 +519,11 @@ impl Connector {
         }
     }
 
-    /// One attempt at handing a claimed job to its server.
+    /// One attempt at handing a claimed job to its server (at most 32 at once).
     async fn attempt(self: Arc<Self>, prepared: Prepared) {
+        let Ok(_slot) = self.attempts.acquire().await else {
+            return;
+        };
         let Prepared {
             job,
             body,
@@ -537,10 +551,17 @@ impl Connector {
         };
         let id = job.id;
         let kind = WorkerKind::parse(&job.kind).unwrap_or(WorkerKind::Analyzer);
+        // The worker as the target server knows it: ids differ between servers, and a user
+        // may have given the name.
+        let mut job = job;
+        if let Some(wid) = self.server_worker_id(&server, kind, &job.worker_id).await {
+            job.worker_id = wid;
+        }
         let inline = file
             .as_ref()
             .is_none_or(|f| f.bytes.len() as u64 <= self.settings.max_inline_bytes);
-        let result = if self.amqp.is_some() && inline {
+        let by_broker = self.amqp.is_some() && server.name == self.settings.name && inline;
+        let result = if by_broker {
             self.publish(&server, &job, kind, &body, file).await
         } else {
             self.post(&server, &job, kind, &body, file).await
@@ -554,7 +575,10 @@ impl Connector {
                         "Cortex server {} could not be reached for {} s: {e}",
                         server.name, self.settings.submit_retry_secs
                     );
-                    self.end(job.id, Ended::failure(msg)).await;
+                    // Only if no other attempt got it going meanwhile.
+                    if self.still_pending(id).await {
+                        self.end(job.id, Ended::failure(msg)).await;
+                    }
                     return;
                 }
                 let backoff = 1_000_i64 << job.attempts.clamp(0, 5);
@@ -580,6 +604,52 @@ impl Connector {
         }
     }
 
+    async fn still_pending(&self, id: i64) -> bool {
+        self.db
+            .read(move |c| {
+                Ok(cortex_jobs::table
+                    .find(id)
+                    .select(cortex_jobs::dispatch)
+                    .first::<String>(c)
+                    .optional()?)
+            })
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|d| d == "pending")
+    }
+
+    /// The id on `server` of the worker `key` (an id or a name), from that server's list.
+    async fn server_worker_id(
+        &self,
+        server: &Server,
+        kind: WorkerKind,
+        key: &str,
+    ) -> Option<String> {
+        let cached = self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(server.name.clone(), kind))
+            .filter(|(at, _)| at.elapsed() < WORKERS_TTL)
+            .map(|(_, l)| l.clone());
+        let list = match cached {
+            Some(l) => l,
+            None => {
+                let l = server.workers(kind).await.ok()?;
+                self.workers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((server.name.clone(), kind), (Instant::now(), l.clone()));
+                l
+            }
+        };
+        list.iter()
+            .find(|w| w.id == key)
+            .or_else(|| list.iter().find(|w| w.name == key))
+            .map(|w| w.id.clone())
+    }
+
     /// REST submission; the answer is recorded, and watched until it ends unless the
     /// broker brings it.
     async fn post(
@@ -599,7 +669,13 @@ impl Connector {
             None => server.run_json(kind, &job.worker_id, body).await?,
         };
         let id = job.id;
-        let transport = if self.amqp.is_some() { "amqp" } else { "rest" };
+        // Over the broker's server, a file posted over REST still has its events come back
+        // through the broker (same request id); any other server is watched over REST.
+        let transport = if self.amqp.is_some() && server.name == self.settings.name {
+            "amqp"
+        } else {
+            "rest"
+        };
         self.record_progress(id, &out, transport).await;
         if out.status.is_final() {
             // A cached or earlier job comes without its report.
@@ -811,6 +887,13 @@ impl Connector {
                 json!({"success": false, "errorMessage": message})
             }
         };
+        // PostgreSQL text takes no NUL; a worker's output may hold some.
+        let report = if report.to_string().contains("\\u0000") {
+            serde_json::from_str(&report.to_string().replace("\\u0000", ""))
+                .unwrap_or_else(|_| json!({"success": false, "errorMessage": "unreadable report"}))
+        } else {
+            report
+        };
         let mut files = HashMap::new();
         if out.status == JobStatus::Success && out.kind == WorkerKind::Analyzer {
             for a in report
@@ -893,17 +976,51 @@ impl Connector {
 
     /// Applies the end of a job, retrying while the database is away.
     async fn end(&self, id: i64, ended: Ended) {
+        self.end_with(Key::Id(id), ended).await;
+    }
+
+    /// As [`Connector::end`], for the job of a request id.
+    async fn end_request(&self, rid: String, ended: Ended) {
+        self.end_with(Key::Request(rid), ended).await;
+    }
+
+    /// Applies a result. While the database is away it is retried; a result that cannot be
+    /// applied (its organisation is gone, a value the database refuses...) ends the job as a
+    /// Failure naming the reason, without its effects, rather than being retried for ever.
+    async fn end_with(&self, key: Key, ended: Ended) {
         let mut wait = Duration::from_millis(200);
+        let mut ended = ended;
+        let mut fallback = false;
         loop {
-            let e = ended.clone();
-            match self.db.write(move |c| apply::finish(c, id, e)).await {
+            let (k, e) = (key.clone(), ended.clone());
+            let r = self
+                .db
+                .write(move |c| match &k {
+                    Key::Id(id) => apply::finish(c, *id, e),
+                    Key::Request(rid) => apply::finish_request(c, rid, e),
+                })
+                .await;
+            match r {
                 Ok(Some(job)) => {
                     tracing::info!(job = %format_id(job.id), status = %job.status, cortex = %job.cortex_id, worker = %job.worker_name, "Cortex job ended");
                     return;
                 }
                 Ok(None) => return,
+                Err(e @ ApiError::Unavailable(_)) => {
+                    tracing::warn!(job = ?key, error = %e, "job result not stored yet (database away); retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                Err(e) if !fallback => {
+                    tracing::error!(job = ?key, error = %e, "job result cannot be applied; the job fails");
+                    fallback = true;
+                    ended = Ended {
+                        files: HashMap::new(),
+                        ..Ended::failure(format!("the result could not be applied: {e}"))
+                    };
+                }
                 Err(e) => {
-                    tracing::warn!(job = %format_id(id), error = %e, "job result not stored yet; retrying");
+                    tracing::warn!(job = ?key, error = %e, "job failure not stored yet; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(10));
                 }
@@ -1164,6 +1281,9 @@ impl Connector {
                     let Some(job) = self.by_request(rid.clone()).await? else {
                         return Ok(());
                     };
+                    if job.dispatch == "done" {
+                        return Ok(());
+                    }
                     self.server(&job.cortex_id)
                 } else {
                     None
@@ -1210,30 +1330,6 @@ impl Connector {
         }
     }
 
-    /// As [`Connector::end`], for the job of a request id.
-    async fn end_request(&self, rid: String, ended: Ended) {
-        let mut wait = Duration::from_millis(200);
-        loop {
-            let (r, e) = (rid.clone(), ended.clone());
-            match self
-                .db
-                .write(move |c| apply::finish_request(c, &r, e))
-                .await
-            {
-                Ok(Some(job)) => {
-                    tracing::info!(job = %format_id(job.id), status = %job.status, cortex = %job.cortex_id, worker = %job.worker_name, "Cortex job ended");
-                    return;
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(request = %rid, error = %e, "job result not stored yet; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
-    }
-
     async fn by_request(&self, rid: String) -> Result<Option<CortexJobRow>, String> {
         self.db
             .read(move |c| {
@@ -1246,6 +1342,13 @@ impl Connector {
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+/// A job, by id or by request id.
+#[derive(Debug, Clone)]
+enum Key {
+    Id(i64),
+    Request(String),
 }
 
 /// Whether an ended job has file artifacts to import (they are fetched from the server).

@@ -296,6 +296,10 @@ async fn create_jobs(
             let mut rows = Vec::new();
             for (i, cortex_id, name, parameters) in planned {
                 let o = cw::find_observable(c, &actor, &i.artifact_id)?;
+                // Through a share, the share's profile must allow analyses.
+                if let Some(k) = o.case_id {
+                    cw::check_write(c, &actor, k, "manageAnalyse")?;
+                }
                 let row = insert(
                     c,
                     &actor,
@@ -499,6 +503,26 @@ fn object_id(c: &mut DbConn, actor: &Actor, object_type: &str, id: &str) -> Resu
     })
 }
 
+/// The case an object belongs to, if any.
+fn case_of(
+    c: &mut DbConn,
+    actor: &Actor,
+    object_type: &str,
+    oid: i64,
+) -> Result<Option<i64>, ApiError> {
+    let id = format_id(oid);
+    Ok(match object_type {
+        "case" => Some(oid),
+        "case_task" => Some(cw::find_task(c, actor, &id)?.case_id),
+        "case_task_log" => {
+            let l = cw::find_log(c, actor, &id)?;
+            Some(cw::find_task(c, actor, &format_id(l.task_id))?.case_id)
+        }
+        "case_artifact" => cw::find_observable(c, actor, &id)?.case_id,
+        _ => None,
+    })
+}
+
 /// Runs a responder on an object: 201 with the action.
 #[utoipa::path(tag = "cortex", params(("v" = String, Path, description = "empty (TheHive 4's path) or `/v1`")), request_body = InputAction, responses((status = 201, description = "the action"), (status = 400), (status = 404)))]
 #[post("/api{v:(/v1)?}/connector/cortex/action")]
@@ -541,6 +565,10 @@ pub async fn create_action(
     let (row, prepared) = db
         .write(move |c| {
             let oid = object_id(c, &actor, object_type, &input.object_id)?;
+            // Through a share, the share's profile must allow actions.
+            if let Some(k) = case_of(c, &actor, object_type, oid)? {
+                cw::check_write(c, &actor, k, "manageAction")?;
+            }
             let row = insert(
                 c,
                 &actor,
@@ -612,6 +640,7 @@ pub async fn get_action(
 }
 
 /// The analyzer jobs of the organisation, newest first, for the Query API (`listJob`).
+/// Only jobs whose observable the caller may see (restricted cases stay hidden).
 pub fn org_jobs(c: &mut DbConn, actor: &Actor) -> Result<Vec<Value>, ApiError> {
     let rows: Vec<CortexJobRow> = cortex_jobs::table
         .filter(cortex_jobs::organisation_id.eq(actor.org_id))
@@ -620,5 +649,49 @@ pub fn org_jobs(c: &mut DbConn, actor: &Actor) -> Result<Vec<Value>, ApiError> {
         .limit(10_000)
         .select(CortexJobRow::as_select())
         .load(c)?;
-    Ok(rows.iter().map(render_job).collect())
+    use crate::db::schema::{cases, observables};
+    use std::collections::HashMap;
+    // The observables' owner and case in a few queries, the case rules once per case.
+    let ids: Vec<i64> = rows.iter().map(|r| r.object_id).collect();
+    let mut owner: HashMap<i64, (i64, Option<i64>)> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<(i64, i64, Option<i64>)> = observables::table
+            .filter(observables::id.eq_any(chunk))
+            .select((
+                observables::id,
+                observables::organisation_id,
+                observables::case_id,
+            ))
+            .load(c)?;
+        owner.extend(found.into_iter().map(|(id, org, k)| (id, (org, k))));
+    }
+    let mut case_ok: HashMap<i64, bool> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let ok = match owner.get(&r.object_id) {
+            None => false,
+            Some((org, _)) if *org != actor.org_id => visible(c, actor, r),
+            Some((_, None)) => true,
+            Some((_, Some(k))) => match case_ok.get(k) {
+                Some(ok) => *ok,
+                None => {
+                    let row: Option<crate::db::casework::CaseRow> = cases::table
+                        .find(*k)
+                        .select(crate::db::casework::CaseRow::as_select())
+                        .first(c)
+                        .optional()?;
+                    let ok = match row {
+                        Some(row) => cw::can_see_case(c, actor, &row)?,
+                        None => false,
+                    };
+                    case_ok.insert(*k, ok);
+                    ok
+                }
+            },
+        };
+        if ok {
+            out.push(render_job(r));
+        }
+    }
+    Ok(out)
 }

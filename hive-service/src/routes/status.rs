@@ -29,9 +29,6 @@ async fn cortex_status(state: &crate::ServiceState) -> serde_json::Value {
             if let Some(version) = &s.version {
                 v["version"] = json!(version);
             }
-            if let Some(e) = &s.error {
-                v["error"] = json!(e);
-            }
             v
         }).collect::<Vec<_>>(),
     })

@@ -37,7 +37,7 @@ from conftest import (CORTEX_ADMIN_KEY, CORTEX_BIN, HIVE_BIN, SERVICE_KEY, Platf
                       _db_for, amqp_broker, engine_env)
 
 MAIL_FIXTURES = os.environ.get("MAIL_FIXTURES", os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "fixtures", "mail")))
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "mail")))
 TAXO = "Taxo_1_0"
 MAIL_PARSER = "MailParser_1_0"
 MAIL_ADMINS = "MailAdmins_1_0"

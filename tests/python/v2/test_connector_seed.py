@@ -32,7 +32,7 @@ from thehive4py.query.filters import Eq, Id
 from casework import sha256, tenant, without
 
 MAIL_FIXTURES = os.environ.get("MAIL_FIXTURES", os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "fixtures", "mail")))
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "mail")))
 ANALYZER = "MailParser_1_0"
 RESPONDER = "MailAdmins_1_0"
 MAIL_ADMINS = "mail-admins@corp.example"
