@@ -397,6 +397,35 @@ impl Connector {
     /// for 2 minutes (events lost, or the instance watching them stopped) are asked about over
     /// REST, and applied if they ended.
     async fn reconcile(&self) {
+        // A RabbitMQ submission with no news at all for 10 minutes (its message lost, or
+        // dropped by cortex-service) is published again: cortex-service finds the job it
+        // already has for that request id, or makes it.
+        let silent = now_ms() - 600_000;
+        let _ = self
+            .db
+            .write(move |c| {
+                diesel::update(
+                    cortex_jobs::table
+                        .filter(cortex_jobs::dispatch.eq("sent"))
+                        .filter(cortex_jobs::transport.eq("amqp"))
+                        .filter(cortex_jobs::cortex_job_id.is_null())
+                        .filter(
+                            cortex_jobs::updated_at
+                                .lt(silent)
+                                .or(cortex_jobs::updated_at
+                                    .is_null()
+                                    .and(cortex_jobs::created_at.lt(silent))),
+                        ),
+                )
+                .set((
+                    cortex_jobs::dispatch.eq("pending"),
+                    cortex_jobs::next_attempt.eq(now_ms()),
+                    cortex_jobs::updated_at.eq(Some(now_ms())),
+                ))
+                .execute(c)?;
+                Ok(())
+            })
+            .await;
         let before = now_ms() - 120_000;
         let quiet: Vec<CortexJobRow> = self
             .db
