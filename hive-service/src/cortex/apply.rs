@@ -135,7 +135,7 @@ pub fn finish_request(
 }
 
 /// The author of what a job changes: the user who ran it, in its organisation.
-fn actor_of(c: &mut DbConn, job: &CortexJobRow) -> Result<Actor, ApiError> {
+pub fn actor_of(c: &mut DbConn, job: &CortexJobRow) -> Result<Actor, ApiError> {
     let org_name: String = organisations::table
         .find(job.organisation_id)
         .select(organisations::name)

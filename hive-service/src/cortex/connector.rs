@@ -291,53 +291,19 @@ impl Connector {
             };
             (s.name.clone(), list.unwrap_or_default())
         });
-        let mut merged: Vec<MergedWorker> = Vec::new();
-        for (server, list) in futures_util::future::join_all(lists).await {
-            for w in list {
-                match merged.iter_mut().find(|m| m.name == w.name) {
-                    Some(m) => {
-                        if !m.cortex_ids.contains(&server) {
-                            m.cortex_ids.push(server.clone());
-                        }
-                    }
-                    None => merged.push(MergedWorker {
-                        id: w.id.clone(),
-                        name: w.name.clone(),
-                        version: w.version.clone(),
-                        description: w.description.clone(),
-                        data_type_list: w.data_type_list.clone(),
-                        cortex_ids: vec![server.clone()],
-                    }),
-                }
-            }
-        }
-        merged
+        merge_workers(futures_util::future::join_all(lists).await)
     }
 
     /// The workers of `kind` already known (merged), without asking any server.
     pub fn cached_workers(&self, kind: WorkerKind) -> Vec<MergedWorker> {
         let cache = self.workers.lock().unwrap_or_else(|p| p.into_inner());
-        let mut merged: Vec<MergedWorker> = Vec::new();
-        for s in &self.servers {
-            for w in cache
+        merge_workers(self.servers.iter().map(|s| {
+            let list = cache
                 .get(&(s.name.clone(), kind))
-                .map(|(_, l)| l.as_slice())
-                .unwrap_or_default()
-            {
-                match merged.iter_mut().find(|m| m.name == w.name) {
-                    Some(m) => m.cortex_ids.push(s.name.clone()),
-                    None => merged.push(MergedWorker {
-                        id: w.id.clone(),
-                        name: w.name.clone(),
-                        version: w.version.clone(),
-                        description: w.description.clone(),
-                        data_type_list: w.data_type_list.clone(),
-                        cortex_ids: vec![s.name.clone()],
-                    }),
-                }
-            }
-        }
-        merged
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default();
+            (s.name.clone(), list)
+        }))
     }
 
     /// The transport a new job will use.
@@ -533,7 +499,7 @@ impl Connector {
                     .find(id)
                     .select(CortexJobRow::as_select())
                     .first(c)?;
-                let actor = actor_of(c, &job)?;
+                let actor = apply::actor_of(c, &job)?;
                 Ok(Some(match prepare_new(c, &actor, job.clone()) {
                     Ok(p) => Ok(p),
                     Err(e) => Err((job, e)),
@@ -1373,6 +1339,33 @@ impl Connector {
     }
 }
 
+/// Worker lists of several servers merged by name, each with the servers that have it.
+fn merge_workers(
+    lists: impl IntoIterator<Item = (String, Vec<OutputWorker>)>,
+) -> Vec<MergedWorker> {
+    let mut merged: Vec<MergedWorker> = Vec::new();
+    for (server, list) in lists {
+        for w in list {
+            match merged.iter_mut().find(|m| m.name == w.name) {
+                Some(m) => {
+                    if !m.cortex_ids.contains(&server) {
+                        m.cortex_ids.push(server.clone());
+                    }
+                }
+                None => merged.push(MergedWorker {
+                    id: w.id,
+                    name: w.name,
+                    version: w.version,
+                    description: w.description,
+                    data_type_list: w.data_type_list,
+                    cortex_ids: vec![server.clone()],
+                }),
+            }
+        }
+    }
+    merged
+}
+
 /// A job, by id or by request id.
 #[derive(Debug, Clone)]
 enum Key {
@@ -1434,19 +1427,6 @@ struct FileToSend {
     name: String,
     content_type: String,
     bytes: Vec<u8>,
-}
-
-fn actor_of(c: &mut DbConn, job: &CortexJobRow) -> Result<Actor, ApiError> {
-    use crate::db::schema::organisations;
-    let org_name: String = organisations::table
-        .find(job.organisation_id)
-        .select(organisations::name)
-        .first(c)?;
-    Ok(Actor {
-        login: job.created_by.clone(),
-        org_id: job.organisation_id,
-        org_name,
-    })
 }
 
 /// The run body of a job (`dataType`, `data`, `tlp`, `pap`, `message`), and the attachment

@@ -272,6 +272,12 @@ async fn create_jobs(
                 "1 to 256 characters",
             ));
         }
+        if i.cortex_id.as_ref().is_some_and(|c| c.len() > 64) {
+            return Err(ApiError::attribute(
+                &at("cortexId"),
+                "at most 64 characters",
+            ));
+        }
         let parameters = match &i.parameters {
             None | Some(Value::Null) => json!({}),
             Some(p @ Value::Object(_)) if p.to_string().len() <= 1024 * 1024 => p.clone(),
@@ -535,6 +541,12 @@ pub async fn create_action(
     caller.require("manageAction")?;
     let input = body.0;
     let object_type = object_type(&input.object_type)?;
+    if input.responder_id.trim().is_empty() || input.responder_id.len() > 256 {
+        return Err(ApiError::attribute("responderId", "1 to 256 characters"));
+    }
+    if input.cortex_id.as_ref().is_some_and(|c| c.len() > 64) {
+        return Err(ApiError::attribute("cortexId", "at most 64 characters"));
+    }
     if let Some(t) = input.tlp {
         crate::casework::values::check_range("tlp", t, 0, 3)?;
     }
