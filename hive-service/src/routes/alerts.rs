@@ -74,7 +74,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(out))
 }
 
-fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+pub(crate) fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+) -> Result<(), ApiError> {
     let mut a = find_alert(c, actor.org_id, key)?;
     alerts::apply_patch(c, actor, &mut a, &Patch::new(body)?)?;
     diesel::update(alert_t::table.find(a.id))

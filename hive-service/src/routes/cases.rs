@@ -61,7 +61,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(out))
 }
 
-fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+pub(crate) fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+) -> Result<(), ApiError> {
     let mut k = find_case(c, actor, key)?;
     crate::casework::check_share_permission(c, actor, &k, "manageCase/update")?;
     cases::apply_patch(c, actor, &mut k, &Patch::new(body)?)?;

@@ -21,12 +21,13 @@ pub async fn misp_sync(_caller: Caller) -> Result<HttpResponse, ApiError> {
 }
 
 /// Export of a case to a MISP server: no server of that name is configured.
-#[utoipa::path(tag = "connector", responses((status = 404, description = "MISP server <name> not found")))]
-#[post("/api/v1/connector/misp/export/{case_id}/{misp_name}")]
+/// Also answered on the legacy path `/api/connector/misp/export/...` (thehive4py 1.x).
+#[utoipa::path(tag = "connector", params(("v" = String, Path, description = "empty, or `/v1`")), responses((status = 404, description = "MISP server <name> not found")))]
+#[post("/api{v:(/v1)?}/connector/misp/export/{case_id}/{misp_name}")]
 pub async fn misp_export(
     _caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, name) = path.into_inner();
+    let (_, _, name) = path.into_inner();
     Err(ApiError::NotFound(format!("MISP server {name} not found")))
 }

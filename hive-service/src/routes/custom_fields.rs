@@ -91,16 +91,13 @@ pub async fn list(db: web::Data<Db>, _caller: Caller) -> Result<HttpResponse, Ap
     Ok(HttpResponse::Ok().json(rows.iter().map(render).collect::<Vec<_>>()))
 }
 
-/// Defines a custom field.
-#[utoipa::path(tag = "custom field", request_body = InputCustomField, responses((status = 201, body = OutputCustomField), (status = 400), (status = 403)))]
-#[post("/api/v1/customField")]
-pub async fn create(
-    db: web::Data<Db>,
-    caller: Caller,
-    body: JsonBody<InputCustomField>,
-) -> Result<HttpResponse, ApiError> {
-    require_admin(&caller)?;
-    let input = body.0;
+/// Checks and stores a custom field definition (platform administrators only).
+pub async fn insert(
+    db: &Db,
+    caller: &Caller,
+    input: InputCustomField,
+) -> Result<CustomFieldRow, ApiError> {
+    require_admin(caller)?;
     let name = check_name("name", &input.name, 64)?;
     if name.contains('.') || name.chars().any(char::is_whitespace) {
         return Err(ApiError::attribute(
@@ -142,6 +139,18 @@ pub async fn create(
             })
     })
     .await?;
+    Ok(saved)
+}
+
+/// Defines a custom field.
+#[utoipa::path(tag = "custom field", request_body = InputCustomField, responses((status = 201, body = OutputCustomField), (status = 400), (status = 403)))]
+#[post("/api/v1/customField")]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: JsonBody<InputCustomField>,
+) -> Result<HttpResponse, ApiError> {
+    let saved = insert(&db, &caller, body.0).await?;
     Ok(HttpResponse::Created().json(render(&saved)))
 }
 

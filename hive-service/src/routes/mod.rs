@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod cortex;
 pub mod custom_fields;
 pub mod exchange;
+pub mod legacy;
 pub mod login;
 pub mod observable_types;
 pub mod observables;
@@ -212,6 +213,55 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(connectors::misp_export)
         .service(exchange::misp_import)
         .service(query::query);
+    register_legacy(cfg);
+}
+
+/// TheHive's legacy API (v0) routes; literal segments before `{id}` ones.
+fn register_legacy(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    use legacy::{alerts, cases, misc};
+    cfg.service(alerts::find)
+        .service(alerts::update_artifact)
+        .service(alerts::delete_artifact)
+        .service(alerts::create)
+        .service(alerts::get)
+        .service(alerts::update)
+        .service(alerts::remove)
+        .service(alerts::mark_read)
+        .service(alerts::mark_unread)
+        .service(alerts::follow)
+        .service(alerts::unfollow)
+        .service(alerts::create_case)
+        .service(alerts::merge)
+        .service(alerts::create_artifact)
+        .service(cases::find)
+        .service(cases::find_artifacts)
+        .service(cases::get_artifact)
+        .service(cases::update_artifact)
+        .service(cases::delete_artifact)
+        .service(cases::find_tasks)
+        .service(cases::find_logs)
+        .service(cases::get_log)
+        .service(cases::delete_log)
+        .service(cases::get_task)
+        .service(cases::update_task)
+        .service(cases::create_log)
+        .service(cases::find_templates)
+        .service(cases::create_template)
+        .service(cases::get_template)
+        .service(cases::update_template)
+        .service(cases::delete_template)
+        .service(cases::create)
+        .service(cases::get)
+        .service(cases::update)
+        .service(cases::remove)
+        .service(cases::remove_force)
+        .service(cases::links)
+        .service(cases::create_artifact)
+        .service(cases::create_task)
+        .service(misc::datastore)
+        .service(misc::datastore_zip)
+        .service(misc::custom_field_exists)
+        .service(misc::create_custom_field);
 }
 
 /// Routes reachable without credentials; every other route answers 401 without them.

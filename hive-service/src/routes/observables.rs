@@ -33,7 +33,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(&out[0]))
 }
 
-fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+pub(crate) fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+) -> Result<(), ApiError> {
     let mut o = find_observable(c, actor, key)?;
     if let Some(k) = o.case_id {
         crate::casework::check_write(c, actor, k, "manageObservable")?;

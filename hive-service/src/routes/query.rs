@@ -269,10 +269,10 @@ fn select(
     }
 }
 
-type Outcome = (Vec<Value>, Option<usize>, Option<usize>);
+pub(crate) type Outcome = (Vec<Value>, Option<usize>, Option<usize>);
 
 /// Runs the operations after the selection: filters, sorts, traversals, a page or a count.
-fn run(
+pub(crate) fn run(
     c: &mut DbConn,
     caller: &Caller,
     ops: &[Value],

@@ -28,7 +28,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(render::task(&t)))
 }
 
-fn update_one(c: &mut DbConn, actor: &Actor, key: &str, body: &Value) -> Result<(), ApiError> {
+pub(crate) fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+) -> Result<(), ApiError> {
     let mut t = find_task(c, actor, key)?;
     crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
     tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(body)?)?;
@@ -97,7 +102,7 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn store_attachments(
+pub(crate) fn store_attachments(
     c: &mut DbConn,
     actor: &Actor,
     owner: i64,
@@ -130,6 +135,36 @@ fn rendered_log(c: &mut DbConn, l: &LogRow) -> Result<OutputLog, ApiError> {
         .ok_or_else(|| ApiError::internal("log vanished"))
 }
 
+/// Adds a log with its files to the task `key`; a waiting task starts.
+pub(crate) fn add_log(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    message: String,
+    input: &InputLog,
+    files: &[NewFile],
+) -> Result<LogRow, ApiError> {
+    let mut t = find_task(c, actor, key)?;
+    crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
+    let l = tasks::insert_log(
+        c,
+        actor,
+        &t,
+        message,
+        input.start_date,
+        input.include_in_timeline,
+    )?;
+    store_attachments(c, actor, l.id, files)?;
+    if t.status == "Waiting" {
+        t.status = "InProgress".into();
+        t.start_date = t.start_date.or(Some(now_ms()));
+        diesel::update(task_t::table.find(t.id))
+            .set(&t)
+            .execute(c)?;
+    }
+    Ok(l)
+}
+
 /// Adds a log to a task (JSON, or multipart `_json` + `attachments` files); a waiting task
 /// starts.
 #[utoipa::path(tag = "task", request_body = InputLog, responses((status = 201, body = OutputLog), (status = 400), (status = 404)))]
@@ -150,24 +185,7 @@ pub async fn create_log(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let mut t = find_task(c, &actor, &id)?;
-            crate::casework::check_write(c, &actor, t.case_id, "manageTask")?;
-            let l = tasks::insert_log(
-                c,
-                &actor,
-                &t,
-                message,
-                input.start_date,
-                input.include_in_timeline,
-            )?;
-            store_attachments(c, &actor, l.id, &files)?;
-            if t.status == "Waiting" {
-                t.status = "InProgress".into();
-                t.start_date = t.start_date.or(Some(now_ms()));
-                diesel::update(task_t::table.find(t.id))
-                    .set(&t)
-                    .execute(c)?;
-            }
+            let l = add_log(c, &actor, &id, message, &input, &files)?;
             rendered_log(c, &l)
         })
         .await?;
