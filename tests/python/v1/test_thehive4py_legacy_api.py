@@ -39,7 +39,7 @@ import requests
 from thehive4py.exceptions import CaseTemplateException, CustomFieldException
 from thehive4py.models import (Alert, AlertArtifact, Case, CaseObservable, CaseTask, CaseTaskLog,
                                CaseTemplate, CustomField, CustomFieldHelper)
-from thehive4py.query import And, Between, ContainsString, Eq, Gt, In
+from thehive4py.query import And, Between, ContainsString, Eq, Gt, In, Not
 
 from legacy import (ADMIN, FEEDER, VIEWER, admin_api, api_user, check_v0_file, expect,
                     expect_error, hashes, key_api, mime, recent, search, tenant, total, unzip,
@@ -223,6 +223,38 @@ def test_find_alerts_paging_and_sort(hive):
 
     [one] = expect(api.find_alerts(query=Eq("sourceRef", "page-07")), 200)
     assert one["title"] == "title 07" and one["source"] == "pager"
+
+
+def test_find_alerts_by_v0_status(hive):
+    """v0 alert statuses are computed from the alert's case and read flag: each status finds
+    its alert, with `Not` and `In` too, whether the search runs in SQL or (with a filter only
+    the v0 objects can answer) in memory; the two agree on sorting, paging and X-Total."""
+    tenant(hive)
+    api = admin_api(hive)
+    refs = ("s-new", "s-ignored", "s-imported", "s-updated")
+    made = {ref: expect(api.create_alert(alert_model(ref, source="st")), 201)["id"] for ref in refs}
+    expect(api.mark_alert_as_read(made["s-ignored"]), 200)
+    expect(api.promote_alert_to_case(made["s-imported"]), 201)
+    expect(api.promote_alert_to_case(made["s-updated"]), 201)
+    expect(api.mark_alert_as_unread(made["s-updated"]), 200)
+    # A custom field no alert has: true for every alert, and only the v0 objects can tell.
+    in_memory = Not(Eq("customFields.absent.string", "x"))
+    for status, ref in [("New", "s-new"), ("Ignored", "s-ignored"), ("Imported", "s-imported"),
+                        ("Updated", "s-updated")]:
+        assert ids(api.find_alerts(query=Eq("status", status))) == [made[ref]], status
+        assert ids(api.find_alerts(query=And(Eq("status", status), in_memory))) == [made[ref]], status
+        assert expect(api.get_alert(made[ref]), 200)["status"] == status
+    not_new = sorted(made[r] for r in refs if r != "s-new")
+    assert sorted(ids(api.find_alerts(query=Not(Eq("status", "New"))))) == not_new
+    assert sorted(ids(api.find_alerts(query=And(Not(Eq("status", "New")), in_memory)))) == not_new
+    in_case = sorted([made["s-imported"], made["s-updated"]])
+    assert sorted(ids(api.find_alerts(query=In("status", ["Imported", "Updated"])))) == in_case
+    assert ids(api.find_alerts(query=Eq("status", "Nonsense"))) == []
+    for query in (Eq("source", "st"), And(Eq("source", "st"), in_memory)):
+        page = api.find_alerts(query=query, sort=["-sourceRef"], range="1-3")
+        assert [a["sourceRef"] for a in expect(page, 200)] == ["s-new", "s-imported"], query
+        assert total(page) == 4
+        assert all(len(a["artifacts"]) == 0 and a["_type"] == "alert" for a in expect(page, 200))
 
 
 def test_promote_merge_and_similar_cases(hive):

@@ -167,6 +167,7 @@ impl V0 {
         }
         match (self, field) {
             (V0::Case, "caseId") => Some("number"),
+            (V0::Alert, "case") => Some("caseId"),
             (V0::Case | V0::Task, "owner") => Some("assignee"),
             (V0::Log, "startDate") => Some("date"),
             _ => None,
@@ -349,18 +350,114 @@ fn cmp_op(op: CmpOp) -> &'static str {
     }
 }
 
-/// The v1 form of a filter whose every field means the same in v1, else `None`.
-fn exact(kind: V0, f: &Filter) -> Option<Value> {
+/// The v1 form of a v0 case status (`Open`, `Resolved`, `Duplicated`) or resolution status
+/// (v1's closing statuses).
+fn case_status(field: &str, value: &Value) -> Option<Value> {
+    let v = value.as_str()?;
+    let closed = json!({"_eq": {"_field": "stage", "_value": "Closed"}});
+    Some(match (field, v) {
+        ("status", "Open") => json!({ "_not": closed }),
+        ("status", "Resolved") => {
+            json!({"_and": [closed, {"_not": {"_eq": {"_field": "status", "_value": "Duplicated"}}}]})
+        }
+        ("status", "Duplicated") | ("resolutionStatus", _) => {
+            json!({"_and": [closed, {"_eq": {"_field": "status", "_value": v}}]})
+        }
+        // Any other status matches no case.
+        ("status", _) => json!({"_not": {"_any": null}}),
+        _ => return None,
+    })
+}
+
+/// A v1 filter selecting at least the alerts of a v0 status: `New` and `Ignored` ones have no
+/// case, `Updated` and `Imported` ones have one (the read flag is checked afterwards).
+fn alert_status(value: &Value) -> Option<Value> {
+    let imported = match value.as_str()? {
+        "New" | "Ignored" => false,
+        "Updated" | "Imported" => true,
+        _ => return Some(json!({"_not": {"_any": null}})),
+    };
+    Some(json!({"_eq": {"_field": "imported", "_value": imported}}))
+}
+
+/// An alert status filter in SQL terms: TheHive 4's status is whether the alert is in a case
+/// and whether it was read (`read` is a column the SQL translation knows, not a rendered
+/// field). `None` when `f` is not a status filter; `Some(None)` when it cannot translate.
+fn alert_status_sql(f: &Filter) -> Option<Option<Value>> {
+    fn one(v: &Value) -> Option<Value> {
+        let (imported, read) = match v.as_str()? {
+            "New" => (false, false),
+            "Ignored" => (false, true),
+            "Updated" => (true, false),
+            "Imported" => (true, true),
+            _ => return Some(json!({"_not": {"_any": null}})),
+        };
+        Some(json!({"_and": [
+            {"_eq": {"_field": "imported", "_value": imported}},
+            {"_eq": {"_field": "read", "_value": read}}
+        ]}))
+    }
+    Some(match f {
+        Filter::Cmp {
+            op: CmpOp::Eq,
+            field,
+            value,
+        } if field == "status" => one(value),
+        Filter::Cmp {
+            op: CmpOp::Ne,
+            field,
+            value,
+        } if field == "status" => one(value).map(|v| json!({ "_not": v })),
+        Filter::In { field, values } if field == "status" => values
+            .iter()
+            .map(one)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| json!({ "_or": v })),
+        _ => return None,
+    })
+}
+
+/// The v1 form of a filter whose every field means the same in v1, else `None`. With `sql`,
+/// the form is for the SQL translation only (`try_sql`), which knows more fields.
+fn exact(kind: V0, f: &Filter, sql: bool) -> Option<Value> {
+    if sql && kind == V0::Alert {
+        if let Some(v) = alert_status_sql(f) {
+            return v;
+        }
+    }
+    if kind == V0::Case {
+        match f {
+            Filter::Cmp {
+                op: op @ (CmpOp::Eq | CmpOp::Ne),
+                field,
+                value,
+            } if field == "status" || field == "resolutionStatus" => {
+                let eq = case_status(field, value)?;
+                return Some(if *op == CmpOp::Eq {
+                    eq
+                } else {
+                    json!({ "_not": eq })
+                });
+            }
+            Filter::In { field, values } if field == "status" || field == "resolutionStatus" => {
+                return Some(json!({"_or": values
+                    .iter()
+                    .map(|v| case_status(field, v))
+                    .collect::<Option<Vec<_>>>()?}));
+            }
+            _ => {}
+        }
+    }
     Some(match f {
         Filter::Any => json!({"_any": null}),
         Filter::Id(id) => json!({ "_id": id }),
         Filter::And(v) => {
-            json!({"_and": v.iter().map(|x| exact(kind, x)).collect::<Option<Vec<_>>>()?})
+            json!({"_and": v.iter().map(|x| exact(kind, x, sql)).collect::<Option<Vec<_>>>()?})
         }
         Filter::Or(v) => {
-            json!({"_or": v.iter().map(|x| exact(kind, x)).collect::<Option<Vec<_>>>()?})
+            json!({"_or": v.iter().map(|x| exact(kind, x, sql)).collect::<Option<Vec<_>>>()?})
         }
-        Filter::Not(x) => json!({"_not": exact(kind, x)?}),
+        Filter::Not(x) => json!({"_not": exact(kind, x, sql)?}),
         Filter::Cmp { op, field, value } => {
             json!({ cmp_op(*op): {"_field": kind.v1_field(field)?, "_value": value} })
         }
@@ -381,6 +478,14 @@ fn exact(kind: V0, f: &Filter) -> Option<Value> {
 /// A v1 filter that selects at least what `f` selects (the conjuncts it can translate).
 fn relaxed(kind: V0, f: &Filter) -> Option<Value> {
     match f {
+        Filter::Cmp {
+            op: CmpOp::Eq,
+            field,
+            value,
+        } if kind == V0::Alert && field == "status" => alert_status(value),
+        Filter::In { field, values } if kind == V0::Alert && field == "status" => {
+            Some(json!({"_or": values.iter().map(alert_status).collect::<Option<Vec<_>>>()?}))
+        }
         Filter::And(v) => {
             let parts: Vec<Value> = v.iter().filter_map(|x| relaxed(kind, x)).collect();
             (!parts.is_empty()).then(|| json!({ "_and": parts }))
@@ -388,7 +493,7 @@ fn relaxed(kind: V0, f: &Filter) -> Option<Value> {
         Filter::Or(v) => {
             Some(json!({"_or": v.iter().map(|x| relaxed(kind, x)).collect::<Option<Vec<_>>>()?}))
         }
-        other => exact(kind, other),
+        other => exact(kind, other, false),
     }
 }
 
@@ -507,6 +612,56 @@ fn matching(
     Ok(out)
 }
 
+/// The whole search in SQL, when the filter and the sort translate exactly: alerts, cases,
+/// tasks and logs (case observables and templates always go through [`matching`]).
+fn in_sql(
+    c: &mut DbConn,
+    caller: &Caller,
+    kind: V0,
+    filter: &Filter,
+    range: Range,
+    sort: &Sort,
+) -> Result<Option<(Vec<Value>, usize)>, ApiError> {
+    use shared_models::query::Direction;
+    if !matches!(kind, V0::Alert | V0::Case | V0::Task | V0::Log) {
+        return Ok(None);
+    }
+    let Some(f) = exact(kind, filter, true) else {
+        return Ok(None);
+    };
+    let mut fields = Vec::new();
+    for (field, dir) in &sort.0 {
+        let Some(v1) = kind.v1_field(field) else {
+            return Ok(None);
+        };
+        let dir = if *dir == Direction::Desc {
+            "desc"
+        } else {
+            "asc"
+        };
+        fields.push(json!({ v1: dir }));
+    }
+    let mut ops = with_filter(Vec::new(), Some(f));
+    if !fields.is_empty() {
+        ops.push(json!({"_name": "sort", "_fields": fields}));
+    }
+    if let Range::Slice(from, to) = range {
+        ops.push(json!({"_name": "page", "from": from, "to": to, "extraData": ["total"]}));
+    }
+    let outcome = super::super::query_casework::try_sql(c, caller, kind.selection(), &ops)?;
+    let Some(super::super::query_casework::SqlOutcome::Items(items, total)) = outcome else {
+        return Ok(None);
+    };
+    let total = total.unwrap_or(items.len());
+    let items = match kind {
+        V0::Alert => super::alerts_full(c, items)?,
+        V0::Case => items.into_iter().map(super::case).collect(),
+        V0::Task => items.into_iter().map(super::task).collect(),
+        _ => items.into_iter().map(super::log).collect(),
+    };
+    Ok(Some((items, total)))
+}
+
 /// Runs a v0 search: the matching page, in v0 shape, and the number of matches.
 pub fn search(
     c: &mut DbConn,
@@ -516,6 +671,9 @@ pub fn search(
     range: Range,
     sort: &Sort,
 ) -> Result<(Vec<Value>, usize), ApiError> {
+    if let Some(done) = in_sql(c, caller, kind, &filter, range, sort)? {
+        return Ok(done);
+    }
     let mut items = matching(c, caller, kind, filter, 0)?;
     if !sort.0.is_empty() {
         // Stable: ties keep the selection's (creation) order.
@@ -573,16 +731,30 @@ mod tests {
 
     #[test]
     fn only_fields_with_the_same_meaning_are_handed_to_v1() {
-        let f = Filter::parse(&json!({"_and": [{"title": "x"}, {"status": "Open"}]})).expect("ok");
+        let f = Filter::parse(&json!({"_and": [{"title": "x"}, {"customFields.a.string": "b"}]}))
+            .expect("ok");
         let pushed = relaxed(V0::Case, &f).expect("ok");
         assert_eq!(
             pushed,
             json!({"_and": [{"_eq": {"_field": "title", "_value": "x"}}]})
         );
         // A negation is handed over only when it translates whole.
-        let f = Filter::parse(&json!({"_not": {"_and": [{"title": "x"}, {"status": "Open"}]}}))
+        let f = Filter::parse(&json!({"_not": {"_and": [{"title": "x"}, {"metrics.a": 1}]}}))
             .expect("ok");
         assert_eq!(relaxed(V0::Case, &f), None);
+        // v0 statuses: exact for cases, a superset (whether imported) for alerts.
+        let f = Filter::parse(&json!({"status": "Open"})).expect("ok");
+        assert_eq!(
+            relaxed(V0::Case, &f).expect("ok"),
+            json!({"_not": {"_eq": {"_field": "stage", "_value": "Closed"}}})
+        );
+        let f = Filter::parse(&json!({"_not": {"status": "New"}})).expect("ok");
+        assert_eq!(relaxed(V0::Alert, &f), None);
+        let f = Filter::parse(&json!({"status": "New"})).expect("ok");
+        assert_eq!(
+            relaxed(V0::Alert, &f).expect("ok"),
+            json!({"_eq": {"_field": "imported", "_value": false}})
+        );
         let f = Filter::parse(&json!({"caseId": 3})).expect("ok");
         assert_eq!(
             relaxed(V0::Case, &f).expect("ok"),
