@@ -7,8 +7,11 @@
 //! 2. http: `POST /api/v1/alert` with 4 observables and a new sourceRef each time, over
 //!    `--conns` keep-alive connections, against a hive-service binary started on its own
 //!    fresh database; throughput and latency percentiles;
-//! 3. query: 1,000,000 alerts seeded in that database, then a sorted, filtered page of 15
-//!    through `POST /api/v1/query`.
+//! 3. v0: `POST /api/alert` as a thehive4py 1.x feeder sends it: 4 artifacts, one of them a
+//!    4 KiB .eml inline as `filename;contentType;base64` (a different file each time);
+//! 4. query: 1,000,000 alerts seeded in that database, then a sorted, filtered page of 15
+//!    through `POST /api/v1/query`, and the same page through the v0 search
+//!    `POST /api/alert/_search`.
 //!
 //! ```sh
 //! cargo build --release --bin hive-service --example alert_bench
@@ -187,6 +190,87 @@ fn raw(url: &str, conns: usize, secs: u64) -> f64 {
     done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// A v0 alert as thehive4py 1.x's `create_alert` sends it, with an inline 4 KiB .eml.
+fn v0_alert_body(n: u64) -> Value {
+    use base64::Engine;
+    let mut eml = format!("From: billing{n}@evil.example\r\nSubject: Overdue payment {n}\r\n\r\n")
+        .into_bytes();
+    eml.resize(4096, b'x');
+    let data = format!(
+        "/tmp/feeder/report-{n}.eml;message/rfc822;{}",
+        base64::engine::general_purpose::STANDARD.encode(&eml)
+    );
+    json!({
+        "type": "email report",
+        "source": "bench-v0",
+        "sourceRef": format!("v0-mail-{n}"),
+        "title": "Suspicious e-mail reported by a user",
+        "description": "The user received an invoice from an unknown sender.",
+        "severity": 2, "tlp": 2, "tags": ["phishing", "bench"], "caseTemplate": null,
+        "date": now_ms(), "customFields": {},
+        "artifacts": [
+            {"dataType": "mail", "data": format!("sender{n}@evil.example"), "message": null, "tlp": 2, "tags": [], "ioc": false, "sighted": false},
+            {"dataType": "mail-subject", "data": format!("Overdue payment {n}"), "message": null, "tlp": 2, "tags": [], "ioc": false, "sighted": false},
+            {"dataType": "file", "data": data, "message": null, "tlp": 2, "tags": [], "ioc": false, "sighted": false},
+            {"dataType": "ip", "data": format!("203.0.113.{}", n % 250), "message": null, "tlp": 2, "tags": [], "ioc": false, "sighted": false}
+        ]
+    })
+}
+
+/// Posts `body(n)` to `path` from `conns` connections for `secs` seconds; the latencies.
+async fn load(
+    http: &reqwest::Client,
+    base: &str,
+    path: &'static str,
+    conns: usize,
+    secs: u64,
+    body: fn(u64) -> Value,
+) -> (Vec<Duration>, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (http, base, stop, counter) = (
+                http.clone(),
+                base.to_string(),
+                stop.clone(),
+                counter.clone(),
+            );
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let t = Instant::now();
+                    let r = http
+                        .post(format!("{base}{path}"))
+                        .bearer_auth(KEY)
+                        .header("X-Organisation", "soc")
+                        .json(&body(n))
+                        .send()
+                        .await
+                        .expect("post");
+                    let status = r.status().as_u16();
+                    let text = r.text().await.unwrap_or_default();
+                    assert_eq!(status, 201, "{text}");
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.expect("task"));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort();
+    let rate = lat.len() as f64 / elapsed;
+    (lat, rate)
+}
+
 fn alert_body(n: u64) -> Value {
     json!({
         "type": "email report",
@@ -300,44 +384,7 @@ async fn main() {
             r.text().await.unwrap_or_default()
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let counter = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..a.conns)
-        .map(|_| {
-            let (http, base, stop, counter) =
-                (http.clone(), base.clone(), stop.clone(), counter.clone());
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let n = counter.fetch_add(1, Ordering::Relaxed);
-                    let t = Instant::now();
-                    let r = http
-                        .post(format!("{base}/api/v1/alert"))
-                        .bearer_auth(KEY)
-                        .header("X-Organisation", "soc")
-                        .json(&alert_body(n))
-                        .send()
-                        .await
-                        .expect("post");
-                    let status = r.status().as_u16();
-                    let _ = r.bytes().await;
-                    assert_eq!(status, 201);
-                    lat.push(t.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(a.secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.expect("task"));
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    lat.sort();
-    let rate = lat.len() as f64 / elapsed;
+    let (lat, rate) = load(&http, &base, "/api/v1/alert", a.conns, a.secs, alert_body).await;
     println!(
         "http POST /api/v1/alert: {rate:.0} alerts/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
         percentile(&lat, 0.5),
@@ -346,6 +393,14 @@ async fn main() {
         lat.len()
     );
     println!("ratio http/raw: {:.2}", rate / raw_rate);
+    let (v0_lat, v0_rate) = load(&http, &base, "/api/alert", a.conns, a.secs, v0_alert_body).await;
+    println!(
+        "http POST /api/alert (v0, 4 artifacts, one a 4 KiB file inline): {v0_rate:.0} alerts/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} requests)",
+        percentile(&v0_lat, 0.5),
+        percentile(&v0_lat, 0.99),
+        percentile(&v0_lat, 1.0),
+        v0_lat.len()
+    );
     if let Ok(s) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
         if let Some(l) = s.lines().find(|l| l.starts_with("VmRSS")) {
             println!("hive-service {l}");
@@ -421,6 +476,46 @@ async fn main() {
         percentile(&qlat, 0.5),
         percentile(&qlat, 0.99)
     );
+    let mut v0lat = Vec::new();
+    for i in 0..60 {
+        let t = Instant::now();
+        let r = http
+            .post(format!(
+                "{base}/api/alert/_search?range=0-15&sort=-createdAt"
+            ))
+            .bearer_auth(KEY)
+            .header("X-Organisation", "soc")
+            .json(&json!({"query": {"_and": [
+                {"status": "New"}, {"_gte": {"severity": 3}}, {"tags": "phishing"}
+            ]}}))
+            .send()
+            .await
+            .expect("v0 search");
+        let status = r.status().as_u16();
+        let total = r
+            .headers()
+            .get("X-Total")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body.as_array().map(Vec::len), Some(15));
+        assert!(total.is_some(), "X-Total");
+        if i >= 10 {
+            v0lat.push(t.elapsed());
+        }
+    }
+    v0lat.sort();
+    println!(
+        "v0 search: a page of 15 (v0 status New, severity >= 3, tag phishing, newest first, X-Total) through POST /api/alert/_search: p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&v0lat, 0.5),
+        percentile(&v0lat, 0.99)
+    );
+    if let Ok(s) = std::fs::read_to_string(format!("/proc/{}/status", child.id())) {
+        if let Some(l) = s.lines().find(|l| l.starts_with("VmRSS")) {
+            println!("hive-service after the queries {l}");
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

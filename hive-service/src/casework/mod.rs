@@ -109,6 +109,21 @@ pub fn find_case(c: &mut DbConn, who: &Actor, key: &str) -> Result<CaseRow, ApiE
     }
 }
 
+/// Whether a task or an observable (of a case `who` sees) is visible to `who`: owned by its
+/// organisation, or shared with it.
+pub fn item_shared_with(c: &mut DbConn, who: &Actor, id: i64, owner: i64) -> QueryResult<bool> {
+    use crate::db::schema::shared_items;
+    if owner == who.org_id {
+        return Ok(true);
+    }
+    let n: i64 = shared_items::table
+        .filter(shared_items::entity_id.eq(id))
+        .filter(shared_items::organisation_id.eq(who.org_id))
+        .count()
+        .get_result(c)?;
+    Ok(n > 0)
+}
+
 /// Whether a task or an observable of a case is visible to `who`: owned by its
 /// organisation or shared with it, in a case it may see.
 fn can_see_item(
@@ -118,16 +133,8 @@ fn can_see_item(
     owner: i64,
     case_id: Option<i64>,
 ) -> QueryResult<bool> {
-    use crate::db::schema::shared_items;
-    if owner != who.org_id {
-        let n: i64 = shared_items::table
-            .filter(shared_items::entity_id.eq(id))
-            .filter(shared_items::organisation_id.eq(who.org_id))
-            .count()
-            .get_result(c)?;
-        if n == 0 {
-            return Ok(false);
-        }
+    if !item_shared_with(c, who, id, owner)? {
+        return Ok(false);
     }
     match case_id {
         Some(k) => {

@@ -340,6 +340,12 @@ pub fn visible(out: &mut Sql, table: &Table, org: i64, login: &str) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Untranslatable;
 
+/// Most values of one `_in` translated as an `IN` list (bind parameters are limited).
+const MAX_IN: usize = 10_000;
+
+/// Most values of one `_in` translated as an `OR` chain (SQLite's expression depth is 1000).
+const MAX_OR: usize = 200;
+
 type R = Result<(), Untranslatable>;
 
 fn number(v: &Value) -> Option<Bind> {
@@ -411,9 +417,11 @@ fn col_expr(table: &Table, col: Col) -> String {
 fn tag_contains(out: &mut Sql, table: &Table, col: &str, v: &Value) -> R {
     let tag = v.as_str().ok_or(Untranslatable)?;
     let quoted = serde_json::to_string(tag).map_err(|_| Untranslatable)?;
-    out.push(&format!("{}.{} LIKE ", table.name, col));
-    out.bind(Bind::S(format!("%{}%", like_escape(&quoted))));
-    out.push(" ESCAPE '\\'");
+    // Case-sensitive, as the in-memory evaluator (SQLite's LIKE is not).
+    let f = if out.pg { "strpos" } else { "instr" };
+    out.push(&format!("{f}({}.{}, ", table.name, col));
+    out.bind(Bind::S(quoted));
+    out.push(") > 0");
     Ok(())
 }
 
@@ -594,7 +602,12 @@ pub fn filter(out: &mut Sql, table: &Table, f: &Filter) -> R {
         }
         Filter::And(items) | Filter::Or(items) => {
             if items.is_empty() {
-                out.push("1 = 1");
+                // As the evaluator: all of nothing holds, one of nothing does not.
+                out.push(if matches!(f, Filter::And(_)) {
+                    "1 = 1"
+                } else {
+                    "1 = 0"
+                });
                 return Ok(());
             }
             let sep = if matches!(f, Filter::And(_)) {
@@ -612,15 +625,43 @@ pub fn filter(out: &mut Sql, table: &Table, f: &Filter) -> R {
             out.push(")");
         }
         Filter::Not(inner) => {
-            out.push("NOT (");
+            // `IS NOT TRUE`, not `NOT`: a comparison with a missing value is NULL in SQL and
+            // false for the evaluator, so its negation must hold.
+            out.push("((");
             filter(out, table, inner)?;
-            out.push(")");
+            out.push(") IS NOT TRUE)");
         }
         Filter::Cmp { op, field, value } => cmp(out, table, *op, field, value)?,
         Filter::In { field, values } => {
             if values.is_empty() {
                 out.push("1 = 0");
                 return Ok(());
+            }
+            if values.len() > MAX_IN {
+                return Err(Untranslatable);
+            }
+            if let Some(col @ (Col::Int(_) | Col::Text(_) | Col::Id(_) | Col::Bool(_))) =
+                table.col(field)
+            {
+                // One `IN` list: an `OR` chain this long would exceed SQLite's expression
+                // depth.
+                let binds = values
+                    .iter()
+                    .map(|v| bind_for(col, v))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(Untranslatable)?;
+                out.push(&format!("{} IN (", col_expr(table, col)));
+                for (i, b) in binds.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(", ");
+                    }
+                    out.bind(b);
+                }
+                out.push(")");
+                return Ok(());
+            }
+            if values.len() > MAX_OR {
+                return Err(Untranslatable);
             }
             out.push("(");
             for (i, v) in values.iter().enumerate() {
@@ -724,9 +765,9 @@ mod tests {
         .expect("translatable");
         assert!(s.text.contains("alerts.status = $1"), "{}", s.text);
         assert!(s.text.contains("alerts.severity >= $2"), "{}", s.text);
-        assert!(s.text.contains("alerts.tags LIKE $3"), "{}", s.text);
+        assert!(s.text.contains("strpos(alerts.tags, $3) > 0"), "{}", s.text);
         assert!(s.text.contains("cf.name = $4"), "{}", s.text);
-        assert_eq!(s.binds[2], Bind::S("%\"phishing\"%".into()));
+        assert_eq!(s.binds[2], Bind::S("\"phishing\"".into()));
         let lite = sql(
             false,
             json!({"_like": {"_field": "title", "_value": "*mail*"}}),
@@ -743,5 +784,28 @@ mod tests {
         )
         .is_err());
         assert!(sql(true, json!({"_like": {"_field": "tags", "_value": "a*"}})).is_err());
+    }
+
+    #[test]
+    fn negations_empty_lists_and_long_lists_answer_as_the_evaluator() {
+        // NULL compared is false for the evaluator, so its negation holds.
+        let s = sql(
+            true,
+            json!({"_not": {"_lt": {"_field": "closedDate", "_value": 5}}}),
+        )
+        .expect("ok");
+        assert_eq!(s.text, "((alerts.closed_date < $1) IS NOT TRUE)");
+        assert_eq!(sql(true, json!({"_or": []})).expect("ok").text, "1 = 0");
+        assert_eq!(sql(true, json!({"_and": []})).expect("ok").text, "1 = 1");
+        let many: Vec<String> = (0..1500).map(|i| format!("t{i}")).collect();
+        let s = sql(false, json!({"_in": {"_field": "title", "_values": many}})).expect("ok");
+        assert!(
+            s.text.starts_with("alerts.title IN (?, ?"),
+            "{}",
+            &s.text[..40]
+        );
+        assert_eq!(s.binds.len(), 1500);
+        let tags: Vec<String> = (0..1500).map(|i| format!("t{i}")).collect();
+        assert!(sql(false, json!({"_in": {"_field": "tags", "_values": tags}})).is_err());
     }
 }

@@ -19,6 +19,34 @@ fn rendered(c: &mut DbConn, t: &CaseTemplateRow) -> Result<OutputCaseTemplate, A
         .ok_or_else(|| ApiError::internal("template vanished"))
 }
 
+/// Applies a patch to the template `key`; answers it updated.
+pub(crate) fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    patch: &Value,
+) -> Result<CaseTemplateRow, ApiError> {
+    let mut t = find_template(c, actor.org_id, key)?;
+    templates::apply_patch(c, actor, &mut t, &Patch::new(patch)?)?;
+    diesel::update(case_templates::table.find(t.id))
+        .set(&t)
+        .execute(c)
+        .map_err(|e| {
+            duplicate_as(e, || {
+                ApiError::Create(format!("Case template {} already exists", t.name))
+            })
+        })?;
+    Ok(t)
+}
+
+/// Deletes the template `key` of organisation `org` with its custom values.
+pub(crate) fn delete_one(c: &mut DbConn, org: i64, key: &str) -> Result<(), ApiError> {
+    let t = find_template(c, org, key)?;
+    custom::delete_all(c, &[t.id])?;
+    diesel::delete(case_templates::table.find(t.id)).execute(c)?;
+    Ok(())
+}
+
 /// Creates a case template.
 #[utoipa::path(tag = "case template", request_body = InputCaseTemplate, responses((status = 201, body = OutputCaseTemplate), (status = 400), (status = 403)))]
 #[post("/api/v1/caseTemplate")]
@@ -67,20 +95,8 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| {
-        let mut t = find_template(c, actor.org_id, &id)?;
-        templates::apply_patch(c, &actor, &mut t, &Patch::new(&body.0)?)?;
-        diesel::update(case_templates::table.find(t.id))
-            .set(&t)
-            .execute(c)
-            .map_err(|e| {
-                duplicate_as(e, || {
-                    ApiError::Create(format!("Case template {} already exists", t.name))
-                })
-            })?;
-        Ok(())
-    })
-    .await?;
+    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -94,13 +110,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
     let org = caller.organisation.id;
-    db.write(move |c| {
-        let t = find_template(c, org, &id)?;
-        custom::delete_all(c, &[t.id])?;
-        diesel::delete(case_templates::table.find(t.id)).execute(c)?;
-        Ok(())
-    })
-    .await?;
+    db.write(move |c| delete_one(c, org, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

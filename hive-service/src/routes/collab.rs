@@ -1300,6 +1300,44 @@ pub fn find_attachment(
         .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
 }
 
+/// A stored file `who` may download, by `~id` or content hash: the file of an observable it
+/// sees, of a log, case or alert it sees, or of its organisation.
+pub fn downloadable(c: &mut DbConn, who: &Actor, key: &str) -> Result<AttachmentRow, ApiError> {
+    use crate::db::schema::observables;
+    let q = attachments::table
+        .select(AttachmentRow::as_select())
+        .into_boxed();
+    let q = match parse_id(key) {
+        Some(id) => q.filter(attachments::id.eq(id)),
+        None => q.filter(attachments::sha256.eq(key.to_string())),
+    };
+    let rows: Vec<AttachmentRow> = q.order(attachments::id.asc()).limit(1000).load(c)?;
+    for a in rows {
+        let holders: Vec<i64> = observables::table
+            .filter(observables::attachment_id.eq(a.id))
+            .select(observables::id)
+            .limit(100)
+            .load(c)?;
+        for o in holders {
+            if crate::casework::find_observable(c, who, &format_id(o)).is_ok() {
+                return Ok(a);
+            }
+        }
+        if let Some(owner) = a.owner_id {
+            let key = format_id(owner);
+            let own_org = a.organisation_id == who.org_id;
+            if (own_org && owner == who.org_id)
+                || crate::casework::find_log(c, who, &key).is_ok()
+                || find_case(c, who, &key).is_ok()
+                || (own_org && find_alert(c, who.org_id, &key).is_ok())
+            {
+                return Ok(a);
+            }
+        }
+    }
+    Err(ApiError::NotFound(format!("Attachment {key} not found")))
+}
+
 async fn download(
     db: web::Data<Db>,
     state: web::Data<ServiceState>,
@@ -1311,12 +1349,12 @@ async fn download(
     let org = caller.organisation.id;
     let who = Actor::of(&caller);
     let a = db
-        .read(move |c| {
-            let owner = match holder {
-                Some(h) => Some(holder_id(c, &who, h, &key)?),
-                None => None,
-            };
-            find_attachment(c, org, &att, owner)
+        .read(move |c| match holder {
+            Some(h) => {
+                let owner = holder_id(c, &who, h, &key)?;
+                find_attachment(c, org, &att, Some(owner))
+            }
+            None => downloadable(c, &who, &att),
         })
         .await?;
     send_file(&state, &a.sha256, &a.name, &a.content_type, false).await

@@ -102,7 +102,7 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub(crate) fn store_attachments(
+fn store_attachments(
     c: &mut DbConn,
     actor: &Actor,
     owner: i64,

@@ -3,11 +3,11 @@
 use super::search::{self, V0};
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
-use crate::casework::{alerts, find_alert, find_case, find_observable, Actor};
+use crate::casework::{alerts, find_alert, find_case, Actor};
 use crate::datastore::FilePart;
 use crate::db::casework::AlertRow;
 use crate::db::schema::alerts as alert_t;
-use crate::db::{now_ms, parse_id, Db, DbConn};
+use crate::db::{now_ms, Db, DbConn};
 use crate::error::ApiError;
 use crate::extract::{parse_json, JsonBody};
 use crate::routes::body::{base_name, Upload};
@@ -569,11 +569,7 @@ fn alert_artifact(
     who: &Actor,
     key: &str,
 ) -> Result<crate::db::casework::ObservableRow, ApiError> {
-    let o = find_observable(c, who, key)?;
-    if o.alert_id.is_none() || parse_id(key).is_none() {
-        return Err(ApiError::NotFound(format!("Artifact {key} not found")));
-    }
-    Ok(o)
+    super::cases::artifact(c, who, key, true)
 }
 
 /// Updates an alert's artifact (`message`, `tlp`, `tags`, `ioc`, `sighted`,

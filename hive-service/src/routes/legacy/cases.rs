@@ -2,18 +2,19 @@
 //! `/api/case/task/log`, `/api/case/template`.
 
 use super::alerts::run_search;
+use super::rename;
 use super::search::V0;
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, NewFile, Parent};
-use crate::casework::values::{self, Patch};
+use crate::casework::values;
 use crate::casework::{
-    alerts, can_see_case, cases, find_case, find_log, find_observable, find_task, find_template,
-    render, tasks, templates, Actor,
+    alerts, can_see_case, cases, find_case, find_log, find_observable, find_task, item_shared_with,
+    render, tasks, Actor,
 };
 use crate::datastore::FilePart;
 use crate::db::casework::{CaseRow, ObservableRow};
-use crate::db::schema::{case_templates, cases as case_t, observables};
-use crate::db::{duplicate_as, Db, DbConn};
+use crate::db::schema::{cases as case_t, observables};
+use crate::db::{Db, DbConn};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::routes::body::Upload;
@@ -23,14 +24,6 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 use shared_models::casework::{InputCase, InputCaseTemplate, InputLog, InputObservable, InputTask};
 use std::collections::{BTreeMap, HashSet};
-
-fn rename(o: &mut Map<String, Value>, from: &str, to: &str) {
-    if let Some(v) = o.remove(from) {
-        if !v.is_null() {
-            o.entry(to).or_insert(v);
-        }
-    }
-}
 
 /// A v0 task body as v1 reads it: `owner` is `assignee`; `id` is dropped.
 fn v1_task(mut t: Value) -> Value {
@@ -259,7 +252,13 @@ pub fn cases_sharing(
     mine: &[ObservableRow],
     except: Option<i64>,
 ) -> Result<Sharing, ApiError> {
-    let keys: HashSet<(&str, &str)> = mine
+    let mut seen = Vec::with_capacity(mine.len());
+    for o in mine {
+        if item_shared_with(c, who, o.id, o.organisation_id)? {
+            seen.push(o);
+        }
+    }
+    let keys: HashSet<(&str, &str)> = seen
         .iter()
         .filter(|o| !o.ignore_similarity)
         .map(|o| (o.data_type.as_str(), o.data_hash.as_str()))
@@ -302,8 +301,20 @@ pub fn cases_sharing(
         if !can_see_case(c, who, &k)? {
             continue;
         }
-        let all = obs::children(c, Parent::Case(k.id))?;
-        out.push((k, all, found));
+        // Only what the caller may see of that case counts, and is shown.
+        let mut all = Vec::new();
+        for o in obs::children(c, Parent::Case(k.id))? {
+            if item_shared_with(c, who, o.id, o.organisation_id)? {
+                all.push(o);
+            }
+        }
+        let found: Vec<ObservableRow> = found
+            .into_iter()
+            .filter(|o| all.iter().any(|a| a.id == o.id))
+            .collect();
+        if !found.is_empty() {
+            out.push((k, all, found));
+        }
     }
     Ok(out)
 }
@@ -413,12 +424,27 @@ pub async fn create_artifact(
     Ok(HttpResponse::Created().json(out))
 }
 
-fn case_artifact(c: &mut DbConn, who: &Actor, key: &str) -> Result<ObservableRow, ApiError> {
+/// An observable of a case (`in_alert`: of an alert) visible to `who`.
+pub fn artifact(
+    c: &mut DbConn,
+    who: &Actor,
+    key: &str,
+    in_alert: bool,
+) -> Result<ObservableRow, ApiError> {
     let o = find_observable(c, who, key)?;
-    if o.case_id.is_none() {
+    let held = if in_alert {
+        o.alert_id.is_some()
+    } else {
+        o.case_id.is_some()
+    };
+    if !held {
         return Err(ApiError::NotFound(format!("Artifact {key} not found")));
     }
     Ok(o)
+}
+
+fn case_artifact(c: &mut DbConn, who: &Actor, key: &str) -> Result<ObservableRow, ApiError> {
+    artifact(c, who, key, false)
 }
 
 /// One case observable.
@@ -686,7 +712,7 @@ pub async fn create_template(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let t = templates::create(c, &actor, &input)?;
+            let t = crate::casework::templates::create(c, &actor, &input)?;
             template_out(c, &t)
         })
         .await?;
@@ -704,7 +730,7 @@ pub async fn get_template(
     let org = caller.organisation.id;
     let out = db
         .read(move |c| {
-            let t = find_template(c, org, &id)?;
+            let t = crate::casework::find_template(c, org, &id)?;
             template_out(c, &t)
         })
         .await?;
@@ -725,16 +751,7 @@ pub async fn update_template(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let mut t = find_template(c, actor.org_id, &id)?;
-            templates::apply_patch(c, &actor, &mut t, &Patch::new(&patch)?)?;
-            diesel::update(case_templates::table.find(t.id))
-                .set(&t)
-                .execute(c)
-                .map_err(|e| {
-                    duplicate_as(e, || {
-                        ApiError::Create(format!("Case template {} already exists", t.name))
-                    })
-                })?;
+            let t = crate::routes::case_templates::update_one(c, &actor, &id, &patch)?;
             template_out(c, &t)
         })
         .await?;
@@ -751,13 +768,8 @@ pub async fn delete_template(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
     let org = caller.organisation.id;
-    db.write(move |c| {
-        let t = find_template(c, org, &id)?;
-        crate::casework::custom::delete_all(c, &[t.id])?;
-        diesel::delete(case_templates::table.find(t.id)).execute(c)?;
-        Ok(())
-    })
-    .await?;
+    db.write(move |c| crate::routes::case_templates::delete_one(c, org, &id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::routes::collab::find_attachment;
+use crate::routes::collab::downloadable;
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -50,8 +50,8 @@ async fn download(
     id: String,
     as_zip: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
-    let a = db.read(move |c| find_attachment(c, org, &id, None)).await?;
+    let who = crate::casework::Actor::of(&caller);
+    let a = db.read(move |c| downloadable(c, &who, &id)).await?;
     let name = name_param(&req).unwrap_or_else(|| a.name.clone());
     crate::datastore::send_file(&state.datastore, &a.sha256, &name, &a.content_type, as_zip).await
 }

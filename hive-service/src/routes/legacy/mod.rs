@@ -76,9 +76,12 @@ fn meta(v: Value, kind: &str) -> Map<String, Value> {
     o
 }
 
+/// Moves a field to its other API's name (a null is dropped; an existing field is kept).
 fn rename(o: &mut Map<String, Value>, from: &str, to: &str) {
     if let Some(v) = o.remove(from) {
-        o.insert(to.into(), v);
+        if !v.is_null() {
+            o.entry(to).or_insert(v);
+        }
     }
 }
 

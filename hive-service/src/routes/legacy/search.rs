@@ -2,11 +2,12 @@
 //! (`all`, `from-to`, TheHive's default `0-10`) and `sort` (`-field`, `+field`) read from the
 //! URL or the body; the answer is a JSON array with the number of matches in `X-Total`.
 //!
-//! Filters are evaluated on the v0 objects themselves, so that they name v0 fields (`caseId`,
-//! `owner`, `status: Open`, `customFields.<name>.<type>`). `_parent`, `_child` and `_type`
-//! are resolved first by searching the related kind. The part of the filter whose fields
-//! mean the same in v1 is handed to the Query API beforehand, so that the database does the
-//! narrowing (SQL where it can); the whole filter is then checked on the v0 objects.
+//! Filters name v0 fields (`caseId`, `owner`, `status: Open`, `customFields.<name>.<type>`).
+//! `_parent`, `_child` and `_type` are resolved first, by searching the related kind. When
+//! the whole filter and the sort translate exactly into v1 terms, the search (page and
+//! `X-Total`) runs in SQL ([`in_sql`]). Otherwise the conjuncts that translate pre-select in
+//! the database, and the whole v0 filter, the sort and the range are applied in memory on
+//! the v0 objects ([`matching`]); at most [`MAX_CANDIDATES`] objects are pre-selected.
 
 use crate::auth::Caller;
 use crate::db::schema::{logs, observables, tasks};
@@ -39,6 +40,12 @@ const PARENT: &str = "__parent";
 
 /// Most parents a `_parent` filter walks one by one before listing everything instead.
 const MAX_NARROW: usize = 100;
+
+/// Most `_parent`/`_child` clauses in one filter (each is a search of its own).
+const MAX_RELATIONS: usize = 8;
+
+/// Most objects a search evaluates in memory (after the database's pre-selection).
+pub const MAX_CANDIDATES: usize = 50_000;
 
 impl V0 {
     /// The kind named by a `_type` (`case`, `case_artifact`...).
@@ -260,6 +267,16 @@ pub fn filter_of(body: &Value) -> Result<Filter, ApiError> {
 /// Deepest chain of `_parent`/`_child` filters.
 const MAX_HOPS: usize = 4;
 
+/// The number of `_parent`/`_child` clauses of a filter.
+fn relations(f: &Filter) -> usize {
+    match f {
+        Filter::And(v) | Filter::Or(v) => v.iter().map(relations).sum(),
+        Filter::Not(x) => relations(x),
+        Filter::Parent { filter, .. } | Filter::Child { filter, .. } => 1 + relations(filter),
+        _ => 0,
+    }
+}
+
 /// Replaces `_parent`, `_child` and `_type` by plain filters on ids.
 fn resolve(
     c: &mut DbConn,
@@ -448,6 +465,16 @@ fn exact(kind: V0, f: &Filter, sql: bool) -> Option<Value> {
             _ => {}
         }
     }
+    // A comparison with null is not handed over: v1 objects leave out what v0 shows as null.
+    let has_null = match f {
+        Filter::Cmp { value, .. } => value.is_null(),
+        Filter::In { values, .. } => values.iter().any(Value::is_null),
+        Filter::Between { from, to, .. } => from.is_null() || to.is_null(),
+        _ => false,
+    };
+    if has_null {
+        return None;
+    }
     Some(match f {
         Filter::Any => json!({"_any": null}),
         Filter::Id(id) => json!({ "_id": id }),
@@ -557,6 +584,10 @@ fn matching(
 ) -> Result<Vec<Value>, ApiError> {
     let filter = resolve(c, caller, kind, filter, hops)?;
     let pushed = relaxed(kind, &filter);
+    let bounded = |mut ops: Vec<Value>| {
+        ops.push(json!({"_name": "page", "from": 0, "to": MAX_CANDIDATES + 1, "extraData": []}));
+        ops
+    };
     let mut v1: Vec<Value> = Vec::new();
     match (parent_ids(&filter), kind.walk()) {
         (Some(parents), Some((get, walk))) if parents.len() <= MAX_NARROW => {
@@ -568,13 +599,23 @@ fn matching(
                     ],
                     pushed.clone(),
                 );
-                v1.extend(super::super::query::run(c, caller, &ops, &[])?.0);
+                v1.extend(super::super::query::run(c, caller, &bounded(ops), &[])?.0);
+                if v1.len() > MAX_CANDIDATES {
+                    break;
+                }
             }
         }
         _ => {
             let ops = with_filter(vec![json!({"_name": kind.selection()})], pushed);
-            v1 = super::super::query::run(c, caller, &ops, &[])?.0;
+            v1 = super::super::query::run(c, caller, &bounded(ops), &[])?.0;
         }
+    }
+    if v1.len() > MAX_CANDIDATES {
+        return Err(ApiError::Search(format!(
+            "this search selects more than {MAX_CANDIDATES} {}s before conditions only the \
+             v0 objects can answer; narrow it with conditions on their own fields",
+            kind.type_name()
+        )));
     }
     let ids: Vec<i64> = v1
         .iter()
@@ -671,6 +712,11 @@ pub fn search(
     range: Range,
     sort: &Sort,
 ) -> Result<(Vec<Value>, usize), ApiError> {
+    if relations(&filter) > MAX_RELATIONS {
+        return Err(ApiError::Search(format!(
+            "at most {MAX_RELATIONS} _parent/_child clauses"
+        )));
+    }
     if let Some(done) = in_sql(c, caller, kind, &filter, range, sort)? {
         return Ok(done);
     }
@@ -755,6 +801,9 @@ mod tests {
             relaxed(V0::Alert, &f).expect("ok"),
             json!({"_eq": {"_field": "imported", "_value": false}})
         );
+        // Nulls are not handed over (v1 leaves out what v0 shows as null).
+        let f = Filter::parse(&json!({"case": null})).expect("ok");
+        assert_eq!(relaxed(V0::Alert, &f), None);
         let f = Filter::parse(&json!({"caseId": 3})).expect("ok");
         assert_eq!(
             relaxed(V0::Case, &f).expect("ok"),
