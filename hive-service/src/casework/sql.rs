@@ -429,21 +429,32 @@ const CF_TYPES: &[&str] = &[
     "string", "integer", "float", "boolean", "date", "url", "number",
 ];
 
-fn custom_field(field: &str) -> Option<&str> {
+/// The custom field a path names (`customFields.<name>`, or TheHive 4's
+/// `customFields.<name>.<type>`, which also requires that type).
+fn custom_field(field: &str) -> Option<(&str, Option<&str>)> {
     let rest = field.strip_prefix("customFields.")?;
     Some(match rest.rsplit_once('.') {
-        Some((name, t)) if CF_TYPES.contains(&t) => name,
-        _ => rest,
+        Some((name, t)) if CF_TYPES.contains(&t) => (name, Some(t).filter(|t| *t != "number")),
+        _ => (rest, None),
     })
 }
 
-fn custom_exists(out: &mut Sql, table: &Table, name: &str, cond: impl FnOnce(&mut Sql) -> R) -> R {
+fn custom_exists(
+    out: &mut Sql,
+    table: &Table,
+    (name, field_type): (&str, Option<&str>),
+    cond: impl FnOnce(&mut Sql) -> R,
+) -> R {
     out.push(&format!(
         "EXISTS (SELECT 1 FROM custom_values cv JOIN custom_fields cf ON cf.id = cv.field_id \
          WHERE cv.entity_id = {}.id AND cf.name = ",
         table.name
     ));
     out.bind(Bind::S(name.to_string()));
+    if let Some(t) = field_type {
+        out.push(" AND cf.field_type = ");
+        out.bind(Bind::S(t.to_string()));
+    }
     out.push(" AND ");
     cond(out)?;
     out.push(")");
@@ -807,5 +818,16 @@ mod tests {
         assert_eq!(s.binds.len(), 1500);
         let tags: Vec<String> = (0..1500).map(|i| format!("t{i}")).collect();
         assert!(sql(false, json!({"_in": {"_field": "tags", "_values": tags}})).is_err());
+        // TheHive 4's typed path also requires the field's type.
+        let s = sql(
+            true,
+            json!({"_eq": {"_field": "customFields.reportedBy.string", "_value": "a"}}),
+        )
+        .expect("ok");
+        assert!(
+            s.text.contains("cf.name = $1 AND cf.field_type = $2"),
+            "{}",
+            s.text
+        );
     }
 }

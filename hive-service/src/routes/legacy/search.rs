@@ -475,6 +475,13 @@ fn exact(kind: V0, f: &Filter, sql: bool) -> Option<Value> {
     if has_null {
         return None;
     }
+    // TheHive 4's `customFields.<name>.<type>`: the SQL translation reads it as v0 does.
+    let v1_name = |name: &str| -> Option<String> {
+        if sql && name.starts_with("customFields.") && name.split('.').count() == 3 {
+            return Some(name.to_string());
+        }
+        kind.v1_field(name).map(str::to_string)
+    };
     Some(match f {
         Filter::Any => json!({"_any": null}),
         Filter::Id(id) => json!({ "_id": id }),
@@ -486,18 +493,18 @@ fn exact(kind: V0, f: &Filter, sql: bool) -> Option<Value> {
         }
         Filter::Not(x) => json!({"_not": exact(kind, x, sql)?}),
         Filter::Cmp { op, field, value } => {
-            json!({ cmp_op(*op): {"_field": kind.v1_field(field)?, "_value": value} })
+            json!({ cmp_op(*op): {"_field": v1_name(field)?, "_value": value} })
         }
         Filter::In { field, values } => {
-            json!({"_in": {"_field": kind.v1_field(field)?, "_values": values}})
+            json!({"_in": {"_field": v1_name(field)?, "_values": values}})
         }
         Filter::Between { field, from, to } => {
-            json!({"_between": {"_field": kind.v1_field(field)?, "_from": from, "_to": to}})
+            json!({"_between": {"_field": v1_name(field)?, "_from": from, "_to": to}})
         }
         Filter::Text { op, field, value } => {
-            json!({ text_op(*op): {"_field": kind.v1_field(field)?, "_value": value} })
+            json!({ text_op(*op): {"_field": v1_name(field)?, "_value": value} })
         }
-        Filter::Has(field) => json!({"_has": kind.v1_field(field)?}),
+        Filter::Has(field) => json!({"_has": v1_name(field)?}),
         Filter::Parent { .. } | Filter::Child { .. } | Filter::Type(_) => return None,
     })
 }
