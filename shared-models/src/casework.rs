@@ -381,6 +381,10 @@ pub struct OutputLog {
     pub date: i64,
     /// Attached files.
     pub attachments: Vec<OutputAttachment>,
+    /// The first file, as TheHive 4 showed a log's one file (thehive4py 1.x reads it to
+    /// download it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attachment: Option<OutputAttachment>,
     /// Author login.
     pub owner: String,
     /// Date under which it shows in the timeline.

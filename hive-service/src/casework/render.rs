@@ -271,21 +271,25 @@ pub fn logs(c: &mut DbConn, rows: &[LogRow]) -> QueryResult<Vec<OutputLog>> {
     }
     Ok(rows
         .iter()
-        .map(|r| OutputLog {
-            meta: meta(
-                "Log",
-                r.id,
-                &r.created_by,
-                r.created_at,
-                &r.updated_by,
-                r.updated_at,
-            ),
-            message: r.message.clone(),
-            date: r.date,
-            attachments: atts.remove(&r.id).unwrap_or_default(),
-            owner: r.owner.clone(),
-            include_in_timeline: r.include_in_timeline,
-            extra_data: Map::new(),
+        .map(|r| {
+            let files = atts.remove(&r.id).unwrap_or_default();
+            OutputLog {
+                meta: meta(
+                    "Log",
+                    r.id,
+                    &r.created_by,
+                    r.created_at,
+                    &r.updated_by,
+                    r.updated_at,
+                ),
+                message: r.message.clone(),
+                date: r.date,
+                attachment: files.first().cloned(),
+                attachments: files,
+                owner: r.owner.clone(),
+                include_in_timeline: r.include_in_timeline,
+                extra_data: Map::new(),
+            }
         })
         .collect())
 }

@@ -19,7 +19,7 @@ and PostgreSQL), with what a user of the client sees. Proven:
   sharing an observable link both ways, with the shared artifact; not after its deletion);
 * tasks and logs: `create/update/delete(Cancel)/get_case_task`, `get_case_tasks` (one case's),
   `find_tasks`, `create_task_log` (message; file -> `attachment`), `get_task_log` in version 3
-  (v0 GET) and 4 (v1 query) modes, `download_task_log_attachment`, `get_task_logs`,
+  (v0 GET) and 4 (v1 query) modes, `download_task_log_attachment` in both modes, `get_task_logs`,
   `find_task_logs`;
 * case templates: `create_case_template`, `find_case_templates`, `get_case_template` (version 3
   adds `status: Ok` to the query; version 4 does not; unknown name raises);
@@ -31,6 +31,7 @@ and PostgreSQL), with what a user of the client sees. Proven:
   operator is a 400 SearchError;
 * Cortex and MISP without servers: `run_analyzer` on an unknown server answers a job (201) that
   is a Failure, `get_job_status` reads it; `export_to_misp` to an unknown server is a 404;
+* the `api.case` helper (CaseHelper): create, fetch and update cases as model objects;
 * a read-only user gets 403 on `create_alert`, `create_case` and `update_case`, creating nothing,
   while reading works.
 """
@@ -398,6 +399,21 @@ def test_case_lifecycle(hive):
     assert ids(api.find_cases(query={})) == [other["id"]]
 
 
+def test_case_helper(hive):
+    """thehive4py 1.x's `api.case` helper: create, fetch and update a case as model objects."""
+    tenant(hive)
+    api = admin_api(hive)
+    case = api.case.create("helper case", "made by CaseHelper", tags=["helper"], severity=3)
+    assert case.id.startswith("~") and case.title == "helper case" and case.owner == ADMIN
+    assert isinstance(case.caseId, int) and case.status == "Open"
+    fetched = api.case(case.id)
+    assert (fetched.title, fetched.severity, fetched.tags) == ("helper case", 3, ["helper"])
+    changed = api.case.update(case.id, title="renamed by the helper", severity=1)
+    assert (changed.title, changed.severity) == ("renamed by the helper", 1)
+    assert changed.updatedBy == ADMIN
+    assert expect(api.get_case(case.id), 200)["title"] == "renamed by the helper"
+
+
 def test_case_observables_and_linked_cases(hive, tmp_path):
     tenant(hive)
     api = admin_api(hive)
@@ -494,6 +510,9 @@ def test_tasks_and_logs(hive, tmp_path):
     assert [(entry["_id"], entry["message"]) for entry in as_v4] == [(with_file["id"], "Evidence")], as_v4
     download = api.download_task_log_attachment(with_file["id"], archive=False)
     assert download.status_code == 200 and download.content == evidence, download.text[:500]
+    # In version 4 mode the client reads the log through /api/v1/query and its `attachment`.
+    zipped = admin_api(hive, version=4).download_task_log_attachment(with_file["id"], archive=True)
+    assert zipped.status_code == 200 and unzip(zipped.content) == evidence
 
     assert sorted(ids(api.get_task_logs(task["id"]))) == sorted([log["id"], with_file["id"]])
     assert expect(api.get_task_logs(spare["id"]), 200) == []
