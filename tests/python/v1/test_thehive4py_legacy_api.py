@@ -13,7 +13,8 @@ and PostgreSQL), with what a user of the client sees. Proven:
   `update_case` (fields, then closing it: Resolved/TruePositive/NoImpact, endDate, v1 status
   TruePositive and stage Closed), `find_cases` (by title, by v0 status), `find_first`,
   `delete_case(force=True)` (204, then 404); case numbers increase;
-* observables: `create_case_observable` (JSON and file, 201 with a list), `get`, `update`,
+* observables: `create_case_observable` (JSON and file, 201 with a list), `get`, `update`
+  (also the deprecated `update_case_observables`),
   `delete` (204, then 404), `get_case_observables` (one case's only), `find_observables` across
   cases with `X-Total`, `download_observable_attachment` (zip), `get_linked_cases` (cases
   sharing an observable link both ways, with the shared artifact; not after its deletion);
@@ -435,6 +436,11 @@ def test_case_observables_and_linked_cases(hive, tmp_path):
     assert changed["id"] == ip_a["id"] and changed["ioc"] is True and sorted(changed["tags"]) == ["blocked", "relay"]
     updated(changed)
     assert expect(api.get_case_observable(ip_a["id"]), 200)["ioc"] is True
+    # The deprecated form takes the observable, whose `id` names it.
+    model = CaseObservable(json=got)
+    model.sighted = True
+    again = expect(api.update_case_observables(model, fields=["sighted"]), 200)
+    assert again["id"] == ip_a["id"] and again["sighted"] is True and again["ioc"] is True
 
     ip_b = new_observable(api, b["id"], CaseObservable(dataType="ip", data=IP, tags=["seen"]))
     new_observable(api, c["id"], CaseObservable(dataType="domain", data="unrelated.example", tags=["x"]))
