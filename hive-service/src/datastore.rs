@@ -105,7 +105,6 @@ impl Datastore {
             md5,
             size,
         } = upload;
-        file.as_file().sync_all()?;
         let stored = Stored {
             sha256: hex::encode(sha256.finalize()),
             sha1: hex::encode(sha1.finalize()),
@@ -113,12 +112,14 @@ impl Datastore {
             size,
         };
         let target = self.path_of(&stored.sha256);
+        if target.exists() {
+            // Already stored (and synced when it was): the copy is dropped unsynced.
+            return Ok(stored);
+        }
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        if target.exists() {
-            return Ok(stored);
-        }
+        file.as_file().sync_all()?;
         file.persist(&target).map_err(|e| e.error)?;
         Ok(stored)
     }

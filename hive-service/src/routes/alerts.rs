@@ -313,6 +313,35 @@ pub async fn bulk_merge(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// Adds observables to the alert `key` (files from `files`, the `attachment` part by
+/// default); the alert records the update.
+pub(crate) fn add_observables(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    input: &InputObservable,
+    files: &[super::body::FilePart],
+) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
+    let mut a = find_alert(c, actor.org_id, key)?;
+    let types = obs::types(c)?;
+    let news = obs::expand(
+        c,
+        actor.org_id,
+        &types,
+        input,
+        files,
+        Some("attachment"),
+        "",
+    )?;
+    let rows = obs::insert(c, actor, Parent::Alert(a.id), news)?;
+    a.updated_by = Some(actor.login.clone());
+    a.updated_at = Some(crate::db::now_ms());
+    diesel::update(alert_t::table.find(a.id))
+        .set(&a)
+        .execute(c)?;
+    Ok(rows)
+}
+
 /// Creates observables in an alert (JSON, or multipart `_json` + `attachment` files).
 #[utoipa::path(tag = "alert", request_body = InputObservable, responses((status = 201, body = Vec<OutputObservable>), (status = 400), (status = 404)))]
 #[post("/api/v1/alert/{id}/observable")]
@@ -345,23 +374,7 @@ pub async fn create_observable(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let mut a = find_alert(c, actor.org_id, &id)?;
-            let types = obs::types(c)?;
-            let news = obs::expand(
-                c,
-                actor.org_id,
-                &types,
-                &input,
-                &body.files,
-                Some("attachment"),
-                "",
-            )?;
-            let rows = obs::insert(c, &actor, Parent::Alert(a.id), news)?;
-            a.updated_by = Some(actor.login.clone());
-            a.updated_at = Some(crate::db::now_ms());
-            diesel::update(alert_t::table.find(a.id))
-                .set(&a)
-                .execute(c)?;
+            let rows = add_observables(c, &actor, &id, &input, &body.files)?;
             Ok(render::observables(c, &rows)?)
         })
         .await?;

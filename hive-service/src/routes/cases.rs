@@ -17,6 +17,48 @@ use shared_models::casework::{
     InputCase, InputObservable, InputTask, OutputCase, OutputObservable, OutputTask,
 };
 
+/// Deletes the case `key` with everything in it (its owner organisation only).
+pub(crate) fn delete_one(c: &mut DbConn, who: &Actor, key: &str) -> Result<(), ApiError> {
+    let k = find_case(c, who, key)?;
+    crate::casework::require_owner(who, &k, "deletes it")?;
+    Ok(cases::delete(c, &k)?)
+}
+
+/// Adds observables to the case `key` (files from `files`, the `attachment` part by default).
+pub(crate) fn add_observables(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    input: &InputObservable,
+    files: &[super::body::FilePart],
+) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
+    let k = find_case(c, actor, key)?;
+    crate::casework::check_write(c, actor, k.id, "manageObservable")?;
+    let types = obs::types(c)?;
+    let news = obs::expand(
+        c,
+        actor.org_id,
+        &types,
+        input,
+        files,
+        Some("attachment"),
+        "",
+    )?;
+    obs::insert(c, actor, Parent::Case(k.id), news)
+}
+
+/// Adds a checked task to the case `key`.
+pub(crate) fn add_task(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    input: &InputTask,
+) -> Result<crate::db::casework::TaskRow, ApiError> {
+    let k = find_case(c, actor, key)?;
+    crate::casework::check_write(c, actor, k.id, "manageTask")?;
+    tasks::insert(c, actor, k.id, input)
+}
+
 /// Creates a case (from a template when `caseTemplate` is given).
 #[utoipa::path(tag = "case", request_body = InputCase, responses((status = 201, body = OutputCase), (status = 400), (status = 403), (status = 404)))]
 #[post("/api/v1/case")]
@@ -125,12 +167,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/delete")?;
     let who = Actor::of(&caller);
-    db.write(move |c| {
-        let k = find_case(c, &who, &id)?;
-        crate::casework::require_owner(&who, &k, "deletes it")?;
-        Ok(cases::delete(c, &k)?)
-    })
-    .await?;
+    db.write(move |c| delete_one(c, &who, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -240,19 +277,7 @@ pub async fn create_observable(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let k = find_case(c, &actor, &id)?;
-            crate::casework::check_write(c, &actor, k.id, "manageObservable")?;
-            let types = obs::types(c)?;
-            let news = obs::expand(
-                c,
-                actor.org_id,
-                &types,
-                &input,
-                &body.files,
-                Some("attachment"),
-                "",
-            )?;
-            let rows = obs::insert(c, &actor, Parent::Case(k.id), news)?;
+            let rows = add_observables(c, &actor, &id, &input, &body.files)?;
             Ok(render::observables(c, &rows)?)
         })
         .await?;
@@ -272,12 +297,7 @@ pub async fn create_task(
     let input = tasks::check(&body.0, "")?;
     let actor = Actor::of(&caller);
     let out = db
-        .write(move |c| {
-            let k = find_case(c, &actor, &id)?;
-            crate::casework::check_write(c, &actor, k.id, "manageTask")?;
-            let t = tasks::insert(c, &actor, k.id, &input)?;
-            Ok(render::task(&t))
-        })
+        .write(move |c| Ok(render::task(&add_task(c, &actor, &id, &input)?)))
         .await?;
     Ok(HttpResponse::Created().json(out))
 }

@@ -541,23 +541,7 @@ pub async fn create_artifact(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let mut a = find_alert(c, actor.org_id, &id)?;
-            let types = obs::types(c)?;
-            let news = obs::expand(
-                c,
-                actor.org_id,
-                &types,
-                &input,
-                &files,
-                Some("attachment"),
-                "",
-            )?;
-            let rows = obs::insert(c, &actor, Parent::Alert(a.id), news)?;
-            a.updated_by = Some(actor.login.clone());
-            a.updated_at = Some(now_ms());
-            diesel::update(alert_t::table.find(a.id))
-                .set(&a)
-                .execute(c)?;
+            let rows = crate::routes::alerts::add_observables(c, &actor, &id, &input, &files)?;
             super::observable_rows(c, &rows)
         })
         .await?;

@@ -194,12 +194,8 @@ async fn delete_case(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/delete")?;
     let who = Actor::of(&caller);
-    db.write(move |c| {
-        let k = find_case(c, &who, &id)?;
-        crate::casework::require_owner(&who, &k, "deletes it")?;
-        Ok(cases::delete(c, &k)?)
-    })
-    .await?;
+    db.write(move |c| crate::routes::cases::delete_one(c, &who, &id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -405,19 +401,7 @@ pub async fn create_artifact(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let k = find_case(c, &actor, &id)?;
-            crate::casework::check_write(c, &actor, k.id, "manageObservable")?;
-            let types = obs::types(c)?;
-            let news = obs::expand(
-                c,
-                actor.org_id,
-                &types,
-                &input,
-                &files,
-                Some("attachment"),
-                "",
-            )?;
-            let rows = obs::insert(c, &actor, Parent::Case(k.id), news)?;
+            let rows = crate::routes::cases::add_observables(c, &actor, &id, &input, &files)?;
             super::observable_rows(c, &rows)
         })
         .await?;
@@ -539,9 +523,7 @@ pub async fn create_task(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let k = find_case(c, &actor, &id)?;
-            crate::casework::check_write(c, &actor, k.id, "manageTask")?;
-            let t = tasks::insert(c, &actor, k.id, &input)?;
+            let t = crate::routes::cases::add_task(c, &actor, &id, &input)?;
             Ok(super::task(render::to_value(&render::task(&t))))
         })
         .await?;
