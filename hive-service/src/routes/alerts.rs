@@ -79,7 +79,7 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
-) -> Result<(), ApiError> {
+) -> Result<AlertRow, ApiError> {
     let mut a = find_alert(c, actor.org_id, key)?;
     alerts::apply_patch(c, actor, &mut a, &Patch::new(body)?)?;
     diesel::update(alert_t::table.find(a.id))
@@ -93,7 +93,7 @@ pub(crate) fn update_one(
                 ))
             })
         })?;
-    Ok(())
+    Ok(a)
 }
 
 /// Updates an alert (`null` unsets a field; `addTags`/`removeTags`).
@@ -107,7 +107,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/update")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0))
+    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -183,7 +183,7 @@ async fn set_follow(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/update")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &serde_json::json!({ "follow": on })))
+    db.write(move |c| update_one(c, &actor, &id, &serde_json::json!({ "follow": on })).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -108,14 +108,14 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
-) -> Result<(), ApiError> {
+) -> Result<crate::db::casework::CaseRow, ApiError> {
     let mut k = find_case(c, actor, key)?;
     crate::casework::check_share_permission(c, actor, &k, "manageCase/update")?;
     cases::apply_patch(c, actor, &mut k, &Patch::new(body)?)?;
     diesel::update(case_t::table.find(k.id))
         .set(&k)
         .execute(c)?;
-    Ok(())
+    Ok(k)
 }
 
 /// Updates a case; a closed status closes it (mandatory custom fields and tasks checked),
@@ -130,7 +130,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0))
+    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

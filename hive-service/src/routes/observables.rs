@@ -38,7 +38,7 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
-) -> Result<(), ApiError> {
+) -> Result<crate::db::casework::ObservableRow, ApiError> {
     let mut o = find_observable(c, actor, key)?;
     if let Some(k) = o.case_id {
         crate::casework::check_write(c, actor, k, "manageObservable")?;
@@ -50,7 +50,19 @@ pub(crate) fn update_one(
     diesel::update(observables::table.find(o.id))
         .set(&o)
         .execute(c)?;
-    Ok(())
+    Ok(o)
+}
+
+/// Deletes an observable `who` found (its case must let `who` change observables).
+pub(crate) fn delete_row(
+    c: &mut DbConn,
+    who: &Actor,
+    o: crate::db::casework::ObservableRow,
+) -> Result<(), ApiError> {
+    if let Some(k) = o.case_id {
+        crate::casework::check_write(c, who, k, "manageObservable")?;
+    }
+    Ok(obs::delete(c, &[o])?)
 }
 
 /// Updates an observable (`message`, `tlp`, `pap`, `tags`, `addTags`, `removeTags`, `ioc`,
@@ -65,7 +77,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageObservable")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0))
+    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -104,10 +116,7 @@ pub async fn remove(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let o = find_observable(c, &who, &id)?;
-        if let Some(k) = o.case_id {
-            crate::casework::check_write(c, &who, k, "manageObservable")?;
-        }
-        Ok(obs::delete(c, &[o])?)
+        delete_row(c, &who, o)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -33,7 +33,7 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
-) -> Result<(), ApiError> {
+) -> Result<crate::db::casework::TaskRow, ApiError> {
     let mut t = find_task(c, actor, key)?;
     crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
     tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(body)?)?;
@@ -42,7 +42,7 @@ pub(crate) fn update_one(
     diesel::update(task_t::table.find(t.id))
         .set(&t)
         .execute(c)?;
-    Ok(())
+    Ok(t)
 }
 
 /// Updates a task.
@@ -56,7 +56,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0))
+    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -135,6 +135,29 @@ fn rendered_log(c: &mut DbConn, l: &LogRow) -> Result<OutputLog, ApiError> {
         .ok_or_else(|| ApiError::internal("log vanished"))
 }
 
+/// The input of a new log (JSON, or multipart `_json` and files): the request, its checked
+/// message and its files.
+pub(crate) fn log_input(body: &Upload) -> Result<(InputLog, String, Vec<NewFile>), ApiError> {
+    let input: InputLog = body.parse()?;
+    let message = values::long_text("message", &input.message, values::MAX_DESCRIPTION)?;
+    if message.trim().is_empty() {
+        return Err(ApiError::attribute("message", "must not be empty"));
+    }
+    let files = body.files.iter().map(NewFile::from).collect();
+    Ok((input, message, files))
+}
+
+/// The log `key`, once `who` may change the logs of its case.
+pub(crate) fn writable_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiError> {
+    let l = find_log(c, who, key)?;
+    let case_id: i64 = task_t::table
+        .find(l.task_id)
+        .select(task_t::case_id)
+        .first(c)?;
+    crate::casework::check_write(c, who, case_id, "manageTask")?;
+    Ok(l)
+}
+
 /// Adds a log with its files to the task `key`; a waiting task starts.
 pub(crate) fn add_log(
     c: &mut DbConn,
@@ -176,12 +199,7 @@ pub async fn create_log(
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let input: InputLog = body.parse()?;
-    let message = values::long_text("message", &input.message, values::MAX_DESCRIPTION)?;
-    if message.trim().is_empty() {
-        return Err(ApiError::attribute("message", "must not be empty"));
-    }
-    let files: Vec<NewFile> = body.files.iter().map(NewFile::from).collect();
+    let (input, message, files) = log_input(&body)?;
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
@@ -237,12 +255,7 @@ pub async fn remove_log(
     caller.require("manageTask")?;
     let who = Actor::of(&caller);
     db.write(move |c| {
-        let l = find_log(c, &who, &id)?;
-        let case_id: i64 = task_t::table
-            .find(l.task_id)
-            .select(task_t::case_id)
-            .first(c)?;
-        crate::casework::check_write(c, &who, case_id, "manageTask")?;
+        let l = writable_log(c, &who, &id)?;
         Ok(tasks::delete_logs(c, &[l.id])?)
     })
     .await?;
@@ -291,12 +304,7 @@ pub async fn remove_log_attachment(
     let who = Actor::of(&caller);
     let (id, att) = path.into_inner();
     db.write(move |c| {
-        let l = find_log(c, &who, &id)?;
-        let case_id: i64 = task_t::table
-            .find(l.task_id)
-            .select(task_t::case_id)
-            .first(c)?;
-        crate::casework::check_write(c, &who, case_id, "manageTask")?;
+        let l = writable_log(c, &who, &id)?;
         let n = diesel::delete(
             attachments::table
                 .filter(attachments::owner_id.eq(l.id))

@@ -171,6 +171,11 @@ def test_update_read_unread_and_delete_alert(hive):
     fetched = expect(api.get_alert(alert_id), 200)
     assert (fetched["title"], sorted(fetched["tags"]), fetched["severity"]) == ("renamed", ["b", "c"], 4)
 
+    # follow/unfollow (no client method) answer the alert.
+    assert expect(raw(api, "POST", f"/api/alert/{alert_id}/unfollow"), 200)["follow"] is False
+    assert expect(api.get_alert(alert_id), 200)["follow"] is False
+    assert expect(raw(api, "POST", f"/api/alert/{alert_id}/follow"), 200)["follow"] is True
+
     read = expect(api.mark_alert_as_read(alert_id), 200)
     assert read["id"] == alert_id and read["status"] == "Ignored", read
     assert expect(api.get_alert(alert_id), 200)["status"] == "Ignored"
@@ -523,6 +528,10 @@ def test_tasks_and_logs(hive, tmp_path):
     assert sorted(ids(api.get_task_logs(task["id"]))) == sorted([log["id"], with_file["id"]])
     assert expect(api.get_task_logs(spare["id"]), 200) == []
     assert ids(api.find_task_logs(query=Eq("message", "Started the analysis"))) == [log["id"]]
+    # DELETE /api/case/task/log/{id} (no client method): gone from the task's logs.
+    assert raw(api, "DELETE", f"/api/case/task/log/{log['id']}").status_code == 204
+    expect_error(api.get_task_log(log["id"]), 404, "NotFoundError")
+    assert ids(api.get_task_logs(task["id"])) == [with_file["id"]]
 
 
 def test_case_templates(hive):
@@ -549,6 +558,17 @@ def test_case_templates(hive):
     assert admin_api(hive, version=4).get_case_template("Ransomware")["id"] == template["id"]
     with pytest.raises(CaseTemplateException):
         api.get_case_template("Nope")
+
+    # The v0 routes the client has no method for: get by id or name, update, delete.
+    assert expect(raw(api, "GET", f"/api/case/template/{template['id']}"), 200) == template
+    assert expect(raw(api, "GET", "/api/case/template/Other"), 200)["id"] == other["id"]
+    changed = expect(raw(api, "PATCH", f"/api/case/template/{other['id']}",
+                         json={"titlePrefix": "[OTHER]", "severity": 4, "status": "Ok"}), 200)
+    assert (changed["titlePrefix"], changed["severity"]) == ("[OTHER]", 4)
+    updated(changed)
+    assert raw(api, "DELETE", f"/api/case/template/{other['id']}").status_code == 204
+    expect_error(raw(api, "GET", f"/api/case/template/{other['id']}"), 404, "NotFoundError")
+    assert ids(api.find_case_templates()) == [template["id"]]
 
 
 def test_thehive3_custom_field_creation(hive):

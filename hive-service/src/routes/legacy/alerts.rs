@@ -309,8 +309,7 @@ pub async fn update(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            crate::routes::alerts::update_one(c, &actor, &id, &body)?;
-            let a = find_alert(c, actor.org_id, &id)?;
+            let a = crate::routes::alerts::update_one(c, &actor, &id, &body)?;
             if !inputs.is_empty() {
                 let types = obs::types(c)?;
                 let mut news = Vec::new();
@@ -438,8 +437,7 @@ async fn set_follow(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            crate::routes::alerts::update_one(c, &actor, &id, &json!({ "follow": on }))?;
-            let a = find_alert(c, actor.org_id, &id)?;
+            let a = crate::routes::alerts::update_one(c, &actor, &id, &json!({ "follow": on }))?;
             super::alert_row(c, &a)
         })
         .await?;
@@ -571,8 +569,7 @@ pub async fn update_artifact(
     let out = db
         .write(move |c| {
             alert_artifact(c, &actor, &id)?;
-            crate::routes::observables::update_one(c, &actor, &id, &body.0)?;
-            let o = alert_artifact(c, &actor, &id)?;
+            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0)?;
             Ok(super::observable_rows(c, &[o])?.pop())
         })
         .await?;

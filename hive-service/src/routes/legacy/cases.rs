@@ -5,8 +5,7 @@ use super::alerts::run_search;
 use super::rename;
 use super::search::V0;
 use crate::auth::Caller;
-use crate::casework::observables::{self as obs, NewFile, Parent};
-use crate::casework::values;
+use crate::casework::observables::{self as obs, Parent};
 use crate::casework::{
     alerts, can_see_case, cases, find_case, find_log, find_observable, find_task, item_shared_with,
     render, tasks, Actor,
@@ -22,7 +21,7 @@ use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
-use shared_models::casework::{InputCase, InputCaseTemplate, InputLog, InputObservable, InputTask};
+use shared_models::casework::{InputCase, InputCaseTemplate, InputObservable, InputTask};
 use std::collections::{BTreeMap, HashSet};
 
 /// A v0 task body as v1 reads it: `owner` is `assignee`; `id` is dropped.
@@ -179,8 +178,7 @@ pub async fn update(
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
             let patch = v1_case_patch(&k.status, &k.stage, body.0)?;
-            crate::routes::cases::update_one(c, &actor, &id, &patch)?;
-            let k = find_case(c, &actor, &id)?;
+            let k = crate::routes::cases::update_one(c, &actor, &id, &patch)?;
             super::case_row(c, &k)
         })
         .await?;
@@ -464,8 +462,7 @@ pub async fn update_artifact(
     let out = db
         .write(move |c| {
             case_artifact(c, &actor, &id)?;
-            crate::routes::observables::update_one(c, &actor, &id, &body.0)?;
-            let o = case_artifact(c, &actor, &id)?;
+            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0)?;
             Ok(super::observable_rows(c, &[o])?.pop())
         })
         .await?;
@@ -484,10 +481,7 @@ pub async fn delete_artifact(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let o = case_artifact(c, &who, &id)?;
-        if let Some(k) = o.case_id {
-            crate::casework::check_write(c, &who, k, "manageObservable")?;
-        }
-        Ok(obs::delete(c, &[o])?)
+        crate::routes::observables::delete_row(c, &who, o)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -556,10 +550,7 @@ pub async fn update_task(
     let patch = v1_task(body.0);
     let actor = Actor::of(&caller);
     let out = db
-        .write(move |c| {
-            crate::routes::tasks::update_one(c, &actor, &id, &patch)?;
-            find_task(c, &actor, &id)
-        })
+        .write(move |c| crate::routes::tasks::update_one(c, &actor, &id, &patch))
         .await?;
     Ok(HttpResponse::Ok().json(super::task(render::to_value(&render::task(&out)))))
 }
@@ -593,12 +584,7 @@ pub async fn create_log(
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let input: InputLog = body.parse()?;
-    let message = values::long_text("message", &input.message, values::MAX_DESCRIPTION)?;
-    if message.trim().is_empty() {
-        return Err(ApiError::attribute("message", "must not be empty"));
-    }
-    let files: Vec<NewFile> = body.files.iter().map(NewFile::from).collect();
+    let (input, message, files) = crate::routes::tasks::log_input(&body)?;
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
@@ -638,9 +624,7 @@ pub async fn delete_log(
     caller.require("manageTask")?;
     let who = Actor::of(&caller);
     db.write(move |c| {
-        let l = find_log(c, &who, &id)?;
-        let t = find_task(c, &who, &crate::db::format_id(l.task_id))?;
-        crate::casework::check_write(c, &who, t.case_id, "manageTask")?;
+        let l = crate::routes::tasks::writable_log(c, &who, &id)?;
         Ok(tasks::delete_logs(c, &[l.id])?)
     })
     .await?;
