@@ -23,7 +23,11 @@ pub struct Bootstrapped {
 }
 
 /// Creates what an empty database lacks and returns the instance secret.
-pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
+pub fn run(
+    db: &Db,
+    settings: &Settings,
+    vault: &crate::auth::vault::Vault,
+) -> Result<Bootstrapped, ApiError> {
     let configured = settings
         .bootstrap
         .admin_password
@@ -98,17 +102,16 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
                     created_at: now,
                     updated_by: None,
                     updated_at: None,
+                    api_key_secret: None,
                 })
                 .execute(c)?;
             tracing::info!("bootstrapped an empty database: organization cortex, superadmin admin");
         }
         if let Some(key) = &api_key {
-            diesel::update(users::table.find(ADMIN_LOGIN))
-                .set(users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())))
-                .execute(c)?;
+            crate::routes::users::store_key_row(c, vault, ADMIN_LOGIN, Some(key), SYSTEM)?;
         }
         if let Some(key) = &service_key {
-            service_account(c, &settings.service_account, key)?;
+            service_account(c, vault, &settings.service_account, key)?;
         }
         Ok((secret, generated))
     })?;
@@ -116,11 +119,11 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
         let path = settings.data_dir.join("initial-admin-password");
         secrets::write_private(&path, &password)
             .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))?;
+        // The password itself never goes to the log: logs travel further than a 0600 file.
         tracing::warn!(
             login = ADMIN_LOGIN,
-            password = %password,
             file = %path.display(),
-            "generated the initial superadmin password (shown once; also written to the file)"
+            "generated the initial superadmin password; it is in the file (mode 0600)"
         );
     }
     Ok(Bootstrapped {
@@ -131,6 +134,7 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
 /// Makes the service account's organization and user if missing, and sets its key.
 fn service_account(
     c: &mut crate::db::DbConn,
+    vault: &crate::auth::vault::Vault,
     sa: &crate::config::ServiceAccountSettings,
     key: &str,
 ) -> Result<(), ApiError> {
@@ -181,13 +185,12 @@ fn service_account(
                     created_at: now,
                     updated_by: None,
                     updated_at: None,
+                    api_key_secret: None,
                 })
                 .execute(c)?;
             tracing::info!(organization = %sa.organization, login = %sa.login, "made the service account for hive-service");
         }
     }
-    diesel::update(users::table.find(&sa.login))
-        .set(users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())))
-        .execute(c)?;
+    crate::routes::users::store_key_row(c, vault, &sa.login, Some(key), SYSTEM)?;
     Ok(())
 }

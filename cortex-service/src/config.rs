@@ -132,6 +132,8 @@ impl Settings {
             ("service_account.organization", "thehive".into()),
             ("service_account.login", "thehive".into()),
             ("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()),
+            ("datastore.sweep_interval_secs", 3600.into()),
+            ("datastore.sweep_grace_secs", 3600.into()),
         ]);
         let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
         validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;

@@ -46,7 +46,11 @@ pub struct Bootstrapped {
 const SECRET_KEY: &str = "session_secret";
 
 /// Creates what an empty database lacks and returns the instance secret.
-pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
+pub fn run(
+    db: &Db,
+    settings: &Settings,
+    vault: &crate::auth::vault::Vault,
+) -> Result<Bootstrapped, ApiError> {
     let configured = settings
         .bootstrap
         .admin_password
@@ -70,9 +74,22 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
             None
         };
         if let Some(key) = &api_key {
-            diesel::update(users::table.filter(users::login.eq(ADMIN_LOGIN)))
-                .set(users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())))
-                .execute(c)?;
+            let admin: Option<i64> = users::table
+                .filter(users::login.eq(ADMIN_LOGIN))
+                .select(users::id)
+                .first(c)
+                .optional()?;
+            if let Some(id) = admin {
+                let sealed = vault
+                    .seal(&crate::routes::users::key_context(id), key)
+                    .map_err(ApiError::internal)?;
+                diesel::update(users::table.find(id))
+                    .set((
+                        users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())),
+                        users::api_key_secret.eq(sealed),
+                    ))
+                    .execute(c)?;
+            }
         }
         Ok((secret, generated))
     })?;
@@ -80,11 +97,11 @@ pub fn run(db: &Db, settings: &Settings) -> Result<Bootstrapped, ApiError> {
         let path = settings.data_dir.join("initial-admin-password");
         secrets::write_private(&path, &password)
             .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))?;
+        // The password itself never goes to the log: logs travel further than a 0600 file.
         tracing::warn!(
             login = ADMIN_LOGIN,
-            password = %password,
             file = %path.display(),
-            "generated the initial admin password (shown once; also written to the file)"
+            "generated the initial admin password; it is in the file (mode 0600)"
         );
     }
     Ok(Bootstrapped {
@@ -177,6 +194,10 @@ fn seed(c: &mut crate::db::DbConn, password: Option<&str>) -> Result<Option<Stri
         created_at: now,
         updated_by: None,
         updated_at: None,
+        api_key_secret: None,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: None,
     };
     diesel::insert_into(users::table).values(&user).execute(c)?;
     diesel::insert_into(memberships::table)

@@ -152,6 +152,8 @@ impl Settings {
     ) -> Result<Settings, ConfigError> {
         let mut defaults = common_defaults("127.0.0.1:9000", "./data/hive", true);
         defaults.push(("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()));
+        defaults.push(("datastore.sweep_interval_secs", 3600.into()));
+        defaults.push(("datastore.sweep_grace_secs", 3600.into()));
         defaults.extend([
             ("cortex.name", "local".into()),
             ("cortex.transport", "auto".into()),

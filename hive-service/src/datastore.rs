@@ -1,7 +1,11 @@
 //! The datastore: files stored once by the SHA-256 of their content, under
 //! `<datastore.path>/<first two hex digits>/<sha256>`. Uploads are streamed to a temporary
-//! file in the same directory while their hashes are computed, then renamed into place, so
-//! a reader never sees a partial file and a crash leaves at most a temporary file behind.
+//! file in `tmp/` while their hashes are computed ([`Upload`]), become [`Staged`] files
+//! (hashed, synced, still temporary: dropped, they vanish), and are [`Datastore::keep`]t,
+//! renamed into place, only once the request that brought them is accepted, as the last
+//! step of its transaction. So a refused request (403, 413, a bad zip...) leaves nothing
+//! behind, a reader never sees a partial file, and a crash leaves at most a temporary file,
+//! which [`sweep`] removes with files that no row references any more.
 
 use crate::error::ApiError;
 use actix_web::http::header;
@@ -70,6 +74,29 @@ pub struct FilePart {
     pub stored: Stored,
 }
 
+/// A file received and hashed but not yet in the datastore: deleted when dropped, unless
+/// [`Datastore::keep`] puts it in place.
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+    /// Its hashes and size.
+    pub stored: Stored,
+}
+
+impl Staged {
+    /// Where its content can be read meanwhile.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("stored", &self.stored)
+            .finish()
+    }
+}
+
 /// The datastore directory.
 #[derive(Debug, Clone)]
 pub struct Datastore {
@@ -96,8 +123,8 @@ impl Datastore {
         })
     }
 
-    /// Finishes an upload: the file is in place under its hash.
-    pub fn commit(&self, upload: Upload) -> std::io::Result<Stored> {
+    /// Finishes an upload's hashes: a staged file, not yet in place.
+    pub fn finish(&self, upload: Upload) -> Staged {
         let Upload {
             file,
             sha256,
@@ -105,15 +132,26 @@ impl Datastore {
             md5,
             size,
         } = upload;
-        let stored = Stored {
-            sha256: hex::encode(sha256.finalize()),
-            sha1: hex::encode(sha1.finalize()),
-            md5: hex::encode(md5.finalize()),
-            size,
-        };
+        Staged {
+            file,
+            stored: Stored {
+                sha256: hex::encode(sha256.finalize()),
+                sha1: hex::encode(sha1.finalize()),
+                md5: hex::encode(md5.finalize()),
+                size,
+            },
+        }
+    }
+
+    /// Puts a staged file in place under its hash. A file already there is kept (and
+    /// marked recent, so that the sweeper does not take it while a new row is about to
+    /// reference it); the copy is dropped unsynced.
+    pub fn keep(&self, staged: Staged) -> std::io::Result<Stored> {
+        let Staged { file, stored } = staged;
         let target = self.path_of(&stored.sha256);
         if target.exists() {
-            // Already stored (and synced when it was): the copy is dropped unsynced.
+            let f = std::fs::OpenOptions::new().append(true).open(&target)?;
+            f.set_modified(std::time::SystemTime::now())?;
             return Ok(stored);
         }
         if let Some(dir) = target.parent() {
@@ -122,6 +160,27 @@ impl Datastore {
         file.as_file().sync_all()?;
         file.persist(&target).map_err(|e| e.error)?;
         Ok(stored)
+    }
+
+    /// Puts several staged files in place (the last step of a request's transaction).
+    pub fn keep_all(&self, staged: Vec<Staged>) -> std::io::Result<()> {
+        for s in staged {
+            self.keep(s)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes an upload and puts it in place at once (files that need no request's
+    /// consent: results fetched from Cortex).
+    pub fn commit(&self, upload: Upload) -> std::io::Result<Stored> {
+        self.keep(self.finish(upload))
+    }
+
+    /// Stages bytes in one go.
+    pub fn stage(&self, bytes: &[u8]) -> std::io::Result<Staged> {
+        let mut up = self.begin()?;
+        up.write(bytes)?;
+        Ok(self.finish(up))
     }
 
     /// Stores bytes in one go.
@@ -140,6 +199,89 @@ impl Datastore {
             .collect();
         let prefix: String = clean.chars().take(2).collect();
         self.root.join(prefix).join(clean)
+    }
+}
+
+/// What one pass of the sweeper did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Stored files removed (no row referenced them).
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Temporary files removed (left by a crash or a cut connection).
+    pub temporary: usize,
+}
+
+/// Answers, for a batch of SHA-256s, those some row references (for [`Datastore::sweep`]).
+pub type Referenced<'a> =
+    dyn FnMut(&[String]) -> Result<std::collections::HashSet<String>, String> + 'a;
+
+fn older_than(meta: &std::fs::Metadata, grace: std::time::Duration) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age >= grace)
+}
+
+impl Datastore {
+    /// One pass of the sweeper: removes temporary files older than `grace`, and stored files
+    /// older than `grace` that no row references. `referenced` answers, for a batch of
+    /// SHA-256s, those some row references. A file is looked at again just before it goes,
+    /// so one kept meanwhile (its time refreshed by [`Datastore::keep`]) stays.
+    pub fn sweep(
+        &self,
+        grace: std::time::Duration,
+        referenced: &mut Referenced<'_>,
+    ) -> Result<Swept, String> {
+        let mut out = Swept::default();
+        let tmp = self.root.join("tmp");
+        for entry in std::fs::read_dir(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))? {
+            let Ok(entry) = entry else { continue };
+            if entry
+                .metadata()
+                .is_ok_and(|m| m.is_file() && older_than(&m, grace))
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                out.temporary += 1;
+            }
+        }
+        let mut candidates = Vec::new();
+        let dirs =
+            std::fs::read_dir(&self.root).map_err(|e| format!("{}: {e}", self.root.display()))?;
+        for dir in dirs.flatten() {
+            let name = dir.file_name().to_string_lossy().to_string();
+            if name.len() != 2 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let Ok(files) = std::fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let sha = f.file_name().to_string_lossy().to_string();
+                if sha.len() == 64
+                    && sha.starts_with(&name)
+                    && f.metadata()
+                        .is_ok_and(|m| m.is_file() && older_than(&m, grace))
+                {
+                    candidates.push(sha);
+                }
+            }
+        }
+        for batch in candidates.chunks(500) {
+            let kept = referenced(batch)?;
+            for sha in batch.iter().filter(|s| !kept.contains(*s)) {
+                let path = self.path_of(sha);
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if older_than(&meta, grace) && std::fs::remove_file(&path).is_ok() {
+                    out.files += 1;
+                    out.bytes += meta.len();
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -217,5 +359,39 @@ mod tests {
             b"hello"
         );
         assert!(ds.path_of("../../etc/passwd").starts_with(dir.path()));
+    }
+
+    #[test]
+    fn staged_files_vanish_unless_kept_and_the_sweeper_takes_only_orphans() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ds = Datastore::open(dir.path()).expect("open");
+        let dropped = ds.stage(b"refused").expect("stage");
+        let sha = dropped.stored.sha256.clone();
+        drop(dropped);
+        assert!(!ds.path_of(&sha).exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp"))
+                .expect("tmp")
+                .count(),
+            0
+        );
+        let kept = ds.keep(ds.stage(b"kept").expect("stage")).expect("keep");
+        let orphan = ds.keep(ds.stage(b"orphan").expect("stage")).expect("keep");
+        // Nothing is old enough yet.
+        let none = ds
+            .sweep(std::time::Duration::from_secs(3600), &mut |_| {
+                Ok(Default::default())
+            })
+            .expect("sweep");
+        assert_eq!(none, Swept::default());
+        let keep_one = kept.sha256.clone();
+        let swept = ds
+            .sweep(std::time::Duration::ZERO, &mut |batch| {
+                Ok(batch.iter().filter(|s| **s == keep_one).cloned().collect())
+            })
+            .expect("sweep");
+        assert_eq!((swept.files, swept.bytes), (1, 6));
+        assert!(ds.path_of(&kept.sha256).exists());
+        assert!(!ds.path_of(&orphan.sha256).exists());
     }
 }

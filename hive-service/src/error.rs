@@ -14,6 +14,9 @@ pub enum ApiError {
     /// 401 `AuthenticationError`: no, bad or expired credentials, locked account.
     #[error("{0}")]
     Authentication(String),
+    /// 402 `MultiFactorCodeRequired`: the password was right, the second factor is missing.
+    #[error("{0}")]
+    MultiFactorRequired(String),
     /// 403 `AuthorizationError`: authenticated but not allowed.
     #[error("{0}")]
     Authorization(String),
@@ -89,6 +92,7 @@ impl ApiError {
     pub fn kind(&self) -> &'static str {
         match self {
             ApiError::Authentication(_) => "AuthenticationError",
+            ApiError::MultiFactorRequired(_) => "MultiFactorCodeRequired",
             ApiError::Authorization(_) => "AuthorizationError",
             ApiError::NotFound(_) => "NotFoundError",
             ApiError::BadRequest(_) => "BadRequest",
@@ -114,6 +118,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Authentication(_) => StatusCode::UNAUTHORIZED,
+            ApiError::MultiFactorRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Authorization(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_)

@@ -13,6 +13,7 @@ pub const INSTANCE_LOCK_KEY: i64 = 0x4849_5645;
 /// The topic exchange this service publishes its events on.
 pub const EVENTS_EXCHANGE: &str = "hive.events";
 
+pub mod access;
 pub mod auth;
 pub mod bootstrap;
 pub mod casework;
@@ -75,6 +76,12 @@ impl ServiceState {
             datastore.clone(),
             settings.datastore.max_upload_bytes,
         );
+        start_sweeper(
+            db.clone(),
+            datastore.clone(),
+            settings.datastore.sweep_interval_secs,
+            settings.datastore.sweep_grace_secs,
+        );
         Ok(ServiceState {
             cortex,
             datastore,
@@ -82,4 +89,54 @@ impl ServiceState {
             max_json_bytes: settings.http.max_json_bytes,
         })
     }
+}
+
+/// Every `interval_secs`: removes the datastore files no attachment row references (older
+/// than `grace_secs`) and the expired sessions.
+fn start_sweeper(db: db::Db, datastore: datastore::Datastore, interval_secs: u64, grace_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (db, ds) = (db.clone(), datastore.clone());
+            let pass = tokio::task::spawn_blocking(move || -> Result<(), String> {
+                use diesel::prelude::*;
+                let mut conn = db.get().map_err(|e| e.to_string())?;
+                let swept = ds.sweep(std::time::Duration::from_secs(grace_secs), &mut |batch| {
+                    use db::schema::attachments;
+                    let found: Vec<String> = attachments::table
+                        .filter(attachments::sha256.eq_any(batch))
+                        .select(attachments::sha256)
+                        .distinct()
+                        .load(&mut *conn)
+                        .map_err(|e| e.to_string())?;
+                    Ok(found.into_iter().collect())
+                })?;
+                drop(conn);
+                let sessions = db
+                    .write_blocking(|c| Ok(auth::purge_sessions(c)?))
+                    .map_err(|e| e.to_string())?;
+                if swept.files + swept.temporary + sessions > 0 {
+                    tracing::info!(
+                        files = swept.files,
+                        bytes = swept.bytes,
+                        temporary = swept.temporary,
+                        sessions,
+                        "swept unreferenced files and expired sessions"
+                    );
+                }
+                Ok(())
+            })
+            .await;
+            match pass {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "datastore sweep failed"),
+                Err(e) => tracing::warn!(error = %e, "datastore sweep stopped"),
+            }
+        }
+    });
 }

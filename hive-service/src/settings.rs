@@ -19,6 +19,10 @@ pub struct HttpSettings {
     pub max_json_bytes: usize,
     /// Seconds given to in-flight requests on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Reverse proxies, comma-separated addresses or CIDR blocks, whose `X-Forwarded-For`
+    /// names the client; from anywhere else the peer address is the client (login
+    /// throttling, logs). Empty: none.
+    pub trusted_proxies: String,
     /// HTTP worker threads; 0 = one per CPU.
     pub workers: usize,
 }
@@ -69,6 +73,9 @@ pub struct AuthSettings {
     pub max_failed_logins: u32,
     /// The window of `max_failed_logins`, seconds.
     pub lockout_window_secs: u64,
+    /// The key that encrypts API keys and TOTP secrets at rest: 32 bytes in base64; unset:
+    /// the file `<data_dir>/encryption.key`, made at first start.
+    pub encryption_key: Option<SecretString>,
 }
 
 /// Log output.
@@ -141,6 +148,7 @@ pub fn common_defaults(
         ("http.max_json_bytes", (10 * 1024 * 1024).into()),
         ("http.shutdown_timeout_secs", 30.into()),
         ("http.workers", 0.into()),
+        ("http.trusted_proxies", "".into()),
         ("data_dir", data_dir.into()),
         ("database.pool_size", 16.into()),
         ("database.connect_timeout_secs", 10.into()),
@@ -164,6 +172,8 @@ pub fn validate_common(
     bootstrap: &BootstrapSettings,
 ) -> Result<(), ConfigError> {
     bind_addr(http)?;
+    crate::http::TrustedProxies::parse(&http.trusted_proxies)
+        .map_err(|e| ConfigError(format!("http.trusted_proxies: {e}")))?;
     if let Some(url) = &database.url {
         let url = url.expose_secret();
         if !(url.starts_with("sqlite://")
@@ -231,8 +241,13 @@ pub fn default_database(url: &mut Option<SecretString>, data_dir: &Path, file: &
 pub struct DatastoreSettings {
     /// Directory (default `<data_dir>/datastore`); instances sharing a database must share it.
     pub path: Option<PathBuf>,
-    /// Largest multipart upload accepted, in bytes (larger: 413).
+    /// Largest multipart upload accepted, in bytes (larger: 413); also the most an archive
+    /// or a zip observable may hold once inflated.
     pub max_upload_bytes: u64,
+    /// Seconds between two passes of the sweeper (files no row references); 0 = never.
+    pub sweep_interval_secs: u64,
+    /// Age, in seconds, a file must have before the sweeper removes it unreferenced.
+    pub sweep_grace_secs: u64,
 }
 
 impl DatastoreSettings {

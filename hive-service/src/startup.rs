@@ -1,6 +1,10 @@
 //! Builds the application, for both services (cortex-service compiles this file too):
 //! database (migrated, bootstrapped), broker, authenticator, the routes of
 //! `crate::routes::register` and the HTTP server on its listener (port 0 in tests).
+//!
+//! Every request but those of `crate::routes::PUBLIC_ROUTES` is authenticated by
+//! [`require_caller`] before its handler runs (so before its path, query or body is read),
+//! and every answer carries [`crate::http::SECURITY_HEADERS`].
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -8,9 +12,10 @@ use crate::db::Db;
 use crate::error::from_actix;
 use crate::messaging::Broker;
 use crate::routes;
-use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +66,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(routes::register)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    routes::finish_doc(&mut doc);
     doc
 }
 
@@ -80,10 +86,19 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// Opens the database, applies migrations and the bootstrap under the instance lock.
-pub async fn prepare_database(settings: &Settings) -> Result<(Db, Vec<u8>), StartupError> {
+/// Opens the database, applies migrations and the bootstrap under the instance lock; the
+/// vault of secrets at rest comes with it (the bootstrap stores keys in it).
+pub async fn prepare_database(
+    settings: &Settings,
+) -> Result<(Db, Vec<u8>, crate::auth::vault::Vault), StartupError> {
     let s = settings.clone();
     tokio::task::spawn_blocking(move || {
+        use secrecy::ExposeSecret;
+        let vault = crate::auth::vault::Vault::load(
+            s.auth.encryption_key.as_ref().map(|k| k.expose_secret()),
+            &s.data_dir,
+        )
+        .map_err(StartupError::State)?;
         let db = Db::connect(
             &s.database_url(),
             s.database.pool_size,
@@ -91,18 +106,39 @@ pub async fn prepare_database(settings: &Settings) -> Result<(Db, Vec<u8>), Star
         )
         .map_err(|e| StartupError::Database(e.to_string()))?;
         let boot = db
-            .migrate_then(|db| crate::bootstrap::run(db, &s))
+            .migrate_then(|db| crate::bootstrap::run(db, &s, &vault))
             .map_err(|e| StartupError::Database(e.to_string()))?;
-        Ok((db, boot.session_secret))
+        Ok((db, boot.session_secret, vault))
     })
     .await
     .map_err(|e| StartupError::Database(e.to_string()))?
 }
 
+/// Authenticates every request before its handler, except those of
+/// `crate::routes::PUBLIC_ROUTES`: a missing or bad credential is answered (401, or 403 for
+/// an organisation the user is not in) before anything reads the path, query or body. The
+/// caller is left in the request's extensions for the handler's `Caller` extractor.
+pub async fn require_caller<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if !crate::routes::PUBLIC_ROUTES.contains(&req.path()) {
+        match crate::auth::authenticate_request(req.request()).await {
+            Ok(caller) => {
+                req.extensions_mut().insert(caller);
+            }
+            Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
 impl Application {
     /// Prepares everything and binds the listener; the server runs once awaited.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let (db, secret) = prepare_database(&settings).await?;
+        let (db, secret, vault) = prepare_database(&settings).await?;
         let broker = match settings.amqp.url.as_ref() {
             Some(url) => {
                 use secrecy::ExposeSecret;
@@ -116,7 +152,16 @@ impl Application {
             }
             None => Broker::none(),
         };
-        let auth = Arc::new(Authenticator::new(db.clone(), &secret, &settings.auth));
+        let auth = Arc::new(Authenticator::new(
+            db.clone(),
+            &secret,
+            &settings.auth,
+            vault,
+        ));
+        let proxies = web::Data::new(
+            crate::http::TrustedProxies::parse(&settings.http.trusted_proxies)
+                .map_err(|e| StartupError::State(format!("http.trusted_proxies: {e}")))?,
+        );
         let state = web::Data::new(
             crate::ServiceState::start(&settings, &db, &broker)
                 .await
@@ -149,6 +194,7 @@ impl Application {
             app.app_data(db_data.clone())
                 .app_data(auth_data.clone())
                 .app_data(broker_data.clone())
+                .app_data(proxies.clone())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_json))
                 .app_data(
@@ -169,9 +215,14 @@ impl Application {
                     }),
                 )
                 .default_service(web::to(crate::http::unknown_route))
-                .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap(from_fn(require_caller))
+                .wrap(
+                    crate::http::SECURITY_HEADERS
+                        .iter()
+                        .fold(DefaultHeaders::new(), |h, (k, v)| h.add((*k, *v))),
+                )
                 .wrap_fn(crate::http::access_log)
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::http::RequestSpan>::new())
         })
         .listen(listener)
         .map_err(|e| StartupError::Bind(e.to_string()))?

@@ -127,10 +127,26 @@ fn err<T>(msg: impl Into<String>) -> Result<T, FilterError> {
 /// Deepest nesting accepted, so that a hostile query cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 32;
 
+/// Most conditions one filter may hold (a list of 10,000 values in `_in` counts as one).
+pub const MAX_CONDITIONS: usize = 10_000;
+
 impl Filter {
     /// Parses a filter from its JSON form.
     pub fn parse(value: &Value) -> Result<Filter, FilterError> {
-        parse_at(value, 0)
+        let f = parse_at(value, 0)?;
+        if f.size() > MAX_CONDITIONS {
+            return err(format!("filter of more than {MAX_CONDITIONS} conditions"));
+        }
+        Ok(f)
+    }
+
+    /// How many conditions it holds.
+    pub fn size(&self) -> usize {
+        match self {
+            Filter::And(v) | Filter::Or(v) => 1 + v.iter().map(Filter::size).sum::<usize>(),
+            Filter::Not(f) => 1 + f.size(),
+            _ => 1,
+        }
     }
 
     /// Every field path this filter reads, so that callers can refuse unknown fields.

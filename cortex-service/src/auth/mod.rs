@@ -2,7 +2,11 @@
 //! (what cortex4py and TheHive send), `Authorization: Basic` when `auth.basic` is on, then
 //! the `CORTEX_SESSION` cookie from `POST /api/login`. A user is in one organization; roles
 //! are literal (`orgadmin` does not imply `analyze`). Unknown users and wrong passwords get
-//! the same answer after the same work; a successful password check is remembered briefly.
+//! the same answer after the same work; a successful password check is remembered briefly;
+//! failed logins are throttled per source address and per account without locking the owner
+//! out. Sessions live in the `sessions` table: logout, a lock or a password change ends them.
+//! The service's middleware resolves the caller ([`authenticate_request`]) before any
+//! handler reads the request.
 
 #[path = "../../../hive-service/src/auth/credential.rs"]
 pub mod credential;
@@ -12,15 +16,18 @@ pub mod password;
 pub mod secrets;
 #[path = "../../../hive-service/src/auth/session.rs"]
 pub mod session;
+#[path = "../../../hive-service/src/auth/vault.rs"]
+pub mod vault;
 
-use crate::db::schema::{organizations, users};
-use crate::db::{Db, OrganizationRow, UserRow};
+use crate::db::schema::{organizations, sessions, users};
+use crate::db::{now_ms, Db, DbConn, OrganizationRow, UserRow};
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use shared_models::cortex::Role;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use credential::{credential_of, Credential};
@@ -74,6 +81,17 @@ pub struct Authenticator {
     sessions: session::SessionKeys,
     basic_enabled: bool,
     passwords: password::PasswordChecker,
+    vault: vault::Vault,
+}
+
+/// Ends every session of a user (lock, password change).
+pub fn end_sessions(c: &mut DbConn, login: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(login))).execute(c)
+}
+
+/// Removes expired sessions; returns how many.
+pub fn purge_sessions(c: &mut DbConn) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_ms()))).execute(c)
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -91,9 +109,15 @@ fn load_user(c: &mut crate::db::DbConn, login: &str) -> QueryResult<Option<UserR
 }
 
 impl Authenticator {
-    /// Builds the authenticator; `secret` signs sessions.
-    pub fn new(db: Db, secret: &[u8], settings: &crate::config::AuthSettings) -> Self {
+    /// Builds the authenticator; `secret` signs sessions, `vault` opens stored keys.
+    pub fn new(
+        db: Db,
+        secret: &[u8],
+        settings: &crate::config::AuthSettings,
+        vault: vault::Vault,
+    ) -> Self {
         Authenticator {
+            vault,
             db,
             sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
             basic_enabled: settings.basic,
@@ -110,17 +134,74 @@ impl Authenticator {
         &self.sessions
     }
 
-    /// Checks a login and password; returns the user.
-    pub async fn check_password(&self, login: &str, password: &str) -> Result<UserRow, ApiError> {
+    /// What encrypts API keys at rest.
+    pub fn vault(&self) -> &vault::Vault {
+        &self.vault
+    }
+
+    /// Checks a login and password from `source`; returns the user.
+    pub async fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        source: Option<IpAddr>,
+    ) -> Result<UserRow, ApiError> {
         let login = login.trim().to_string();
+        if login.is_empty() || login.len() > 512 {
+            return Err(auth_failure());
+        }
         let lookup = login.clone();
         let user = self.db.read(move |c| Ok(load_user(c, &lookup)?)).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        self.passwords.verify(&login, password, stored).await?;
+        self.passwords
+            .verify(&login, password, stored, source)
+            .await?;
         user.ok_or_else(auth_failure)
     }
 
-    async fn authenticate(&self, req: Credential) -> Result<Caller, ApiError> {
+    /// Opens a session for `user`: stores it and signs its token.
+    pub async fn open_session(&self, user: &UserRow) -> Result<String, ApiError> {
+        let (sid, key) = session::new_session_id();
+        let token = self
+            .sessions
+            .issue(&user.id, user.password_changed_at, None, &sid)
+            .map_err(ApiError::internal)?;
+        let (login, expires) = (user.id.clone(), self.sessions.expires_at_ms());
+        self.db
+            .write(move |c| {
+                diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::id.eq(key),
+                        sessions::user_id.eq(login),
+                        sessions::created_at.eq(now_ms()),
+                        sessions::expires_at.eq(expires),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Ends the session a token names, if it is a valid one.
+    pub async fn close_session(&self, token: &str) -> Result<(), ApiError> {
+        if let Some(claims) = self.sessions.verify(token) {
+            let key = session::session_key(&claims.sid);
+            self.db
+                .write(move |c| {
+                    diesel::delete(sessions::table.find(key)).execute(c)?;
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn authenticate(
+        &self,
+        req: Credential,
+        source: Option<IpAddr>,
+    ) -> Result<Caller, ApiError> {
         let user = match req {
             Credential::Bearer(token) if session::looks_like_token(&token) => {
                 self.user_by_session(&token).await?
@@ -144,7 +225,7 @@ impl Authenticator {
                         "Basic authentication is disabled (auth.basic)".into(),
                     ));
                 }
-                self.check_password(&login, &password).await?
+                self.check_password(&login, &password, source).await?
             }
             Credential::Cookie(token) => self.user_by_session(&token).await?,
         };
@@ -154,9 +235,19 @@ impl Authenticator {
     async fn user_by_session(&self, token: &str) -> Result<UserRow, ApiError> {
         let claims = self.sessions.verify(token).ok_or_else(auth_failure)?;
         let login = claims.sub.clone();
+        let key = session::session_key(&claims.sid);
         let user = self
             .db
-            .read(move |c| Ok(load_user(c, &login)?))
+            .read(move |c| {
+                Ok(sessions::table
+                    .inner_join(users::table)
+                    .filter(sessions::id.eq(key))
+                    .filter(sessions::user_id.eq(login))
+                    .filter(sessions::expires_at.gt(now_ms()))
+                    .select(UserRow::as_select())
+                    .first(c)
+                    .optional()?)
+            })
             .await?
             .ok_or_else(auth_failure)?;
         if user.password_changed_at != claims.pwd {
@@ -197,17 +288,28 @@ pub async fn caller_for(db: &Db, user: UserRow) -> Result<Caller, ApiError> {
     })
 }
 
+/// Resolves the caller of a request from its credential and source address. The service's
+/// middleware runs it before any handler (and keeps the caller in the request's extensions),
+/// so that a request is refused before its body is read.
+pub async fn authenticate_request(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let auth = req
+        .app_data::<web::Data<Arc<Authenticator>>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("authenticator missing"))?;
+    let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
+    auth.authenticate(credential, crate::http::client_ip(req))
+        .await
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let auth = req.app_data::<web::Data<Arc<Authenticator>>>().cloned();
-        let credential = credential_of(req, SESSION_COOKIE);
-        Box::pin(async move {
-            let auth = auth.ok_or_else(|| ApiError::internal("authenticator missing"))?;
-            auth.authenticate(credential?.ok_or_else(auth_failure)?)
-                .await
-        })
+        if let Some(caller) = req.extensions().get::<Caller>().cloned() {
+            return Box::pin(async move { Ok(caller) });
+        }
+        let req = req.clone();
+        Box::pin(async move { authenticate_request(&req).await })
     }
 }

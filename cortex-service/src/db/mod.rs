@@ -43,6 +43,8 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+    /// The API key, encrypted under the server key (`auth::vault`), for reading it back.
+    pub api_key_secret: Option<String>,
 }
 
 impl UserRow {

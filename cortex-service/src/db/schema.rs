@@ -26,8 +26,20 @@ diesel::table! {
         created_at -> BigInt,
         updated_by -> Nullable<Text>,
         updated_at -> Nullable<BigInt>,
+        api_key_secret -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::table! {
     settings (name) {
@@ -132,6 +144,7 @@ diesel::table! {
 diesel::joinable!(artifacts -> jobs (job_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
+    sessions,
     users,
     settings,
     workers,

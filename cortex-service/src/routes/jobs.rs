@@ -255,7 +255,7 @@ pub async fn run(
     caller: Caller,
     path: web::Path<WorkerPath>,
     params: web::Query<RunParams>,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Analyze])?;
     let mut fields: Map<String, Value> = match body.parse::<Value>()? {
@@ -331,6 +331,25 @@ pub async fn run(
         Submitted::Existing(row) => return Ok(HttpResponse::Ok().json(render_job(&row, None))),
         Submitted::New(row) => row,
     };
+    // The file goes into the datastore only now that a job needs it, and before any runner
+    // can start that job (a refused run leaves no file behind).
+    if let Some(a) = row
+        .attachment
+        .as_deref()
+        .and_then(|a| serde_json::from_str::<JobAttachment>(a).ok())
+    {
+        let staged: Vec<_> = body
+            .take_staged()
+            .into_iter()
+            .filter(|s| s.stored.sha256 == a.id)
+            .take(1)
+            .collect();
+        let ds = state.datastore.clone();
+        web::block(move || ds.keep_all(staged))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+    }
     // The `job.Waiting` event is sent first, on the events channel, while the job is
     // dispatched; `job.InProgress` follows on that same channel only once a runner has
     // received and claimed the job, so the events stay in order.

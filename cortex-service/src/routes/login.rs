@@ -1,29 +1,33 @@
-//! Login and logout: a signed session as the `CORTEX_SESSION` cookie (also usable as Bearer).
+//! Login and logout: a server-side session, its signed token as the `CORTEX_SESSION` cookie
+//! (also usable as Bearer). Logout ends the session on the server.
 
+use crate::auth::credential::{credential_of, Credential};
 use crate::auth::{caller_for, Authenticator, SESSION_COOKIE};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::json;
 use shared_models::cortex::InputLogin;
 use std::sync::Arc;
 
 /// Opens a session: answers `{id, name, roles, token}` and sets the cookie.
-#[utoipa::path(tag = "login", request_body = InputLogin, responses((status = 200), (status = 401)))]
+#[utoipa::path(tag = "login", request_body = InputLogin, responses((status = 200), (status = 401), (status = 429)))]
 #[post("/api/login")]
 pub async fn login(
     db: web::Data<Db>,
     auth: web::Data<Arc<Authenticator>>,
+    req: HttpRequest,
     body: JsonBody<InputLogin>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = auth.check_password(&body.0.user, &body.0.password).await?;
+    let source = crate::http::client_ip(&req);
+    let user = auth
+        .check_password(&body.0.user, &body.0.password, source)
+        .await?;
     let caller = caller_for(&db, user).await?;
-    let token = auth
-        .sessions()
-        .issue(&caller.user.id, caller.user.password_changed_at, None)
-        .map_err(ApiError::internal)?;
+    let token = auth.open_session(&caller.user).await?;
+    tracing::info!(login = %caller.user.id, source = ?source, "login");
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
@@ -37,10 +41,20 @@ pub async fn login(
     })))
 }
 
-/// Ends the session cookie.
+/// Ends the session of the request (cookie or session token) and clears the cookie.
 #[utoipa::path(tag = "login", responses((status = 204)))]
 #[get("/api/logout")]
-pub async fn logout() -> HttpResponse {
+pub async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
+    let token = match credential_of(&req, SESSION_COOKIE) {
+        Ok(Some(Credential::Cookie(t))) => Some(t),
+        Ok(Some(Credential::Bearer(t))) if crate::auth::session::looks_like_token(&t) => Some(t),
+        _ => req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()),
+    };
+    if let Some(t) = token {
+        if let Err(e) = auth.close_session(&t).await {
+            tracing::warn!(error = %e, "could not end a session at logout");
+        }
+    }
     let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     cookie.make_removal();
     HttpResponse::NoContent().cookie(cookie).finish()

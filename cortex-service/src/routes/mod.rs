@@ -38,6 +38,9 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
+/// Completes the generated document (nothing to add here).
+pub fn finish_doc(_doc: &mut utoipa::openapi::OpenApi) {}
+
 /// Registers every route, so that the server and the OpenAPI document come from one list.
 /// Literal segments come before `{id}` ones.
 pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -240,4 +243,22 @@ pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiErro
         ));
     }
     Ok(v.to_string())
+}
+
+// Request bodies, and the rendered objects whose fields they ignore when posted back
+// (`crate::extract::Input`); any other unknown field is a 400 naming it.
+crate::inputs! {
+    shared_models::cortex::InputUser => ["OutputUser"],
+    shared_models::cortex::InputUpdateUser => ["OutputUser"],
+    shared_models::cortex::InputOrganization => ["OutputOrganization"],
+    shared_models::cortex::InputUpdateOrganization => ["OutputOrganization"],
+    workers::InputWorker => ["OutputWorker"],
+    workers::InputBaseConfig => ["OutputBaseConfig"],
+    shared_models::cortex::InputSetPassword => [],
+    shared_models::cortex::InputChangePassword => [],
+    shared_models::cortex::InputSetKey => [],
+    shared_models::cortex::InputLogin => [],
+    SearchBody => [],
+    StatsBody => [],
+    jobs::StatusBody => [],
 }

@@ -198,6 +198,7 @@ pub async fn create(
         password_hash,
         password_changed_at: now,
         api_key_hash: None,
+        api_key_secret: None,
         created_by: caller.login().into(),
         created_at: now,
         updated_by: None,
@@ -309,6 +310,9 @@ pub async fn update(
             if let Some(s) = input.status {
                 let s = if s == UserStatus::Ok { "Ok" } else { "Locked" };
                 diesel::update(target).set(users::status.eq(s)).execute(c)?;
+                if s == "Locked" {
+                    crate::auth::end_sessions(c, &user.id)?;
+                }
             }
             if input.organization.is_some() {
                 let exists: i64 = organizations::table
@@ -350,6 +354,7 @@ pub async fn remove(
                 users::updated_at.eq(now_ms()),
             ))
             .execute(c)?;
+        crate::auth::end_sessions(c, &user.id)?;
         Ok(())
     })
     .await?;
@@ -378,6 +383,7 @@ async fn store_password(
                 users::updated_at.eq(now),
             ))
             .execute(c)?;
+        crate::auth::end_sessions(c, &user.id)?;
         Ok(())
     })
     .await
@@ -406,6 +412,7 @@ pub async fn set_password(
 pub async fn change_password(
     db: web::Data<Db>,
     auth: web::Data<Arc<Authenticator>>,
+    req: actix_web::HttpRequest,
     caller: Caller,
     login: web::Path<String>,
     body: JsonBody<InputChangePassword>,
@@ -415,8 +422,12 @@ pub async fn change_password(
             "Users change only their own password".into(),
         ));
     }
-    auth.check_password(&caller.user.id, &body.0.current_password)
-        .await?;
+    auth.check_password(
+        &caller.user.id,
+        &body.0.current_password,
+        crate::http::client_ip(&req),
+    )
+    .await?;
     store_password(
         &db,
         caller.user.id.clone(),
@@ -427,45 +438,86 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// API keys are stored as digests and shown once: this answers 400 and says how to get one.
-#[utoipa::path(tag = "user", responses((status = 400)))]
+/// The vault context of a user's API key.
+pub fn key_context(login: &str) -> String {
+    format!("api_key:{login}")
+}
+
+/// The API key of a user (text/plain, as cortex4py's `users.get_key` reads it): the user
+/// itself, its orgadmins, superadmins. Keys are kept encrypted under the server key; one
+/// issued before they were (a digest only) cannot be shown and must be renewed.
+#[utoipa::path(tag = "user", responses((status = 200, content_type = "text/plain", body = String), (status = 403), (status = 404)))]
 #[get("/api/user/{login}/key")]
 pub async fn get_key(
     db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = db
         .read(move |c| load_administered(c, &caller, &login, true))
         .await?;
-    Err(ApiError::BadRequest(if user.api_key_hash.is_some() {
-        format!(
-            "the key of {} is stored as a digest and was shown once; renew it (POST /api/user/{}/key/renew)",
-            user.id, user.id
-        )
-    } else {
-        format!("user {} has no key", user.id)
-    }))
+    match (&user.api_key_hash, &user.api_key_secret) {
+        (None, _) => Err(ApiError::NotFound(format!("user {} has no key", user.id))),
+        (Some(_), Some(sealed)) => {
+            let key = auth
+                .vault()
+                .open(&key_context(&user.id), sealed)
+                .ok_or_else(|| ApiError::internal("the API key does not open with this key"))?;
+            Ok(HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body(key))
+        }
+        (Some(_), None) => Err(ApiError::NotFound(format!(
+            "the key of {} was issued before keys were kept and cannot be shown; renew it",
+            user.id
+        ))),
+    }
+}
+
+/// Stores (or, `None`, revokes) the API key of `login`: its digest for lookups and the key
+/// encrypted for reading it back.
+pub fn store_key_row(
+    c: &mut DbConn,
+    vault: &crate::auth::vault::Vault,
+    login: &str,
+    key: Option<&str>,
+    by: &str,
+) -> Result<(), ApiError> {
+    let (digest, sealed) = match key {
+        Some(k) => (
+            Some(secrets::sha256_hex(k.as_bytes())),
+            Some(
+                vault
+                    .seal(&key_context(login), k)
+                    .map_err(ApiError::internal)?,
+            ),
+        ),
+        None => (None, None),
+    };
+    diesel::update(users::table.find(login))
+        .set((
+            users::api_key_hash.eq(digest),
+            users::api_key_secret.eq(sealed),
+            users::updated_by.eq(by),
+            users::updated_at.eq(now_ms()),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 async fn store_key(
     db: &Db,
+    auth: &Authenticator,
     caller: Caller,
     login: String,
     key: Option<String>,
     self_ok: bool,
 ) -> Result<(), ApiError> {
-    let digest = key.map(|k| secrets::sha256_hex(k.as_bytes()));
+    let vault = auth.vault().clone();
     db.write(move |c| {
         let user = load_administered(c, &caller, &login, self_ok)?;
-        diesel::update(users::table.find(&user.id))
-            .set((
-                users::api_key_hash.eq(digest),
-                users::updated_by.eq(caller.login()),
-                users::updated_at.eq(now_ms()),
-            ))
-            .execute(c)?;
-        Ok(())
+        store_key_row(c, &vault, &user.id, key.as_deref(), caller.login())
     })
     .await
 }
@@ -475,11 +527,20 @@ async fn store_key(
 #[post("/api/user/{login}/key/renew")]
 pub async fn renew_key(
     db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = secrets::new_api_key();
-    store_key(&db, caller, login.into_inner(), Some(key.clone()), true).await?;
+    store_key(
+        &db,
+        &auth,
+        caller,
+        login.into_inner(),
+        Some(key.clone()),
+        true,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(key))
@@ -490,6 +551,7 @@ pub async fn renew_key(
 #[post("/api/user/{login}/key/set")]
 pub async fn set_key(
     db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
     caller: Caller,
     login: web::Path<String>,
     body: JsonBody<InputSetKey>,
@@ -501,7 +563,15 @@ pub async fn set_key(
             "must be 32 to 512 characters without spaces",
         ));
     }
-    store_key(&db, caller, login.into_inner(), Some(key.clone()), false).await?;
+    store_key(
+        &db,
+        &auth,
+        caller,
+        login.into_inner(),
+        Some(key.clone()),
+        false,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(key))
@@ -512,9 +582,10 @@ pub async fn set_key(
 #[delete("/api/user/{login}/key")]
 pub async fn revoke_key(
     db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
     caller: Caller,
     login: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    store_key(&db, caller, login.into_inner(), None, false).await?;
+    store_key(&db, &auth, caller, login.into_inner(), None, false).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,29 +1,38 @@
 //! Who is calling, and in which organisation.
 //!
 //! Credentials, tried in this order: `Authorization: Bearer <session token or API key>`,
-//! `Authorization: Basic` (login and password; a successful check is remembered briefly,
-//! keyed by a digest of the credentials, and forgotten as soon as the password changes, on
-//! any instance), then the `THEHIVE-SESSION` cookie set by the login endpoint. The
-//! organisation comes from `X-Organisation` (name or id), else the user's default one.
-//! Unknown users and wrong passwords get the same answer after the same work.
+//! `Authorization: Basic` (login and password, `password:code` for accounts with TOTP; a
+//! successful check is remembered briefly, keyed by a digest of the credentials, and
+//! forgotten as soon as the password changes, on any instance), then the `THEHIVE-SESSION`
+//! cookie set by the login endpoint. The organisation comes from `X-Organisation` (name or
+//! id), else the session's, else the user's default one.
+//!
+//! The caller is resolved by [`authenticate_request`], which the service's middleware runs
+//! before any handler reads the path, the query or the body: a request without a valid
+//! credential is answered 401 whatever it carries. Unknown users and wrong passwords get the
+//! same answer after the same work; failed logins are throttled per source address and per
+//! account without locking the rightful owner out ([`password::Throttle`]).
 
 pub mod credential;
 pub mod password;
 pub mod secrets;
 pub mod session;
+pub mod totp;
+pub mod vault;
 
 use credential::{credential_of, Credential};
 pub use password::auth_failure;
 
 use crate::db::models::{memberships_of, Membership, OrganisationRow, ProfileRow, UserRow};
-use crate::db::schema::users;
-use crate::db::{format_id, now_ms, parse_id, Db};
+use crate::db::schema::{sessions, users};
+use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
 use crate::domain::permissions;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Name of the session cookie.
@@ -32,6 +41,11 @@ pub const SESSION_COOKIE: &str = "THEHIVE-SESSION";
 pub const SYSTEM_LOGIN: &str = "system@thehive.local";
 /// Name of the platform administration organisation.
 pub const ADMIN_ORG: &str = "admin";
+
+/// Wrong TOTP codes for one account within the window before codes are refused (429).
+const MAX_MFA_FAILURES: u32 = 5;
+/// The window of [`MAX_MFA_FAILURES`].
+const MFA_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -120,6 +134,8 @@ pub struct Authenticator {
     sessions: session::SessionKeys,
     basic_enabled: bool,
     passwords: password::PasswordChecker,
+    mfa: password::Throttle,
+    vault: vault::Vault,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -130,9 +146,24 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
+/// Ends every session of a user (lock, password change, removed membership).
+pub fn end_sessions(c: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c)
+}
+
+/// Removes expired sessions; returns how many.
+pub fn purge_sessions(c: &mut DbConn) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_ms()))).execute(c)
+}
+
 impl Authenticator {
-    /// Builds the authenticator; `secret` signs sessions.
-    pub fn new(db: Db, secret: &[u8], settings: &crate::config::AuthSettings) -> Self {
+    /// Builds the authenticator; `secret` signs sessions, `vault` opens stored secrets.
+    pub fn new(
+        db: Db,
+        secret: &[u8],
+        settings: &crate::config::AuthSettings,
+        vault: vault::Vault,
+    ) -> Self {
         Authenticator {
             keys: KeyCache::default(),
             db,
@@ -143,6 +174,8 @@ impl Authenticator {
                 settings.max_failed_logins,
                 settings.lockout_window_secs,
             ),
+            mfa: password::Throttle::new(MAX_MFA_FAILURES, MFA_WINDOW),
+            vault,
         }
     }
 
@@ -151,12 +184,18 @@ impl Authenticator {
         &self.sessions
     }
 
-    /// Checks a login and password (login endpoint and Basic auth). Returns the user.
-    pub async fn check_password(&self, login: &str, password: &str) -> Result<UserRow, ApiError> {
-        let login = login.trim().to_lowercase();
-        let lookup = login.clone();
-        let user: Option<UserRow> = self
-            .db
+    /// What encrypts API keys and TOTP secrets at rest.
+    pub fn vault(&self) -> &vault::Vault {
+        &self.vault
+    }
+
+    /// The account with this login (trimmed, case-insensitive), if any.
+    async fn find_login(&self, login: &str) -> Result<Option<UserRow>, ApiError> {
+        if login.is_empty() || login.len() > 512 {
+            return Ok(None);
+        }
+        let lookup = login.to_string();
+        self.db
             .read(move |c| {
                 Ok(users::table
                     .filter(users::login.eq(lookup))
@@ -164,10 +203,148 @@ impl Authenticator {
                     .first(c)
                     .optional()?)
             })
-            .await?;
+            .await
+    }
+
+    /// Checks `password` for `user` (found by `login`, or not), throttled by `source`.
+    async fn verify(
+        &self,
+        login: &str,
+        user: Option<UserRow>,
+        password: &str,
+        source: Option<IpAddr>,
+    ) -> Result<UserRow, ApiError> {
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        self.passwords.verify(&login, password, stored).await?;
+        self.passwords
+            .verify(login, password, stored, source)
+            .await?;
         user.ok_or_else(auth_failure)
+    }
+
+    /// Checks a login and password (login endpoint and Basic auth) from `source`. Returns
+    /// the user.
+    pub async fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        source: Option<IpAddr>,
+    ) -> Result<UserRow, ApiError> {
+        let login = login.trim().to_lowercase();
+        let user = self.find_login(&login).await?;
+        self.verify(&login, user, password, source).await
+    }
+
+    /// Checks the second factor of `user` (who has TOTP set up): 402 without a code, 401
+    /// for a wrong one, 429 after [`MAX_MFA_FAILURES`] wrong codes in a while. A code is
+    /// accepted once.
+    pub async fn check_code(&self, user: &UserRow, code: Option<&str>) -> Result<(), ApiError> {
+        let Some(sealed) = user.totp_secret.as_deref() else {
+            return Ok(());
+        };
+        let code = code
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| ApiError::MultiFactorRequired("MFA code is required".into()))?;
+        self.refuse_if_codes_exhausted(&user.login)?;
+        let secret = self
+            .vault
+            .open(&totp::context(user.id), sealed)
+            .ok_or_else(|| ApiError::internal("the TOTP secret does not open with this key"))?;
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        match totp::accept(&secret, code, now, user.totp_last_step) {
+            Some(step) => {
+                let (uid, previous) = (user.id, user.totp_last_step);
+                // Taken once: a concurrent login with the same code loses the race.
+                let taken = self
+                    .db
+                    .write(move |c| {
+                        let q = users::table.find(uid);
+                        let n = match previous {
+                            Some(p) => diesel::update(q.filter(users::totp_last_step.eq(p)))
+                                .set(users::totp_last_step.eq(step))
+                                .execute(c)?,
+                            None => diesel::update(q.filter(users::totp_last_step.is_null()))
+                                .set(users::totp_last_step.eq(step))
+                                .execute(c)?,
+                        };
+                        Ok(n == 1)
+                    })
+                    .await?;
+                if !taken {
+                    return Err(ApiError::Authentication("Invalid MFA code".into()));
+                }
+                self.mfa.succeed(&user.login);
+                Ok(())
+            }
+            None => {
+                self.note_wrong_code(&user.login);
+                Err(ApiError::Authentication("Invalid MFA code".into()))
+            }
+        }
+    }
+
+    /// 429 once an account gave [`MAX_MFA_FAILURES`] wrong codes within the window.
+    pub fn refuse_if_codes_exhausted(&self, login: &str) -> Result<(), ApiError> {
+        if self.mfa.account_failures(login) >= MAX_MFA_FAILURES {
+            tracing::warn!(login, "MFA code throttled");
+            return Err(ApiError::TooManyRequests(
+                "Too many wrong MFA codes for this account; try again later".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a wrong code for an account (logged).
+    pub fn note_wrong_code(&self, login: &str) {
+        self.mfa.fail(None, login, "MFA code");
+    }
+
+    /// Opens a session for `user` acting in `org`: stores it and signs its token.
+    pub async fn open_session(
+        &self,
+        user: &UserRow,
+        org: Option<String>,
+    ) -> Result<String, ApiError> {
+        let (sid, key) = session::new_session_id();
+        let token = self
+            .sessions
+            .issue(
+                &format_id(user.id),
+                user.password_changed_at,
+                org.clone(),
+                &sid,
+            )
+            .map_err(ApiError::internal)?;
+        let (uid, expires) = (user.id, self.sessions.expires_at_ms());
+        self.db
+            .write(move |c| {
+                diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::id.eq(key),
+                        sessions::user_id.eq(uid),
+                        sessions::organisation.eq(org),
+                        sessions::created_at.eq(now_ms()),
+                        sessions::expires_at.eq(expires),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Ends the session a token names, if it is a valid one.
+    pub async fn close_session(&self, token: &str) -> Result<(), ApiError> {
+        if let Some(claims) = self.sessions.verify(token) {
+            let key = session::session_key(&claims.sid);
+            self.db
+                .write(move |c| {
+                    diesel::delete(sessions::table.find(key)).execute(c)?;
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// The user holding an API key, with their memberships (one query).
@@ -242,14 +419,19 @@ impl Authenticator {
         Ok(found)
     }
 
+    /// The user of a live session, and the organisation chosen at login.
     async fn user_by_session(&self, token: &str) -> Result<(UserRow, Option<String>), ApiError> {
         let claims = self.sessions.verify(token).ok_or_else(auth_failure)?;
         let id = parse_id(&claims.sub).ok_or_else(auth_failure)?;
+        let key = session::session_key(&claims.sid);
         let user = self
             .db
             .read(move |c| {
-                Ok(users::table
-                    .find(id)
+                Ok(sessions::table
+                    .inner_join(users::table)
+                    .filter(sessions::id.eq(key))
+                    .filter(sessions::user_id.eq(id))
+                    .filter(sessions::expires_at.gt(now_ms()))
                     .select(UserRow::as_select())
                     .first(c)
                     .optional()?)
@@ -268,6 +450,7 @@ impl Authenticator {
         &self,
         credential: Credential,
         organisation: Option<String>,
+        source: Option<IpAddr>,
     ) -> Result<Caller, ApiError> {
         let (user, session_org) = match credential {
             Credential::Bearer(token) => {
@@ -290,7 +473,7 @@ impl Authenticator {
                         "Basic authentication is disabled (auth.basic)".into(),
                     ));
                 }
-                (self.check_password(&login, &password).await?, None)
+                (self.check_basic(&login, &password, source).await?, None)
             }
             Credential::Cookie(token) => self.user_by_session(&token).await?,
         };
@@ -303,6 +486,37 @@ impl Authenticator {
         let uid = user.id;
         let memberships = self.db.read(move |c| Ok(memberships_of(c, uid)?)).await?;
         caller_in(user, memberships, organisation.or(session_org).as_deref())
+    }
+
+    /// Basic auth: `password`, or `password:code` for an account with TOTP (as TheHive).
+    async fn check_basic(
+        &self,
+        login: &str,
+        password: &str,
+        source: Option<IpAddr>,
+    ) -> Result<UserRow, ApiError> {
+        let login = login.trim().to_lowercase();
+        let user = self.find_login(&login).await?;
+        let split = password
+            .rsplit_once(':')
+            .filter(|(_, code)| code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+        match (
+            user.as_ref().is_some_and(|u| u.totp_secret.is_some()),
+            split,
+        ) {
+            (true, Some((head, code))) => {
+                let user = self.verify(&login, user, head, source).await?;
+                self.check_code(&user, Some(code)).await?;
+                Ok(user)
+            }
+            (has_totp, _) => {
+                let user = self.verify(&login, user, password, source).await?;
+                if has_totp {
+                    self.check_code(&user, None).await?;
+                }
+                Ok(user)
+            }
+        }
     }
 }
 
@@ -349,23 +563,34 @@ pub fn caller_in(
     })
 }
 
+/// Resolves the caller of a request from its credential, organisation header and source
+/// address. The service's middleware runs it before any handler (and keeps the caller in
+/// the request's extensions), so that a request is refused before its body is read.
+pub async fn authenticate_request(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let auth = req
+        .app_data::<web::Data<Arc<Authenticator>>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("authenticator missing"))?;
+    let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
+    let organisation = req
+        .headers()
+        .get("X-Organisation")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let source = crate::http::client_ip(req);
+    auth.authenticate(credential, organisation, source).await
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let auth = req.app_data::<web::Data<Arc<Authenticator>>>().cloned();
-        let credential = credential_of(req, SESSION_COOKIE);
-        let organisation = req
-            .headers()
-            .get("X-Organisation")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Box::pin(async move {
-            let auth = auth.ok_or_else(|| ApiError::internal("authenticator missing"))?;
-            let credential = credential?.ok_or_else(auth_failure)?;
-            auth.authenticate(credential, organisation).await
-        })
+        if let Some(caller) = req.extensions().get::<Caller>().cloned() {
+            return Box::pin(async move { Ok(caller) });
+        }
+        let req = req.clone();
+        Box::pin(async move { authenticate_request(&req).await })
     }
 }
 

@@ -1,5 +1,8 @@
-//! Signed sessions (JWT, HS256) returned by the login endpoint and accepted as the
-//! `THEHIVE-SESSION` cookie or a Bearer token.
+//! Sessions (both services; cortex-service compiles this file too): a signed token (JWT,
+//! HS256) returned by the login endpoint and accepted as the session cookie or a Bearer
+//! token. The token names a session id (`sid`) that the service keeps in its `sessions`
+//! table, by digest: logout, a lock, a password change or a removed membership deletes the
+//! row and the token stops working at once, though its signature is still good.
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,21 @@ pub struct Claims {
     /// Organisation chosen at login, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
+    /// The session id, kept by the service as [`session_key`].
+    #[serde(default)]
+    pub sid: String,
+}
+
+/// A new session: its id (in the token) and the key the service stores it under.
+pub fn new_session_id() -> (String, String) {
+    let sid = super::secrets::random_token(32);
+    let key = session_key(&sid);
+    (sid, key)
+}
+
+/// The key a session id is stored under (its SHA-256, so the table alone opens nothing).
+pub fn session_key(sid: &str) -> String {
+    super::secrets::sha256_hex(sid.as_bytes())
 }
 
 /// Keys that sign and check sessions.
@@ -42,12 +60,19 @@ impl SessionKeys {
         self.ttl_secs
     }
 
+    /// When a session issued now expires, epoch ms.
+    pub fn expires_at_ms(&self) -> i64 {
+        crate::db::now_ms()
+            .saturating_add(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2000) * 1000)
+    }
+
     /// Signs a session for a user.
     pub fn issue(
         &self,
         user_id: &str,
         password_changed_at: i64,
         org: Option<String>,
+        sid: &str,
     ) -> Result<String, String> {
         let now = crate::db::now_ms() / 1000;
         let claims = Claims {
@@ -56,18 +81,20 @@ impl SessionKeys {
             exp: now + i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2),
             pwd: password_changed_at,
             org,
+            sid: sid.to_string(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| format!("cannot sign session: {e}"))
     }
 
-    /// Checks a token's signature and expiry.
+    /// Checks a token's signature and expiry (a token without a session id is refused).
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         decode::<Claims>(token, &self.decoding, &validation)
             .ok()
             .map(|d| d.claims)
+            .filter(|c| !c.sid.is_empty())
     }
 }
 
@@ -83,12 +110,16 @@ mod tests {
     #[test]
     fn issue_and_verify() {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef", 60);
-        let t = keys.issue("~1", 7, Some("org".into())).expect("signs");
+        let (sid, key) = new_session_id();
+        assert_eq!(key, session_key(&sid));
+        let t = keys
+            .issue("~1", 7, Some("org".into()), &sid)
+            .expect("signs");
         assert!(looks_like_token(&t));
         let c = keys.verify(&t).expect("valid");
         assert_eq!(
-            (c.sub.as_str(), c.pwd, c.org.as_deref()),
-            ("~1", 7, Some("org"))
+            (c.sub.as_str(), c.pwd, c.org.as_deref(), c.sid.as_str()),
+            ("~1", 7, Some("org"), sid.as_str())
         );
         let other = SessionKeys::new(b"another-secret-another-secret-xx", 60);
         assert!(other.verify(&t).is_none());

@@ -272,15 +272,17 @@ impl NewProcedure {
             }
             _ => None,
         };
+        let description = super::values::opt_text(
+            &f("description"),
+            p.string("description").ok().flatten(),
+            super::values::MAX_DESCRIPTION,
+        )?;
+        p.finish(&["OutputProcedure"])?;
         Ok(NewProcedure {
             pattern_id,
             occur_date,
             tactic,
-            description: super::values::opt_text(
-                &f("description"),
-                p.string("description").ok().flatten(),
-                super::values::MAX_DESCRIPTION,
-            )?,
+            description,
         })
     }
 

@@ -434,6 +434,24 @@ pub fn children(c: &mut DbConn, parent: Parent) -> QueryResult<Vec<ObservableRow
     }
 }
 
+/// The observables of a case or an alert that `who` sees (the access layer's predicate),
+/// oldest first: what every reader shows, exports or compares.
+pub fn visible_children(
+    c: &mut DbConn,
+    who: &crate::access::Actor,
+    parent: Parent,
+) -> QueryResult<Vec<ObservableRow>> {
+    use crate::access::{visible, Entity};
+    let q = observables::table
+        .filter(visible(Entity::Observable, who, "observables"))
+        .select(ObservableRow::as_select())
+        .order(observables::id.asc());
+    match parent {
+        Parent::Case(id) => q.filter(observables::case_id.eq(id)).load(c),
+        Parent::Alert(id) => q.filter(observables::alert_id.eq(id)).load(c),
+    }
+}
+
 /// The attachments of these observables, by id.
 pub fn attachments_of(
     c: &mut DbConn,

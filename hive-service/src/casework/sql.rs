@@ -10,7 +10,6 @@
 //! Text operators use `instr`/`strpos` and `substr` rather than `LIKE`, so that they are
 //! case-sensitive on both backends as in memory (`_match` is case-insensitive everywhere).
 
-use diesel::sql_types::{BigInt, Bool, Double, Text};
 use serde_json::Value;
 use shared_models::query::{CmpOp, Direction, Filter, Sort, TextOp};
 
@@ -205,136 +204,7 @@ pub const LOGS: Table = Table {
     columns: &LOG_COLS,
 };
 
-/// A bound value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Bind {
-    /// Integer.
-    I(i64),
-    /// Float.
-    F(f64),
-    /// Text.
-    S(String),
-    /// Boolean.
-    B(bool),
-}
-
-/// An SQL fragment with its bound values.
-#[derive(Debug, Clone, Default)]
-pub struct Sql {
-    /// The text, with placeholders.
-    pub text: String,
-    /// The values, in placeholder order.
-    pub binds: Vec<Bind>,
-    pg: bool,
-}
-
-impl Sql {
-    /// An empty fragment for one backend.
-    pub fn new(pg: bool) -> Sql {
-        Sql {
-            text: String::new(),
-            binds: Vec::new(),
-            pg,
-        }
-    }
-
-    /// Appends text.
-    pub fn push(&mut self, s: &str) -> &mut Self {
-        self.text.push_str(s);
-        self
-    }
-
-    /// Appends a placeholder for `b`.
-    pub fn bind(&mut self, b: Bind) -> &mut Self {
-        self.binds.push(b);
-        if self.pg {
-            let n = self.binds.len();
-            self.text.push_str(&format!("${n}"));
-        } else {
-            self.text.push('?');
-        }
-        self
-    }
-
-    /// Runs it as a query answering rows of `T`.
-    pub fn load<T>(&self, c: &mut crate::db::DbConn) -> diesel::QueryResult<Vec<T>>
-    where
-        T: diesel::deserialize::QueryableByName<crate::db::MultiBackend> + 'static,
-    {
-        use diesel::RunQueryDsl;
-        tracing::debug!(sql = %self.text, binds = ?self.binds, "query");
-        let mut q = diesel::sql_query(self.text.clone()).into_boxed::<crate::db::MultiBackend>();
-        for b in &self.binds {
-            q = match b {
-                Bind::I(v) => q.bind::<BigInt, _>(*v),
-                Bind::F(v) => q.bind::<Double, _>(*v),
-                Bind::S(v) => q.bind::<Text, _>(v.clone()),
-                Bind::B(v) => q.bind::<Bool, _>(*v),
-            };
-        }
-        q.load(c)
-    }
-}
-
-/// Restricts a table to the rows an organisation's user may see: owned by the
-/// organisation or shared with it, in cases not restricted to other users.
-pub fn visible(out: &mut Sql, table: &Table, org: i64, login: &str) {
-    let allowed = format!(
-        "%{}%",
-        like_escape(&serde_json::to_string(login).unwrap_or_default())
-    );
-    let access = |o: &mut Sql, case: &str| {
-        o.push(&format!(
-            "({case}.access_kind <> 'UserAccessKind' OR {case}.access_users LIKE "
-        ));
-        o.bind(Bind::S(allowed.clone()));
-        o.push(" ESCAPE '\\')");
-    };
-    let shared = |o: &mut Sql, id: &str| {
-        o.push(&format!(
-            "EXISTS (SELECT 1 FROM shared_items si WHERE si.entity_id = {id} AND si.organisation_id = "
-        ));
-        o.bind(Bind::I(org));
-        o.push(")");
-    };
-    let t = table.name;
-    match t {
-        "cases" => {
-            out.push("(cases.organisation_id = ");
-            out.bind(Bind::I(org));
-            out.push(" OR EXISTS (SELECT 1 FROM shares s WHERE s.case_id = cases.id AND s.organisation_id = ");
-            out.bind(Bind::I(org));
-            out.push(")) AND ");
-            access(out, "cases");
-        }
-        "tasks" | "observables" => {
-            out.push(&format!("({t}.organisation_id = "));
-            out.bind(Bind::I(org));
-            out.push(" OR ");
-            shared(out, &format!("{t}.id"));
-            out.push(")");
-            let case_col = format!("{t}.case_id");
-            out.push(&format!(
-                " AND ({case_col} IS NULL OR EXISTS (SELECT 1 FROM cases k WHERE k.id = {case_col} AND "
-            ));
-            access(out, "k");
-            out.push("))");
-        }
-        "logs" => {
-            out.push("(logs.organisation_id = ");
-            out.bind(Bind::I(org));
-            out.push(" OR ");
-            shared(out, "logs.task_id");
-            out.push(") AND EXISTS (SELECT 1 FROM tasks t JOIN cases k ON k.id = t.case_id WHERE t.id = logs.task_id AND ");
-            access(out, "k");
-            out.push(")");
-        }
-        _ => {
-            out.push(&format!("{t}.organisation_id = "));
-            out.bind(Bind::I(org));
-        }
-    }
-}
+pub use crate::db::raw::{Bind, Sql};
 
 /// Not translatable: evaluate in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,17 +262,6 @@ fn bind_for(col: Col, v: &Value) -> Option<Bind> {
         },
         Col::Tags(_) => None,
     }
-}
-
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn col_expr(table: &Table, col: Col) -> String {
@@ -605,6 +464,21 @@ fn text_op(out: &mut Sql, table: &Table, op: TextOp, field: &str, pattern: &str)
     Ok(())
 }
 
+/// Appends `items` joined by `sep` as a balanced tree of parentheses, so that a long list
+/// nests only logarithmically (SQLite refuses expressions deeper than 1,000).
+fn balanced(out: &mut Sql, table: &Table, items: &[Filter], sep: &str) -> R {
+    if items.len() == 1 {
+        return filter(out, table, &items[0]);
+    }
+    let (left, right) = items.split_at(items.len() / 2);
+    out.push("(");
+    balanced(out, table, left, sep)?;
+    out.push(sep);
+    balanced(out, table, right, sep)?;
+    out.push(")");
+    Ok(())
+}
+
 /// Appends the SQL of a filter.
 pub fn filter(out: &mut Sql, table: &Table, f: &Filter) -> R {
     match f {
@@ -626,14 +500,7 @@ pub fn filter(out: &mut Sql, table: &Table, f: &Filter) -> R {
             } else {
                 " OR "
             };
-            out.push("(");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(sep);
-                }
-                filter(out, table, item)?;
-            }
-            out.push(")");
+            balanced(out, table, items, sep)?;
         }
         Filter::Not(inner) => {
             // `IS NOT TRUE`, not `NOT`: a comparison with a missing value is NULL in SQL and

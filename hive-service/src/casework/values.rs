@@ -207,36 +207,60 @@ pub fn opt_text(name: &str, v: Option<&str>, max: usize) -> Result<Option<String
 /// 1 MiB: the longest description or message.
 pub const MAX_DESCRIPTION: usize = 1024 * 1024;
 
-/// Reads the fields of a PATCH body one by one: absent = unchanged, `null` = unset.
+/// Reads the fields of a PATCH body one by one: absent = unchanged, `null` = unset. It
+/// remembers which fields were read, so that [`Patch::finish`] refuses the others (a typo)
+/// unless they are fields of the object as rendered.
 #[derive(Debug)]
 pub struct Patch<'a> {
     map: &'a serde_json::Map<String, Value>,
+    read: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl<'a> Patch<'a> {
     /// Wraps a JSON object; anything else is a 400.
     pub fn new(v: &'a Value) -> Result<Patch<'a>, ApiError> {
         match v {
-            Value::Object(map) => Ok(Patch { map }),
+            Value::Object(map) => Ok(Patch {
+                map,
+                read: Default::default(),
+            }),
             _ => Err(ApiError::BadRequest(
                 "the body must be a JSON object".into(),
             )),
         }
     }
 
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.read.borrow_mut().insert(name.to_string());
+        self.map.get(name)
+    }
+
+    /// 400 naming the fields that were not read, unless they are fields of the `rendered`
+    /// schemas (the object posted back) or server-owned ones.
+    pub fn finish(&self, rendered: &[&str]) -> Result<(), ApiError> {
+        let read = self.read.borrow();
+        crate::extract::refuse_unknown(
+            self.map
+                .keys()
+                .filter(|k| !read.contains(*k))
+                .map(String::as_str),
+            rendered,
+        )
+    }
+
     /// The raw value, if present.
     pub fn raw(&self, name: &str) -> Option<&'a Value> {
-        self.map.get(name)
+        self.get(name)
     }
 
     /// Whether the field is present.
     pub fn has(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+        self.get(name).is_some()
     }
 
     /// A required string when present (null is a 400).
     pub fn string(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(other) => Err(ApiError::attribute(
@@ -248,7 +272,7 @@ impl<'a> Patch<'a> {
 
     /// An optional string: `Some(None)` when null (unset).
     pub fn nullable_string(&self, name: &str) -> Result<Option<Option<&'a str>>, ApiError> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
             Some(Value::String(s)) => Ok(Some(Some(s))),
@@ -261,7 +285,7 @@ impl<'a> Patch<'a> {
 
     /// An integer when present.
     pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Ok(None),
             Some(v) => v
                 .as_i64()
@@ -272,7 +296,7 @@ impl<'a> Patch<'a> {
 
     /// An optional integer: `Some(None)` when null.
     pub fn nullable_int(&self, name: &str) -> Result<Option<Option<i64>>, ApiError> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
             Some(v) => v
@@ -295,7 +319,7 @@ impl<'a> Patch<'a> {
 
     /// A boolean when present.
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(other) => Err(ApiError::attribute(
@@ -307,7 +331,7 @@ impl<'a> Patch<'a> {
 
     /// A list of strings when present (null = empty).
     pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(Vec::new())),
             Some(Value::Array(items)) => items

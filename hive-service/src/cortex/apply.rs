@@ -81,7 +81,19 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     let now = now_ms();
     let actor = actor_of(c, &job)?;
     let mut operations: Vec<Value> = Vec::new();
-    if ended.status == "Success" {
+    // What the job changes is written as its user: only while that user still sees the
+    // object (the access layer), else the report is kept and nothing is applied.
+    let allowed = crate::access::sees(c, crate::access::Entity::CortexJob, &actor, job.id)?;
+    if ended.status == "Success" && !allowed {
+        operations.push(json!({
+            "status": "Failure",
+            "message": format!(
+                "{} no longer sees the {} the job ran on; nothing applied",
+                actor.login, job.object_type
+            ),
+        }));
+    }
+    if ended.status == "Success" && allowed {
         if job.kind == "analyzer" {
             analyzer_results(c, &actor, &job, &ended)?;
         }

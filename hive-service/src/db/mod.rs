@@ -5,6 +5,7 @@ pub mod casework;
 pub mod ids;
 pub mod models;
 mod pool;
+pub mod raw;
 pub mod schema;
 
 pub use ids::{format_id, next_id, now_ms, parse_id};

@@ -55,12 +55,20 @@ pub struct UserRow {
     pub password_hash: Option<String>,
     /// When the password last changed; sessions issued before are void.
     pub password_changed_at: i64,
-    /// SHA-256 of the API key, hex.
+    /// SHA-256 of the API key, hex (the lookup).
     pub api_key_hash: Option<String>,
     pub created_by: String,
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+    /// The API key, encrypted under the server key (`auth::vault`), for reading it back.
+    pub api_key_secret: Option<String>,
+    /// The TOTP secret once multi-factor login is set up, encrypted.
+    pub totp_secret: Option<String>,
+    /// A TOTP secret handed out and not yet confirmed by a code, encrypted.
+    pub totp_pending: Option<String>,
+    /// The last TOTP time step accepted (a code is not taken twice).
+    pub totp_last_step: Option<i64>,
 }
 
 /// A user's membership of an organisation, with its profile there.

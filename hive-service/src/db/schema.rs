@@ -43,8 +43,24 @@ diesel::table! {
         created_at -> BigInt,
         updated_by -> Nullable<Text>,
         updated_at -> Nullable<BigInt>,
+        api_key_secret -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        organisation -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::table! {
     memberships (user_id, organisation_id) {
@@ -429,6 +445,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    sessions,
     cortex_jobs,
     organisation_links,
     organisations,

@@ -41,18 +41,19 @@ pub fn rendered_case(
 #[post("/api/v1/alert")]
 pub async fn create(
     db: web::Data<Db>,
+    state: web::Data<crate::ServiceState>,
     caller: Caller,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/create")?;
     let input: InputAlert = body.parse()?;
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let new = alerts::check(c, &actor, &input, &body.files)?;
-            alerts::insert(c, &actor, new)
-        })
-        .await?;
+    let staged = body.take_staged();
+    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let new = alerts::check(c, &actor, &input, &body.files)?;
+        alerts::insert(c, &actor, new)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -79,9 +80,14 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
+    strict: Option<&[&str]>,
 ) -> Result<AlertRow, ApiError> {
     let mut a = find_alert(c, actor.org_id, key)?;
-    alerts::apply_patch(c, actor, &mut a, &Patch::new(body)?)?;
+    let p = Patch::new(body)?;
+    alerts::apply_patch(c, actor, &mut a, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
     diesel::update(alert_t::table.find(a.id))
         .set(&a)
         .execute(c)
@@ -107,7 +113,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/update")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
+    db.write(move |c| update_one(c, &actor, &id, &body.0, Some(&["OutputAlert"])).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -126,7 +132,7 @@ pub async fn bulk_update(
     let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
-            update_one(c, &actor, id, &patch)?;
+            update_one(c, &actor, id, &patch, Some(&["OutputAlert"]))?;
         }
         Ok(())
     })
@@ -183,8 +189,10 @@ async fn set_follow(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/update")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &serde_json::json!({ "follow": on })).map(|_| ()))
-        .await?;
+    db.write(move |c| {
+        update_one(c, &actor, &id, &serde_json::json!({ "follow": on }), None).map(|_| ())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -356,28 +364,22 @@ pub async fn create_observable(
     let mut input: InputObservable = body.parse()?;
     let mut body = body;
     if input.is_zip.unwrap_or(false) {
-        let files = std::mem::take(&mut body.files);
         let part = input
             .attachment
             .as_ref()
             .and_then(Value::as_str)
             .unwrap_or("attachment")
             .to_string();
-        let password = input.zip_password.clone();
-        let st = state.clone();
-        body.files =
-            web::block(move || super::body::unzip_parts(&st, files, &part, password.as_deref()))
-                .await
-                .map_err(ApiError::internal)??;
+        body = super::body::expand_zip(&state, body, part, input.zip_password.clone()).await?;
         input.is_zip = Some(false);
     }
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let rows = add_observables(c, &actor, &id, &input, &body.files)?;
-            Ok(render::observables(c, &rows)?)
-        })
-        .await?;
+    let staged = body.take_staged();
+    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let rows = add_observables(c, &actor, &id, &input, &body.files)?;
+        Ok(render::observables(c, &rows)?)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -396,7 +398,7 @@ pub async fn similar_observables(
     let out = db
         .read(move |c| {
             let a = find_alert(c, org, &id)?;
-            let mine = obs::children(c, Parent::Alert(a.id))?;
+            let mine = obs::visible_children(c, &who, Parent::Alert(a.id))?;
             let theirs = other_parent(c, &who, &other)?;
             similar(c, mine, theirs)
         })
@@ -411,10 +413,10 @@ pub fn other_parent(
     key: &str,
 ) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
     if let Ok(a) = find_alert(c, who.org_id, key) {
-        return Ok(obs::children(c, Parent::Alert(a.id))?);
+        return Ok(obs::visible_children(c, who, Parent::Alert(a.id))?);
     }
     let k = find_case(c, who, key)?;
-    Ok(obs::children(c, Parent::Case(k.id))?)
+    Ok(obs::visible_children(c, who, Parent::Case(k.id))?)
 }
 
 /// The observables of `mine` that have a twin in `theirs` (similarity ignored ones left out).

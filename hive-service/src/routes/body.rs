@@ -1,17 +1,20 @@
-//! Bodies that are JSON or multipart (`_json` plus file parts), as thehive4py sends them.
-//! Every part is read before anything is acted on; files stream into the datastore under
-//! the upload limit (413 past it); `_json` is parsed whatever its filename or content type.
+//! Bodies that are JSON or multipart (`_json` plus file parts), as thehive4py sends them (both
+//! services; cortex-service compiles this file too). Every part is read before anything is
+//! acted on; files stream into *staged* datastore files under the upload limit (413 past it),
+//! which vanish unless the handler keeps them ([`Upload::take_staged`], then
+//! `Datastore::keep_all` as the last step of its transaction): a refused request leaves no
+//! file behind. `_json` is parsed whatever its filename or content type.
 
 pub use crate::datastore::FilePart;
+use crate::datastore::Staged;
 use crate::error::{from_actix, ApiError};
-use crate::extract::parse_json;
+use crate::extract::{parse_input, Input};
 use crate::ServiceState;
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// A JSON or multipart body.
@@ -23,25 +26,44 @@ pub struct Upload {
     pub fields: HashMap<String, String>,
     /// Files of a multipart body, in order.
     pub files: Vec<FilePart>,
+    /// Their staged content, not yet in the datastore.
+    pub staged: Vec<Staged>,
 }
 
 impl Upload {
-    /// Parses the JSON document (an absent one reads as `{}`).
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        parse_json(self.json.as_deref().unwrap_or(b"{}"))
+    /// Parses the JSON document (an absent one reads as `{}`), refusing unknown fields as
+    /// [`parse_input`] does.
+    pub fn parse<T: Input>(&self) -> Result<T, ApiError> {
+        parse_input(self.json.as_deref().unwrap_or(b"{}"))
     }
 
     /// The files sent in the part named `field`.
     pub fn files_named<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a FilePart> + 'a {
         self.files.iter().filter(move |f| f.field == field)
     }
+
+    /// The staged files, for the handler to keep once the request is accepted (dropped, they
+    /// vanish).
+    pub fn take_staged(&mut self) -> Vec<Staged> {
+        std::mem::take(&mut self.staged)
+    }
+
+    /// Where the staged content with this SHA-256 can be read, before it is kept.
+    pub fn staged_path(&self, sha256: &str) -> Option<&std::path::Path> {
+        self.staged
+            .iter()
+            .find(|s| s.stored.sha256 == sha256)
+            .map(Staged::path)
+    }
 }
 
-/// Keeps the file name of a path sent by a client (`C:\tmp\a.eml` or `/tmp/a.eml` → `a.eml`).
+/// Keeps the file name of a path sent by a client (`C:\tmp\a.eml` or `/tmp/a.eml` → `a.eml`):
+/// never a directory part, a control character, `.` or `..`, nor more than 255 characters,
+/// so that a worker joining it to its folder stays there.
 pub fn base_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
     let base: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    if base.is_empty() {
+    if base.is_empty() || base.chars().all(|c| c == '.') {
         "file".into()
     } else {
         base
@@ -134,11 +156,9 @@ async fn read_multipart(
             }
             upload.write(&chunk).map_err(ApiError::internal)?;
         }
-        let store = state.datastore.clone();
-        let stored = web::block(move || store.commit(upload))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+        let staged = state.datastore.finish(upload);
+        let stored = staged.stored.clone();
+        out.staged.push(staged);
         let content_type = content_type
             .filter(|c| c != "application/octet-stream" || filename.ends_with(".bin"))
             .unwrap_or_else(|| {
@@ -158,28 +178,34 @@ async fn read_multipart(
 }
 
 /// Replaces the zip files sent in part `field` by the files inside them (for observables
-/// created with `isZip`), decrypting with `password` (ZipCrypto) when given.
+/// created with `isZip`), decrypting with `password` (ZipCrypto) when given. At most 10,000
+/// entries and `datastore.max_upload_bytes` once inflated (413 past it, with nothing left
+/// behind: the inflated files are staged like uploads).
 pub fn unzip_parts(
     state: &ServiceState,
-    files: Vec<FilePart>,
+    body: &mut Upload,
     field: &str,
     password: Option<&str>,
-) -> Result<Vec<FilePart>, ApiError> {
+) -> Result<(), ApiError> {
     use std::io::Read;
     let bad = |e: String| ApiError::BadRequest(format!("Invalid zip file: {e}"));
     let mut out = Vec::new();
-    for f in files {
+    let mut staged_out = Vec::new();
+    let mut total: u64 = 0;
+    for f in std::mem::take(&mut body.files) {
         if f.field != field {
             out.push(f);
             continue;
         }
-        let file = std::fs::File::open(state.datastore.path_of(&f.stored.sha256))
-            .map_err(ApiError::internal)?;
+        let path = body
+            .staged_path(&f.stored.sha256)
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| state.datastore.path_of(&f.stored.sha256));
+        let file = std::fs::File::open(path).map_err(ApiError::internal)?;
         let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
         if zip.len() > 10_000 {
             return Err(bad("more than 10000 entries".into()));
         }
-        let mut total: u64 = 0;
         for i in 0..zip.len() {
             let mut entry = match password {
                 Some(p) => zip.by_index_decrypt(i, p.as_bytes()),
@@ -208,7 +234,7 @@ pub fn unzip_parts(
                 }
                 up.write(&buf[..n]).map_err(ApiError::internal)?;
             }
-            let stored = state.datastore.commit(up).map_err(ApiError::internal)?;
+            let staged = state.datastore.finish(up);
             out.push(FilePart {
                 field: f.field.clone(),
                 content_type: mime_guess::from_path(&name)
@@ -216,11 +242,56 @@ pub fn unzip_parts(
                     .essence_str()
                     .to_string(),
                 filename: name,
-                stored,
+                stored: staged.stored.clone(),
             });
+            staged_out.push(staged);
         }
     }
-    Ok(out)
+    body.files = out;
+    // The zips themselves are not kept: only what they held.
+    let still: std::collections::HashSet<String> =
+        body.files.iter().map(|f| f.stored.sha256.clone()).collect();
+    body.staged.retain(|s| still.contains(&s.stored.sha256));
+    body.staged.extend(staged_out);
+    Ok(())
+}
+
+/// [`unzip_parts`] on the blocking pool, for a handler.
+pub async fn expand_zip(
+    state: &web::Data<ServiceState>,
+    mut body: Upload,
+    field: String,
+    password: Option<String>,
+) -> Result<Upload, ApiError> {
+    let st = state.clone();
+    web::block(move || {
+        unzip_parts(&st, &mut body, &field, password.as_deref())?;
+        Ok::<_, ApiError>(body)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs `f` in one transaction whose last step puts the `staged` files in place: the rows
+/// and their files are written together, or neither (a failed commit after the files are
+/// in place leaves them to the sweeper).
+pub async fn write_keeping<T, F>(
+    db: &crate::db::Db,
+    datastore: &crate::datastore::Datastore,
+    staged: Vec<Staged>,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    let ds = datastore.clone();
+    db.write(move |c| {
+        let out = f(c)?;
+        ds.keep_all(staged).map_err(ApiError::internal)?;
+        Ok(out)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -232,5 +303,9 @@ mod tests {
         assert_eq!(base_name("/tmp/feeder/Invoice.eml"), "Invoice.eml");
         assert_eq!(base_name("C:\\Users\\x\\a.pdf"), "a.pdf");
         assert_eq!(base_name(""), "file");
+        assert_eq!(base_name(".."), "file");
+        assert_eq!(base_name("a\\.."), "file");
+        assert_eq!(base_name("."), "file");
+        assert_eq!(base_name(".profile"), ".profile");
     }
 }

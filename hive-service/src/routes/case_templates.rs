@@ -25,9 +25,14 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     patch: &Value,
+    strict: Option<&[&str]>,
 ) -> Result<CaseTemplateRow, ApiError> {
     let mut t = find_template(c, actor.org_id, key)?;
-    templates::apply_patch(c, actor, &mut t, &Patch::new(patch)?)?;
+    let p = Patch::new(patch)?;
+    templates::apply_patch(c, actor, &mut t, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
     diesel::update(case_templates::table.find(t.id))
         .set(&t)
         .execute(c)
@@ -95,8 +100,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
-        .await?;
+    db.write(move |c| {
+        update_one(c, &actor, &id, &body.0, Some(&["OutputCaseTemplate"])).map(|_| ())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -131,6 +138,7 @@ pub async fn link_page_templates(
         let ids = p
             .strings("pageTemplateIds")?
             .ok_or_else(|| ApiError::missing("pageTemplateIds"))?;
+        p.finish(&["OutputCaseTemplate"])?;
         t.page_template_ids = templates::check_page_templates(c, actor.org_id, &ids)?;
         t.updated_by = Some(actor.login.clone());
         t.updated_at = Some(crate::db::now_ms());

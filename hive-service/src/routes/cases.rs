@@ -108,10 +108,15 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
+    strict: Option<&[&str]>,
 ) -> Result<crate::db::casework::CaseRow, ApiError> {
     let mut k = find_case(c, actor, key)?;
     crate::casework::check_share_permission(c, actor, &k, "manageCase/update")?;
-    cases::apply_patch(c, actor, &mut k, &Patch::new(body)?)?;
+    let p = Patch::new(body)?;
+    cases::apply_patch(c, actor, &mut k, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
     diesel::update(case_t::table.find(k.id))
         .set(&k)
         .execute(c)?;
@@ -130,7 +135,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
+    db.write(move |c| update_one(c, &actor, &id, &body.0, Some(&["OutputCase"])).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -149,7 +154,7 @@ pub async fn bulk_update(
     let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
-            update_one(c, &actor, id, &patch)?;
+            update_one(c, &actor, id, &patch, Some(&["OutputCase"]))?;
         }
         Ok(())
     })
@@ -259,28 +264,22 @@ pub async fn create_observable(
     let mut input: InputObservable = body.parse()?;
     let mut body = body;
     if input.is_zip.unwrap_or(false) {
-        let files = std::mem::take(&mut body.files);
         let part = input
             .attachment
             .as_ref()
             .and_then(Value::as_str)
             .unwrap_or("attachment")
             .to_string();
-        let password = input.zip_password.clone();
-        let st = state.clone();
-        body.files =
-            web::block(move || super::body::unzip_parts(&st, files, &part, password.as_deref()))
-                .await
-                .map_err(ApiError::internal)??;
+        body = super::body::expand_zip(&state, body, part, input.zip_password.clone()).await?;
         input.is_zip = Some(false);
     }
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let rows = add_observables(c, &actor, &id, &input, &body.files)?;
-            Ok(render::observables(c, &rows)?)
-        })
-        .await?;
+    let staged = body.take_staged();
+    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let rows = add_observables(c, &actor, &id, &input, &body.files)?;
+        Ok(render::observables(c, &rows)?)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -317,7 +316,7 @@ pub async fn merge_observables(
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
             crate::casework::check_write(c, &actor, k.id, "manageObservable")?;
-            let rows = obs::children(c, Parent::Case(k.id))?;
+            let rows = obs::visible_children(c, &actor, Parent::Case(k.id))?;
             let mut groups: Vec<ObservableGroup> = Vec::new();
             for o in rows {
                 let key = (o.data_type.clone(), o.data_hash.clone());
@@ -371,7 +370,7 @@ pub async fn similar_observables(
     let out = db
         .read(move |c| {
             let k = find_case(c, &who, &id)?;
-            let mine = obs::children(c, Parent::Case(k.id))?;
+            let mine = obs::visible_children(c, &who, Parent::Case(k.id))?;
             let theirs = other_parent(c, &who, &other)?;
             similar(c, mine, theirs)
         })

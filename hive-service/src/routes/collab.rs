@@ -5,6 +5,7 @@
 use super::alerts::rendered_case;
 use super::body::Upload;
 use super::observables::send_file;
+use crate::access::{self, Entity};
 use crate::auth::Caller;
 use crate::casework::collab::{self, NewProcedure};
 use crate::casework::observables::NewFile;
@@ -36,37 +37,51 @@ fn by_id<T>(
         .ok_or_else(|| ApiError::NotFound(format!("{kind} {key} not found")))
 }
 
-/// Finds a comment of the organisation.
-pub fn find_comment(c: &mut DbConn, org: i64, key: &str) -> Result<CommentRow, ApiError> {
+/// Finds a comment of the organisation, in a case or alert `who` sees (to change it).
+pub fn find_comment(c: &mut DbConn, who: &Actor, key: &str) -> Result<CommentRow, ApiError> {
     by_id(key, "Comment", |id| {
         comments::table
             .filter(comments::id.eq(id))
-            .filter(comments::organisation_id.eq(org))
+            .filter(comments::organisation_id.eq(who.org_id))
+            .filter(access::visible(Entity::Comment, who, "comments"))
             .select(CommentRow::as_select())
             .first(c)
             .optional()
     })
 }
 
-/// Finds a procedure of the organisation.
-pub fn find_procedure(c: &mut DbConn, org: i64, key: &str) -> Result<ProcedureRow, ApiError> {
+/// Finds a procedure of the organisation, in a case or alert `who` sees (to change it).
+pub fn find_procedure(c: &mut DbConn, who: &Actor, key: &str) -> Result<ProcedureRow, ApiError> {
     by_id(key, "Procedure", |id| {
         procedures::table
             .filter(procedures::id.eq(id))
-            .filter(procedures::organisation_id.eq(org))
+            .filter(procedures::organisation_id.eq(who.org_id))
+            .filter(access::visible(Entity::Procedure, who, "procedures"))
             .select(ProcedureRow::as_select())
             .first(c)
             .optional()
     })
 }
 
-/// Finds a page (`template`: a page template, else a case page) of the organisation.
-pub fn find_page(c: &mut DbConn, org: i64, key: &str, template: bool) -> Result<PageRow, ApiError> {
+/// Finds a page (`template`: a page template, else a case page) of the organisation that
+/// `who` sees (to change it).
+pub fn find_page(
+    c: &mut DbConn,
+    who: &Actor,
+    key: &str,
+    template: bool,
+) -> Result<PageRow, ApiError> {
     let kind = if template { "PageTemplate" } else { "Page" };
+    let entity = if template {
+        Entity::PageTemplate
+    } else {
+        Entity::Page
+    };
     let row = by_id(key, kind, |id| {
         pages::table
             .filter(pages::id.eq(id))
-            .filter(pages::organisation_id.eq(org))
+            .filter(pages::organisation_id.eq(who.org_id))
+            .filter(access::visible(entity, who, "pages"))
             .select(PageRow::as_select())
             .first(c)
             .optional()
@@ -82,6 +97,7 @@ fn message_of(body: &Value) -> Result<String, ApiError> {
     let m = p
         .string("message")?
         .ok_or_else(|| ApiError::missing("message"))?;
+    p.finish(&["OutputComment"])?;
     values::text("message", m, values::MAX_DESCRIPTION)
 }
 
@@ -169,7 +185,7 @@ pub async fn update_comment(
     let message = message_of(&body.0)?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let mut row = find_comment(c, actor.org_id, &id)?;
+        let mut row = find_comment(c, &actor, &id)?;
         row.message = message;
         row.is_edited = true;
         row.updated_by = Some(actor.login.clone());
@@ -192,9 +208,9 @@ pub async fn delete_comment(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageComment")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let row = find_comment(c, org, &id)?;
+        let row = find_comment(c, &who, &id)?;
         diesel::delete(comments::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -343,7 +359,7 @@ pub async fn update_procedure(
     caller.require("manageProcedure")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let mut row = find_procedure(c, actor.org_id, &id)?;
+        let mut row = find_procedure(c, &actor, &id)?;
         let mut merged = json!({ "patternId": row.pattern_id, "occurDate": row.occur_date });
         if let (Value::Object(m), Value::Object(b)) = (&mut merged, &body.0) {
             if !b.contains_key("patternId") {
@@ -383,9 +399,9 @@ pub async fn delete_procedure(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageProcedure")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let row = find_procedure(c, org, &id)?;
+        let row = find_procedure(c, &who, &id)?;
         diesel::delete(procedures::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -402,12 +418,12 @@ pub async fn bulk_delete_procedures(
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageProcedure")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let mut body = body.0;
     let ids = super::take_ids(&mut body)?;
     db.write(move |c| {
         for id in &ids {
-            let row = find_procedure(c, org, id)?;
+            let row = find_procedure(c, &who, id)?;
             diesel::delete(procedures::table.find(row.id)).execute(c)?;
         }
         Ok(())
@@ -419,7 +435,7 @@ pub async fn bulk_delete_procedures(
 fn page_row(actor: &Actor, case_id: Option<i64>, body: &Value) -> Result<PageRow, ApiError> {
     let p = Patch::new(body)?;
     let now = now_ms();
-    Ok(PageRow {
+    let row = PageRow {
         id: next_id(),
         organisation_id: actor.org_id,
         case_id,
@@ -445,7 +461,9 @@ fn page_row(actor: &Actor, case_id: Option<i64>, body: &Value) -> Result<PageRow
         created_at: now,
         updated_by: None,
         updated_at: None,
-    })
+    };
+    p.finish(&["OutputPage"])?;
+    Ok(row)
 }
 
 fn patch_page(row: &mut PageRow, actor: &Actor, body: &Value) -> Result<(), ApiError> {
@@ -462,6 +480,7 @@ fn patch_page(row: &mut PageRow, actor: &Actor, body: &Value) -> Result<(), ApiE
     if let Some(v) = p.int("order")? {
         row.page_order = v;
     }
+    p.finish(&["OutputPage"])?;
     row.updated_by = Some(actor.login.clone());
     row.updated_at = Some(now_ms());
     Ok(())
@@ -519,7 +538,7 @@ pub async fn update_page(
     db.write(move |c| {
         let k = find_case(c, &actor, &id)?;
         crate::casework::check_write(c, &actor, k.id, "managePage")?;
-        let mut row = find_page(c, actor.org_id, &page_id, false)?;
+        let mut row = find_page(c, &actor, &page_id, false)?;
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
         }
@@ -542,12 +561,11 @@ pub async fn delete_page(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("managePage")?;
-    let org = caller.organisation.id;
     let who = Actor::of(&caller);
     let (id, page_id) = path.into_inner();
     db.write(move |c| {
         let k = find_case(c, &who, &id)?;
-        let row = find_page(c, org, &page_id, false)?;
+        let row = find_page(c, &who, &page_id, false)?;
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
         }
@@ -590,7 +608,7 @@ pub async fn update_page_template(
     caller.require("managePageTemplate")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let mut row = find_page(c, actor.org_id, &id, true)?;
+        let mut row = find_page(c, &actor, &id, true)?;
         patch_page(&mut row, &actor, &body.0)?;
         diesel::update(pages::table.find(row.id))
             .set(&row)
@@ -610,9 +628,9 @@ pub async fn delete_page_template(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("managePageTemplate")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let row = find_page(c, org, &id, true)?;
+        let row = find_page(c, &who, &id, true)?;
         diesel::delete(pages::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -620,11 +638,12 @@ pub async fn delete_page_template(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn find_event(c: &mut DbConn, org: i64, key: &str) -> Result<CustomEventRow, ApiError> {
+fn find_event(c: &mut DbConn, who: &Actor, key: &str) -> Result<CustomEventRow, ApiError> {
     by_id(key, "CustomEvent", |id| {
         custom_events::table
             .filter(custom_events::id.eq(id))
-            .filter(custom_events::organisation_id.eq(org))
+            .filter(custom_events::organisation_id.eq(who.org_id))
+            .filter(access::visible(Entity::CustomEvent, who, "custom_events"))
             .select(CustomEventRow::as_select())
             .first(c)
             .optional()
@@ -669,6 +688,7 @@ pub async fn create_event(
                 updated_by: None,
                 updated_at: None,
             };
+            p.finish(&["OutputCustomEvent"])?;
             diesel::insert_into(custom_events::table)
                 .values(&row)
                 .execute(c)?;
@@ -690,7 +710,7 @@ pub async fn update_event(
     caller.require("manageCustomEvent")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let mut row = find_event(c, actor.org_id, &id)?;
+        let mut row = find_event(c, &actor, &id)?;
         let p = Patch::new(&body.0)?;
         if let Some(v) = p.int("date")? {
             row.date = v;
@@ -704,6 +724,7 @@ pub async fn update_event(
         if let Some(v) = p.nullable_string("description")? {
             row.description = values::opt_text("description", v, values::MAX_DESCRIPTION)?;
         }
+        p.finish(&["OutputCustomEvent"])?;
         row.updated_by = Some(actor.login.clone());
         row.updated_at = Some(now_ms());
         diesel::update(custom_events::table.find(row.id))
@@ -724,9 +745,9 @@ pub async fn delete_event(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCustomEvent")?;
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     db.write(move |c| {
-        let row = find_event(c, org, &id)?;
+        let row = find_event(c, &who, &id)?;
         diesel::delete(custom_events::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -779,8 +800,11 @@ pub async fn timeline(
                     None,
                 ));
             }
+            // Everything through the access layer: a partner sees what is shared with it.
+            let sees = |e: Entity, t: &str| access::visible(e, &who, t);
             let al: Vec<AlertRow> = alerts::table
                 .filter(alerts::case_id.eq(k.id))
+                .filter(sees(Entity::Alert, "alerts"))
                 .select(AlertRow::as_select())
                 .load(c)?;
             for a in al {
@@ -795,6 +819,7 @@ pub async fn timeline(
             }
             let ts: Vec<TaskRow> = tasks::table
                 .filter(tasks::case_id.eq(k.id))
+                .filter(sees(Entity::Task, "tasks"))
                 .select(TaskRow::as_select())
                 .load(c)?;
             for t in &ts {
@@ -831,6 +856,7 @@ pub async fn timeline(
             let ls: Vec<LogRow> = logs::table
                 .filter(logs::task_id.eq_any(&task_ids))
                 .filter(logs::include_in_timeline.is_not_null())
+                .filter(sees(Entity::Log, "logs"))
                 .select(LogRow::as_select())
                 .load(c)?;
             for l in ls {
@@ -845,6 +871,7 @@ pub async fn timeline(
             }
             let os: Vec<ObservableRow> = observables::table
                 .filter(observables::case_id.eq(k.id))
+                .filter(sees(Entity::Observable, "observables"))
                 .select(ObservableRow::as_select())
                 .load(c)?;
             for o in os {
@@ -865,6 +892,7 @@ pub async fn timeline(
             }
             let ps: Vec<ProcedureRow> = procedures::table
                 .filter(procedures::case_id.eq(k.id))
+                .filter(sees(Entity::Procedure, "procedures"))
                 .select(ProcedureRow::as_select())
                 .load(c)?;
             for p in ps {
@@ -879,6 +907,7 @@ pub async fn timeline(
             }
             let cs: Vec<CustomEventRow> = custom_events::table
                 .filter(custom_events::case_id.eq(k.id))
+                .filter(sees(Entity::CustomEvent, "custom_events"))
                 .select(CustomEventRow::as_select())
                 .load(c)?;
             for e in cs {
@@ -1041,13 +1070,16 @@ pub async fn link_types(db: web::Data<Db>, caller: Caller) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// `extraData.links` of a case: `{caseLinks, externalLinks}`.
-pub fn links_of(c: &mut DbConn, case_id: i64) -> Result<Value, ApiError> {
-    let rows: Vec<CaseLinkRow> = case_links::table
+/// `extraData.links` of a case: `{caseLinks, externalLinks}` (links to cases `who` sees).
+pub fn links_of(c: &mut DbConn, who: &Actor, case_id: i64) -> Result<Value, ApiError> {
+    let mut rows: Vec<CaseLinkRow> = case_links::table
         .filter(case_links::case_id.eq(case_id))
         .order(case_links::id.asc())
         .select(CaseLinkRow::as_select())
         .load(c)?;
+    let linked: Vec<i64> = rows.iter().filter_map(|l| l.linked_case_id).collect();
+    let seen = access::visible_ids(c, Entity::Case, who, &linked)?;
+    rows.retain(|l| l.linked_case_id.is_none_or(|k| seen.contains(&k)));
     let mut case_links = Vec::new();
     let mut external = Vec::new();
     for l in rows {
@@ -1072,12 +1104,11 @@ pub async fn linked_cases(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
     let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
             let k = find_case(c, &who, &id)?;
-            similar_cases(c, org, Some(k.id), None)?
+            similar_cases(c, &who, Some(k.id), None)?
                 .into_iter()
                 .map(|(other, theirs, _)| {
                     let mut v = render::to_value(&rendered_case(c, &other)?);
@@ -1094,17 +1125,19 @@ pub async fn linked_cases(
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// Cases of the organisation holding observables similar to those of a case or an alert:
-/// (case, its similar observables, its observable count).
+/// Cases `who` sees holding observables (that it sees) similar to those it sees of a case or
+/// an alert: (case, its similar observables, its visible observable count).
 pub fn similar_cases(
     c: &mut DbConn,
-    org: i64,
+    who: &Actor,
     case_id: Option<i64>,
     alert_id: Option<i64>,
 ) -> Result<Vec<(CaseRow, Vec<ObservableRow>, i64)>, ApiError> {
+    let sees = |e: Entity, t: &str| access::visible(e, who, t);
     let mine: Vec<(String, String)> = {
         let q = observables::table
             .filter(observables::ignore_similarity.eq(false))
+            .filter(sees(Entity::Observable, "observables"))
             .select((observables::data_type, observables::data_hash));
         match (case_id, alert_id) {
             (Some(k), _) => q.filter(observables::case_id.eq(k)).load(c)?,
@@ -1121,9 +1154,9 @@ pub fn similar_cases(
         theirs.extend(
             observables::table
                 .filter(observables::data_hash.eq_any(chunk))
-                .filter(observables::organisation_id.eq(org))
                 .filter(observables::case_id.is_not_null())
                 .filter(observables::ignore_similarity.eq(false))
+                .filter(sees(Entity::Observable, "observables"))
                 .select(ObservableRow::as_select())
                 .load::<ObservableRow>(c)?,
         );
@@ -1143,13 +1176,14 @@ pub fn similar_cases(
     for (k, obs) in by_case {
         let row: Option<CaseRow> = cases::table
             .find(k)
-            .filter(cases::organisation_id.eq(org))
+            .filter(sees(Entity::Case, "cases"))
             .select(CaseRow::as_select())
             .first(c)
             .optional()?;
         if let Some(row) = row {
             let total: i64 = observables::table
                 .filter(observables::case_id.eq(k))
+                .filter(sees(Entity::Observable, "observables"))
                 .count()
                 .get_result(c)?;
             out.push((row, obs, total));
@@ -1196,11 +1230,21 @@ enum Holder {
     Organisation,
 }
 
-fn holder_id(c: &mut DbConn, who: &Actor, holder: Holder, key: &str) -> Result<i64, ApiError> {
+/// The id of the holder of attachments named by `key`, that `who` sees (and, to `write`,
+/// may change).
+fn holder_id(
+    c: &mut DbConn,
+    who: &Actor,
+    holder: Holder,
+    key: &str,
+    write: bool,
+) -> Result<i64, ApiError> {
     Ok(match holder {
         Holder::Case => {
             let id = find_case(c, who, key)?.id;
-            crate::casework::check_write(c, who, id, "manageCase/update")?;
+            if write {
+                crate::casework::check_write(c, who, id, "manageCase/update")?;
+            }
             id
         }
         Holder::Alert => find_alert(c, who.org_id, key)?.id,
@@ -1210,10 +1254,11 @@ fn holder_id(c: &mut DbConn, who: &Actor, holder: Holder, key: &str) -> Result<i
 
 async fn add_files(
     db: web::Data<Db>,
+    state: web::Data<ServiceState>,
     caller: Caller,
     holder: Holder,
     key: String,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller
         .require(match holder {
@@ -1232,12 +1277,12 @@ async fn add_files(
         ));
     }
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let owner = holder_id(c, &actor, holder, &key)?;
-            store_files(c, &actor, owner, &files)
-        })
-        .await?;
+    let staged = body.take_staged();
+    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let owner = holder_id(c, &actor, holder, &key, true)?;
+        store_files(c, &actor, owner, &files)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(json!({ "attachments": out })))
 }
 
@@ -1246,11 +1291,12 @@ async fn add_files(
 #[post("/api/v1/case/{id}/attachments")]
 pub async fn add_case_attachments(
     db: web::Data<Db>,
+    state: web::Data<ServiceState>,
     caller: Caller,
     id: web::Path<String>,
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
-    add_files(db, caller, Holder::Case, id.into_inner(), body).await
+    add_files(db, state, caller, Holder::Case, id.into_inner(), body).await
 }
 
 /// Attaches files to an alert.
@@ -1258,11 +1304,12 @@ pub async fn add_case_attachments(
 #[post("/api/v1/alert/{id}/attachments")]
 pub async fn add_alert_attachments(
     db: web::Data<Db>,
+    state: web::Data<ServiceState>,
     caller: Caller,
     id: web::Path<String>,
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
-    add_files(db, caller, Holder::Alert, id.into_inner(), body).await
+    add_files(db, state, caller, Holder::Alert, id.into_inner(), body).await
 }
 
 /// Attaches files to the organisation.
@@ -1270,22 +1317,23 @@ pub async fn add_alert_attachments(
 #[post("/api/v1/attachment")]
 pub async fn add_org_attachments(
     db: web::Data<Db>,
+    state: web::Data<ServiceState>,
     caller: Caller,
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
-    add_files(db, caller, Holder::Organisation, String::new(), body).await
+    add_files(db, state, caller, Holder::Organisation, String::new(), body).await
 }
 
 /// An attachment visible in the organisation, by `_id` or content hash, optionally held by
 /// `owner`.
 pub fn find_attachment(
     c: &mut DbConn,
-    org: i64,
+    who: &Actor,
     key: &str,
     owner: Option<i64>,
 ) -> Result<AttachmentRow, ApiError> {
     let mut q = attachments::table
-        .filter(attachments::organisation_id.eq(org))
+        .filter(access::visible(Entity::Attachment, who, "attachments"))
         .select(AttachmentRow::as_select())
         .into_boxed();
     q = match parse_id(key) {
@@ -1300,42 +1348,22 @@ pub fn find_attachment(
         .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
 }
 
-/// A stored file `who` may download, by `~id` or content hash: the file of an observable it
-/// sees, of a log, case or alert it sees, or of its organisation.
+/// A stored file `who` may download, by `~id` or content hash: the access layer's
+/// attachment predicate (a visible holder: observable, log, case, alert, or its
+/// organisation).
 pub fn downloadable(c: &mut DbConn, who: &Actor, key: &str) -> Result<AttachmentRow, ApiError> {
-    use crate::db::schema::observables;
     let q = attachments::table
+        .filter(access::visible(Entity::Attachment, who, "attachments"))
         .select(AttachmentRow::as_select())
         .into_boxed();
     let q = match parse_id(key) {
         Some(id) => q.filter(attachments::id.eq(id)),
         None => q.filter(attachments::sha256.eq(key.to_string())),
     };
-    let rows: Vec<AttachmentRow> = q.order(attachments::id.asc()).limit(1000).load(c)?;
-    for a in rows {
-        let holders: Vec<i64> = observables::table
-            .filter(observables::attachment_id.eq(a.id))
-            .select(observables::id)
-            .limit(100)
-            .load(c)?;
-        for o in holders {
-            if crate::casework::find_observable(c, who, &format_id(o)).is_ok() {
-                return Ok(a);
-            }
-        }
-        if let Some(owner) = a.owner_id {
-            let key = format_id(owner);
-            let own_org = a.organisation_id == who.org_id;
-            if (own_org && owner == who.org_id)
-                || crate::casework::find_log(c, who, &key).is_ok()
-                || find_case(c, who, &key).is_ok()
-                || (own_org && find_alert(c, who.org_id, &key).is_ok())
-            {
-                return Ok(a);
-            }
-        }
-    }
-    Err(ApiError::NotFound(format!("Attachment {key} not found")))
+    q.order(attachments::id.asc())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
 }
 
 async fn download(
@@ -1346,13 +1374,12 @@ async fn download(
     key: String,
     att: String,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
     let who = Actor::of(&caller);
     let a = db
         .read(move |c| match holder {
             Some(h) => {
-                let owner = holder_id(c, &who, h, &key)?;
-                find_attachment(c, org, &att, Some(owner))
+                let owner = holder_id(c, &who, h, &key, false)?;
+                find_attachment(c, &who, &att, Some(owner))
             }
             None => downloadable(c, &who, &att),
         })
@@ -1367,11 +1394,10 @@ async fn remove(
     key: String,
     att: String,
 ) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
     let who = Actor::of(&caller);
     db.write(move |c| {
-        let owner = holder_id(c, &who, holder, &key)?;
-        let a = find_attachment(c, org, &att, Some(owner))?;
+        let owner = holder_id(c, &who, holder, &key, true)?;
+        let a = find_attachment(c, &who, &att, Some(owner))?;
         diesel::delete(attachments::table.find(a.id)).execute(c)?;
         Ok(())
     })
@@ -1465,12 +1491,18 @@ pub async fn delete_org_attachment(
     .await
 }
 
-/// Attachments held by these entities (cases, alerts, logs, organisations), rendered.
-pub fn attachments_held_by(c: &mut DbConn, owners: &[i64]) -> Result<Vec<Value>, ApiError> {
+/// Attachments held by these entities (cases, alerts, logs, organisations) that `who` sees,
+/// rendered.
+pub fn attachments_held_by(
+    c: &mut DbConn,
+    who: &Actor,
+    owners: &[i64],
+) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
     for chunk in owners.chunks(500) {
         let rows: Vec<AttachmentRow> = attachments::table
             .filter(attachments::owner_id.eq_any(chunk))
+            .filter(access::visible(Entity::Attachment, who, "attachments"))
             .order(attachments::id.asc())
             .select(AttachmentRow::as_select())
             .load(c)?;

@@ -5,6 +5,7 @@
 //! submits it and applies its result (see [`crate::cortex`]). A job for an unknown server is
 //! stored too, as a Failure naming the reason, as thehive4py expects.
 
+use crate::access::{self, Entity};
 use crate::auth::Caller;
 use crate::casework::{self as cw, Actor};
 use crate::cortex::apply::{self, Ended};
@@ -421,29 +422,22 @@ fn insert(
     Ok(row)
 }
 
-/// Finds a job or action visible to `actor`: its object must be.
+/// Finds a job or action visible to `actor` (the access layer: its object must be).
 fn find(c: &mut DbConn, actor: &Actor, id: &str, kind: &str) -> Result<CortexJobRow, ApiError> {
     let what = if kind == "analyzer" { "Job" } else { "Action" };
-    let row = parse_id(id)
+    parse_id(id)
         .map(|i| {
             cortex_jobs::table
                 .find(i)
                 .filter(cortex_jobs::kind.eq(kind))
+                .filter(access::visible(Entity::CortexJob, actor, "cortex_jobs"))
                 .select(CortexJobRow::as_select())
                 .first(c)
                 .optional()
         })
         .transpose()?
-        .flatten();
-    match row {
-        Some(r) if visible(c, actor, &r) => Ok(r),
-        _ => Err(ApiError::NotFound(format!("{what} {id} not found"))),
-    }
-}
-
-/// Whether the job's object is visible to `actor`.
-pub fn visible(c: &mut DbConn, actor: &Actor, r: &CortexJobRow) -> bool {
-    object_id(c, actor, &r.object_type, &format_id(r.object_id)).is_ok()
+        .flatten()
+        .ok_or_else(|| ApiError::NotFound(format!("{what} {id} not found")))
 }
 
 /// An analyzer job.
@@ -651,59 +645,16 @@ pub async fn get_action(
     Ok(HttpResponse::Ok().json(render_action(&row)))
 }
 
-/// The analyzer jobs of the organisation, newest first, for the Query API (`listJob`).
-/// Only jobs whose observable the caller may see (restricted cases stay hidden).
+/// The analyzer jobs of the organisation, newest first, for the Query API (`listJob`):
+/// only those the access layer lets the caller see (restricted cases stay hidden).
 pub fn org_jobs(c: &mut DbConn, actor: &Actor) -> Result<Vec<Value>, ApiError> {
     let rows: Vec<CortexJobRow> = cortex_jobs::table
         .filter(cortex_jobs::organisation_id.eq(actor.org_id))
         .filter(cortex_jobs::kind.eq("analyzer"))
+        .filter(access::visible(Entity::CortexJob, actor, "cortex_jobs"))
         .order(cortex_jobs::id.desc())
         .limit(10_000)
         .select(CortexJobRow::as_select())
         .load(c)?;
-    use crate::db::schema::{cases, observables};
-    use std::collections::HashMap;
-    // The observables' owner and case in a few queries, the case rules once per case.
-    let ids: Vec<i64> = rows.iter().map(|r| r.object_id).collect();
-    let mut owner: HashMap<i64, (i64, Option<i64>)> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let found: Vec<(i64, i64, Option<i64>)> = observables::table
-            .filter(observables::id.eq_any(chunk))
-            .select((
-                observables::id,
-                observables::organisation_id,
-                observables::case_id,
-            ))
-            .load(c)?;
-        owner.extend(found.into_iter().map(|(id, org, k)| (id, (org, k))));
-    }
-    let mut case_ok: HashMap<i64, bool> = HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let ok = match owner.get(&r.object_id) {
-            None => false,
-            Some((org, _)) if *org != actor.org_id => visible(c, actor, r),
-            Some((_, None)) => true,
-            Some((_, Some(k))) => match case_ok.get(k) {
-                Some(ok) => *ok,
-                None => {
-                    let row: Option<crate::db::casework::CaseRow> = cases::table
-                        .find(*k)
-                        .select(crate::db::casework::CaseRow::as_select())
-                        .first(c)
-                        .optional()?;
-                    let ok = match row {
-                        Some(row) => cw::can_see_case(c, actor, &row)?,
-                        None => false,
-                    };
-                    case_ok.insert(*k, ok);
-                    ok
-                }
-            },
-        };
-        if ok {
-            out.push(render_job(r));
-        }
-    }
-    Ok(out)
+    Ok(rows.iter().map(render_job).collect())
 }

@@ -5,8 +5,14 @@
 //! scheme every unzip tool reads) holding `case.json` (the case, its tasks with their logs,
 //! observables, procedures and pages in their v1 shapes) and `files/<sha256>` for every file.
 //! It round-trips through this service; TheHive 5's own archives are not read.
+//!
+//! An export holds what the caller sees of the case, as the access layer decides (a partner
+//! gets only the tasks, logs, observables and files shared with it). An import reads at most
+//! 10,000 entries and `datastore.max_upload_bytes` once inflated (413 past it); its files are
+//! staged and kept only with the case, and a file the archive names must be in the archive.
 
 use super::body::Upload;
+use crate::access::{self, Entity};
 use crate::auth::Caller;
 use crate::casework::cases::{self, CaseSpec};
 use crate::casework::collab::{self, NewProcedure};
@@ -58,19 +64,20 @@ pub async fn export(
             let k = find_case(c, &who, &id)?;
             let case = render::to_value(&super::alerts::rendered_case(c, &k)?);
             let mut files: Vec<String> = Vec::new();
-            let ts: Vec<TaskRow> = task_t::table.filter(task_t::case_id.eq(k.id)).order(task_t::id.asc()).select(TaskRow::as_select()).load(c)?;
+            let sees = |e: Entity, t: &str| access::visible(e, &who, t);
+            let ts: Vec<TaskRow> = task_t::table.filter(task_t::case_id.eq(k.id)).filter(sees(Entity::Task, "tasks")).order(task_t::id.asc()).select(TaskRow::as_select()).load(c)?;
             let mut task_docs = Vec::new();
             for t in &ts {
-                let ls: Vec<LogRow> = logs::table.filter(logs::task_id.eq(t.id)).order(logs::id.asc()).select(LogRow::as_select()).load(c)?;
+                let ls: Vec<LogRow> = logs::table.filter(logs::task_id.eq(t.id)).filter(sees(Entity::Log, "logs")).order(logs::id.asc()).select(LogRow::as_select()).load(c)?;
                 let mut log_docs = Vec::new();
                 for l in &ls {
-                    let atts: Vec<AttachmentRow> = attachments::table.filter(attachments::owner_id.eq(l.id)).select(AttachmentRow::as_select()).load(c)?;
+                    let atts: Vec<AttachmentRow> = attachments::table.filter(attachments::owner_id.eq(l.id)).filter(sees(Entity::Attachment, "attachments")).select(AttachmentRow::as_select()).load(c)?;
                     files.extend(atts.iter().map(|a| a.sha256.clone()));
                     log_docs.push(json!({"message": l.message, "date": l.date, "includeInTimeline": l.include_in_timeline, "files": atts.iter().map(file_entry).collect::<Vec<_>>()}));
                 }
                 task_docs.push(json!({"task": render::to_value(&render::task(t)), "logs": log_docs}));
             }
-            let os = obs::children(c, Parent::Case(k.id))?;
+            let os = obs::visible_children(c, &who, Parent::Case(k.id))?;
             let atts = obs::attachments_of(c, &os)?;
             let mut obs_docs = Vec::new();
             for o in &os {
@@ -81,8 +88,8 @@ pub async fn export(
                 }
                 obs_docs.push(v);
             }
-            let ps: Vec<ProcedureRow> = procedures::table.filter(procedures::case_id.eq(k.id)).select(ProcedureRow::as_select()).load(c)?;
-            let pg: Vec<PageRow> = pages::table.filter(pages::case_id.eq(k.id)).select(PageRow::as_select()).load(c)?;
+            let ps: Vec<ProcedureRow> = procedures::table.filter(procedures::case_id.eq(k.id)).filter(sees(Entity::Procedure, "procedures")).select(ProcedureRow::as_select()).load(c)?;
+            let pg: Vec<PageRow> = pages::table.filter(pages::case_id.eq(k.id)).filter(sees(Entity::Page, "pages")).select(PageRow::as_select()).load(c)?;
             let doc = json!({
                 "version": 1,
                 "case": case,
@@ -126,51 +133,87 @@ pub async fn export(
         .body(archive))
 }
 
-const MAX_ENTRY: u64 = 1024 * 1024 * 1024;
+/// Most entries in a case archive.
+const MAX_ENTRIES: usize = 10_000;
 
-/// Reads a `.thar`: `case.json` and its files (stored into the datastore).
+/// What a `.thar` holds: `case.json`, and its files staged (by SHA-256).
+struct Archive {
+    doc: Value,
+    files: std::collections::HashMap<String, crate::datastore::Staged>,
+}
+
+/// Reads a `.thar`: `case.json` and its files, staged, within the limits (entries, and
+/// `datastore.max_upload_bytes` inflated in all, counted as read, not as declared).
 fn read_archive(
     state: &ServiceState,
     path: &std::path::Path,
     password: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Archive, ApiError> {
     let bad = |e: String| ApiError::BadRequest(format!("Invalid case archive: {e}"));
+    let limit = state.max_upload_bytes;
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "the archive holds more than {limit} bytes once inflated (datastore.max_upload_bytes)"
+        ))
+    };
     let f = std::fs::File::open(path).map_err(ApiError::internal)?;
     let mut zip = zip::ZipArchive::new(f).map_err(|e| bad(e.to_string()))?;
+    if zip.len() > MAX_ENTRIES {
+        return Err(bad(format!("more than {MAX_ENTRIES} entries")));
+    }
     let mut doc = None;
+    let mut files = std::collections::HashMap::new();
+    let mut total: u64 = 0;
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index_decrypt(i, password.as_bytes())
             .map_err(|e| bad(format!("{e} (wrong password?)")))?;
         let name = entry.name().to_string();
-        if entry.size() > MAX_ENTRY {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "entry {name} is too large"
-            )));
+        if entry.size() > limit.saturating_sub(total) {
+            return Err(too_large());
         }
+        let mut buf = vec![0u8; 64 * 1024];
         if name == "case.json" {
-            let mut s = String::new();
-            entry
-                .read_to_string(&mut s)
-                .map_err(|e| bad(format!("{e} (wrong password?)")))?;
-            doc = Some(serde_json::from_str::<Value>(&s).map_err(|e| bad(e.to_string()))?);
+            let max_doc = state.max_json_bytes as u64;
+            let mut bytes = Vec::new();
+            loop {
+                let n = entry
+                    .read(&mut buf)
+                    .map_err(|e| bad(format!("{e} (wrong password?)")))?;
+                if n == 0 {
+                    break;
+                }
+                total += n as u64;
+                if bytes.len() as u64 + n as u64 > max_doc {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "case.json is larger than {max_doc} bytes (http.max_json_bytes)"
+                    )));
+                }
+                bytes.extend_from_slice(&buf[..n]);
+            }
+            doc = Some(serde_json::from_slice::<Value>(&bytes).map_err(|e| bad(e.to_string()))?);
         } else if let Some(expected) = name.strip_prefix("files/") {
             let mut up = state.datastore.begin().map_err(ApiError::internal)?;
-            let mut buf = vec![0u8; 64 * 1024];
             loop {
                 let n = entry.read(&mut buf).map_err(|e| bad(e.to_string()))?;
                 if n == 0 {
                     break;
                 }
+                total += n as u64;
+                if total > limit {
+                    return Err(too_large());
+                }
                 up.write(&buf[..n]).map_err(ApiError::internal)?;
             }
-            let stored = state.datastore.commit(up).map_err(ApiError::internal)?;
-            if stored.sha256 != expected {
+            let staged = state.datastore.finish(up);
+            if staged.stored.sha256 != expected {
                 return Err(bad(format!("file {expected} does not match its hash")));
             }
+            files.insert(staged.stored.sha256.clone(), staged);
         }
     }
-    doc.ok_or_else(|| bad("no case.json".into()))
+    let doc = doc.ok_or_else(|| bad("no case.json".into()))?;
+    Ok(Archive { doc, files })
 }
 
 fn file_of(v: &Value) -> Option<NewFile> {
@@ -186,6 +229,35 @@ fn file_of(v: &Value) -> Option<NewFile> {
 
 fn str_of(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Every file `case.json` names (log files, file observables) must be in the archive:
+/// an import never links the case to a file the datastore holds for someone else.
+fn check_files(doc: &Value, present: &std::collections::HashSet<String>) -> Result<(), ApiError> {
+    let logs = doc
+        .get("tasks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("logs").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|l| l.get("files").and_then(Value::as_array))
+        .flatten();
+    let observables = doc
+        .get("observables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.get("file"));
+    for f in logs.chain(observables) {
+        let sha = f.get("sha256").and_then(Value::as_str).unwrap_or("");
+        if !present.contains(sha) {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid case archive: file {sha} is named in case.json but not in the archive"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value) -> Result<Value, ApiError> {
@@ -383,7 +455,7 @@ pub async fn import(
     db: web::Data<Db>,
     state: web::Data<ServiceState>,
     caller: Caller,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/create")?;
     let meta: Value = body.parse()?;
@@ -397,14 +469,29 @@ pub async fn import(
         .next()
         .cloned()
         .ok_or_else(|| ApiError::missing("file"))?;
+    let path = body
+        .staged_path(&file.stored.sha256)
+        .ok_or_else(|| ApiError::missing("file"))?
+        .to_path_buf();
     let st = state.clone();
-    let doc = web::block(move || {
-        read_archive(&st, &st.datastore.path_of(&file.stored.sha256), &password)
+    // The archive itself is read, not kept: `staged` goes when this handler returns.
+    let staged = body.take_staged();
+    let archive = web::block(move || {
+        let a = read_archive(&st, &path, &password);
+        drop(staged);
+        a
     })
     .await
     .map_err(ApiError::internal)??;
+    let present = archive.files.keys().cloned().collect();
+    check_files(&archive.doc, &present)?;
     let actor = Actor::of(&caller);
-    let out = db.write(move |c| import_doc(c, &actor, &doc)).await?;
+    let doc = archive.doc;
+    let files: Vec<crate::datastore::Staged> = archive.files.into_values().collect();
+    let out = super::body::write_keeping(&db, &state.datastore, files, move |c| {
+        import_doc(c, &actor, &doc)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -431,7 +518,6 @@ fn misp_type(t: &str) -> &'static str {
 #[post("/api/v1/connector/misp/case/import")]
 pub async fn misp_import(
     db: web::Data<Db>,
-    state: web::Data<ServiceState>,
     caller: Caller,
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
@@ -442,9 +528,11 @@ pub async fn misp_import(
         .next()
         .cloned()
         .ok_or_else(|| ApiError::missing("file"))?;
-    let bytes = tokio::fs::read(state.datastore.path_of(&file.stored.sha256))
-        .await
-        .map_err(ApiError::internal)?;
+    // The event is read, not kept (its staged copy goes with the request).
+    let path = body
+        .staged_path(&file.stored.sha256)
+        .ok_or_else(|| ApiError::missing("file"))?;
+    let bytes = tokio::fs::read(path).await.map_err(ApiError::internal)?;
     let invalid = || ApiError::BadRequest("Could not convert json to MISP event".into());
     let doc: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     let event = doc.get("Event").unwrap_or(&doc).clone();

@@ -1,27 +1,29 @@
-//! Login and logout: a signed session, as a cookie and in the body (usable as a Bearer token).
+//! Login and logout: a server-side session, its signed token as a cookie and in the body
+//! (usable as a Bearer token). Logout ends the session on the server.
 
 use super::render_user;
+use crate::auth::credential::{credential_of, Credential};
 use crate::auth::{caller_in, Authenticator, SESSION_COOKIE};
 use crate::db::models::memberships_of;
-use crate::db::{format_id, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use shared_models::hive::{InputLogin, OutputUser};
 use std::sync::Arc;
 
 async fn login(
     db: web::Data<Db>,
     auth: web::Data<Arc<Authenticator>>,
+    req: HttpRequest,
     input: InputLogin,
 ) -> Result<HttpResponse, ApiError> {
-    if input.code.as_deref().is_some_and(|c| !c.is_empty()) {
-        return Err(ApiError::BadRequest(
-            "Multi-factor authentication is not enabled".into(),
-        ));
-    }
-    let user = auth.check_password(&input.user, &input.password).await?;
+    let source = crate::http::client_ip(&req);
+    let user = auth
+        .check_password(&input.user, &input.password, source)
+        .await?;
+    auth.check_code(&user, input.code.as_deref()).await?;
     if user.locked {
         return Err(ApiError::Authentication(format!(
             "User {} is locked",
@@ -32,13 +34,9 @@ async fn login(
     let memberships = db.read(move |c| Ok(memberships_of(c, uid)?)).await?;
     let caller = caller_in(user, memberships, input.organisation.as_deref())?;
     let token = auth
-        .sessions()
-        .issue(
-            &format_id(caller.user.id),
-            caller.user.password_changed_at,
-            Some(caller.organisation.name.clone()),
-        )
-        .map_err(ApiError::internal)?;
+        .open_session(&caller.user, Some(caller.organisation.name.clone()))
+        .await?;
+    tracing::info!(login = %caller.user.login, source = ?source, "login");
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .path("/")
         .http_only(true)
@@ -54,44 +52,73 @@ async fn login(
 }
 
 /// Opens a session. The answer is the user plus `token`; the same token is set as the
-/// `THEHIVE-SESSION` cookie and is accepted as `Authorization: Bearer`.
-#[utoipa::path(tag = "login", request_body = InputLogin, responses((status = 200, body = OutputUser), (status = 401)))]
+/// `THEHIVE-SESSION` cookie and is accepted as `Authorization: Bearer`. An account with
+/// TOTP needs `code` (402 `MultiFactorCodeRequired` without it).
+#[utoipa::path(tag = "login", request_body = InputLogin, responses((status = 200, body = OutputUser), (status = 401), (status = 402), (status = 429)))]
 #[post("/api/v1/login")]
 pub async fn login_v1(
     db: web::Data<Db>,
     auth: web::Data<Arc<Authenticator>>,
+    req: HttpRequest,
     body: JsonBody<InputLogin>,
 ) -> Result<HttpResponse, ApiError> {
-    login(db, auth, body.0).await
+    login(db, auth, req, body.0).await
 }
 
 /// Opens a session (legacy path).
-#[utoipa::path(tag = "login", request_body = InputLogin, responses((status = 200, body = OutputUser), (status = 401)))]
+#[utoipa::path(tag = "login", request_body = InputLogin, responses((status = 200, body = OutputUser), (status = 401), (status = 402), (status = 429)))]
 #[post("/api/login")]
 pub async fn login_v0(
     db: web::Data<Db>,
     auth: web::Data<Arc<Authenticator>>,
+    req: HttpRequest,
     body: JsonBody<InputLogin>,
 ) -> Result<HttpResponse, ApiError> {
-    login(db, auth, body.0).await
+    login(db, auth, req, body.0).await
 }
 
-fn logout() -> HttpResponse {
+/// Ends the session of the request (cookie or session token) on the server and clears the
+/// cookie; a request without one is answered the same.
+async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
+    let token = match credential_of(&req, SESSION_COOKIE) {
+        Ok(Some(Credential::Cookie(t))) => Some(t),
+        Ok(Some(Credential::Bearer(t))) if crate::auth::session::looks_like_token(&t) => Some(t),
+        _ => req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()),
+    };
+    if let Some(t) = token {
+        if let Err(e) = auth.close_session(&t).await {
+            tracing::warn!(error = %e, "could not end a session at logout");
+        }
+    }
     let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     cookie.make_removal();
     HttpResponse::NoContent().cookie(cookie).finish()
 }
 
-/// Ends the session cookie.
+/// Ends the session.
 #[utoipa::path(tag = "login", responses((status = 204)))]
 #[get("/api/v1/logout")]
-pub async fn logout_v1() -> HttpResponse {
-    logout()
+pub async fn logout_v1(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
+    logout(auth, req).await
 }
 
-/// Ends the session cookie (legacy path).
+/// Ends the session (as TheHive 4's web interface posts it).
+#[utoipa::path(tag = "login", responses((status = 204)))]
+#[post("/api/v1/logout")]
+pub async fn logout_v1_post(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
+    logout(auth, req).await
+}
+
+/// Ends the session (legacy path).
 #[utoipa::path(tag = "login", responses((status = 204)))]
 #[get("/api/logout")]
-pub async fn logout_v0() -> HttpResponse {
-    logout()
+pub async fn logout_v0(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
+    logout(auth, req).await
+}
+
+/// Ends the session (legacy path, POST).
+#[utoipa::path(tag = "login", responses((status = 204)))]
+#[post("/api/logout")]
+pub async fn logout_v0_post(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
+    logout(auth, req).await
 }

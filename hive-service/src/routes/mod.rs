@@ -21,6 +21,7 @@ pub mod query_casework;
 pub mod shares;
 pub mod status;
 pub mod tasks;
+pub mod totp;
 pub mod users;
 
 use crate::auth::Caller;
@@ -53,6 +54,21 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
+/// Completes the generated document: the Query API's operations as `x-query-operations` of
+/// `POST /api/v1/query` (what the access-matrix test enumerates).
+pub fn finish_doc(doc: &mut utoipa::openapi::OpenApi) {
+    if let Some(op) = doc
+        .paths
+        .paths
+        .get_mut("/api/v1/query")
+        .and_then(|p| p.post.as_mut())
+    {
+        op.extensions
+            .get_or_insert_with(Default::default)
+            .insert("x-query-operations".into(), query::operations());
+    }
+}
+
 /// Registers every route, so that the server and the OpenAPI document come from one list.
 /// Literal segments come before `{id}` ones.
 pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -63,7 +79,13 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(login::login_v1)
         .service(login::login_v0)
         .service(login::logout_v1)
+        .service(login::logout_v1_post)
         .service(login::logout_v0)
+        .service(login::logout_v0_post)
+        .service(totp::get_secret)
+        .service(totp::set_secret)
+        .service(totp::unset_own)
+        .service(totp::unset_user)
         .service(users::current_user)
         .service(users::current_user_v0)
         .service(users::create_user)
@@ -358,12 +380,14 @@ pub fn render_profile(p: &ProfileRow) -> OutputProfile {
 /// Renders a user as seen by `caller`: `organisation` and `profile` are those of the caller's
 /// current organisation when the user belongs to it, else of the user's default one.
 pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) -> OutputUser {
-    let sees_all = caller.is_platform_admin("manageUser") || caller.user.id == user.id;
+    // Only platform administrators and the user see memberships the caller does not share.
+    let sees_all = crate::access::accounts::is_platform_admin(caller) || caller.user.id == user.id;
+    let shown = |m: &&Membership| sees_all || caller.is_member_of(m.organisation.id);
     let view = memberships
         .iter()
         .find(|m| m.organisation.id == caller.organisation.id)
-        .or_else(|| memberships.iter().find(|m| m.is_default))
-        .or_else(|| memberships.first());
+        .or_else(|| memberships.iter().filter(shown).find(|m| m.is_default))
+        .or_else(|| memberships.iter().find(shown));
     OutputUser {
         id: format_id(user.id),
         created_by: user.created_by.clone(),
@@ -375,7 +399,7 @@ pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) 
         email: user.email.clone(),
         has_key: user.api_key_hash.is_some(),
         has_password: user.password_hash.is_some(),
-        has_mfa: false,
+        has_mfa: user.totp_secret.is_some(),
         locked: user.locked,
         profile: view.map(|m| m.profile.name.clone()).unwrap_or_default(),
         permissions: view
@@ -398,6 +422,7 @@ pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) 
         default_organisation: memberships
             .iter()
             .find(|m| m.is_default)
+            .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
             .map(|m| m.organisation.name.clone()),
         extra_data: Map::new(),
     }
@@ -455,4 +480,34 @@ pub fn take_ids(body: &mut serde_json::Value) -> Result<Vec<String>, ApiError> {
             other => Err(ApiError::attribute("ids", format!("{other} is not an id"))),
         })
         .collect()
+}
+
+// Request bodies, and the rendered objects whose fields they ignore when posted back
+// (`crate::extract::Input`); any other unknown field is a 400 naming it.
+crate::inputs! {
+    shared_models::casework::InputCase => ["OutputCase"],
+    shared_models::casework::InputAlert => ["OutputAlert"],
+    shared_models::casework::InputObservable => ["OutputObservable"],
+    shared_models::casework::InputTask => ["OutputTask"],
+    shared_models::casework::InputLog => ["OutputLog"],
+    shared_models::casework::InputCaseTemplate => ["OutputCaseTemplate"],
+    shared_models::hive::InputCustomField => ["OutputCustomField"],
+    shared_models::hive::InputUpdateCustomField => ["OutputCustomField"],
+    shared_models::hive::InputObservableType => ["OutputObservableType"],
+    shared_models::hive::InputOrganisation => ["OutputOrganisation"],
+    shared_models::hive::InputUpdateOrganisation => ["OutputOrganisation"],
+    shared_models::hive::InputProfile => ["OutputProfile"],
+    shared_models::hive::InputUpdateProfile => ["OutputProfile"],
+    shared_models::hive::InputUser => ["OutputUser"],
+    shared_models::hive::InputUpdateUser => ["OutputUser"],
+    shared_models::hive::InputUserOrganisations => [],
+    shared_models::hive::InputSetPassword => [],
+    shared_models::hive::InputChangePassword => [],
+    shared_models::hive::InputLogin => [],
+    query::QueryBody => [],
+    totp::InputTotpSet => [],
+    cortex::InputAnalyzerJob => [],
+    cortex::InputBulkJobs => [],
+    cortex::InputAction => [],
+    alerts::BulkMerge => [],
 }

@@ -38,13 +38,18 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
+    strict: Option<&[&str]>,
 ) -> Result<crate::db::casework::ObservableRow, ApiError> {
     let mut o = find_observable(c, actor, key)?;
     if let Some(k) = o.case_id {
         crate::casework::check_write(c, actor, k, "manageObservable")?;
     }
     let types = obs::types(c)?;
-    obs::apply_patch(&mut o, &Patch::new(body)?, &types)?;
+    let p = Patch::new(body)?;
+    obs::apply_patch(&mut o, &p, &types)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
     o.updated_by = Some(actor.login.clone());
     o.updated_at = Some(now_ms());
     diesel::update(observables::table.find(o.id))
@@ -77,7 +82,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageObservable")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
+    db.write(move |c| update_one(c, &actor, &id, &body.0, Some(&["OutputObservable"])).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -96,7 +101,7 @@ pub async fn bulk_update(
     let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
-            update_one(c, &actor, id, &patch)?;
+            update_one(c, &actor, id, &patch, Some(&["OutputObservable"]))?;
         }
         Ok(())
     })

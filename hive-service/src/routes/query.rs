@@ -86,6 +86,67 @@ const PROFILE_FIELDS: &[&str] = &[
     "type",
 ];
 
+/// Every selection of the Query API (the access-matrix test has a row for each, read from
+/// the OpenAPI document's `x-query-operations`).
+pub const SELECTIONS: &[&str] = &[
+    "listAlert",
+    "getAlert",
+    "listCase",
+    "getCase",
+    "listObservable",
+    "getObservable",
+    "listTask",
+    "getTask",
+    "listLog",
+    "getLog",
+    "listCaseTemplate",
+    "getCaseTemplate",
+    "listComment",
+    "getComment",
+    "listProcedure",
+    "getProcedure",
+    "listPageTemplate",
+    "getPageTemplate",
+    "listShare",
+    "getShare",
+    "listJob",
+    "getJob",
+    "listAlertStatus",
+    "listCaseStatus",
+    "listUser",
+    "getUser",
+    "listOrganisation",
+    "getOrganisation",
+    "listProfile",
+    "getProfile",
+    "listObservableType",
+    "getObservableType",
+    "listCustomField",
+    "getCustomField",
+];
+
+/// The Query API's operations as the OpenAPI document lists them (`x-query-operations` of
+/// `POST /api/v1/query`): selections, traversals by the kind they start from, and the
+/// operations that apply to any list.
+pub fn operations() -> Value {
+    let mut traversals = serde_json::Map::new();
+    for (kind, name) in casework::TRAVERSALS {
+        if let Some(a) = traversals
+            .entry(kind.wire_name())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+        {
+            a.push(Value::from(*name));
+        }
+    }
+    traversals.insert("organisation".into(), serde_json::json!(["attachments"]));
+    serde_json::json!({
+        "selections": SELECTIONS,
+        "traversals": traversals,
+        "steps": ["filter", "sort", "page", "count", "limitedCount"],
+    })
+}
+
 /// Most operations in one query.
 const MAX_OPS: usize = 32;
 
@@ -144,6 +205,11 @@ fn select(
 ) -> Result<(Vec<Value>, &'static [&'static str]), ApiError> {
     let to_values = |items: Vec<Value>| items;
     let name = op_name(op)?;
+    if !SELECTIONS.contains(&name) {
+        return Err(ApiError::Search(format!(
+            "Query operation {name} is not available in this version of hive-service"
+        )));
+    }
     if name == "listCaseStatus" || name == "listAlertStatus" {
         return Ok((
             casework::statuses(name == "listCaseStatus"),
@@ -303,6 +369,9 @@ pub(crate) fn run(
     }
     let (mut items, mut known) = select(c, caller, first)?;
     let mut kind = casework::Kind::of_selection(op_name(first)?);
+    if let Some(k) = kind {
+        items = casework::retain_visible(c, caller, k, items)?;
+    }
     let mut total = None;
     let view = |kind: Option<casework::Kind>, v: &Value| match kind {
         Some(k) => casework::filter_view(k, v),
@@ -380,7 +449,11 @@ pub(crate) fn run(
                             .collect();
                         Some((
                             casework::Kind::Attachment,
-                            super::collab::attachments_held_by(c, &owners)?,
+                            super::collab::attachments_held_by(
+                                c,
+                                &crate::access::Actor::of(caller),
+                                &owners,
+                            )?,
                         ))
                     }
                     None => None,
@@ -389,7 +462,7 @@ pub(crate) fn run(
                     Some((k, next_items)) => {
                         kind = Some(k);
                         known = k.fields();
-                        items = next_items;
+                        items = casework::retain_visible(c, caller, k, next_items)?;
                         total = None;
                     }
                     None => {

@@ -2,6 +2,7 @@
 //! logs and case templates of the caller's organisation, rendered by the same renderers as
 //! the REST routes.
 
+use crate::access::{self, Entity};
 use crate::auth::Caller;
 use crate::casework::{self as cw, render};
 use crate::db::casework::*;
@@ -24,6 +25,8 @@ pub enum Kind {
     Observable,
     /// Tasks.
     Task,
+    /// Tasks of a case template (not rows of their own).
+    TemplateTask,
     /// Task logs.
     Log,
     /// Case templates.
@@ -176,6 +179,28 @@ const TEMPLATE_FIELDS: &[&str] = &[
 ];
 
 impl Kind {
+    /// The access layer's entity of this kind, when its items are rows checked by id.
+    pub fn entity(self) -> Option<Entity> {
+        Some(match self {
+            Kind::Alert => Entity::Alert,
+            Kind::Case => Entity::Case,
+            Kind::Observable => Entity::Observable,
+            Kind::Task => Entity::Task,
+            Kind::Log => Entity::Log,
+            Kind::CaseTemplate => Entity::CaseTemplate,
+            Kind::Comment => Entity::Comment,
+            Kind::Procedure => Entity::Procedure,
+            Kind::Page => Entity::Page,
+            Kind::PageTemplate => Entity::PageTemplate,
+            Kind::Attachment => Entity::Attachment,
+            Kind::Share => Entity::Share,
+            Kind::Job => Entity::CortexJob,
+            Kind::TemplateTask | Kind::Status | Kind::Similar | Kind::Organisation | Kind::User => {
+                return None
+            }
+        })
+    }
+
     /// The kind a selection (`listAlert`, `getCase`...) starts from.
     pub fn of_selection(name: &str) -> Option<Kind> {
         Some(match name {
@@ -201,7 +226,7 @@ impl Kind {
             Kind::Alert => ALERT_FIELDS,
             Kind::Case => CASE_FIELDS,
             Kind::Observable => OBSERVABLE_FIELDS,
-            Kind::Task => TASK_FIELDS,
+            Kind::Task | Kind::TemplateTask => TASK_FIELDS,
             Kind::Log => LOG_FIELDS,
             Kind::CaseTemplate => TEMPLATE_FIELDS,
             Kind::Comment => &[
@@ -348,7 +373,7 @@ pub fn select(
         ),
         (Kind::Comment, key) => {
             let mut q = comments::table
-                .filter(comments::organisation_id.eq(org))
+                .filter(access::visible(Entity::Comment, &who, "comments"))
                 .order(comments::id.asc())
                 .select(CommentRow::as_select())
                 .into_boxed();
@@ -363,7 +388,7 @@ pub fn select(
         }
         (Kind::Procedure, key) => {
             let mut q = procedures::table
-                .filter(procedures::organisation_id.eq(org))
+                .filter(access::visible(Entity::Procedure, &who, "procedures"))
                 .order(procedures::id.asc())
                 .select(ProcedureRow::as_select())
                 .into_boxed();
@@ -378,8 +403,7 @@ pub fn select(
         }
         (Kind::PageTemplate, key) | (Kind::Page, key) => {
             let mut q = pages::table
-                .filter(pages::organisation_id.eq(org))
-                .filter(pages::case_id.is_null())
+                .filter(access::visible(Entity::PageTemplate, &who, "pages"))
                 .order(pages::id.asc())
                 .select(PageRow::as_select())
                 .into_boxed();
@@ -402,37 +426,24 @@ pub fn select(
         }
         (Kind::Share, key) => {
             use crate::db::schema::shares;
-            // Shares of the organisation's cases, and shares of other cases with it.
+            // Shares of the cases the caller sees.
             let mut q = shares::table
-                .inner_join(cases::table.on(cases::id.eq(shares::case_id)))
-                .filter(
-                    cases::organisation_id
-                        .eq(org)
-                        .or(shares::organisation_id.eq(org)),
-                )
+                .filter(access::visible(Entity::Share, &who, "shares"))
                 .order(shares::id.asc())
-                .select(shares::id)
+                .select(crate::db::casework::ShareRow::as_select())
                 .into_boxed();
             if let Some(k) = key {
                 q = q.filter(shares::id.eq(parse_id(k).unwrap_or(-1)));
             }
-            let ids: Vec<i64> = q.load(c)?;
-            let mut out = Vec::new();
-            for id in ids {
-                let row: crate::db::casework::ShareRow = shares::table
-                    .find(id)
-                    .select(crate::db::casework::ShareRow::as_select())
-                    .first(c)?;
-                out.extend(
-                    super::shares::shares_of(c, row.case_id, -1)?
-                        .into_iter()
-                        .filter(|s| s.meta.id == crate::db::format_id(id))
-                        .map(|s| render::to_value(&s)),
-                );
-            }
-            Ok(out)
+            let rows: Vec<crate::db::casework::ShareRow> = q.load(c)?;
+            rows.iter()
+                .map(|s| super::shares::render(c, s).map(|o| render::to_value(&o)))
+                .collect()
         }
-        (Kind::Attachment | Kind::Similar | Kind::Organisation | Kind::User, _) => Ok(Vec::new()),
+        (
+            Kind::Attachment | Kind::Similar | Kind::Organisation | Kind::User | Kind::TemplateTask,
+            _,
+        ) => Ok(Vec::new()),
         (Kind::CaseTemplate, None) => {
             let rows: Vec<CaseTemplateRow> = case_templates::table
                 .filter(case_templates::organisation_id.eq(org))
@@ -458,7 +469,75 @@ fn ref_ids(items: &[Value], field: &str) -> Vec<i64> {
         .collect()
 }
 
-/// Follows a traversal (`observables`, `tasks`, `case`...) from a set of entities.
+/// Every traversal of the Query API: (the kind it starts from, its name). The access-matrix
+/// test reads this list from the OpenAPI document (`x-query-operations`) and has a row for
+/// each; [`traverse`] answers only these.
+pub const TRAVERSALS: &[(Kind, &str)] = &[
+    (Kind::Alert, "observables"),
+    (Kind::Case, "observables"),
+    (Kind::Alert, "case"),
+    (Kind::Case, "tasks"),
+    (Kind::Case, "alerts"),
+    (Kind::Task, "logs"),
+    (Kind::Task, "case"),
+    (Kind::Observable, "case"),
+    (Kind::Observable, "alert"),
+    (Kind::CaseTemplate, "pageTemplates"),
+    (Kind::CaseTemplate, "tasks"),
+    (Kind::Alert, "comments"),
+    (Kind::Case, "comments"),
+    (Kind::Alert, "allComments"),
+    (Kind::Case, "allComments"),
+    (Kind::Alert, "procedures"),
+    (Kind::Case, "procedures"),
+    (Kind::Case, "pages"),
+    (Kind::Case, "attachments"),
+    (Kind::Alert, "attachments"),
+    (Kind::Log, "attachments"),
+    (Kind::Case, "shares"),
+    (Kind::Task, "shares"),
+    (Kind::Observable, "shares"),
+    (Kind::Case, "organisations"),
+    (Kind::Case, "assignableUsers"),
+    (Kind::Alert, "similarAlerts"),
+    (Kind::Case, "similarAlerts"),
+    (Kind::Alert, "similarAlertsLight"),
+    (Kind::Case, "similarAlertsLight"),
+    (Kind::Alert, "similarCases"),
+    (Kind::Case, "similarCases"),
+    (Kind::Alert, "similarCasesLight"),
+    (Kind::Case, "similarCasesLight"),
+];
+
+impl Kind {
+    /// The name of the kind in `x-query-operations` (as its `get` selection names it).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Kind::Alert => "alert",
+            Kind::Case => "case",
+            Kind::Observable => "observable",
+            Kind::Task => "task",
+            Kind::TemplateTask => "templateTask",
+            Kind::Log => "log",
+            Kind::CaseTemplate => "caseTemplate",
+            Kind::Comment => "comment",
+            Kind::Procedure => "procedure",
+            Kind::Page => "page",
+            Kind::PageTemplate => "pageTemplate",
+            Kind::Attachment => "attachment",
+            Kind::Share => "share",
+            Kind::Job => "job",
+            Kind::Status => "status",
+            Kind::Similar => "similar",
+            Kind::Organisation => "organisation",
+            Kind::User => "user",
+        }
+    }
+}
+
+/// Follows a traversal (`observables`, `tasks`, `case`...) from a set of entities. Every
+/// target is read through the access layer's predicate of its kind (and the Query API keeps
+/// only visible items after each step anyway, [`retain_visible`]).
 pub fn traverse(
     c: &mut DbConn,
     caller: &Caller,
@@ -466,44 +545,23 @@ pub fn traverse(
     name: &str,
     items: &[Value],
 ) -> Result<Option<(Kind, Vec<Value>)>, ApiError> {
-    let org = caller.organisation.id;
+    if !TRAVERSALS.contains(&(from, name)) {
+        return Ok(None);
+    }
+    let who = cw::Actor::of(caller);
+    let org = who.org_id;
     let ids = ids(items);
+    let sees = |e: Entity, t: &str| access::visible(e, &who, t);
     Ok(Some(match (from, name) {
         (Kind::Alert, "observables") | (Kind::Case, "observables") => {
+            let q = observables::table
+                .filter(sees(Entity::Observable, "observables"))
+                .order(observables::id.asc())
+                .select(ObservableRow::as_select());
             let rows: Vec<ObservableRow> = if from == Kind::Alert {
-                observables::table
-                    .filter(observables::alert_id.eq_any(&ids))
-                    .filter(
-                        observables::organisation_id
-                            .eq(org)
-                            .or(observables::id.eq_any(
-                                crate::db::schema::shared_items::table
-                                    .filter(
-                                        crate::db::schema::shared_items::organisation_id.eq(org),
-                                    )
-                                    .select(crate::db::schema::shared_items::entity_id),
-                            )),
-                    )
-                    .order(observables::id.asc())
-                    .select(ObservableRow::as_select())
-                    .load(c)?
+                q.filter(observables::alert_id.eq_any(&ids)).load(c)?
             } else {
-                observables::table
-                    .filter(observables::case_id.eq_any(&ids))
-                    .filter(
-                        observables::organisation_id
-                            .eq(org)
-                            .or(observables::id.eq_any(
-                                crate::db::schema::shared_items::table
-                                    .filter(
-                                        crate::db::schema::shared_items::organisation_id.eq(org),
-                                    )
-                                    .select(crate::db::schema::shared_items::entity_id),
-                            )),
-                    )
-                    .order(observables::id.asc())
-                    .select(ObservableRow::as_select())
-                    .load(c)?
+                q.filter(observables::case_id.eq_any(&ids)).load(c)?
             };
             (Kind::Observable, observables_out(c, &rows)?)
         }
@@ -511,13 +569,7 @@ pub fn traverse(
             let case_ids = ref_ids(items, "caseId");
             let rows: Vec<CaseRow> = cases::table
                 .filter(cases::id.eq_any(&case_ids))
-                .filter(
-                    cases::organisation_id.eq(org).or(cases::id.eq_any(
-                        crate::db::schema::shares::table
-                            .filter(crate::db::schema::shares::organisation_id.eq(org))
-                            .select(crate::db::schema::shares::case_id),
-                    )),
-                )
+                .filter(sees(Entity::Case, "cases"))
                 .order(cases::id.asc())
                 .select(CaseRow::as_select())
                 .load(c)?;
@@ -526,13 +578,7 @@ pub fn traverse(
         (Kind::Case, "tasks") => {
             let rows: Vec<TaskRow> = tasks::table
                 .filter(tasks::case_id.eq_any(&ids))
-                .filter(
-                    tasks::organisation_id.eq(org).or(tasks::id.eq_any(
-                        crate::db::schema::shared_items::table
-                            .filter(crate::db::schema::shared_items::organisation_id.eq(org))
-                            .select(crate::db::schema::shared_items::entity_id),
-                    )),
-                )
+                .filter(sees(Entity::Task, "tasks"))
                 .order(tasks::id.asc())
                 .select(TaskRow::as_select())
                 .load(c)?;
@@ -541,7 +587,7 @@ pub fn traverse(
         (Kind::Case, "alerts") => {
             let rows: Vec<AlertRow> = alerts::table
                 .filter(alerts::case_id.eq_any(&ids))
-                .filter(alerts::organisation_id.eq(org))
+                .filter(sees(Entity::Alert, "alerts"))
                 .order(alerts::id.asc())
                 .select(AlertRow::as_select())
                 .load(c)?;
@@ -550,13 +596,7 @@ pub fn traverse(
         (Kind::Task, "logs") => {
             let rows: Vec<LogRow> = logs::table
                 .filter(logs::task_id.eq_any(&ids))
-                .filter(
-                    logs::organisation_id.eq(org).or(logs::task_id.eq_any(
-                        crate::db::schema::shared_items::table
-                            .filter(crate::db::schema::shared_items::organisation_id.eq(org))
-                            .select(crate::db::schema::shared_items::entity_id),
-                    )),
-                )
+                .filter(sees(Entity::Log, "logs"))
                 .order(logs::id.asc())
                 .select(LogRow::as_select())
                 .load(c)?;
@@ -579,13 +619,7 @@ pub fn traverse(
             };
             let rows: Vec<CaseRow> = cases::table
                 .filter(cases::id.eq_any(&parent))
-                .filter(
-                    cases::organisation_id.eq(org).or(cases::id.eq_any(
-                        crate::db::schema::shares::table
-                            .filter(crate::db::schema::shares::organisation_id.eq(org))
-                            .select(crate::db::schema::shares::case_id),
-                    )),
-                )
+                .filter(sees(Entity::Case, "cases"))
                 .order(cases::id.asc())
                 .select(CaseRow::as_select())
                 .load(c)?;
@@ -601,7 +635,7 @@ pub fn traverse(
                 .collect();
             let rows: Vec<AlertRow> = alerts::table
                 .filter(alerts::id.eq_any(&parent))
-                .filter(alerts::organisation_id.eq(org))
+                .filter(sees(Entity::Alert, "alerts"))
                 .order(alerts::id.asc())
                 .select(AlertRow::as_select())
                 .load(c)?;
@@ -616,8 +650,7 @@ pub fn traverse(
                 .collect();
             let rows: Vec<PageRow> = pages::table
                 .filter(pages::id.eq_any(&wanted))
-                .filter(pages::organisation_id.eq(org))
-                .filter(pages::case_id.is_null())
+                .filter(sees(Entity::PageTemplate, "pages"))
                 .order(pages::id.asc())
                 .select(PageRow::as_select())
                 .load(c)?;
@@ -635,10 +668,11 @@ pub fn traverse(
                 .flatten()
                 .cloned()
                 .collect();
-            (Kind::Task, tasks)
+            (Kind::TemplateTask, tasks)
         }
         (Kind::Alert | Kind::Case, "comments" | "allComments") => {
             let q = comments::table
+                .filter(sees(Entity::Comment, "comments"))
                 .order(comments::id.asc())
                 .select(CommentRow::as_select());
             let rows: Vec<CommentRow> = if from == Kind::Alert {
@@ -655,6 +689,7 @@ pub fn traverse(
         }
         (Kind::Alert | Kind::Case, "procedures") => {
             let q = procedures::table
+                .filter(sees(Entity::Procedure, "procedures"))
                 .order(procedures::id.asc())
                 .select(ProcedureRow::as_select());
             let rows: Vec<ProcedureRow> = if from == Kind::Alert {
@@ -672,6 +707,7 @@ pub fn traverse(
         (Kind::Case, "pages") => {
             let rows: Vec<PageRow> = pages::table
                 .filter(pages::case_id.eq_any(&ids))
+                .filter(sees(Entity::Page, "pages"))
                 .order(pages::id.asc())
                 .select(PageRow::as_select())
                 .load(c)?;
@@ -684,7 +720,7 @@ pub fn traverse(
         }
         (Kind::Case | Kind::Alert | Kind::Log, "attachments") => (
             Kind::Attachment,
-            super::collab::attachments_held_by(c, &ids)?,
+            super::collab::attachments_held_by(c, &who, &ids)?,
         ),
         (Kind::Case, "shares") => {
             let mut out = Vec::new();
@@ -727,13 +763,16 @@ pub fn traverse(
         (Kind::Case, "organisations") => {
             use crate::db::models::OrganisationRow;
             use crate::db::schema::{organisations, shares};
+            let visible: Vec<i64> = access::visible_ids(c, Entity::Case, &who, &ids)?
+                .into_iter()
+                .collect();
             let mut org_ids: Vec<i64> = cases::table
-                .filter(cases::id.eq_any(&ids))
+                .filter(cases::id.eq_any(&visible))
                 .select(cases::organisation_id)
                 .load(c)?;
             org_ids.extend(
                 shares::table
-                    .filter(shares::case_id.eq_any(&ids))
+                    .filter(shares::case_id.eq_any(&visible))
                     .select(shares::organisation_id)
                     .load::<i64>(c)?,
             );
@@ -779,9 +818,11 @@ pub fn traverse(
         (Kind::Alert | Kind::Case, "similarAlertsLight" | "similarAlerts") => {
             let mut rows = Vec::new();
             for id in &ids {
+                // Only observables the caller sees are compared, with those of its alerts.
                 let mine: Vec<(String, String)> = {
                     let q = observables::table
                         .filter(observables::ignore_similarity.eq(false))
+                        .filter(sees(Entity::Observable, "observables"))
                         .select((observables::data_type, observables::data_hash));
                     if from == Kind::Case {
                         q.filter(observables::case_id.eq(id)).load(c)?
@@ -790,13 +831,18 @@ pub fn traverse(
                     }
                 };
                 let hashes: Vec<String> = mine.iter().map(|(_, h)| h.clone()).collect();
-                let theirs: Vec<ObservableRow> = observables::table
-                    .filter(observables::data_hash.eq_any(&hashes))
-                    .filter(observables::organisation_id.eq(org))
-                    .filter(observables::alert_id.is_not_null())
-                    .filter(observables::ignore_similarity.eq(false))
-                    .select(ObservableRow::as_select())
-                    .load(c)?;
+                let mut theirs: Vec<ObservableRow> = Vec::new();
+                for chunk in hashes.chunks(500) {
+                    theirs.extend(
+                        observables::table
+                            .filter(observables::data_hash.eq_any(chunk))
+                            .filter(observables::alert_id.is_not_null())
+                            .filter(observables::ignore_similarity.eq(false))
+                            .filter(sees(Entity::Observable, "observables"))
+                            .select(ObservableRow::as_select())
+                            .load::<ObservableRow>(c)?,
+                    );
+                }
                 let mut by_alert: Vec<(i64, Vec<ObservableRow>)> = Vec::new();
                 for o in theirs {
                     let a = o.alert_id.unwrap_or_default();
@@ -813,7 +859,7 @@ pub fn traverse(
                 for (a, obs) in by_alert {
                     let row: Option<AlertRow> = alerts::table
                         .find(a)
-                        .filter(alerts::organisation_id.eq(org))
+                        .filter(sees(Entity::Alert, "alerts"))
                         .select(AlertRow::as_select())
                         .first(c)
                         .optional()?;
@@ -842,7 +888,7 @@ pub fn traverse(
                 } else {
                     (None, Some(*id))
                 };
-                for (k, obs, total) in super::collab::similar_cases(c, org, case_id, alert_id)? {
+                for (k, obs, total) in super::collab::similar_cases(c, &who, case_id, alert_id)? {
                     let case = render::to_value(&super::alerts::rendered_case(c, &k)?);
                     let ioc = obs.iter().filter(|o| o.ioc).count();
                     rows.push(serde_json::json!({
@@ -858,6 +904,51 @@ pub fn traverse(
         }
         _ => return Ok(None),
     }))
+}
+
+/// Keeps, of the items a selection or a traversal produced, those `caller` may see, as the
+/// access layer decides for their kind (similarity rows by the case or alert they show).
+/// The Query API runs it after every step, so that no step decides visibility alone.
+pub fn retain_visible(
+    c: &mut DbConn,
+    caller: &Caller,
+    kind: Kind,
+    items: Vec<Value>,
+) -> Result<Vec<Value>, ApiError> {
+    let who = cw::Actor::of(caller);
+    let id_of = |v: &Value, key: Option<&str>| {
+        let v = match key {
+            Some(k) => v.get(k)?,
+            None => v,
+        };
+        v.get("_id").and_then(Value::as_str).and_then(parse_id)
+    };
+    match kind.entity() {
+        Some(entity) => {
+            let ids: Vec<i64> = items.iter().filter_map(|i| id_of(i, None)).collect();
+            let seen = access::visible_ids(c, entity, &who, &ids)?;
+            Ok(items
+                .into_iter()
+                .filter(|i| id_of(i, None).is_some_and(|id| seen.contains(&id)))
+                .collect())
+        }
+        None if kind == Kind::Similar => {
+            let of = |e: Entity, key: &str, c: &mut DbConn| {
+                let ids: Vec<i64> = items.iter().filter_map(|i| id_of(i, Some(key))).collect();
+                access::visible_ids(c, e, &who, &ids)
+            };
+            let cases = of(Entity::Case, "case", c)?;
+            let alerts = of(Entity::Alert, "alert", c)?;
+            Ok(items
+                .into_iter()
+                .filter(|i| {
+                    id_of(i, Some("case")).is_some_and(|id| cases.contains(&id))
+                        || id_of(i, Some("alert")).is_some_and(|id| alerts.contains(&id))
+                })
+                .collect())
+        }
+        None => Ok(items),
+    }
 }
 
 /// The default statuses (`listCaseStatus`, `listAlertStatus`).
@@ -916,7 +1007,11 @@ pub fn add_extra(
                     item.get("importedDate").cloned().unwrap_or(Value::Null)
                 }
                 (Kind::Alert, "procedureCount") | (Kind::Case, "procedureCount") => {
-                    let q = procedures::table.filter(procedures::organisation_id.eq(org));
+                    let q = procedures::table.filter(access::visible(
+                        Entity::Procedure,
+                        &who,
+                        "procedures",
+                    ));
                     let n: i64 = if kind == Kind::Alert {
                         q.filter(procedures::alert_id.eq(id))
                             .count()
@@ -938,8 +1033,9 @@ pub fn add_extra(
                             .first(c)
                             .optional()?;
                         match row {
-                            Some((number, access)) => {
-                                json!({"number": number, "accessKind": access, "isVisible": true})
+                            Some((number, kind_of_access)) => {
+                                let visible = access::sees(c, Entity::Case, &who, case_id)?;
+                                json!({"number": number, "accessKind": kind_of_access, "isVisible": visible})
                             }
                             None => Value::Null,
                         }
@@ -949,6 +1045,7 @@ pub fn add_extra(
                 (Kind::Case, "alertCount") => {
                     let n: i64 = alerts::table
                         .filter(alerts::case_id.eq(id))
+                        .filter(access::visible(Entity::Alert, &who, "alerts"))
                         .count()
                         .get_result(c)?;
                     json!(n)
@@ -980,10 +1077,11 @@ pub fn add_extra(
                         .get_result(c)?;
                     json!(n)
                 }
-                (Kind::Case, "links") => super::collab::links_of(c, id)?,
+                (Kind::Case, "links") => super::collab::links_of(c, &who, id)?,
                 (Kind::Case, "attachmentCount") => {
                     let n: i64 = attachments::table
                         .filter(attachments::owner_id.eq(id))
+                        .filter(access::visible(Entity::Attachment, &who, "attachments"))
                         .count()
                         .get_result(c)?;
                     json!(n)
@@ -991,6 +1089,7 @@ pub fn add_extra(
                 (Kind::Case, "observableStats") => {
                     let total: i64 = observables::table
                         .filter(observables::case_id.eq(id))
+                        .filter(access::visible(Entity::Observable, &who, "observables"))
                         .count()
                         .get_result(c)?;
                     json!({ "total": total })
@@ -998,6 +1097,7 @@ pub fn add_extra(
                 (Kind::Case, "taskStats") => {
                     let rows: Vec<String> = tasks::table
                         .filter(tasks::case_id.eq(id))
+                        .filter(access::visible(Entity::Task, &who, "tasks"))
                         .select(tasks::status)
                         .load(c)?;
                     let mut m = serde_json::Map::new();
@@ -1188,7 +1288,12 @@ pub fn try_sql(
     let pg = matches!(c, DbConn::Postgresql(_));
     let mut wh = Sql::new(pg);
     wh.push(&format!(" FROM {} WHERE ", table.name));
-    sql::visible(&mut wh, &table, caller.organisation.id, caller.login());
+    crate::access::visible(
+        kind.entity().ok_or(ApiError::internal("no access rule"))?,
+        &cw::Actor::of(caller),
+        table.name,
+    )
+    .write(&mut wh);
     for f in &filters {
         wh.push(" AND ");
         if sql::filter(&mut wh, &table, f).is_err() {

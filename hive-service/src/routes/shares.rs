@@ -16,7 +16,8 @@ use shared_models::casework::{Meta, OutputShare};
 
 const RULES: &[&str] = &["manual", "autoShare", "existingOnly", "upcomingOnly"];
 
-fn render(c: &mut DbConn, s: &ShareRow) -> Result<OutputShare, ApiError> {
+/// Renders a share.
+pub fn render(c: &mut DbConn, s: &ShareRow) -> Result<OutputShare, ApiError> {
     let org: String = organisations::table
         .find(s.organisation_id)
         .select(organisations::name)
@@ -618,9 +619,8 @@ pub async fn access(
     id: web::Path<String>,
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    caller
-        .require("manageCaseAccess/restrict")
-        .or_else(|_| caller.require("manageCase/update"))?;
+    // Restricting a case hides it from the rest of the organisation: not for every analyst.
+    caller.require("manageCaseAccess/restrict")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut k = owned_case(c, &actor, &id)?;

@@ -33,10 +33,15 @@ pub(crate) fn update_one(
     actor: &Actor,
     key: &str,
     body: &Value,
+    strict: Option<&[&str]>,
 ) -> Result<crate::db::casework::TaskRow, ApiError> {
     let mut t = find_task(c, actor, key)?;
     crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
-    tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(body)?)?;
+    let p = Patch::new(body)?;
+    tasks::apply_patch(c, actor.org_id, &mut t, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
     t.updated_by = Some(actor.login.clone());
     t.updated_at = Some(now_ms());
     diesel::update(task_t::table.find(t.id))
@@ -56,7 +61,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
     let actor = Actor::of(&caller);
-    db.write(move |c| update_one(c, &actor, &id, &body.0).map(|_| ()))
+    db.write(move |c| update_one(c, &actor, &id, &body.0, Some(&["OutputTask"])).map(|_| ()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -75,7 +80,7 @@ pub async fn bulk_update(
     let ids = super::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
-            update_one(c, &actor, id, &patch)?;
+            update_one(c, &actor, id, &patch, Some(&["OutputTask"]))?;
         }
         Ok(())
     })
@@ -194,19 +199,20 @@ pub(crate) fn add_log(
 #[post("/api/v1/task/{id}/log")]
 pub async fn create_log(
     db: web::Data<Db>,
+    state: web::Data<crate::ServiceState>,
     caller: Caller,
     id: web::Path<String>,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
     let (input, message, files) = log_input(&body)?;
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let l = add_log(c, &actor, &id, message, &input, &files)?;
-            rendered_log(c, &l)
-        })
-        .await?;
+    let staged = body.take_staged();
+    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let l = add_log(c, &actor, &id, message, &input, &files)?;
+        rendered_log(c, &l)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -235,6 +241,7 @@ pub async fn update_log(
         if let Some(d) = p.nullable_int("includeInTimeline")? {
             l.include_in_timeline = d;
         }
+        p.finish(&["OutputLog"])?;
         l.updated_by = Some(actor.login.clone());
         l.updated_at = Some(now_ms());
         diesel::update(logs::table.find(l.id)).set(&l).execute(c)?;
@@ -267,9 +274,10 @@ pub async fn remove_log(
 #[post("/api/v1/log/{id}/attachments")]
 pub async fn add_log_attachments(
     db: web::Data<Db>,
+    state: web::Data<crate::ServiceState>,
     caller: Caller,
     id: web::Path<String>,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
     let files: Vec<NewFile> = body.files.iter().map(NewFile::from).collect();
@@ -279,7 +287,8 @@ pub async fn add_log_attachments(
         ));
     }
     let actor = Actor::of(&caller);
-    db.write(move |c| {
+    let staged = body.take_staged();
+    super::body::write_keeping(&db, &state.datastore, staged, move |c| {
         let l = find_log(c, &actor, &id)?;
         let case_id: i64 = task_t::table
             .find(l.task_id)

@@ -1,39 +1,32 @@
-//! Users: create, get, update, lock, delete, memberships, passwords and API keys.
+//! Users: create, get, update, lock, delete, memberships, passwords and API keys. Who may do
+//! what to which account is decided by [`crate::access::accounts`], for every route here.
 
 use super::{
     check_name, check_text, find_organisation, find_profile, find_user, not_found, render_user,
 };
+use crate::access::accounts;
 use crate::auth::{secrets, Authenticator, Caller, ADMIN_ORG};
 use crate::db::models::{memberships_of, Membership, MembershipRow, UserRow};
 use crate::db::schema::*;
-use crate::db::{next_id, now_ms, Db, DbConn};
+use crate::db::{format_id, next_id, now_ms, Db, DbConn};
 use crate::domain::permissions;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 use shared_models::hive::*;
 use std::sync::Arc;
 
-/// Whether `caller` may manage `target` (given its memberships): platform administrators
-/// manage everyone; an organisation's user managers manage its members.
-fn can_manage(caller: &Caller, memberships: &[Membership]) -> bool {
-    caller.is_platform_admin("manageUser")
-        || (caller.has("manageUser")
-            && memberships
-                .iter()
-                .any(|m| m.organisation.id == caller.organisation.id))
+/// The vault context of a user's API key.
+pub fn key_context(user_id: i64) -> String {
+    format!("api_key:{}", format_id(user_id))
 }
 
 /// Whether `caller` may see `target`.
 pub(crate) fn can_see(caller: &Caller, target: &UserRow, memberships: &[Membership]) -> bool {
-    caller.user.id == target.id
-        || caller.is_platform_admin("manageUser")
-        || memberships
-            .iter()
-            .any(|m| m.organisation.id == caller.organisation.id)
+    accounts::may_see(caller, target, memberships)
 }
 
 /// Loads a user and its memberships if the caller may see it, else 404.
@@ -50,23 +43,20 @@ fn load_visible(
     Ok((user, memberships))
 }
 
-/// Loads a user the caller may manage (self counts when `self_ok`), else 404/403.
+/// Loads a user whose whole account the caller may manage (itself too when `self_ok`),
+/// else 404 (not visible) or 403; `what` names the change in the refusal.
 fn load_managed(
     c: &mut DbConn,
     caller: &Caller,
     key: &str,
     self_ok: bool,
+    what: &str,
 ) -> Result<(UserRow, Vec<Membership>), ApiError> {
     let (user, memberships) = load_visible(c, caller, key)?;
-    if (self_ok && user.id == caller.user.id) || can_manage(caller, &memberships) {
-        Ok((user, memberships))
-    } else {
-        Err(ApiError::Authorization(format!(
-            "User {} cannot manage user {}",
-            caller.login(),
-            user.login
-        )))
+    if !(self_ok && user.id == caller.user.id) {
+        accounts::require_manage_account(caller, &user, &memberships, what)?;
     }
+    Ok((user, memberships))
 }
 
 /// An admin profile belongs in the admin organisation and nowhere else.
@@ -147,7 +137,9 @@ pub async fn current_user_v0(caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Creates a user, or adds an existing one to the organisation (idempotent).
+/// Creates a user in an organisation the caller administers. A login that exists already
+/// is refused (`CreateError`) whatever organisation holds it: an existing account joins
+/// another organisation only through `PUT /api/v1/user/{id}/organisations`.
 #[utoipa::path(tag = "user", request_body = InputUser, responses((status = 201, body = OutputUser), (status = 400), (status = 403)))]
 #[post("/api/v1/user")]
 pub async fn create_user(
@@ -163,10 +155,10 @@ pub async fn create_user(
         Some(e) if !e.is_empty() => Some(check_text("email", e, 256)?),
         _ => None,
     };
-    let password_hash = match &input.password {
-        Some(p) => Some(hash_new_password(p)?),
-        None => None,
-    };
+    let password = input.password.clone();
+    if let Some(p) = &password {
+        secrets::check_password_rules(p).map_err(|m| ApiError::attribute("password", m))?;
+    }
     let org_key = input
         .organisation
         .clone()
@@ -174,61 +166,96 @@ pub async fn create_user(
     let profile_key = input.profile.clone();
     let user_type = input.user_type.unwrap_or(UserType::Normal);
     let caller2 = caller.clone();
+    // Checked before the (slow) password hash, and again in the transaction. Creating
+    // again a user the caller sees in that organisation answers it unchanged (as TheHive's
+    // create is idempotent); any other existing login is refused without saying where it is.
+    let (taken_login, caller3, org3) = (login.clone(), caller.clone(), org_key.clone());
+    let taken = db
+        .read(move |c| {
+            let Some(user) = find_user(c, &taken_login)? else {
+                return Ok(None);
+            };
+            let memberships = memberships_of(c, user.id)?;
+            let here = memberships
+                .iter()
+                .any(|m| m.organisation.name == org3 || format_id(m.organisation.id) == org3);
+            Ok(Some(
+                (here && accounts::may_see(&caller3, &user, &memberships))
+                    .then_some((user, memberships)),
+            ))
+        })
+        .await?;
+    match taken {
+        Some(Some((user, memberships))) => {
+            return Ok(HttpResponse::Created().json(render_user(&user, &memberships, &caller)))
+        }
+        Some(None) => return Err(ApiError::Create(format!("User {login} already exists"))),
+        None => {}
+    }
+    let password_hash = match password {
+        Some(p) => Some(
+            web::block(move || secrets::hash_password(&p))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?,
+        ),
+        None => None,
+    };
+    let login2 = login.clone();
     let (user, memberships) = db
         .write(move |c| {
             let org = find_organisation(c, &org_key)?
                 .ok_or_else(|| not_found("Organisation", &org_key))?;
-            if org.id != caller2.organisation.id && !caller2.is_platform_admin("manageUser") {
-                return Err(ApiError::Authorization(format!(
-                    "User {} cannot create users in organisation {}",
-                    caller2.login(),
-                    org.name
-                )));
-            }
+            accounts::require_administers(&caller2, org.id, &org.name)?;
             let profile =
                 find_profile(c, &profile_key)?.ok_or_else(|| not_found("Profile", &profile_key))?;
             check_profile_fits(&profile, &org.name)?;
-            if !caller2.is_platform_admin("manageUser") && profile.name == "admin" {
+            if !accounts::may_give_profile(&caller2, &profile.name) {
                 return Err(ApiError::Authorization(
                     "Only platform administrators give profile admin".into(),
                 ));
             }
-            let now = now_ms();
-            let user = match find_user(c, &login)? {
-                Some(existing) => existing,
-                None => {
-                    let row = UserRow {
-                        id: next_id(),
-                        login: login.clone(),
-                        name,
-                        email,
-                        user_type: user_type.as_str().into(),
-                        avatar: None,
-                        locked: false,
-                        password_hash,
-                        password_changed_at: now,
-                        api_key_hash: None,
-                        created_by: caller2.login().into(),
-                        created_at: now,
-                        updated_by: None,
-                        updated_at: None,
-                    };
-                    diesel::insert_into(users::table).values(&row).execute(c)?;
-                    row
-                }
-            };
-            let existing = memberships_of(c, user.id)?;
-            if !existing.iter().any(|m| m.organisation.id == org.id) {
-                diesel::insert_into(memberships::table)
-                    .values(&MembershipRow {
-                        user_id: user.id,
-                        organisation_id: org.id,
-                        profile_id: profile.id,
-                        is_default: existing.is_empty(),
-                    })
-                    .execute(c)?;
+            if find_user(c, &login2)?.is_some() {
+                return Err(ApiError::Create(format!("User {login2} already exists")));
             }
-            Ok((user.clone(), memberships_of(c, user.id)?))
+            let now = now_ms();
+            let row = UserRow {
+                id: next_id(),
+                login: login2.clone(),
+                name,
+                email,
+                user_type: user_type.as_str().into(),
+                avatar: None,
+                locked: false,
+                password_hash,
+                password_changed_at: now,
+                api_key_hash: None,
+                created_by: caller2.login().into(),
+                created_at: now,
+                updated_by: None,
+                updated_at: None,
+                api_key_secret: None,
+                totp_secret: None,
+                totp_pending: None,
+                totp_last_step: None,
+            };
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(c)
+                .map_err(|e| {
+                    crate::db::duplicate_as(e, || {
+                        ApiError::Create(format!("User {login2} already exists"))
+                    })
+                })?;
+            diesel::insert_into(memberships::table)
+                .values(&MembershipRow {
+                    user_id: row.id,
+                    organisation_id: org.id,
+                    profile_id: profile.id,
+                    is_default: true,
+                })
+                .execute(c)?;
+            Ok((row.clone(), memberships_of(c, row.id)?))
         })
         .await?;
     crate::auth::changed();
@@ -248,8 +275,9 @@ pub async fn get_user(
     Ok(HttpResponse::Ok().json(render_user(&user, &memberships, &caller)))
 }
 
-/// Updates a user. Name, e-mail, avatar and default organisation: the user or a manager;
-/// profile, lock and type: a manager.
+/// Updates a user. Name, e-mail, avatar and default organisation: the user, or who manages
+/// the whole account; lock and type: who manages the whole account; the profile of a
+/// membership: who administers that organisation.
 #[utoipa::path(tag = "user", request_body = InputUpdateUser, responses((status = 204), (status = 403), (status = 404)))]
 #[patch("/api/v1/user/{id}")]
 pub async fn update_user(
@@ -275,10 +303,16 @@ pub async fn update_user(
         None => None,
     };
     db.write(move |c| {
-        let privileged =
-            input.profile.is_some() || input.locked.is_some() || input.user_type.is_some();
-        let (user, memberships) = load_managed(c, &caller, &id, !privileged)?;
-        if input.locked == Some(true) && user.id == caller.user.id {
+        let (user, memberships) = load_visible(c, &caller, &id)?;
+        let is_self = user.id == caller.user.id;
+        let account_wide = name.is_some()
+            || email.is_some()
+            || avatar.is_some()
+            || input.default_organisation.is_some();
+        if (account_wide && !is_self) || input.locked.is_some() || input.user_type.is_some() {
+            accounts::require_manage_account(&caller, &user, &memberships, "change the account")?;
+        }
+        if input.locked == Some(true) && is_self {
             return Err(ApiError::BadRequest(
                 "You cannot lock your own account".into(),
             ));
@@ -302,6 +336,9 @@ pub async fn update_user(
         }
         if let Some(l) = input.locked {
             diesel::update(target).set(users::locked.eq(l)).execute(c)?;
+            if l {
+                crate::auth::end_sessions(c, user.id)?;
+            }
         }
         if let Some(t) = input.user_type {
             diesel::update(target)
@@ -313,29 +350,17 @@ pub async fn update_user(
                 .organisation
                 .clone()
                 .unwrap_or_else(|| caller.organisation.name.clone());
-            let m = memberships
-                .iter()
-                .find(|m| {
-                    m.organisation.name == org_key
-                        || crate::db::format_id(m.organisation.id) == org_key
-                })
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "User {} is not a member of {org_key}",
-                        user.login
-                    ))
-                })?;
-            if m.organisation.id != caller.organisation.id
-                && !caller.is_platform_admin("manageUser")
-            {
-                return Err(ApiError::Authorization(format!(
-                    "Cannot change profiles in {org_key}"
-                )));
-            }
+            let m = membership_in(&user, &memberships, &org_key)?;
+            accounts::require_administers(&caller, m.organisation.id, &m.organisation.name)?;
             let profile =
                 find_profile(c, profile_key)?.ok_or_else(|| not_found("Profile", profile_key))?;
             check_profile_fits(&profile, &m.organisation.name)?;
-            if user.id == caller.user.id && profile.id != m.profile.id {
+            if !accounts::may_give_profile(&caller, &profile.name) {
+                return Err(ApiError::Authorization(
+                    "Only platform administrators give profile admin".into(),
+                ));
+            }
+            if is_self && profile.id != m.profile.id {
                 return Err(ApiError::BadRequest(
                     "You cannot change your own profile".into(),
                 ));
@@ -349,18 +374,7 @@ pub async fn update_user(
             .execute(c)?;
         }
         if let Some(org_key) = &input.default_organisation {
-            let m = memberships
-                .iter()
-                .find(|m| {
-                    &m.organisation.name == org_key
-                        || &crate::db::format_id(m.organisation.id) == org_key
-                })
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "User {} is not a member of {org_key}",
-                        user.login
-                    ))
-                })?;
+            let m = membership_in(&user, &memberships, org_key)?;
             diesel::update(memberships::table.filter(memberships::user_id.eq(user.id)))
                 .set(memberships::is_default.eq(false))
                 .execute(c)?;
@@ -379,7 +393,21 @@ pub async fn update_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Legacy delete: locks the user.
+/// The membership of `user` in the organisation named (or `~id`) `org_key`, else 400.
+fn membership_in<'a>(
+    user: &UserRow,
+    memberships: &'a [Membership],
+    org_key: &str,
+) -> Result<&'a Membership, ApiError> {
+    memberships
+        .iter()
+        .find(|m| m.organisation.name == org_key || format_id(m.organisation.id) == org_key)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("User {} is not a member of {org_key}", user.login))
+        })
+}
+
+/// Legacy delete: locks the user (and ends its sessions).
 #[utoipa::path(tag = "user", responses((status = 204), (status = 403), (status = 404)))]
 #[delete("/api/v1/user/{id}")]
 pub async fn lock_user(
@@ -388,7 +416,7 @@ pub async fn lock_user(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     db.write(move |c| {
-        let (user, _) = load_managed(c, &caller, &id, false)?;
+        let (user, _) = load_managed(c, &caller, &id, false, "lock the account")?;
         if user.id == caller.user.id {
             return Err(ApiError::BadRequest(
                 "You cannot lock your own account".into(),
@@ -401,6 +429,7 @@ pub async fn lock_user(
                 users::updated_at.eq(now_ms()),
             ))
             .execute(c)?;
+        crate::auth::end_sessions(c, user.id)?;
         Ok(())
     })
     .await?;
@@ -417,6 +446,7 @@ pub struct DeleteParams {
 
 /// Deletes a user: platform administrators delete the account; an organisation's user
 /// managers remove it from their organisation (the account goes when it has none left).
+/// The user's sessions end either way.
 #[utoipa::path(tag = "user", params(DeleteParams), responses((status = 204), (status = 403), (status = 404)))]
 #[delete("/api/v1/user/{id}/force")]
 pub async fn delete_user(
@@ -427,13 +457,13 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     let org_param = params.into_inner().organisation;
     db.write(move |c| {
-        let (user, memberships) = load_managed(c, &caller, &id, false)?;
+        let (user, memberships) = load_visible(c, &caller, &id)?;
         if user.id == caller.user.id {
             return Err(ApiError::BadRequest(
                 "You cannot delete your own account".into(),
             ));
         }
-        let whole = caller.is_platform_admin("manageUser")
+        let whole = accounts::is_platform_admin(&caller)
             && org_param.as_deref().is_none_or(|o| o == ADMIN_ORG);
         if whole {
             diesel::delete(users::table.find(user.id)).execute(c)?;
@@ -442,20 +472,14 @@ pub async fn delete_user(
         let org_key = org_param.unwrap_or_else(|| caller.organisation.name.clone());
         let m = memberships
             .iter()
-            .find(|m| {
-                m.organisation.name == org_key || crate::db::format_id(m.organisation.id) == org_key
-            })
+            .find(|m| m.organisation.name == org_key || format_id(m.organisation.id) == org_key)
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "User {} is not in organisation {org_key}",
                     user.login
                 ))
             })?;
-        if m.organisation.id != caller.organisation.id && !caller.is_platform_admin("manageUser") {
-            return Err(ApiError::Authorization(format!(
-                "Cannot remove users from {org_key}"
-            )));
-        }
+        accounts::require_administers(&caller, m.organisation.id, &m.organisation.name)?;
         diesel::delete(
             memberships::table
                 .filter(memberships::user_id.eq(user.id))
@@ -464,6 +488,8 @@ pub async fn delete_user(
         .execute(c)?;
         if memberships.len() == 1 {
             diesel::delete(users::table.find(user.id)).execute(c)?;
+        } else {
+            crate::auth::end_sessions(c, user.id)?;
         }
         Ok(())
     })
@@ -472,7 +498,9 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Replaces the memberships of a user (platform administrators).
+/// Replaces the memberships of a user: by someone who administers every organisation the
+/// account belongs to and every one it is given (a platform administrator for the `admin`
+/// organisation). The user's sessions end.
 #[utoipa::path(tag = "user", request_body = InputUserOrganisations, responses((status = 200, body = InputUserOrganisations), (status = 403)))]
 #[put("/api/v1/user/{id}/organisations")]
 pub async fn set_organisations(
@@ -481,11 +509,6 @@ pub async fn set_organisations(
     id: web::Path<String>,
     body: JsonBody<InputUserOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.holds_platform_permission("manageUser") {
-        return Err(ApiError::Authorization(
-            "Only platform administrators set organisations".into(),
-        ));
-    }
     let wanted = body.0.organisations;
     if wanted.is_empty() {
         return Err(ApiError::attribute("organisations", "must not be empty"));
@@ -495,16 +518,28 @@ pub async fn set_organisations(
     }
     let out = db
         .write(move |c| {
-            let (user, _) = load_managed(c, &caller, &id, false)?;
+            let (user, _) = load_managed(c, &caller, &id, false, "change the memberships")?;
             let mut rows = Vec::new();
             let mut echo = Vec::new();
             let any_default = wanted.iter().any(|w| w.default);
             for (i, w) in wanted.iter().enumerate() {
                 let org = find_organisation(c, &w.organisation)?
                     .ok_or_else(|| not_found("Organisation", &w.organisation))?;
+                if org.name == ADMIN_ORG && !accounts::is_platform_admin(&caller) {
+                    return Err(ApiError::Authorization(
+                        "Only platform administrators give memberships of organisation admin"
+                            .into(),
+                    ));
+                }
+                accounts::require_administers(&caller, org.id, &org.name)?;
                 let profile =
                     find_profile(c, &w.profile)?.ok_or_else(|| not_found("Profile", &w.profile))?;
                 check_profile_fits(&profile, &org.name)?;
+                if !accounts::may_give_profile(&caller, &profile.name) {
+                    return Err(ApiError::Authorization(
+                        "Only platform administrators give profile admin".into(),
+                    ));
+                }
                 if rows
                     .iter()
                     .any(|r: &MembershipRow| r.organisation_id == org.id)
@@ -543,6 +578,9 @@ pub async fn set_organisations(
                     .values(row)
                     .execute(c)?;
             }
+            if user.id != caller.user.id {
+                crate::auth::end_sessions(c, user.id)?;
+            }
             Ok(echo)
         })
         .await?;
@@ -550,7 +588,7 @@ pub async fn set_organisations(
     Ok(HttpResponse::Ok().json(InputUserOrganisations { organisations: out }))
 }
 
-/// Sets a user's password (user managers).
+/// Sets a user's password (who manages the whole account). The user's sessions end.
 #[utoipa::path(tag = "user", request_body = InputSetPassword, responses((status = 204), (status = 403)))]
 #[post("/api/v1/user/{id}/password/set")]
 pub async fn set_password(
@@ -559,18 +597,17 @@ pub async fn set_password(
     id: web::Path<String>,
     body: JsonBody<InputSetPassword>,
 ) -> Result<HttpResponse, ApiError> {
+    let (caller2, id2) = (caller.clone(), id.clone());
+    db.read(move |c| load_managed(c, &caller2, &id2, false, "set the password"))
+        .await?;
     let hash = web::block(move || hash_new_password(&body.0.password))
         .await
         .map_err(ApiError::internal)??;
     db.write(move |c| {
-        let (user, memberships) = load_visible(c, &caller, &id)?;
-        if !can_manage(&caller, &memberships) {
-            return Err(ApiError::Authorization(format!(
-                "Cannot set the password of {}",
-                user.login
-            )));
-        }
-        store_password(c, &user, &hash, caller.login())
+        let (user, _) = load_managed(c, &caller, &id, false, "set the password")?;
+        store_password(c, &user, &hash, caller.login())?;
+        crate::auth::end_sessions(c, user.id)?;
+        Ok(())
     })
     .await?;
     crate::auth::changed();
@@ -592,12 +629,13 @@ fn store_password(c: &mut DbConn, user: &UserRow, hash: &str, by: &str) -> Resul
     Ok(())
 }
 
-/// Changes one's own password, given the current one.
+/// Changes one's own password, given the current one. Other sessions end.
 #[utoipa::path(tag = "user", request_body = InputChangePassword, responses((status = 204), (status = 401), (status = 403)))]
 #[post("/api/v1/user/{id}/password/change")]
 pub async fn change_password(
     db: web::Data<Db>,
     auth: web::Data<Arc<Authenticator>>,
+    req: HttpRequest,
     caller: Caller,
     id: web::Path<String>,
     body: JsonBody<InputChangePassword>,
@@ -609,55 +647,85 @@ pub async fn change_password(
             "Users change only their own password".into(),
         ));
     }
-    auth.check_password(&user.login, &body.0.current_password)
-        .await?;
+    auth.check_password(
+        &user.login,
+        &body.0.current_password,
+        crate::http::client_ip(&req),
+    )
+    .await?;
     let new = body.0.password.clone();
     let hash = web::block(move || hash_new_password(&new))
         .await
         .map_err(ApiError::internal)??;
-    db.write(move |c| store_password(c, &user, &hash, caller.login()))
-        .await?;
+    db.write(move |c| {
+        store_password(c, &user, &hash, caller.login())?;
+        crate::auth::end_sessions(c, user.id)
+            .map_err(ApiError::from)
+            .map(|_| ())
+    })
+    .await?;
     crate::auth::changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// API keys are stored as digests: they cannot be shown again.
-#[utoipa::path(tag = "user", responses((status = 400, description = "keys are shown once, at renewal"), (status = 404)))]
+/// The API key of a user (text/plain), for the user itself and who manages its account, as
+/// TheHive answers it. Keys are kept encrypted under the server key; a key issued before
+/// they were (stored as a digest only) cannot be shown and must be renewed.
+#[utoipa::path(tag = "user", responses((status = 200, content_type = "text/plain", body = String), (status = 403), (status = 404)))]
 #[get("/api/v1/user/{id}/key")]
 pub async fn get_key(
     db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, _) = db
-        .read(move |c| load_managed(c, &caller, &id, true))
+        .read(move |c| load_managed(c, &caller, &id, true, "read the API key"))
         .await?;
-    Err(if user.api_key_hash.is_some() {
-        ApiError::BadRequest(format!(
-            "The API key of {} is stored as a digest and was shown once, when issued; renew it \
-             (POST /api/v1/user/{}/key/renew) to get a new one",
-            user.login, user.login
-        ))
-    } else {
-        ApiError::NotFound(format!("User {} has no API key", user.login))
-    })
+    match (&user.api_key_hash, &user.api_key_secret) {
+        (None, _) => Err(ApiError::NotFound(format!(
+            "User {} hasn't key",
+            user.login
+        ))),
+        (Some(_), Some(sealed)) => {
+            let key = auth
+                .vault()
+                .open(&key_context(user.id), sealed)
+                .ok_or_else(|| ApiError::internal("the API key does not open with this key"))?;
+            Ok(HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body(key))
+        }
+        (Some(_), None) => Err(ApiError::NotFound(format!(
+            "The API key of {} was issued before keys were kept and cannot be shown; renew it",
+            user.login
+        ))),
+    }
 }
 
-/// Issues a new API key (text/plain), replacing the old one.
+/// Issues a new API key (text/plain), replacing the old one: the user itself, or who
+/// manages its account.
 #[utoipa::path(tag = "user", responses((status = 200, content_type = "text/plain", body = String), (status = 403)))]
 #[post("/api/v1/user/{id}/key/renew")]
 pub async fn renew_key(
     db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = secrets::new_api_key();
     let digest = secrets::sha256_hex(key.as_bytes());
+    let (auth2, key2) = (auth.clone(), key.clone());
     db.write(move |c| {
-        let (user, _) = load_managed(c, &caller, &id, true)?;
+        let (user, _) = load_managed(c, &caller, &id, true, "renew the API key")?;
+        let sealed = auth2
+            .vault()
+            .seal(&key_context(user.id), &key2)
+            .map_err(ApiError::internal)?;
         diesel::update(users::table.find(user.id))
             .set((
                 users::api_key_hash.eq(digest),
+                users::api_key_secret.eq(sealed),
                 users::updated_by.eq(caller.login()),
                 users::updated_at.eq(now_ms()),
             ))
@@ -680,10 +748,11 @@ pub async fn delete_key(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     db.write(move |c| {
-        let (user, _) = load_managed(c, &caller, &id, true)?;
+        let (user, _) = load_managed(c, &caller, &id, true, "revoke the API key")?;
         diesel::update(users::table.find(user.id))
             .set((
                 users::api_key_hash.eq(None::<String>),
+                users::api_key_secret.eq(None::<String>),
                 users::updated_by.eq(caller.login()),
                 users::updated_at.eq(now_ms()),
             ))

@@ -52,8 +52,8 @@ fn alert_body_limit(state: &ServiceState) -> usize {
     files.saturating_add(state.max_json_bytes)
 }
 
-/// Decodes the inline files of v0 artifacts (`data: "filename;contentType;base64"`) into the
-/// datastore. Each artifact then names its file part in `attachment`, as the v1 multipart
+/// Decodes the inline files of v0 artifacts (`data: "filename;contentType;base64"`) into
+/// staged datastore files (kept by the handler once the request is accepted). Each artifact then names its file part in `attachment`, as the v1 multipart
 /// form does, and `data` is dropped. A full local path as file name keeps only its last
 /// part; `filename;contentType` alone is an empty file.
 pub fn decode_artifacts(
@@ -62,8 +62,9 @@ pub fn decode_artifacts(
     file_types: &HashMap<String, bool>,
     artifacts: &mut [Value],
     at: &str,
-) -> Result<Vec<FilePart>, ApiError> {
+) -> Result<(Vec<FilePart>, Vec<crate::datastore::Staged>), ApiError> {
     let mut files = Vec::new();
+    let mut staged = Vec::new();
     let mut total: u64 = 0;
     for (i, a) in artifacts.iter_mut().enumerate() {
         let Value::Object(o) = a else {
@@ -107,7 +108,9 @@ pub fn decode_artifacts(
         }
         let content_type = content_type.trim();
         let filename = base_name(name);
-        let stored = store.put(&bytes).map_err(ApiError::internal)?;
+        let kept = store.stage(&bytes).map_err(ApiError::internal)?;
+        let stored = kept.stored.clone();
+        staged.push(kept);
         let part = format!("v0-artifact-{i}");
         files.push(FilePart {
             field: part.clone(),
@@ -124,21 +127,24 @@ pub fn decode_artifacts(
         o.remove("data");
         o.insert("attachment".into(), part.into());
     }
-    Ok(files)
+    Ok((files, staged))
 }
+
+/// Inline files of a v0 body: their parts and their staged content.
+type Inline = (Vec<FilePart>, Vec<crate::datastore::Staged>);
 
 /// Takes the artifacts out of a v0 body and stores their inline files.
 async fn take_artifacts(
     db: &Db,
     state: &web::Data<ServiceState>,
     body: &mut Value,
-) -> Result<(Option<Vec<Value>>, Vec<FilePart>), ApiError> {
+) -> Result<(Option<Vec<Value>>, Inline), ApiError> {
     let Some(artifacts) = body.as_object_mut().and_then(|o| o.remove("artifacts")) else {
-        return Ok((None, Vec::new()));
+        return Ok((None, (Vec::new(), Vec::new())));
     };
     let mut artifacts = match artifacts {
         Value::Array(a) => a,
-        Value::Null => return Ok((None, Vec::new())),
+        Value::Null => return Ok((None, (Vec::new(), Vec::new()))),
         _ => {
             return Err(ApiError::attribute(
                 "artifacts",
@@ -154,7 +160,7 @@ async fn take_artifacts(
     }
     let types = db.read(|c| Ok(obs::types(c)?)).await?;
     let st = state.clone();
-    let (artifacts, files) = web::block(move || {
+    let (artifacts, inline) = web::block(move || {
         let files = decode_artifacts(
             &st.datastore,
             st.max_upload_bytes,
@@ -166,7 +172,7 @@ async fn take_artifacts(
     })
     .await
     .map_err(ApiError::internal)??;
-    Ok((Some(artifacts), files))
+    Ok((Some(artifacts), inline))
 }
 
 fn observable_inputs(artifacts: &[Value]) -> Result<Vec<InputObservable>, ApiError> {
@@ -203,7 +209,7 @@ pub async fn create(
             "the body must be a JSON object".into(),
         ));
     }
-    let (artifacts, files) = take_artifacts(&db, &state, &mut body).await?;
+    let (artifacts, (files, staged)) = take_artifacts(&db, &state, &mut body).await?;
     if let (Some(a), Value::Object(o)) = (artifacts, &mut body) {
         o.insert("observables".into(), Value::Array(a));
     }
@@ -214,15 +220,14 @@ pub async fn create(
     let input: InputAlert = serde_json::from_value(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid alert: {e}")))?;
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let new = alerts::check(c, &actor, &input, &files)?;
-            let id = new.row.id;
-            alerts::insert(c, &actor, new)?;
-            let a = load(c, id)?;
-            super::alert_row(c, &a)
-        })
-        .await?;
+    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let new = alerts::check(c, &actor, &input, &files)?;
+        let id = new.row.id;
+        alerts::insert(c, &actor, new)?;
+        let a = load(c, id)?;
+        super::alert_row(c, &a)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -235,7 +240,7 @@ pub struct GetParams {
 
 /// Cases holding observables of this alert (same type and value, or same file).
 fn similar_cases(c: &mut DbConn, who: &Actor, a: &AlertRow) -> Result<Vec<Value>, ApiError> {
-    let mine = obs::children(c, Parent::Alert(a.id))?;
+    let mine = obs::visible_children(c, who, Parent::Alert(a.id))?;
     let found = super::cases::cases_sharing(c, who, &mine, None)?;
     let mut out = Vec::new();
     for (k, theirs, matched) in found {
@@ -301,34 +306,33 @@ pub async fn update(
             "the body must be a JSON object".into(),
         ));
     }
-    let (artifacts, files) = take_artifacts(&db, &state, &mut body).await?;
+    let (artifacts, (files, staged)) = take_artifacts(&db, &state, &mut body).await?;
     let inputs = observable_inputs(artifacts.as_deref().unwrap_or_default())?;
     if let Value::Object(o) = &mut body {
         o.remove("status");
     }
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let a = crate::routes::alerts::update_one(c, &actor, &id, &body)?;
-            if !inputs.is_empty() {
-                let types = obs::types(c)?;
-                let mut news = Vec::new();
-                for (i, input) in inputs.iter().enumerate() {
-                    news.extend(obs::expand(
-                        c,
-                        actor.org_id,
-                        &types,
-                        input,
-                        &files,
-                        None,
-                        &format!("artifacts[{i}]."),
-                    )?);
-                }
-                obs::insert(c, &actor, Parent::Alert(a.id), news)?;
+    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let a = crate::routes::alerts::update_one(c, &actor, &id, &body, None)?;
+        if !inputs.is_empty() {
+            let types = obs::types(c)?;
+            let mut news = Vec::new();
+            for (i, input) in inputs.iter().enumerate() {
+                news.extend(obs::expand(
+                    c,
+                    actor.org_id,
+                    &types,
+                    input,
+                    &files,
+                    None,
+                    &format!("artifacts[{i}]."),
+                )?);
             }
-            super::alert_row(c, &a)
-        })
-        .await?;
+            obs::insert(c, &actor, Parent::Alert(a.id), news)?;
+        }
+        super::alert_row(c, &a)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -437,7 +441,8 @@ async fn set_follow(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let a = crate::routes::alerts::update_one(c, &actor, &id, &json!({ "follow": on }))?;
+            let a =
+                crate::routes::alerts::update_one(c, &actor, &id, &json!({ "follow": on }), None)?;
             super::alert_row(c, &a)
         })
         .await?;
@@ -535,14 +540,13 @@ pub async fn create_artifact(
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/update")?;
-    let (input, files) = super::cases::artifact_input(&db, &state, body).await?;
+    let (input, files, staged) = super::cases::artifact_input(&db, &state, body).await?;
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let rows = crate::routes::alerts::add_observables(c, &actor, &id, &input, &files)?;
-            super::observable_rows(c, &rows)
-        })
-        .await?;
+    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let rows = crate::routes::alerts::add_observables(c, &actor, &id, &input, &files)?;
+        super::observable_rows(c, &rows)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -569,7 +573,7 @@ pub async fn update_artifact(
     let out = db
         .write(move |c| {
             alert_artifact(c, &actor, &id)?;
-            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0)?;
+            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0, None)?;
             Ok(super::observable_rows(c, &[o])?.pop())
         })
         .await?;
@@ -613,8 +617,14 @@ mod tests {
             json!({"dataType": "file", "data": "/tmp/feeder/Invoice.eml;message/rfc822;aGVsbG8="}),
             json!({"dataType": "file", "data": "empty.txt;text/plain"}),
         ];
-        let files = decode_artifacts(&st, 1024, &types, &mut arts, "artifacts").expect("ok");
+        let (files, staged) =
+            decode_artifacts(&st, 1024, &types, &mut arts, "artifacts").expect("ok");
         assert_eq!(files.len(), 2);
+        assert_eq!(staged.len(), 2);
+        assert!(
+            !st.path_of(&files[0].stored.sha256).exists(),
+            "staged, not yet in the datastore"
+        );
         assert_eq!(files[0].filename, "Invoice.eml");
         assert_eq!(files[0].content_type, "message/rfc822");
         assert_eq!(files[0].stored.size, 5);

@@ -7,10 +7,10 @@ use super::search::V0;
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
 use crate::casework::{
-    alerts, can_see_case, cases, find_case, find_log, find_observable, find_task, item_shared_with,
-    render, tasks, Actor,
+    alerts, cases, find_case, find_log, find_observable, find_task, render, tasks, Actor,
 };
 use crate::datastore::FilePart;
+use crate::datastore::Staged;
 use crate::db::casework::{CaseRow, ObservableRow};
 use crate::db::schema::{cases as case_t, observables};
 use crate::db::{Db, DbConn};
@@ -178,7 +178,7 @@ pub async fn update(
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
             let patch = v1_case_patch(&k.status, &k.stage, body.0)?;
-            let k = crate::routes::cases::update_one(c, &actor, &id, &patch)?;
+            let k = crate::routes::cases::update_one(c, &actor, &id, &patch, None)?;
             super::case_row(c, &k)
         })
         .await?;
@@ -246,15 +246,12 @@ pub fn cases_sharing(
     mine: &[ObservableRow],
     except: Option<i64>,
 ) -> Result<Sharing, ApiError> {
-    let mut seen = Vec::with_capacity(mine.len());
-    for o in mine {
-        if item_shared_with(c, who, o.id, o.organisation_id)? {
-            seen.push(o);
-        }
-    }
-    let keys: HashSet<(&str, &str)> = seen
+    use crate::access::{visible_ids, Entity};
+    let mine_ids: Vec<i64> = mine.iter().map(|o| o.id).collect();
+    let seen_ids = visible_ids(c, Entity::Observable, who, &mine_ids)?;
+    let keys: HashSet<(&str, &str)> = mine
         .iter()
-        .filter(|o| !o.ignore_similarity)
+        .filter(|o| seen_ids.contains(&o.id) && !o.ignore_similarity)
         .map(|o| (o.data_type.as_str(), o.data_hash.as_str()))
         .collect();
     let hashes: Vec<String> = keys
@@ -269,6 +266,11 @@ pub fn cases_sharing(
             .filter(observables::data_hash.eq_any(chunk))
             .filter(observables::case_id.is_not_null())
             .filter(observables::ignore_similarity.eq(false))
+            .filter(crate::access::visible(
+                Entity::Observable,
+                who,
+                "observables",
+            ))
             .order(observables::id.asc())
             .select(ObservableRow::as_select())
             .load(c)?;
@@ -288,23 +290,18 @@ pub fn cases_sharing(
         }
         let k: Option<CaseRow> = case_t::table
             .find(case_id)
+            .filter(crate::access::visible(Entity::Case, who, "cases"))
             .select(CaseRow::as_select())
             .first(c)
             .optional()?;
         let Some(k) = k else { continue };
-        if !can_see_case(c, who, &k)? {
-            continue;
-        }
         // Only what the caller may see of that case counts, and is shown.
-        let mut all = Vec::new();
-        for o in obs::children(c, Parent::Case(k.id))? {
-            if item_shared_with(c, who, o.id, o.organisation_id)? {
-                all.push(o);
-            }
-        }
-        let found: Vec<ObservableRow> = found
+        let children = obs::children(c, Parent::Case(k.id))?;
+        let ids: Vec<i64> = children.iter().map(|o| o.id).collect();
+        let visible = visible_ids(c, Entity::Observable, who, &ids)?;
+        let all: Vec<ObservableRow> = children
             .into_iter()
-            .filter(|o| all.iter().any(|a| a.id == o.id))
+            .filter(|o| visible.contains(&o.id))
             .collect();
         if !found.is_empty() {
             out.push((k, all, found));
@@ -326,7 +323,7 @@ pub async fn links(
     let out = db
         .read(move |c| {
             let k = find_case(c, &who, &id)?;
-            let mine = obs::children(c, Parent::Case(k.id))?;
+            let mine = obs::visible_children(c, &who, Parent::Case(k.id))?;
             let mut out = Vec::new();
             for (other, _, matched) in cases_sharing(c, &who, &mine, Some(k.id))? {
                 let mut v = super::case_row(c, &other)?;
@@ -351,9 +348,10 @@ pub async fn links(
 pub async fn artifact_input(
     db: &Db,
     state: &web::Data<ServiceState>,
-    body: Upload,
-) -> Result<(InputObservable, Vec<FilePart>), ApiError> {
+    mut body: Upload,
+) -> Result<(InputObservable, Vec<FilePart>, Vec<Staged>), ApiError> {
     let mut json: Value = body.parse()?;
+    let mut staged = body.take_staged();
     let mut files = body.files;
     let inline = json
         .get("data")
@@ -362,7 +360,7 @@ pub async fn artifact_input(
     if inline {
         let types = db.read(|c| Ok(obs::types(c)?)).await?;
         let st = state.clone();
-        let (j, decoded) = web::block(move || {
+        let (j, (decoded, decoded_staged)) = web::block(move || {
             let mut one = [json];
             let files = super::alerts::decode_artifacts(
                 &st.datastore,
@@ -378,10 +376,11 @@ pub async fn artifact_input(
         .map_err(ApiError::internal)??;
         json = j;
         files.extend(decoded);
+        staged.extend(decoded_staged);
     }
     let input: InputObservable = serde_json::from_value(json)
         .map_err(|e| ApiError::BadRequest(format!("invalid artifact: {e}")))?;
-    Ok((input, files))
+    Ok((input, files, staged))
 }
 
 /// Adds observables to a case: JSON, or multipart `_json` + `attachment`; answers the list.
@@ -395,14 +394,13 @@ pub async fn create_artifact(
     body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageObservable")?;
-    let (input, files) = artifact_input(&db, &state, body).await?;
+    let (input, files, staged) = artifact_input(&db, &state, body).await?;
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let rows = crate::routes::cases::add_observables(c, &actor, &id, &input, &files)?;
-            super::observable_rows(c, &rows)
-        })
-        .await?;
+    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let rows = crate::routes::cases::add_observables(c, &actor, &id, &input, &files)?;
+        super::observable_rows(c, &rows)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -462,7 +460,7 @@ pub async fn update_artifact(
     let out = db
         .write(move |c| {
             case_artifact(c, &actor, &id)?;
-            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0)?;
+            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0, None)?;
             Ok(super::observable_rows(c, &[o])?.pop())
         })
         .await?;
@@ -550,7 +548,7 @@ pub async fn update_task(
     let patch = v1_task(body.0);
     let actor = Actor::of(&caller);
     let out = db
-        .write(move |c| crate::routes::tasks::update_one(c, &actor, &id, &patch))
+        .write(move |c| crate::routes::tasks::update_one(c, &actor, &id, &patch, None))
         .await?;
     Ok(HttpResponse::Ok().json(super::task(render::to_value(&render::task(&out)))))
 }
@@ -579,19 +577,20 @@ fn log_out(c: &mut DbConn, l: &crate::db::casework::LogRow) -> Result<Value, Api
 #[post("/api/case/task/{id}/log")]
 pub async fn create_log(
     db: web::Data<Db>,
+    state: web::Data<ServiceState>,
     caller: Caller,
     id: web::Path<String>,
-    body: Upload,
+    mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
     let (input, message, files) = crate::routes::tasks::log_input(&body)?;
     let actor = Actor::of(&caller);
-    let out = db
-        .write(move |c| {
-            let l = crate::routes::tasks::add_log(c, &actor, &id, message, &input, &files)?;
-            log_out(c, &l)
-        })
-        .await?;
+    let staged = body.take_staged();
+    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+        let l = crate::routes::tasks::add_log(c, &actor, &id, message, &input, &files)?;
+        log_out(c, &l)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -717,7 +716,7 @@ pub async fn update_template(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let t = crate::routes::case_templates::update_one(c, &actor, &id, &patch)?;
+            let t = crate::routes::case_templates::update_one(c, &actor, &id, &patch, None)?;
             template_out(c, &t)
         })
         .await?;

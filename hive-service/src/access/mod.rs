@@ -1,0 +1,373 @@
+//! The access layer: what a caller may see and do, decided in one place.
+//!
+//! Visibility is one SQL predicate per entity kind ([`visible`]): the rows of that kind a
+//! user acting in an organisation may see. Every reader uses it: the finders of
+//! [`crate::casework`], the Query API's SQL selections and traversals (and, after every
+//! step, [`visible_ids`] on what a step produced), the renderers' counts, exports,
+//! timelines, similarity, downloads and the Cortex connector. A path that reads case work
+//! without it is a bug the access-matrix test (tests/python/v2/test_access_matrix.py) finds.
+//!
+//! The rules, as TheHive's:
+//! - a case is seen by its organisation and by the organisations it is shared with, and,
+//!   when restricted to named users (`UserAccessKind`), only by those users;
+//! - a task or an observable of a case is seen by those who see the case, when their
+//!   organisation owns the case or the item, or the item is shared with it; an observable of
+//!   an alert by the alert's organisation; a log through its task;
+//! - comments, procedures, pages and custom events of a case by those who see the case; of
+//!   an alert by the alert's organisation;
+//! - a stored file by those who see one of its holders (observable, log, case, alert, or
+//!   their organisation for its own files);
+//! - an analyzer job or a responder action by those who see the object it ran on.
+//!
+//! Who may act on which account is [`accounts`]; what a share lets a partner change is
+//! [`check_share_permission`].
+
+pub mod accounts;
+
+use crate::auth::Caller;
+use crate::db::casework::CaseRow;
+use crate::db::raw::{like_escape, Bind, Cond, IdRow, Sql};
+use crate::db::DbConn;
+use crate::error::ApiError;
+use diesel::prelude::*;
+use std::collections::HashSet;
+
+/// Who acts: a user in one organisation (a request's caller, or the user a Cortex job runs
+/// for).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Login, recorded in `_createdBy`/`_updatedBy`.
+    pub login: String,
+    /// Organisation acted in.
+    pub org_id: i64,
+    /// Its name.
+    pub org_name: String,
+}
+
+impl Actor {
+    /// The actor of a request.
+    pub fn of(caller: &Caller) -> Actor {
+        Actor {
+            login: caller.login().to_string(),
+            org_id: caller.organisation.id,
+            org_name: caller.organisation.name.clone(),
+        }
+    }
+}
+
+/// The kinds of entity the access layer decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// Alerts.
+    Alert,
+    /// Cases.
+    Case,
+    /// Observables of cases and alerts.
+    Observable,
+    /// Tasks.
+    Task,
+    /// Task logs.
+    Log,
+    /// Comments of cases and alerts.
+    Comment,
+    /// Procedures (TTPs) of cases and alerts.
+    Procedure,
+    /// Pages of cases.
+    Page,
+    /// Page templates of the organisation.
+    PageTemplate,
+    /// Custom events of case timelines.
+    CustomEvent,
+    /// Stored files (attachments rows).
+    Attachment,
+    /// Shares of cases.
+    Share,
+    /// Analyzer jobs and responder actions.
+    CortexJob,
+    /// Case templates.
+    CaseTemplate,
+}
+
+impl Entity {
+    /// The table holding this kind.
+    pub fn table(self) -> &'static str {
+        match self {
+            Entity::Alert => "alerts",
+            Entity::Case => "cases",
+            Entity::Observable => "observables",
+            Entity::Task => "tasks",
+            Entity::Log => "logs",
+            Entity::Comment => "comments",
+            Entity::Procedure => "procedures",
+            Entity::Page | Entity::PageTemplate => "pages",
+            Entity::CustomEvent => "custom_events",
+            Entity::Attachment => "attachments",
+            Entity::Share => "shares",
+            Entity::CortexJob => "cortex_jobs",
+            Entity::CaseTemplate => "case_templates",
+        }
+    }
+}
+
+/// The rows of `entity`, in the table named (or aliased) `t`, that `who` may see.
+pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
+    match entity {
+        Entity::Alert | Entity::CaseTemplate => owned(who, t),
+        Entity::Case => case(who, t),
+        Entity::Observable => observable(who, t),
+        Entity::Task => task(who, t),
+        Entity::Log => log(who, t),
+        Entity::Comment | Entity::Procedure => case_or_alert_child(who, t),
+        Entity::Page => {
+            let k = format!("{t}_k");
+            Cond::default()
+                .sql(&format!(
+                    "{t}.case_id IS NOT NULL AND EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.case_id AND "
+                ))
+                .cond(case(who, &k))
+                .sql(")")
+        }
+        Entity::PageTemplate => Cond::default()
+            .sql(&format!("{t}.case_id IS NULL AND "))
+            .cond(owned(who, t)),
+        Entity::CustomEvent => in_visible_case(who, t, "case_id"),
+        Entity::Attachment => attachment(who, t),
+        Entity::Share => in_visible_case(who, t, "case_id"),
+        Entity::CortexJob => cortex_job(who, t),
+    }
+}
+
+fn owned(who: &Actor, t: &str) -> Cond {
+    Cond::default()
+        .sql(&format!("{t}.organisation_id = "))
+        .int(who.org_id)
+}
+
+/// A case: owned by or shared with the organisation, and not restricted to other users.
+fn case(who: &Actor, t: &str) -> Cond {
+    let s = format!("{t}_s");
+    let login = format!(
+        "%{}%",
+        like_escape(&serde_json::to_string(&who.login).unwrap_or_default())
+    );
+    Cond::default()
+        .sql(&format!("({t}.organisation_id = "))
+        .int(who.org_id)
+        .sql(&format!(
+            " OR EXISTS (SELECT 1 FROM shares {s} WHERE {s}.case_id = {t}.id AND {s}.organisation_id = "
+        ))
+        .int(who.org_id)
+        .sql(&format!(
+            ")) AND ({t}.access_kind <> 'UserAccessKind' OR {t}.access_users LIKE "
+        ))
+        .text(&login)
+        .sql(" ESCAPE '\\')")
+}
+
+/// `t.<column>` is a case `who` sees.
+fn in_visible_case(who: &Actor, t: &str, column: &str) -> Cond {
+    let k = format!("{t}_k");
+    Cond::default()
+        .sql(&format!(
+            "EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.{column} AND "
+        ))
+        .cond(case(who, &k))
+        .sql(")")
+}
+
+/// An item of a visible case (task or observable): the organisation owns the case or the
+/// item, or the item is shared with it.
+fn case_item(who: &Actor, t: &str) -> Cond {
+    let k = format!("{t}_k");
+    let i = format!("{t}_i");
+    Cond::default()
+        .sql(&format!(
+            "EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.case_id AND "
+        ))
+        .cond(case(who, &k))
+        .sql(&format!(" AND ({k}.organisation_id = "))
+        .int(who.org_id)
+        .sql(&format!(" OR {t}.organisation_id = "))
+        .int(who.org_id)
+        .sql(&format!(
+            " OR EXISTS (SELECT 1 FROM shared_items {i} WHERE {i}.entity_id = {t}.id AND {i}.organisation_id = "
+        ))
+        .int(who.org_id)
+        .sql(")))")
+}
+
+fn task(who: &Actor, t: &str) -> Cond {
+    case_item(who, t)
+}
+
+/// An observable of an alert of the organisation, or a visible item of a case.
+fn observable(who: &Actor, t: &str) -> Cond {
+    Cond::default()
+        .sql(&format!("({t}.case_id IS NULL AND {t}.organisation_id = "))
+        .int(who.org_id)
+        .sql(&format!(") OR ({t}.case_id IS NOT NULL AND "))
+        .cond(case_item(who, t))
+        .sql(")")
+}
+
+fn log(who: &Actor, t: &str) -> Cond {
+    let k = format!("{t}_t");
+    Cond::default()
+        .sql(&format!(
+            "EXISTS (SELECT 1 FROM tasks {k} WHERE {k}.id = {t}.task_id AND "
+        ))
+        .cond(task(who, &k))
+        .sql(")")
+}
+
+/// A comment or a procedure: of a visible case, or of an alert of the organisation.
+fn case_or_alert_child(who: &Actor, t: &str) -> Cond {
+    let a = format!("{t}_a");
+    Cond::default()
+        .sql(&format!("({t}.case_id IS NOT NULL AND "))
+        .cond(in_visible_case(who, t, "case_id"))
+        .sql(&format!(
+            ") OR ({t}.case_id IS NULL AND EXISTS (SELECT 1 FROM alerts {a} WHERE {a}.id = {t}.alert_id AND "
+        ))
+        .cond(owned(who, &a))
+        .sql("))")
+}
+
+/// A stored file: held by a visible observable, log, case or alert, or by the organisation.
+fn attachment(who: &Actor, t: &str) -> Cond {
+    let (o, l, a) = (format!("{t}_o"), format!("{t}_l"), format!("{t}_a"));
+    Cond::default()
+        .sql(&format!("({t}.owner_id = "))
+        .int(who.org_id)
+        .sql(&format!(" AND {t}.organisation_id = "))
+        .int(who.org_id)
+        .sql(") OR ")
+        .cond(in_visible_case(who, t, "owner_id"))
+        .sql(&format!(
+            " OR EXISTS (SELECT 1 FROM alerts {a} WHERE {a}.id = {t}.owner_id AND "
+        ))
+        .cond(owned(who, &a))
+        .sql(&format!(
+            ") OR EXISTS (SELECT 1 FROM logs {l} WHERE {l}.id = {t}.owner_id AND "
+        ))
+        .cond(log(who, &l))
+        .sql(&format!(
+            ") OR EXISTS (SELECT 1 FROM observables {o} WHERE {o}.attachment_id = {t}.id AND "
+        ))
+        .cond(observable(who, &o))
+        .sql(")")
+}
+
+/// A job or an action: on an object `who` sees.
+fn cortex_job(who: &Actor, t: &str) -> Cond {
+    let on = |kind: &str, table: &str, e: Entity| {
+        let x = format!("{t}_{}", &table[..1]);
+        Cond::default()
+            .sql(&format!(
+                "({t}.object_type = '{kind}' AND EXISTS (SELECT 1 FROM {table} {x} WHERE {x}.id = {t}.object_id AND "
+            ))
+            .cond(visible(e, who, &x))
+            .sql("))")
+    };
+    Cond::default()
+        .cond(on("case_artifact", "observables", Entity::Observable))
+        .sql(" OR ")
+        .cond(on("case", "cases", Entity::Case))
+        .sql(" OR ")
+        .cond(on("case_task", "tasks", Entity::Task))
+        .sql(" OR ")
+        .cond(on("case_task_log", "logs", Entity::Log))
+        .sql(" OR ")
+        .cond(on("alert", "alerts", Entity::Alert))
+}
+
+/// The ids among `ids` of `entity` that `who` may see.
+pub fn visible_ids(
+    c: &mut DbConn,
+    entity: Entity,
+    who: &Actor,
+    ids: &[i64],
+) -> QueryResult<HashSet<i64>> {
+    let pg = matches!(c, DbConn::Postgresql(_));
+    let table = entity.table();
+    let mut out = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut q = Sql::new(pg);
+        q.push(&format!(
+            "SELECT {table}.id AS id FROM {table} WHERE {table}.id IN ("
+        ));
+        for (n, id) in chunk.iter().enumerate() {
+            if n > 0 {
+                q.push(", ");
+            }
+            q.bind(Bind::I(*id));
+        }
+        q.push(") AND ");
+        visible(entity, who, table).write(&mut q);
+        out.extend(q.load::<IdRow>(c)?.into_iter().map(|r| r.id));
+    }
+    Ok(out)
+}
+
+/// Whether `who` may see the `entity` with this id.
+pub fn sees(c: &mut DbConn, entity: Entity, who: &Actor, id: i64) -> QueryResult<bool> {
+    Ok(visible_ids(c, entity, who, &[id])?.contains(&id))
+}
+
+/// 403 unless `who`'s organisation owns the case (deleting, merging, sharing it).
+pub fn require_owner(who: &Actor, k: &CaseRow, what: &str) -> Result<(), ApiError> {
+    if k.organisation_id == who.org_id {
+        Ok(())
+    } else {
+        Err(ApiError::Authorization(format!(
+            "only the organisation owning the case {what}"
+        )))
+    }
+}
+
+/// Checks a write on a case by an organisation it is shared with: the share's profile must
+/// grant `permission` (the owner's members are checked by their own profile).
+pub fn check_share_permission(
+    c: &mut DbConn,
+    who: &Actor,
+    case: &CaseRow,
+    permission: &str,
+) -> Result<(), ApiError> {
+    use crate::db::schema::{profiles, shares};
+    if case.organisation_id == who.org_id {
+        return Ok(());
+    }
+    let perms: Option<String> = shares::table
+        .inner_join(profiles::table.on(profiles::id.eq(shares::profile_id)))
+        .filter(shares::case_id.eq(case.id))
+        .filter(shares::organisation_id.eq(who.org_id))
+        .select(profiles::permissions)
+        .first(c)
+        .optional()?;
+    let perms: Vec<String> = perms
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or_default();
+    if crate::domain::permissions::grants(&perms, permission) {
+        Ok(())
+    } else {
+        Err(ApiError::Authorization(format!(
+            "The case is shared with {} under a profile without {permission}",
+            who.org_name
+        )))
+    }
+}
+
+/// As [`check_share_permission`], for something of the case `case_id`.
+pub fn check_write(
+    c: &mut DbConn,
+    who: &Actor,
+    case_id: i64,
+    permission: &str,
+) -> Result<(), ApiError> {
+    use crate::db::schema::cases;
+    let k: CaseRow = cases::table
+        .find(case_id)
+        .select(CaseRow::as_select())
+        .first(c)?;
+    check_share_permission(c, who, &k, permission)
+}
