@@ -285,6 +285,9 @@ impl Datastore {
     }
 }
 
+/// The CSP of a downloaded file: nothing runs, as in a sandboxed frame of no origin.
+const DOWNLOAD_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
 /// Answers a stored file, as is or zipped with the password `malware`.
 pub async fn send_file(
     datastore: &Datastore,
@@ -309,6 +312,8 @@ pub async fn send_file(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
             ))
+            // Never rendered as a page of this origin, even if a browser is told to open it.
+            .insert_header((header::CONTENT_SECURITY_POLICY, DOWNLOAD_CSP))
             .body(bytes));
     }
     let entry = name.clone();
@@ -330,6 +335,7 @@ pub async fn send_file(
     .map_err(ApiError::NotFound)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/zip"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOWNLOAD_CSP))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}.zip\""),

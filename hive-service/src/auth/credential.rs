@@ -1,7 +1,11 @@
 //! The credential a request carries, for both services (cortex-service compiles this file
 //! too): `Authorization: Bearer` (API key or session token), `Authorization: Basic`, or the
-//! session cookie. A cookie travels with cross-site requests, so a cookie-authenticated request
-//! that changes data must carry `X-Requested-With`, which a cross-site form cannot set.
+//! session cookie. A browser sends a cookie, and Basic credentials it remembers, with
+//! cross-site requests too (CVE-2025-48740 in TheHive), so for the credentials a browser adds
+//! by itself a request that changes data is refused when the browser says it comes from
+//! another site (`Sec-Fetch-Site`, `Origin`), and a cookie-authenticated one must also carry
+//! `X-Requested-With`, which a cross-site form cannot set. Scripts (thehive4py, cortex4py,
+//! feeders) send neither header and are not affected.
 
 use super::auth_failure;
 use crate::error::ApiError;
@@ -28,6 +32,31 @@ pub enum Credential {
     Cookie(String),
 }
 
+/// Whether a request that changes data comes, as its browser says, from another site.
+fn cross_site_write(req: &HttpRequest) -> bool {
+    if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return false;
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("Sec-Fetch-Site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header("Origin"), header("Host")) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        _ => false,
+    }
+}
+
+fn cross_site_refused() -> ApiError {
+    ApiError::Authorization(
+        "A request from another site cannot change data with the browser's credentials".into(),
+    )
+}
+
 /// Reads the credential of `req` (`None`: it carries none); `cookie` names the session cookie.
 pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credential>, ApiError> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
@@ -39,6 +68,9 @@ pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credentia
                 Ok(Some(Credential::Bearer(rest.to_string())))
             }
             "basic" => {
+                if cross_site_write(req) {
+                    return Err(cross_site_refused());
+                }
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(rest)
                     .map_err(|_| auth_failure())?;
@@ -53,6 +85,9 @@ pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credentia
         };
     }
     if let Some(cookie) = req.cookie(cookie) {
+        if cross_site_write(req) {
+            return Err(cross_site_refused());
+        }
         let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
         if !safe && req.headers().get("X-Requested-With").is_none() {
             return Err(ApiError::Authorization(

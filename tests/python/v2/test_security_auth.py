@@ -154,10 +154,22 @@ def test_cookie_sessions_need_a_header_a_cross_site_form_cannot_send(hive):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     r = s.post(hive.url + "/api/v1/organisation", json={"name": "csrf", "description": "x"})
     assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError")
+    # Even with the header, a browser that says the request comes from another site is refused.
+    for cross in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}):
+        r = s.post(hive.url + "/api/v1/organisation", json={"name": "csrf", "description": "x"},
+                   headers={"X-Requested-With": "XMLHttpRequest", **cross})
+        assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError"), cross
+        # Basic credentials a browser remembers are refused the same way (CVE-2025-48740).
+        r = requests.post(hive.url + "/api/v1/organisation", json={"name": "csrf-basic", "description": "x"},
+                          auth=(ADMIN, PASSWORD), headers=cross)
+        assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError"), cross
     r = s.post(hive.url + "/api/v1/organisation", json={"name": "csrf", "description": "x"},
-               headers={"X-Requested-With": "XMLHttpRequest"})
+               headers={"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Site": "same-origin",
+                        "Origin": hive.url})
     assert r.status_code == 201
     assert requests.get(hive.url + "/api/v1/organisation/csrf", auth=(ADMIN, PASSWORD)).json()["name"] == "csrf"
+    r = requests.get(hive.url + "/api/v1/organisation/csrf-basic", auth=(ADMIN, PASSWORD))
+    assert r.status_code == 404, "nothing was created by the refused requests"
 
 
 def test_unknown_users_and_wrong_passwords_look_the_same(hive):
@@ -197,6 +209,7 @@ def test_every_answer_carries_the_security_headers(hive):
         assert h["X-Frame-Options"] == "DENY" and h["Referrer-Policy"] == "no-referrer"
     download = answers[-1]
     assert download.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in download.headers["Content-Security-Policy"]
     assert download.content == b"<script>alert(1)</script>"
 
 
