@@ -285,6 +285,18 @@ impl Datastore {
     }
 }
 
+/// A content type fit to store and answer: the `given` one when it is a well-formed MIME
+/// type (its essence, at most 255 characters), else the one guessed from the file's name.
+pub fn content_type(given: &str, name: &str) -> String {
+    match given.trim().parse::<mime_guess::mime::Mime>() {
+        Ok(m) if m.essence_str().len() <= 255 => m.essence_str().to_string(),
+        _ => mime_guess::from_path(name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_string(),
+    }
+}
+
 /// The CSP of a downloaded file: nothing runs, as in a sandboxed frame of no origin.
 const DOWNLOAD_CSP: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
@@ -306,8 +318,14 @@ pub async fn send_file(
         let bytes = tokio::fs::read(&path).await.map_err(|e| {
             ApiError::NotFound(format!("file {sha256} is missing from the datastore: {e}"))
         })?;
+        // Stored types are checked when stored; one that would still make a bad header is
+        // answered as what it is to a browser: bytes.
+        let content_type = match header::HeaderValue::from_str(content_type) {
+            Ok(_) => content_type.to_string(),
+            Err(_) => "application/octet-stream".to_string(),
+        };
         return Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, content_type.to_string()))
+            .insert_header((header::CONTENT_TYPE, content_type))
             .insert_header((
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
@@ -346,6 +364,16 @@ pub async fn send_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_types_are_mime_types_or_guessed() {
+        assert_eq!(
+            content_type("text/plain; charset=utf-8", "a.bin"),
+            "text/plain"
+        );
+        assert_eq!(content_type("not a type\n", "mail.eml"), "message/rfc822");
+        assert_eq!(content_type("", "x.unknownext"), "application/octet-stream");
+    }
 
     #[test]
     fn stores_once_by_content_hash() {

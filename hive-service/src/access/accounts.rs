@@ -75,15 +75,19 @@ pub fn require_manage_account(
     }
 }
 
-/// 403 unless `caller` administers the organisation `org_id` (named `org_name`).
-pub fn require_administers(caller: &Caller, org_id: i64, org_name: &str) -> Result<(), ApiError> {
+/// Unless `caller` administers the organisation `org_id`: 403 when it is a member of it,
+/// else 404 naming the organisation as the caller did (`key`), so that nothing tells an
+/// organisation it is not in exists.
+pub fn require_administers(caller: &Caller, org_id: i64, key: &str) -> Result<(), ApiError> {
     if administers(caller, org_id) {
         Ok(())
-    } else {
+    } else if caller.is_member_of(org_id) {
         Err(ApiError::Authorization(format!(
-            "User {} does not administer the users of organisation {org_name}",
+            "User {} does not administer the users of organisation {key}",
             caller.login()
         )))
+    } else {
+        Err(ApiError::NotFound(format!("Organisation {key} not found")))
     }
 }
 

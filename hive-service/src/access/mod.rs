@@ -17,7 +17,8 @@
 //!   an alert by the alert's organisation;
 //! - a stored file by those who see one of its holders (observable, log, case, alert, or
 //!   their organisation for its own files);
-//! - an analyzer job or a responder action by those who see the object it ran on.
+//! - an analyzer job or a responder action by those who see the object it ran on;
+//! - a share of a case by the case's organisation, and by the organisation it is with.
 //!
 //! Who may act on which account is [`accounts`]; what a share lets a partner change is
 //! [`check_share_permission`].
@@ -132,7 +133,20 @@ pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
             .cond(owned(who, t)),
         Entity::CustomEvent => in_visible_case(who, t, "case_id"),
         Entity::Attachment => attachment(who, t),
-        Entity::Share => in_visible_case(who, t, "case_id"),
+        Entity::Share => {
+            // The owner sees every share of its case; a partner only its own.
+            let k = format!("{t}_k");
+            Cond::default()
+                .sql(&format!(
+                    "EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.case_id AND "
+                ))
+                .cond(case(who, &k))
+                .sql(&format!(" AND ({k}.organisation_id = "))
+                .int(who.org_id)
+                .sql(&format!(" OR {t}.organisation_id = "))
+                .int(who.org_id)
+                .sql("))")
+        }
         Entity::CortexJob => cortex_job(who, t),
     }
 }

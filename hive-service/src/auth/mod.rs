@@ -273,7 +273,7 @@ impl Authenticator {
                 if !taken {
                     return Err(ApiError::Authentication("Invalid MFA code".into()));
                 }
-                self.mfa.succeed(&user.login);
+                self.mfa.succeed(None, &user.login);
                 Ok(())
             }
             None => {
@@ -551,6 +551,12 @@ pub fn caller_in(
                 ))
             })?,
     };
+    if chosen.organisation.locked {
+        return Err(ApiError::Authorization(format!(
+            "Organisation {} is locked",
+            chosen.organisation.name
+        )));
+    }
     let organisation = chosen.organisation.clone();
     let profile = chosen.profile.clone();
     let permissions = profile.permission_list();

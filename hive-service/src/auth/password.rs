@@ -9,7 +9,7 @@
 //!
 //! Guessing is slowed without locking the rightful owner out ([`Throttle`]): a source address
 //! past `auth.max_failed_logins` failures within `auth.lockout_window_secs` must wait, after
-//! each further failure, twice as long as before (1 s, 2 s, 4 s... up to 15 minutes) and is
+//! each further failure, twice as long as before (5 s, 10 s, 20 s... up to 15 minutes) and is
 //! answered 429 until then, whatever account it tries; an account past that many failures
 //! from anywhere gets its *failed* answers delayed progressively (up to 3 s), while its right
 //! password still opens at once, from any address that is not itself throttled. A remembered
@@ -64,16 +64,39 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The key of a source address: IPv6 addresses by their /64 (one host holds a whole /64).
+fn source_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// Adds a strike to `key` (a new window once the last one is over); returns the count.
 fn strike<K: std::hash::Hash + Eq + Clone>(
     map: &mut HashMap<K, Strikes>,
     key: &K,
     window: Duration,
 ) -> u32 {
     let now = Instant::now();
-    if map.len() >= MAX_ENTRIES {
+    if map.len() >= MAX_ENTRIES && !map.contains_key(key) {
         map.retain(|_, s| s.last.elapsed() < window);
+        // Still full: the stalest entry goes (never all of them, which would forgive every
+        // attacker at once).
         if map.len() >= MAX_ENTRIES {
-            map.clear();
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, s)| s.last)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
         }
     }
     let s = map.entry(key.clone()).or_insert(Strikes {
@@ -109,50 +132,50 @@ impl Throttle {
         if count < self.free {
             Duration::ZERO
         } else {
-            Duration::from_secs(1u64 << (count - self.free).min(20)).min(MAX_SOURCE_DELAY)
+            Duration::from_secs(5u64 << (count - self.free).min(18)).min(MAX_SOURCE_DELAY)
         }
     }
 
-    /// 429 when `source` must still wait; `what` names the check in the log.
-    pub fn check_source(
-        &self,
-        source: Option<IpAddr>,
-        login: &str,
-        what: &str,
-    ) -> Result<(), ApiError> {
+    /// Admits an attempt from `source` or answers 429 while it must wait; an admitted
+    /// attempt is counted at once (under the same lock), so that parallel guesses cannot all
+    /// be admitted together, and given back by [`Throttle::succeed`]. `what` names the check
+    /// in the log.
+    pub fn admit(&self, source: Option<IpAddr>, login: &str, what: &str) -> Result<(), ApiError> {
         let (Some(ip), true) = (source, self.free > 0) else {
             return Ok(());
         };
-        let Some(s) = lock(&self.sources).get(&ip).copied() else {
-            return Ok(());
-        };
-        if s.last.elapsed() >= self.window {
-            return Ok(());
+        let key = source_key(ip);
+        let mut sources = lock(&self.sources);
+        if let Some(s) = sources.get(&key).copied() {
+            let since = s.last.elapsed();
+            let wait = self.source_delay(s.count);
+            if since < self.window && wait > since {
+                let retry = (wait - since).as_secs().max(1);
+                tracing::warn!(login, source = %ip, failures = s.count, retry_after_secs = retry, "{what} throttled");
+                return Err(ApiError::TooManyRequests(format!(
+                    "Too many failed attempts from this address; retry in {retry} s"
+                )));
+            }
         }
-        let wait = self.source_delay(s.count);
-        let since = s.last.elapsed();
-        if wait > since {
-            let retry = (wait - since).as_secs().max(1);
-            tracing::warn!(login, source = %ip, failures = s.count, retry_after_secs = retry, "{what} throttled");
-            return Err(ApiError::TooManyRequests(format!(
-                "Too many failed attempts from this address; retry in {retry} s"
-            )));
-        }
+        strike(&mut sources, &key, self.window);
         Ok(())
     }
 
-    /// Records a failure of `login` from `source`; returns how long to hold the answer.
+    /// Records a failure of `login` from `source` (whose attempt [`Throttle::admit`]
+    /// counted); returns how long to hold the answer.
     pub fn fail(&self, source: Option<IpAddr>, login: &str, what: &str) -> Duration {
         if self.free == 0 {
             tracing::warn!(login, source = ?source, "{what} failed");
             return Duration::ZERO;
         }
-        let from_source = source.map(|ip| strike(&mut lock(&self.sources), &ip, self.window));
+        let from_source = source
+            .and_then(|ip| lock(&self.sources).get(&source_key(ip)).map(|s| s.count))
+            .unwrap_or(0);
         let on_account = strike(&mut lock(&self.accounts), &login.to_string(), self.window);
         tracing::warn!(
             login,
             source = %source.map(|s| s.to_string()).unwrap_or_default(),
-            failures_from_source = from_source.unwrap_or(0),
+            failures_from_source = from_source,
             failures_of_account = on_account,
             "{what} failed"
         );
@@ -164,9 +187,15 @@ impl Throttle {
         }
     }
 
-    /// Forgets the failures of `login` (its right password was given).
-    pub fn succeed(&self, login: &str) {
+    /// Forgets the failures of `login` (its right password was given) and gives back the
+    /// attempt [`Throttle::admit`] counted for `source`.
+    pub fn succeed(&self, source: Option<IpAddr>, login: &str) {
         lock(&self.accounts).remove(login);
+        if let Some(ip) = source {
+            if let Some(s) = lock(&self.sources).get_mut(&source_key(ip)) {
+                s.count = s.count.saturating_sub(1);
+            }
+        }
     }
 
     /// Failures of an account in the current window.
@@ -250,7 +279,7 @@ impl PasswordChecker {
         if stored.is_some_and(|h| self.is_remembered(&key, h)) {
             return Ok(());
         }
-        self.throttle.check_source(source, login, "login")?;
+        self.throttle.admit(source, login, "login")?;
         let hash = stored.unwrap_or(&self.dummy_hash).to_string();
         let (answer, checked) = oneshot::channel();
         lock(&self.jobs)
@@ -259,7 +288,7 @@ impl PasswordChecker {
         let ok = checked.await.unwrap_or(false) && !password.is_empty();
         match stored {
             Some(h) if ok => {
-                self.throttle.succeed(login);
+                self.throttle.succeed(source, login);
                 let mut remembered = lock(&self.remembered);
                 if remembered.len() >= MAX_ENTRIES {
                     let now = Instant::now();

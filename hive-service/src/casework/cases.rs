@@ -303,6 +303,14 @@ pub fn delete(c: &mut DbConn, k: &CaseRow) -> QueryResult<()> {
 
 /// Merges cases into a new one titled `A / B / ...`; the sources are deleted.
 pub fn merge(c: &mut DbConn, actor: &Actor, sources: &[CaseRow]) -> Result<CaseRow, ApiError> {
+    // The merged case is open to the organisation: what was restricted to named users must
+    // not become visible through it.
+    if let Some(r) = sources.iter().find(|s| s.access_kind == "UserAccessKind") {
+        return Err(ApiError::BadRequest(format!(
+            "Case #{} is restricted to named users; open it to the organisation before merging",
+            r.number
+        )));
+    }
     let mut tags: Vec<String> = Vec::new();
     for s in sources {
         tags = values::union(&tags, &values::tags_of(&s.tags));

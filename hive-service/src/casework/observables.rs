@@ -154,10 +154,12 @@ pub fn types(c: &mut DbConn) -> QueryResult<HashMap<String, bool>> {
     Ok(map)
 }
 
-fn file_from_reference(c: &mut DbConn, org: i64, v: &Value) -> Result<NewFile, ApiError> {
+/// A file already stored, named by its SHA-256, that `who` may see (the access layer).
+fn file_from_reference(c: &mut DbConn, who: &Actor, v: &Value) -> Result<NewFile, ApiError> {
+    use crate::access::{visible, Entity};
     let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
     let found: Option<AttachmentRow> = attachments::table
-        .filter(attachments::organisation_id.eq(org))
+        .filter(visible(Entity::Attachment, who, "attachments"))
         .filter(attachments::sha256.eq(id))
         .select(AttachmentRow::as_select())
         .first(c)
@@ -169,7 +171,7 @@ fn file_from_reference(c: &mut DbConn, org: i64, v: &Value) -> Result<NewFile, A
         f.name = crate::routes::body::base_name(name);
     }
     if let Some(ct) = v.get("contentType").and_then(Value::as_str) {
-        f.content_type = ct.to_string();
+        f.content_type = crate::datastore::content_type(ct, &f.name);
     }
     Ok(f)
 }
@@ -179,7 +181,7 @@ fn file_from_reference(c: &mut DbConn, org: i64, v: &Value) -> Result<NewFile, A
 /// for the observable routes).
 pub fn expand(
     c: &mut DbConn,
-    org: i64,
+    who: &Actor,
     types: &HashMap<String, bool>,
     input: &InputObservable,
     files: &[FilePart],
@@ -240,11 +242,11 @@ pub fn expand(
                                 ));
                             }
                         }
-                        other => found.push(file_from_reference(c, org, other)?),
+                        other => found.push(file_from_reference(c, who, other)?),
                     }
                 }
             }
-            Some(obj @ Value::Object(_)) => found.push(file_from_reference(c, org, obj)?),
+            Some(obj @ Value::Object(_)) => found.push(file_from_reference(c, who, obj)?),
             Some(Value::Null) | None => {
                 if let Some(part) = default_part {
                     found.extend(files.iter().filter(|f| f.field == part).map(NewFile::from));
@@ -310,10 +312,12 @@ pub fn insert_into(
     news: Vec<NewObservable>,
     fresh: bool,
 ) -> Result<Vec<ObservableRow>, ApiError> {
+    // Only what the actor sees can be merged into (and answered): a partner adding a value
+    // the owner holds unshared gets an observable of its own.
     let existing = if fresh {
         Vec::new()
     } else {
-        children(c, parent)?
+        visible_children(c, actor, parent)?
     };
     let mut by_key: HashMap<(String, String), ObservableRow> = existing
         .into_iter()

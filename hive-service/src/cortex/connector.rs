@@ -955,13 +955,13 @@ impl Connector {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| stored.sha256.clone());
         Ok(NewFile {
+            content_type: crate::datastore::content_type(
+                a.pointer("/attachment/contentType")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                &name,
+            ),
             name,
-            content_type: a
-                .pointer("/attachment/contentType")
-                .and_then(Value::as_str)
-                .filter(|t| t.len() <= 255)
-                .unwrap_or("application/octet-stream")
-                .to_string(),
             sha256: stored.sha256,
             sha1: stored.sha1,
             md5: stored.md5,

@@ -123,8 +123,9 @@ impl Cond {
         self
     }
 
-    /// Appends another condition.
+    /// Appends another condition, in parentheses (so that its `OR`s stay its own).
     pub fn cond(mut self, other: Cond) -> Cond {
+        self = self.sql("(");
         for p in other.parts {
             self = match p {
                 Part::Sql(s) => self.sql(&s),
@@ -134,7 +135,7 @@ impl Cond {
                 }
             };
         }
-        self
+        self.sql(")")
     }
 
     /// Writes it into a raw query.
@@ -204,4 +205,22 @@ pub struct IdRow {
     /// The id.
     #[diesel(sql_type = BigInt)]
     pub id: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_conditions_keep_their_ors_to_themselves() {
+        let inner = Cond::default().sql("a = ").int(1).sql(" OR b = ").int(2);
+        let outer = Cond::default().sql("c = ").int(3).sql(" AND ").cond(inner);
+        let mut q = Sql::new(false);
+        outer.write(&mut q);
+        assert_eq!(q.text, "(c = ? AND (a = ? OR b = ?))");
+        assert_eq!(q.binds, vec![Bind::I(3), Bind::I(1), Bind::I(2)]);
+        let mut pg = Sql::new(true);
+        outer.write(&mut pg);
+        assert_eq!(pg.text, "(c = $1 AND (a = $2 OR b = $3))");
+    }
 }

@@ -332,15 +332,7 @@ pub(crate) fn add_observables(
 ) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
     let mut a = find_alert(c, actor.org_id, key)?;
     let types = obs::types(c)?;
-    let news = obs::expand(
-        c,
-        actor.org_id,
-        &types,
-        input,
-        files,
-        Some("attachment"),
-        "",
-    )?;
+    let news = obs::expand(c, actor, &types, input, files, Some("attachment"), "")?;
     let rows = obs::insert(c, actor, Parent::Alert(a.id), news)?;
     a.updated_by = Some(actor.login.clone());
     a.updated_at = Some(crate::db::now_ms());

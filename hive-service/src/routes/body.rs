@@ -17,6 +17,9 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
+/// Most parts of one multipart body.
+const MAX_PARTS: usize = 1_000;
+
 /// A JSON or multipart body.
 #[derive(Debug, Default)]
 pub struct Upload {
@@ -111,7 +114,14 @@ async fn read_multipart(
             "the upload is larger than the limit of {limit} bytes (datastore.max_upload_bytes)"
         ))
     };
+    let mut parts = 0usize;
     while let Some(item) = multipart.next().await {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid multipart: more than {MAX_PARTS} parts"
+            )));
+        }
         let mut field =
             item.map_err(|e| ApiError::BadRequest(format!("Invalid multipart: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();

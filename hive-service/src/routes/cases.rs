@@ -35,15 +35,7 @@ pub(crate) fn add_observables(
     let k = find_case(c, actor, key)?;
     crate::casework::check_write(c, actor, k.id, "manageObservable")?;
     let types = obs::types(c)?;
-    let news = obs::expand(
-        c,
-        actor.org_id,
-        &types,
-        input,
-        files,
-        Some("attachment"),
-        "",
-    )?;
+    let news = obs::expand(c, actor, &types, input, files, Some("attachment"), "")?;
     obs::insert(c, actor, Parent::Case(k.id), news)
 }
 
@@ -387,7 +379,7 @@ pub async fn delete_custom_value(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/update")?;
-    let org = caller.organisation.id;
+    let actor = Actor::of(&caller);
     db.write(move |c| {
         let value_id = parse_id(&id)
             .ok_or_else(|| ApiError::NotFound(format!("CustomField {id} not found")))?;
@@ -396,20 +388,11 @@ pub async fn delete_custom_value(
             .select(custom_values::entity_id)
             .first(c)
             .optional()?;
-        let visible = match owner {
-            Some(case_id) => {
-                case_t::table
-                    .filter(case_t::id.eq(case_id))
-                    .filter(case_t::organisation_id.eq(org))
-                    .count()
-                    .get_result::<i64>(c)?
-                    > 0
-            }
-            None => false,
-        };
-        if !visible {
-            return Err(ApiError::NotFound(format!("CustomField {id} not found")));
-        }
+        // The value of a case the caller sees and may change.
+        let case = owner
+            .and_then(|k| find_case(c, &actor, &crate::db::format_id(k)).ok())
+            .ok_or_else(|| ApiError::NotFound(format!("CustomField {id} not found")))?;
+        crate::casework::check_share_permission(c, &actor, &case, "manageCase/update")?;
         diesel::delete(custom_values::table.find(value_id)).execute(c)?;
         Ok(())
     })

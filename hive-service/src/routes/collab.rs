@@ -1516,7 +1516,11 @@ pub fn attachments_held_by(
 
 /// Organisations that may be asked to act on a task: the case's owner and the
 /// organisations the task is shared with; `{name: required}`.
-pub fn required_actions(c: &mut DbConn, task: &TaskRow) -> Result<Map<String, Value>, ApiError> {
+pub fn required_actions(
+    c: &mut DbConn,
+    task: &TaskRow,
+    viewer: i64,
+) -> Result<Map<String, Value>, ApiError> {
     use crate::db::schema::shared_items;
     let owner: i64 = cases::table
         .find(task.case_id)
@@ -1528,7 +1532,8 @@ pub fn required_actions(c: &mut DbConn, task: &TaskRow) -> Result<Map<String, Va
         .select(shared_items::organisation_id)
         .load(c)?;
     for o in shared {
-        if !orgs.contains(&o) {
+        // A partner sees the owner and itself, not the case's other partners.
+        if !orgs.contains(&o) && (viewer == owner || o == viewer) {
             orgs.push(o);
         }
     }
@@ -1564,7 +1569,7 @@ pub async fn get_required(
     let out = db
         .read(move |c| {
             let t = find_task(c, &who, &id)?;
-            required_actions(c, &t)
+            required_actions(c, &t, who.org_id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
@@ -1582,7 +1587,7 @@ async fn set_required(
     db.write(move |c| {
         let t = find_task(c, &who, &id)?;
         crate::casework::check_write(c, &who, t.case_id, "manageTask")?;
-        let map = required_actions(c, &t)?;
+        let map = required_actions(c, &t, who.org_id)?;
         let target = super::find_organisation(c, &org_key)?
             .filter(|o| map.contains_key(&o.name))
             .ok_or_else(|| {

@@ -216,14 +216,23 @@ fn read_archive(
     Ok(Archive { doc, files })
 }
 
-fn file_of(v: &Value) -> Option<NewFile> {
+/// The files of an archive, by SHA-256: their hashes and sizes as read, not as claimed.
+type Held = std::collections::HashMap<String, crate::datastore::Stored>;
+
+/// A file `case.json` names, as the archive holds it (its name and type checked).
+fn file_of(v: &Value, held: &Held) -> Option<NewFile> {
+    let stored = held.get(v.get("sha256")?.as_str()?)?;
+    let name = super::body::base_name(v.get("name")?.as_str()?);
     Some(NewFile {
-        name: v.get("name")?.as_str()?.to_string(),
-        content_type: v.get("contentType")?.as_str()?.to_string(),
-        sha256: v.get("sha256")?.as_str()?.to_string(),
-        sha1: v.get("sha1")?.as_str()?.to_string(),
-        md5: v.get("md5")?.as_str()?.to_string(),
-        size: v.get("size")?.as_i64()?,
+        content_type: crate::datastore::content_type(
+            v.get("contentType").and_then(Value::as_str).unwrap_or(""),
+            &name,
+        ),
+        name,
+        sha256: stored.sha256.clone(),
+        sha1: stored.sha1.clone(),
+        md5: stored.md5.clone(),
+        size: i64::try_from(stored.size).unwrap_or(i64::MAX),
     })
 }
 
@@ -260,7 +269,7 @@ fn check_files(doc: &Value, present: &std::collections::HashSet<String>) -> Resu
     Ok(())
 }
 
-fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value) -> Result<Value, ApiError> {
+fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value, held: &Held) -> Result<Value, ApiError> {
     let k = doc
         .get("case")
         .ok_or_else(|| ApiError::BadRequest("Invalid case archive: no case".into()))?;
@@ -358,7 +367,7 @@ fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value) -> Result<Value, ApiEr
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(file_of)
+                .filter_map(|f| file_of(f, held))
             {
                 diesel::insert_into(attachments::table)
                     .values(AttachmentRow {
@@ -394,7 +403,7 @@ fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value) -> Result<Value, ApiEr
         news.push(NewObservable {
             data_type,
             data: str_of(o, "data"),
-            file: o.get("file").and_then(file_of),
+            file: o.get("file").and_then(|f| file_of(f, held)),
             message: str_of(o, "message"),
             tlp: o
                 .get("tlp")
@@ -487,9 +496,14 @@ pub async fn import(
     check_files(&archive.doc, &present)?;
     let actor = Actor::of(&caller);
     let doc = archive.doc;
+    let held: Held = archive
+        .files
+        .iter()
+        .map(|(k, f)| (k.clone(), f.stored.clone()))
+        .collect();
     let files: Vec<crate::datastore::Staged> = archive.files.into_values().collect();
     let out = super::body::write_keeping(&db, &state.datastore, files, move |c| {
-        import_doc(c, &actor, &doc)
+        import_doc(c, &actor, &doc, &held)
     })
     .await?;
     Ok(HttpResponse::Created().json(out))

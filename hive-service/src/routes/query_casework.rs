@@ -770,12 +770,21 @@ pub fn traverse(
                 .filter(cases::id.eq_any(&visible))
                 .select(cases::organisation_id)
                 .load(c)?;
+            // The owner sees every organisation of its cases; a partner the owner and itself.
+            let owned: Vec<i64> = cases::table
+                .filter(cases::id.eq_any(&visible))
+                .filter(cases::organisation_id.eq(org))
+                .select(cases::id)
+                .load(c)?;
             org_ids.extend(
                 shares::table
-                    .filter(shares::case_id.eq_any(&visible))
+                    .filter(shares::case_id.eq_any(&owned))
                     .select(shares::organisation_id)
                     .load::<i64>(c)?,
             );
+            if owned.len() < visible.len() {
+                org_ids.push(org);
+            }
             let rows: Vec<OrganisationRow> = organisations::table
                 .filter(organisations::id.eq_any(&org_ids))
                 .order(organisations::id.asc())
@@ -1034,8 +1043,11 @@ pub fn add_extra(
                             .optional()?;
                         match row {
                             Some((number, kind_of_access)) => {
-                                let visible = access::sees(c, Entity::Case, &who, case_id)?;
-                                json!({"number": number, "accessKind": kind_of_access, "isVisible": visible})
+                                if access::sees(c, Entity::Case, &who, case_id)? {
+                                    json!({"number": number, "accessKind": kind_of_access, "isVisible": true})
+                                } else {
+                                    json!({"isVisible": false})
+                                }
                             }
                             None => Value::Null,
                         }
@@ -1133,7 +1145,7 @@ pub fn add_extra(
                 }
                 (Kind::Task, "actionRequired") => {
                     let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
-                    let map = super::collab::required_actions(c, &t)?;
+                    let map = super::collab::required_actions(c, &t, who.org_id)?;
                     json!(map
                         .get(&caller.organisation.name)
                         .and_then(Value::as_bool)
@@ -1141,7 +1153,7 @@ pub fn add_extra(
                 }
                 (Kind::Task, "actionRequiredMap") => {
                     let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
-                    Value::Object(super::collab::required_actions(c, &t)?)
+                    Value::Object(super::collab::required_actions(c, &t, who.org_id)?)
                 }
                 (Kind::Log, "taskId") => {
                     let t: Option<i64> = logs::table
@@ -1211,6 +1223,9 @@ pub enum SqlOutcome {
     /// A count.
     Count(usize),
 }
+
+/// Most values bound in one translated query.
+const MAX_BINDS: usize = 30_000;
 
 /// Runs `list<Kind>` followed only by filters, sorts and a final page or count in SQL.
 /// `None` when the chain holds anything else or a filter the SQL translation does not
@@ -1299,6 +1314,12 @@ pub fn try_sql(
         if sql::filter(&mut wh, &table, f).is_err() {
             return Ok(None);
         }
+    }
+    // PostgreSQL takes at most 65,535 bound values in a statement (SQLite about 250,000).
+    if wh.binds.len() > MAX_BINDS {
+        return Err(ApiError::Search(format!(
+            "this query holds more than {MAX_BINDS} values; split it"
+        )));
     }
     let order = match sql::order_by(&table, &sort) {
         Ok(o) => o,

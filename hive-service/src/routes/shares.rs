@@ -44,8 +44,18 @@ pub fn render(c: &mut DbConn, s: &ShareRow) -> Result<OutputShare, ApiError> {
     })
 }
 
-/// The shares of a case other than with `except` (the caller's organisation).
+/// The shares of a case other than with `except` (the caller's organisation). An
+/// organisation the case is shared with sees none of them: the case's other partners are
+/// the owner's business.
 pub fn shares_of(c: &mut DbConn, case_id: i64, except: i64) -> Result<Vec<OutputShare>, ApiError> {
+    let owner: Option<i64> = cases::table
+        .find(case_id)
+        .select(cases::organisation_id)
+        .first(c)
+        .optional()?;
+    if owner != Some(except) {
+        return Ok(Vec::new());
+    }
     let rows: Vec<ShareRow> = shares::table
         .filter(shares::case_id.eq(case_id))
         .filter(shares::organisation_id.ne(except))

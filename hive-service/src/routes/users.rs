@@ -206,7 +206,7 @@ pub async fn create_user(
         .write(move |c| {
             let org = find_organisation(c, &org_key)?
                 .ok_or_else(|| not_found("Organisation", &org_key))?;
-            accounts::require_administers(&caller2, org.id, &org.name)?;
+            accounts::require_administers(&caller2, org.id, &org_key)?;
             let profile =
                 find_profile(c, &profile_key)?.ok_or_else(|| not_found("Profile", &profile_key))?;
             check_profile_fits(&profile, &org.name)?;
@@ -351,7 +351,7 @@ pub async fn update_user(
                 .clone()
                 .unwrap_or_else(|| caller.organisation.name.clone());
             let m = membership_in(&user, &memberships, &org_key)?;
-            accounts::require_administers(&caller, m.organisation.id, &m.organisation.name)?;
+            accounts::require_administers(&caller, m.organisation.id, &org_key)?;
             let profile =
                 find_profile(c, profile_key)?.ok_or_else(|| not_found("Profile", profile_key))?;
             check_profile_fits(&profile, &m.organisation.name)?;
@@ -479,7 +479,7 @@ pub async fn delete_user(
                     user.login
                 ))
             })?;
-        accounts::require_administers(&caller, m.organisation.id, &m.organisation.name)?;
+        accounts::require_administers(&caller, m.organisation.id, &org_key)?;
         diesel::delete(
             memberships::table
                 .filter(memberships::user_id.eq(user.id))
@@ -525,13 +525,7 @@ pub async fn set_organisations(
             for (i, w) in wanted.iter().enumerate() {
                 let org = find_organisation(c, &w.organisation)?
                     .ok_or_else(|| not_found("Organisation", &w.organisation))?;
-                if org.name == ADMIN_ORG && !accounts::is_platform_admin(&caller) {
-                    return Err(ApiError::Authorization(
-                        "Only platform administrators give memberships of organisation admin"
-                            .into(),
-                    ));
-                }
-                accounts::require_administers(&caller, org.id, &org.name)?;
+                accounts::require_administers(&caller, org.id, &w.organisation)?;
                 let profile =
                     find_profile(c, &w.profile)?.ok_or_else(|| not_found("Profile", &w.profile))?;
                 check_profile_fits(&profile, &org.name)?;

@@ -294,6 +294,17 @@ class World:
         i["J1"] = self.job(i["O1"])
         i["X1"] = self.action(i["K1"])
         i["U"] = self.user()
+        # The other organisations hold case work of their own, so that a rule that lets a
+        # caller reach others' rows through its own visible ones shows up.
+        for who in ("stranger", "partner_ro", "partner_rw"):
+            c = self.client(who)
+            k = c.ok("POST", "/api/v1/case", json={"title": f"{who}'s own", "description": "d"})
+            c.ok("POST", f"/api/v1/case/{k['_id']}/observable",
+                 files={"_json": (None, json.dumps({"dataType": "file"})),
+                        "attachment": ("own.bin", f"{who} own file".encode())})
+            [o] = c.ok("POST", f"/api/v1/case/{k['_id']}/observable", json={"dataType": "ip", "data": "10.1.2.3"})
+            c.ok("POST", "/api/v1/connector/cortex/job",
+                 json={"analyzerId": "nowhere", "cortexId": "nowhere", "artifactId": o["_id"]})
 
 
 # --------------------------------------------------------------------------- rows

@@ -114,13 +114,7 @@ pub fn decode_artifacts(
         let part = format!("v0-artifact-{i}");
         files.push(FilePart {
             field: part.clone(),
-            content_type: if content_type.is_empty() {
-                mime_guess::from_path(&filename)
-                    .first_or_octet_stream()
-                    .to_string()
-            } else {
-                content_type.to_string()
-            },
+            content_type: crate::datastore::content_type(content_type, &filename),
             filename,
             stored,
         });
@@ -320,7 +314,7 @@ pub async fn update(
             for (i, input) in inputs.iter().enumerate() {
                 news.extend(obs::expand(
                     c,
-                    actor.org_id,
+                    &actor,
                     &types,
                     input,
                     &files,
