@@ -119,11 +119,15 @@ impl ServiceState {
             });
             tokio::spawn(subs.run());
         }
-        start_sweeper(
+        datastore::start_sweeper(
             db.clone(),
             datastore.clone(),
             settings.datastore.sweep_interval_secs,
             settings.datastore.sweep_grace_secs,
+            datastore::SweepQueries {
+                referenced: referenced_files,
+                purge_sessions: auth::purge_sessions,
+            },
         );
         Ok(ServiceState {
             datastore,
@@ -136,78 +140,39 @@ impl ServiceState {
     }
 }
 
-/// The files the jobs and artifacts reference (their `attachment.id`).
-fn referenced_files(c: &mut db::DbConn) -> Result<std::collections::HashSet<String>, String> {
+/// Of a batch of SHA-256s, those a job or an artifact references (their `attachment.id`,
+/// read once per pass into `pass`).
+fn referenced_files(
+    c: &mut db::DbConn,
+    batch: &[String],
+    pass: &mut Option<std::collections::HashSet<String>>,
+) -> Result<std::collections::HashSet<String>, String> {
     use db::schema::{artifacts, jobs};
     use diesel::prelude::*;
-    let mut out = std::collections::HashSet::new();
-    let mut add = |rows: Vec<Option<String>>| {
-        for a in rows.into_iter().flatten() {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&a) {
-                if let Some(id) = v.get("id").and_then(serde_json::Value::as_str) {
-                    out.insert(id.to_string());
-                }
-            }
-        }
-    };
-    add(jobs::table
-        .filter(jobs::attachment.is_not_null())
-        .select(jobs::attachment)
-        .load(c)
-        .map_err(|e| e.to_string())?);
-    add(artifacts::table
-        .filter(artifacts::attachment.is_not_null())
-        .select(artifacts::attachment)
-        .load(c)
-        .map_err(|e| e.to_string())?);
-    Ok(out)
-}
-
-/// Every `interval_secs`: removes the datastore files no job or artifact references (older
-/// than `grace_secs`) and the expired sessions.
-fn start_sweeper(db: db::Db, datastore: datastore::Datastore, interval_secs: u64, grace_secs: u64) {
-    if interval_secs == 0 {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let (db, ds) = (db.clone(), datastore.clone());
-            let pass = tokio::task::spawn_blocking(move || -> Result<(), String> {
-                let mut conn = db.get().map_err(|e| e.to_string())?;
-                let mut known: Option<std::collections::HashSet<String>> = None;
-                let swept = ds.sweep(std::time::Duration::from_secs(grace_secs), &mut |batch| {
-                    if known.is_none() {
-                        known = Some(referenced_files(&mut conn)?);
+    if pass.is_none() {
+        let mut all = std::collections::HashSet::new();
+        let mut add = |rows: Vec<Option<String>>| {
+            for a in rows.into_iter().flatten() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&a) {
+                    if let Some(id) = v.get("id").and_then(serde_json::Value::as_str) {
+                        all.insert(id.to_string());
                     }
-                    let known = known.as_ref().map_or_else(Default::default, |k| {
-                        batch.iter().filter(|s| k.contains(*s)).cloned().collect()
-                    });
-                    Ok(known)
-                })?;
-                drop(conn);
-                let sessions = db
-                    .write_blocking(|c| Ok(auth::purge_sessions(c)?))
-                    .map_err(|e| e.to_string())?;
-                if swept.files + swept.temporary + sessions > 0 {
-                    tracing::info!(
-                        files = swept.files,
-                        bytes = swept.bytes,
-                        temporary = swept.temporary,
-                        sessions,
-                        "swept unreferenced files and expired sessions"
-                    );
                 }
-                Ok(())
-            })
-            .await;
-            match pass {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "datastore sweep failed"),
-                Err(e) => tracing::warn!(error = %e, "datastore sweep stopped"),
             }
-        }
-    });
+        };
+        add(jobs::table
+            .filter(jobs::attachment.is_not_null())
+            .select(jobs::attachment)
+            .load(c)
+            .map_err(|e| e.to_string())?);
+        add(artifacts::table
+            .filter(artifacts::attachment.is_not_null())
+            .select(artifacts::attachment)
+            .load(c)
+            .map_err(|e| e.to_string())?);
+        *pass = Some(all);
+    }
+    Ok(pass.as_ref().map_or_else(Default::default, |all| {
+        batch.iter().filter(|s| all.contains(*s)).cloned().collect()
+    }))
 }

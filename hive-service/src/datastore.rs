@@ -285,6 +285,72 @@ impl Datastore {
     }
 }
 
+/// Of a batch of SHA-256s, those some row references (see [`SweepQueries::referenced`]).
+pub type ReferencedIn = fn(
+    &mut crate::db::DbConn,
+    &[String],
+    &mut Option<std::collections::HashSet<String>>,
+) -> Result<std::collections::HashSet<String>, String>;
+
+/// What a service's sweeper asks its own database.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepQueries {
+    /// Of a batch of SHA-256s, those some row references; `pass` is this pass's own memory
+    /// (a service may load every reference once per pass there).
+    pub referenced: ReferencedIn,
+    /// Removes the expired sessions; answers how many.
+    pub purge_sessions: fn(&mut crate::db::DbConn) -> diesel::QueryResult<usize>,
+}
+
+/// Every `interval_secs` (0: never): removes the files no row references (older than
+/// `grace_secs`), leftover temporary files and the expired sessions.
+pub fn start_sweeper(
+    db: crate::db::Db,
+    datastore: Datastore,
+    interval_secs: u64,
+    grace_secs: u64,
+    queries: SweepQueries,
+) {
+    if interval_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (db, ds) = (db.clone(), datastore.clone());
+            let pass = tokio::task::spawn_blocking(move || -> Result<(), String> {
+                let mut conn = db.get().map_err(|e| e.to_string())?;
+                let mut memory = None;
+                let swept = ds.sweep(std::time::Duration::from_secs(grace_secs), &mut |batch| {
+                    (queries.referenced)(&mut conn, batch, &mut memory)
+                })?;
+                drop(conn);
+                let sessions = db
+                    .write_blocking(|c| Ok((queries.purge_sessions)(c)?))
+                    .map_err(|e| e.to_string())?;
+                if swept.files + swept.temporary + sessions > 0 {
+                    tracing::info!(
+                        files = swept.files,
+                        bytes = swept.bytes,
+                        temporary = swept.temporary,
+                        sessions,
+                        "swept unreferenced files and expired sessions"
+                    );
+                }
+                Ok(())
+            })
+            .await;
+            match pass {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "datastore sweep failed"),
+                Err(e) => tracing::warn!(error = %e, "datastore sweep stopped"),
+            }
+        }
+    });
+}
+
 /// A content type fit to store and answer: the `given` one when it is a well-formed MIME
 /// type (its essence, at most 255 characters), else the one guessed from the file's name.
 pub fn content_type(given: &str, name: &str) -> String {

@@ -230,30 +230,32 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Parses JSON as `T`, naming the offending field on failure; unknown fields are refused
-/// unless rendered (see the module documentation). An empty body reads as `{}`.
-pub fn parse_input<T: Input>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut unknown: Vec<Vec<String>> = Vec::new();
-    let value = decode(bytes, &mut unknown)?;
+/// The top-level fields ignored without a word: those of the `rendered` schemas and the
+/// server-owned ones.
+fn ignorable(rendered_schemas: &[&str]) -> HashSet<&'static str> {
     let r = rendered();
-    let own: HashSet<&str> = T::RENDERED
+    rendered_schemas
         .iter()
         .filter_map(|s| r.by_schema.get(*s))
         .flatten()
         .map(String::as_str)
         .chain(META.iter().copied())
-        .collect();
+        .collect()
+}
+
+/// Parses JSON as `T`, naming the offending field on failure; unknown fields are refused
+/// unless rendered (see the module documentation). An empty body reads as `{}`.
+pub fn parse_input<T: Input>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut unknown: Vec<Vec<String>> = Vec::new();
+    let value = decode(bytes, &mut unknown)?;
+    let own = ignorable(T::RENDERED);
+    let all = &rendered().all;
     let refused: Vec<Vec<String>> = unknown
         .into_iter()
-        .filter(|segs| {
-            let Some(last) = segs.last() else {
-                return false;
-            };
-            if segs.len() == 1 {
-                !own.contains(last.as_str())
-            } else {
-                !last.starts_with('[') && !r.all.contains(last)
-            }
+        .filter(|segs| match segs.as_slice() {
+            [] => false,
+            [top] => !own.contains(top.as_str()),
+            [.., last] => !last.starts_with('[') && !all.contains(last),
         })
         .collect();
     unknown_error(&refused)?;
@@ -266,14 +268,7 @@ pub fn refuse_unknown<'a>(
     fields: impl IntoIterator<Item = &'a str>,
     rendered_schemas: &[&str],
 ) -> Result<(), ApiError> {
-    let r = rendered();
-    let own: HashSet<&str> = rendered_schemas
-        .iter()
-        .filter_map(|s| r.by_schema.get(*s))
-        .flatten()
-        .map(String::as_str)
-        .chain(META.iter().copied())
-        .collect();
+    let own = ignorable(rendered_schemas);
     let refused: Vec<Vec<String>> = fields
         .into_iter()
         .filter(|f| !own.contains(f))

@@ -76,11 +76,15 @@ impl ServiceState {
             datastore.clone(),
             settings.datastore.max_upload_bytes,
         );
-        start_sweeper(
+        datastore::start_sweeper(
             db.clone(),
             datastore.clone(),
             settings.datastore.sweep_interval_secs,
             settings.datastore.sweep_grace_secs,
+            datastore::SweepQueries {
+                referenced: referenced_files,
+                purge_sessions: auth::purge_sessions,
+            },
         );
         Ok(ServiceState {
             cortex,
@@ -91,52 +95,19 @@ impl ServiceState {
     }
 }
 
-/// Every `interval_secs`: removes the datastore files no attachment row references (older
-/// than `grace_secs`) and the expired sessions.
-fn start_sweeper(db: db::Db, datastore: datastore::Datastore, interval_secs: u64, grace_secs: u64) {
-    if interval_secs == 0 {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let (db, ds) = (db.clone(), datastore.clone());
-            let pass = tokio::task::spawn_blocking(move || -> Result<(), String> {
-                use diesel::prelude::*;
-                let mut conn = db.get().map_err(|e| e.to_string())?;
-                let swept = ds.sweep(std::time::Duration::from_secs(grace_secs), &mut |batch| {
-                    use db::schema::attachments;
-                    let found: Vec<String> = attachments::table
-                        .filter(attachments::sha256.eq_any(batch))
-                        .select(attachments::sha256)
-                        .distinct()
-                        .load(&mut *conn)
-                        .map_err(|e| e.to_string())?;
-                    Ok(found.into_iter().collect())
-                })?;
-                drop(conn);
-                let sessions = db
-                    .write_blocking(|c| Ok(auth::purge_sessions(c)?))
-                    .map_err(|e| e.to_string())?;
-                if swept.files + swept.temporary + sessions > 0 {
-                    tracing::info!(
-                        files = swept.files,
-                        bytes = swept.bytes,
-                        temporary = swept.temporary,
-                        sessions,
-                        "swept unreferenced files and expired sessions"
-                    );
-                }
-                Ok(())
-            })
-            .await;
-            match pass {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "datastore sweep failed"),
-                Err(e) => tracing::warn!(error = %e, "datastore sweep stopped"),
-            }
-        }
-    });
+/// Of a batch of SHA-256s, those an attachment row references.
+fn referenced_files(
+    c: &mut db::DbConn,
+    batch: &[String],
+    _pass: &mut Option<std::collections::HashSet<String>>,
+) -> Result<std::collections::HashSet<String>, String> {
+    use db::schema::attachments;
+    use diesel::prelude::*;
+    let found: Vec<String> = attachments::table
+        .filter(attachments::sha256.eq_any(batch))
+        .select(attachments::sha256)
+        .distinct()
+        .load(c)
+        .map_err(|e| e.to_string())?;
+    Ok(found.into_iter().collect())
 }

@@ -1,7 +1,7 @@
 //! Login and logout: a server-side session, its signed token as the `CORTEX_SESSION` cookie
 //! (also usable as Bearer). Logout ends the session on the server.
 
-use crate::auth::credential::{credential_of, Credential};
+use crate::auth::credential::session_token_of;
 use crate::auth::{caller_for, Authenticator, SESSION_COOKIE};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -45,12 +45,7 @@ pub async fn login(
 #[utoipa::path(tag = "login", responses((status = 204)))]
 #[get("/api/logout")]
 pub async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
-    let token = match credential_of(&req, SESSION_COOKIE) {
-        Ok(Some(Credential::Cookie(t))) => Some(t),
-        Ok(Some(Credential::Bearer(t))) if crate::auth::session::looks_like_token(&t) => Some(t),
-        _ => req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()),
-    };
-    if let Some(t) = token {
+    if let Some(t) = session_token_of(&req, SESSION_COOKIE) {
         if let Err(e) = auth.close_session(&t).await {
             tracing::warn!(error = %e, "could not end a session at logout");
         }

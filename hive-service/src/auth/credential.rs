@@ -100,3 +100,17 @@ pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credentia
     }
     Ok(None)
 }
+
+/// The session token a request carries (cookie, or a session token as Bearer), whatever its
+/// method: what logout ends.
+pub fn session_token_of(req: &HttpRequest, cookie: &str) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string())
+        .filter(|t| super::session::looks_like_token(t));
+    bearer.or_else(|| req.cookie(cookie).map(|c| c.value().to_string()))
+}

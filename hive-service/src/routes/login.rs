@@ -2,7 +2,7 @@
 //! (usable as a Bearer token). Logout ends the session on the server.
 
 use super::render_user;
-use crate::auth::credential::{credential_of, Credential};
+use crate::auth::credential::session_token_of;
 use crate::auth::{caller_in, Authenticator, SESSION_COOKIE};
 use crate::db::models::memberships_of;
 use crate::db::Db;
@@ -80,12 +80,7 @@ pub async fn login_v0(
 /// Ends the session of the request (cookie or session token) on the server and clears the
 /// cookie; a request without one is answered the same.
 async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
-    let token = match credential_of(&req, SESSION_COOKIE) {
-        Ok(Some(Credential::Cookie(t))) => Some(t),
-        Ok(Some(Credential::Bearer(t))) if crate::auth::session::looks_like_token(&t) => Some(t),
-        _ => req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()),
-    };
-    if let Some(t) = token {
+    if let Some(t) = session_token_of(&req, SESSION_COOKIE) {
         if let Err(e) = auth.close_session(&t).await {
             tracing::warn!(error = %e, "could not end a session at logout");
         }
