@@ -111,6 +111,10 @@ impl Entity {
 }
 
 /// The rows of `entity`, in the table named (or aliased) `t`, that `who` may see.
+///
+/// Every test on a related row is written `column IN (SELECT id FROM table WHERE ...)` with
+/// an uncorrelated subquery: the databases then compute each set once per statement (or look
+/// rows up one by one when that is cheaper) instead of running a nested subquery per row.
 pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
     match entity {
         Entity::Alert | Entity::CaseTemplate => owned(who, t),
@@ -119,15 +123,9 @@ pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
         Entity::Task => task(who, t),
         Entity::Log => log(who, t),
         Entity::Comment | Entity::Procedure => case_or_alert_child(who, t),
-        Entity::Page => {
-            let k = format!("{t}_k");
-            Cond::default()
-                .sql(&format!(
-                    "{t}.case_id IS NOT NULL AND EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.case_id AND "
-                ))
-                .cond(case(who, &k))
-                .sql(")")
-        }
+        Entity::Page => Cond::default()
+            .sql(&format!("{t}.case_id IS NOT NULL AND "))
+            .cond(in_visible_case(who, t, "case_id")),
         Entity::PageTemplate => Cond::default()
             .sql(&format!("{t}.case_id IS NULL AND "))
             .cond(owned(who, t)),
@@ -135,15 +133,14 @@ pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
         Entity::Attachment => attachment(who, t),
         Entity::Share => {
             // The owner sees every share of its case; a partner only its own.
-            let k = format!("{t}_k");
+            let o = format!("{t}_o");
             Cond::default()
-                .sql(&format!(
-                    "EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.case_id AND "
-                ))
-                .cond(case(who, &k))
-                .sql(&format!(" AND ({k}.organisation_id = "))
+                .cond(in_visible_case(who, t, "case_id"))
+                .sql(&format!(" AND ({t}.organisation_id = "))
                 .int(who.org_id)
-                .sql(&format!(" OR {t}.organisation_id = "))
+                .sql(&format!(
+                    " OR {t}.case_id IN (SELECT {o}.id FROM cases {o} WHERE {o}.organisation_id = "
+                ))
                 .int(who.org_id)
                 .sql("))")
         }
@@ -157,6 +154,16 @@ fn owned(who: &Actor, t: &str) -> Cond {
         .int(who.org_id)
 }
 
+/// `expr IN (SELECT <alias>.<column> FROM <table> <alias> WHERE <rows>)`.
+fn among(expr: &str, table: &str, alias: &str, column: &str, rows: Cond) -> Cond {
+    Cond::default()
+        .sql(&format!(
+            "{expr} IN (SELECT {alias}.{column} FROM {table} {alias} WHERE "
+        ))
+        .cond(rows)
+        .sql(")")
+}
+
 /// A case: owned by or shared with the organisation, and not restricted to other users.
 fn case(who: &Actor, t: &str) -> Cond {
     let s = format!("{t}_s");
@@ -164,15 +171,16 @@ fn case(who: &Actor, t: &str) -> Cond {
         "%{}%",
         like_escape(&serde_json::to_string(&who.login).unwrap_or_default())
     );
+    let shared = Cond::default()
+        .sql(&format!("{s}.organisation_id = "))
+        .int(who.org_id);
     Cond::default()
         .sql(&format!("({t}.organisation_id = "))
         .int(who.org_id)
+        .sql(" OR ")
+        .cond(among(&format!("{t}.id"), "shares", &s, "case_id", shared))
         .sql(&format!(
-            " OR EXISTS (SELECT 1 FROM shares {s} WHERE {s}.case_id = {t}.id AND {s}.organisation_id = "
-        ))
-        .int(who.org_id)
-        .sql(&format!(
-            ")) AND ({t}.access_kind <> 'UserAccessKind' OR {t}.access_users LIKE "
+            ") AND ({t}.access_kind <> 'UserAccessKind' OR {t}.access_users LIKE "
         ))
         .text(&login)
         .sql(" ESCAPE '\\')")
@@ -181,57 +189,54 @@ fn case(who: &Actor, t: &str) -> Cond {
 /// `t.<column>` is a case `who` sees.
 fn in_visible_case(who: &Actor, t: &str, column: &str) -> Cond {
     let k = format!("{t}_k");
-    Cond::default()
-        .sql(&format!(
-            "EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.{column} AND "
-        ))
-        .cond(case(who, &k))
-        .sql(")")
+    among(&format!("{t}.{column}"), "cases", &k, "id", case(who, &k))
 }
 
-/// An item of a visible case (task or observable): the organisation owns the case or the
-/// item, or the item is shared with it.
-fn case_item(who: &Actor, t: &str) -> Cond {
-    let k = format!("{t}_k");
-    let i = format!("{t}_i");
+/// Whose a task or an observable is: the organisation owns it or its case, or it is shared
+/// with the organisation.
+fn held(who: &Actor, t: &str) -> Cond {
+    let (i, o) = (format!("{t}_i"), format!("{t}_o"));
     Cond::default()
-        .sql(&format!(
-            "EXISTS (SELECT 1 FROM cases {k} WHERE {k}.id = {t}.case_id AND "
+        .cond(owned(who, t))
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.id"),
+            "shared_items",
+            &i,
+            "entity_id",
+            owned(who, &i),
         ))
-        .cond(case(who, &k))
-        .sql(&format!(" AND ({k}.organisation_id = "))
-        .int(who.org_id)
-        .sql(&format!(" OR {t}.organisation_id = "))
-        .int(who.org_id)
-        .sql(&format!(
-            " OR EXISTS (SELECT 1 FROM shared_items {i} WHERE {i}.entity_id = {t}.id AND {i}.organisation_id = "
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.case_id"),
+            "cases",
+            &o,
+            "id",
+            owned(who, &o),
         ))
-        .int(who.org_id)
-        .sql(")))")
 }
 
+/// A task: held by the organisation (see [`held`]), in a case it sees.
 fn task(who: &Actor, t: &str) -> Cond {
-    case_item(who, t)
+    Cond::default()
+        .cond(held(who, t))
+        .sql(" AND ")
+        .cond(in_visible_case(who, t, "case_id"))
 }
 
-/// An observable of an alert of the organisation, or a visible item of a case.
+/// An observable: of an alert of the organisation, or held by it in a case it sees.
 fn observable(who: &Actor, t: &str) -> Cond {
     Cond::default()
-        .sql(&format!("({t}.case_id IS NULL AND {t}.organisation_id = "))
-        .int(who.org_id)
-        .sql(&format!(") OR ({t}.case_id IS NOT NULL AND "))
-        .cond(case_item(who, t))
+        .cond(held(who, t))
+        .sql(&format!(" AND ({t}.case_id IS NULL OR "))
+        .cond(in_visible_case(who, t, "case_id"))
         .sql(")")
 }
 
+/// A log: of a task `who` sees.
 fn log(who: &Actor, t: &str) -> Cond {
     let k = format!("{t}_t");
-    Cond::default()
-        .sql(&format!(
-            "EXISTS (SELECT 1 FROM tasks {k} WHERE {k}.id = {t}.task_id AND "
-        ))
-        .cond(task(who, &k))
-        .sql(")")
+    among(&format!("{t}.task_id"), "tasks", &k, "id", task(who, &k))
 }
 
 /// A comment or a procedure: of a visible case, or of an alert of the organisation.
@@ -240,16 +245,23 @@ fn case_or_alert_child(who: &Actor, t: &str) -> Cond {
     Cond::default()
         .sql(&format!("({t}.case_id IS NOT NULL AND "))
         .cond(in_visible_case(who, t, "case_id"))
-        .sql(&format!(
-            ") OR ({t}.case_id IS NULL AND EXISTS (SELECT 1 FROM alerts {a} WHERE {a}.id = {t}.alert_id AND "
+        .sql(&format!(") OR ({t}.case_id IS NULL AND "))
+        .cond(among(
+            &format!("{t}.alert_id"),
+            "alerts",
+            &a,
+            "id",
+            owned(who, &a),
         ))
-        .cond(owned(who, &a))
-        .sql("))")
+        .sql(")")
 }
 
 /// A stored file: held by a visible observable, log, case or alert, or by the organisation.
 fn attachment(who: &Actor, t: &str) -> Cond {
     let (o, l, a) = (format!("{t}_o"), format!("{t}_l"), format!("{t}_a"));
+    let held_file = Cond::default()
+        .sql(&format!("{o}.attachment_id IS NOT NULL AND "))
+        .cond(observable(who, &o));
     Cond::default()
         .sql(&format!("({t}.owner_id = "))
         .int(who.org_id)
@@ -257,19 +269,30 @@ fn attachment(who: &Actor, t: &str) -> Cond {
         .int(who.org_id)
         .sql(") OR ")
         .cond(in_visible_case(who, t, "owner_id"))
-        .sql(&format!(
-            " OR EXISTS (SELECT 1 FROM alerts {a} WHERE {a}.id = {t}.owner_id AND "
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.owner_id"),
+            "alerts",
+            &a,
+            "id",
+            owned(who, &a),
         ))
-        .cond(owned(who, &a))
-        .sql(&format!(
-            ") OR EXISTS (SELECT 1 FROM logs {l} WHERE {l}.id = {t}.owner_id AND "
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.owner_id"),
+            "logs",
+            &l,
+            "id",
+            log(who, &l),
         ))
-        .cond(log(who, &l))
-        .sql(&format!(
-            ") OR EXISTS (SELECT 1 FROM observables {o} WHERE {o}.attachment_id = {t}.id AND "
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.id"),
+            "observables",
+            &o,
+            "attachment_id",
+            held_file,
         ))
-        .cond(observable(who, &o))
-        .sql(")")
 }
 
 /// A job or an action: on an object `who` sees.
@@ -277,11 +300,14 @@ fn cortex_job(who: &Actor, t: &str) -> Cond {
     let on = |kind: &str, table: &str, e: Entity| {
         let x = format!("{t}_{}", &table[..1]);
         Cond::default()
-            .sql(&format!(
-                "({t}.object_type = '{kind}' AND EXISTS (SELECT 1 FROM {table} {x} WHERE {x}.id = {t}.object_id AND "
+            .sql(&format!("{t}.object_type = '{kind}' AND "))
+            .cond(among(
+                &format!("{t}.object_id"),
+                table,
+                &x,
+                "id",
+                visible(e, who, &x),
             ))
-            .cond(visible(e, who, &x))
-            .sql("))")
     };
     Cond::default()
         .cond(on("case_artifact", "observables", Entity::Observable))
