@@ -21,18 +21,18 @@ fn totp_of(secret_b32: &str) -> Option<TOTP> {
     Some(TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, raw))
 }
 
+/// What the label and the issuer of an `otpauth://` URI keep as is: unreserved characters
+/// and `@` (so that a login reads as itself in an authenticator app).
+const LABEL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
 /// The `otpauth://` URI an authenticator app reads (TheHive's shape).
 pub fn uri(issuer: &str, login: &str, secret_b32: &str) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, LABEL).to_string();
     format!(
         "otpauth://totp/{}:{}?secret={secret_b32}&issuer={}",
         enc(issuer),
