@@ -149,9 +149,16 @@ pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
 }
 
 fn owned(who: &Actor, t: &str) -> Cond {
+    in_organisation(who.org_id, t)
+}
+
+/// The rows, in the table named (or aliased) `t`, of a kind that only its own organisation
+/// sees (alerts, case templates) for the members of `org_id`: what [`visible`] decides for
+/// these kinds, for finders that know the organisation acted in but not the user.
+pub fn in_organisation(org_id: i64, t: &str) -> Cond {
     Cond::default()
         .sql(&format!("{t}.organisation_id = "))
-        .int(who.org_id)
+        .int(org_id)
 }
 
 /// `expr IN (SELECT <alias>.<column> FROM <table> <alias> WHERE <rows>)`.

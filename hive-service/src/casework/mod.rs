@@ -28,7 +28,7 @@ pub use crate::access::{check_share_permission, check_write, require_owner, Acto
 /// Finds an alert of the organisation by `~id` or `type;source;sourceRef`.
 pub fn find_alert(c: &mut DbConn, org: i64, key: &str) -> Result<AlertRow, ApiError> {
     let q = alert_t::table
-        .filter(alert_t::organisation_id.eq(org))
+        .filter(access::in_organisation(org, "alerts"))
         .select(AlertRow::as_select());
     let found = if let Some(id) = parse_id(key) {
         q.filter(alert_t::id.eq(id)).first(c).optional()?
@@ -118,7 +118,7 @@ pub fn find_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiErr
 /// Finds a case template of the organisation by `~id` or name.
 pub fn find_template(c: &mut DbConn, org: i64, key: &str) -> Result<CaseTemplateRow, ApiError> {
     let q = case_templates::table
-        .filter(case_templates::organisation_id.eq(org))
+        .filter(access::in_organisation(org, "case_templates"))
         .select(CaseTemplateRow::as_select());
     let found = match parse_id(key) {
         Some(id) => q.filter(case_templates::id.eq(id)).first(c).optional()?,

@@ -446,7 +446,11 @@ pub fn select(
         ) => Ok(Vec::new()),
         (Kind::CaseTemplate, None) => {
             let rows: Vec<CaseTemplateRow> = case_templates::table
-                .filter(case_templates::organisation_id.eq(org))
+                .filter(access::visible(
+                    Entity::CaseTemplate,
+                    &who,
+                    "case_templates",
+                ))
                 .order(case_templates::id.asc())
                 .select(CaseTemplateRow::as_select())
                 .load(c)?;
