@@ -1053,12 +1053,13 @@ pub async fn unlink_url(
 #[utoipa::path(tag = "case", responses((status = 200, body = Vec<String>)))]
 #[get("/api/v1/case/link/types")]
 pub async fn link_types(db: web::Data<Db>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let org = caller.organisation.id;
+    let who = Actor::of(&caller);
     let out = db
         .read(move |c| {
+            // Of the cases the caller sees (a restricted case's links stay its own).
             let mut types: Vec<String> = case_links::table
                 .inner_join(cases::table.on(cases::id.eq(case_links::case_id)))
-                .filter(cases::organisation_id.eq(org))
+                .filter(access::visible(Entity::Case, &who, "cases"))
                 .filter(case_links::linked_case_id.is_not_null())
                 .select(case_links::link_type)
                 .distinct()
@@ -1125,6 +1126,68 @@ pub async fn linked_cases(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// Most cases one similarity answer lists.
+pub const MAX_SIMILAR: usize = 1_000;
+
+/// The cases `who` sees, other than `except`, holding observables it sees like `mine` (rows
+/// it sees: same type and value, similarity-ignored ones left out), oldest case first and at
+/// most [`MAX_SIMILAR`], each with the observables that matched. A few queries whatever the
+/// number of cases.
+pub fn cases_holding(
+    c: &mut DbConn,
+    who: &Actor,
+    mine: &[ObservableRow],
+    except: Option<i64>,
+) -> Result<Vec<(CaseRow, Vec<ObservableRow>)>, ApiError> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let keys: HashSet<(&str, &str)> = mine
+        .iter()
+        .filter(|o| !o.ignore_similarity)
+        .map(|o| (o.data_type.as_str(), o.data_hash.as_str()))
+        .collect();
+    let hashes: Vec<String> = keys
+        .iter()
+        .map(|(_, h)| *h)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut matched: BTreeMap<i64, Vec<ObservableRow>> = BTreeMap::new();
+    for chunk in hashes.chunks(500) {
+        let rows: Vec<ObservableRow> = observables::table
+            .filter(observables::data_hash.eq_any(chunk))
+            .filter(observables::case_id.is_not_null())
+            .filter(observables::ignore_similarity.eq(false))
+            .filter(access::visible(Entity::Observable, who, "observables"))
+            .order(observables::id.asc())
+            .select(ObservableRow::as_select())
+            .load(c)?;
+        for r in rows {
+            if !keys.contains(&(r.data_type.as_str(), r.data_hash.as_str())) {
+                continue;
+            }
+            if let Some(k) = r.case_id.filter(|k| Some(*k) != except) {
+                matched.entry(k).or_default().push(r);
+            }
+        }
+    }
+    let ids: Vec<i64> = matched.keys().copied().collect();
+    let mut seen: HashMap<i64, CaseRow> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<CaseRow> = cases::table
+            .filter(cases::id.eq_any(chunk))
+            .filter(access::visible(Entity::Case, who, "cases"))
+            .select(CaseRow::as_select())
+            .load(c)?;
+        seen.extend(rows.into_iter().map(|k| (k.id, k)));
+    }
+    Ok(matched
+        .into_iter()
+        .filter_map(|(id, found)| Some((seen.remove(&id)?, found)))
+        .take(MAX_SIMILAR)
+        .collect())
+}
+
 /// Cases `who` sees holding observables (that it sees) similar to those it sees of a case or
 /// an alert: (case, its similar observables, its visible observable count).
 pub fn similar_cases(
@@ -1133,64 +1196,32 @@ pub fn similar_cases(
     case_id: Option<i64>,
     alert_id: Option<i64>,
 ) -> Result<Vec<(CaseRow, Vec<ObservableRow>, i64)>, ApiError> {
-    let sees = |e: Entity, t: &str| access::visible(e, who, t);
-    let mine: Vec<(String, String)> = {
-        let q = observables::table
-            .filter(observables::ignore_similarity.eq(false))
-            .filter(sees(Entity::Observable, "observables"))
-            .select((observables::data_type, observables::data_hash));
-        match (case_id, alert_id) {
-            (Some(k), _) => q.filter(observables::case_id.eq(k)).load(c)?,
-            (_, Some(a)) => q.filter(observables::alert_id.eq(a)).load(c)?,
-            _ => Vec::new(),
-        }
+    use crate::casework::observables::{visible_children, Parent};
+    let parent = match (case_id, alert_id) {
+        (Some(k), _) => Parent::Case(k),
+        (_, Some(a)) => Parent::Alert(a),
+        _ => return Ok(Vec::new()),
     };
-    if mine.is_empty() {
-        return Ok(Vec::new());
+    let mine = visible_children(c, who, parent)?;
+    let found = cases_holding(c, who, &mine, case_id)?;
+    let ids: Vec<i64> = found.iter().map(|(k, _)| k.id).collect();
+    let mut totals = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let counts: Vec<(Option<i64>, i64)> = observables::table
+            .filter(observables::case_id.eq_any(chunk))
+            .filter(access::visible(Entity::Observable, who, "observables"))
+            .group_by(observables::case_id)
+            .select((observables::case_id, diesel::dsl::count_star()))
+            .load(c)?;
+        totals.extend(counts.into_iter().filter_map(|(k, n)| Some((k?, n))));
     }
-    let hashes: Vec<String> = mine.iter().map(|(_, h)| h.clone()).collect();
-    let mut theirs: Vec<ObservableRow> = Vec::new();
-    for chunk in hashes.chunks(500) {
-        theirs.extend(
-            observables::table
-                .filter(observables::data_hash.eq_any(chunk))
-                .filter(observables::case_id.is_not_null())
-                .filter(observables::ignore_similarity.eq(false))
-                .filter(sees(Entity::Observable, "observables"))
-                .select(ObservableRow::as_select())
-                .load::<ObservableRow>(c)?,
-        );
-    }
-    theirs.retain(|o| {
-        o.case_id != case_id && mine.contains(&(o.data_type.clone(), o.data_hash.clone()))
-    });
-    let mut by_case: Vec<(i64, Vec<ObservableRow>)> = Vec::new();
-    for o in theirs {
-        let k = o.case_id.unwrap_or_default();
-        match by_case.iter_mut().find(|(id, _)| *id == k) {
-            Some((_, v)) => v.push(o),
-            None => by_case.push((k, vec![o])),
-        }
-    }
-    let mut out = Vec::new();
-    for (k, obs) in by_case {
-        let row: Option<CaseRow> = cases::table
-            .find(k)
-            .filter(sees(Entity::Case, "cases"))
-            .select(CaseRow::as_select())
-            .first(c)
-            .optional()?;
-        if let Some(row) = row {
-            let total: i64 = observables::table
-                .filter(observables::case_id.eq(k))
-                .filter(sees(Entity::Observable, "observables"))
-                .count()
-                .get_result(c)?;
-            out.push((row, obs, total));
-        }
-    }
-    out.sort_by_key(|(r, _, _)| r.id);
-    Ok(out)
+    Ok(found
+        .into_iter()
+        .map(|(k, obs)| {
+            let total = totals.get(&k.id).copied().unwrap_or(0);
+            (k, obs, total)
+        })
+        .collect())
 }
 
 fn store_files(

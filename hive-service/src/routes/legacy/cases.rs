@@ -12,7 +12,7 @@ use crate::casework::{
 use crate::datastore::FilePart;
 use crate::datastore::Staged;
 use crate::db::casework::{CaseRow, ObservableRow};
-use crate::db::schema::{cases as case_t, observables};
+use crate::db::schema::observables;
 use crate::db::{Db, DbConn};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -22,7 +22,7 @@ use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 use shared_models::casework::{InputCase, InputCaseTemplate, InputObservable, InputTask};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 
 /// A v0 task body as v1 reads it: `owner` is `assignee`; `id` is dropped.
 fn v1_task(mut t: Value) -> Value {
@@ -231,83 +231,46 @@ pub async fn find(
     run_search(db, caller, req, body, V0::Case).await
 }
 
-/// Most cases a similarity lookup answers.
-const MAX_SIMILAR: usize = 1_000;
-
 /// The visible cases (other than `except`) holding observables like `mine` (same type and
 /// value, or same file; similarity-ignored ones left out): each case with all its
 /// observables and those that matched.
 pub type Sharing = Vec<(CaseRow, Vec<ObservableRow>, Vec<ObservableRow>)>;
 
-/// Finds the cases sharing observables with `mine`.
+/// Finds the cases sharing observables with `mine` (observables `who` sees): the cases of
+/// [`crate::routes::collab::cases_holding`], each with every observable of it `who` sees.
 pub fn cases_sharing(
     c: &mut DbConn,
     who: &Actor,
     mine: &[ObservableRow],
     except: Option<i64>,
 ) -> Result<Sharing, ApiError> {
-    use crate::access::{visible_ids, Entity};
-    let mine_ids: Vec<i64> = mine.iter().map(|o| o.id).collect();
-    let seen_ids = visible_ids(c, Entity::Observable, who, &mine_ids)?;
-    let keys: HashSet<(&str, &str)> = mine
-        .iter()
-        .filter(|o| seen_ids.contains(&o.id) && !o.ignore_similarity)
-        .map(|o| (o.data_type.as_str(), o.data_hash.as_str()))
-        .collect();
-    let hashes: Vec<String> = keys
-        .iter()
-        .map(|(_, h)| h.to_string())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut matched: BTreeMap<i64, Vec<ObservableRow>> = BTreeMap::new();
-    for chunk in hashes.chunks(500) {
+    let found = crate::routes::collab::cases_holding(c, who, mine, except)?;
+    let ids: Vec<i64> = found.iter().map(|(k, _)| k.id).collect();
+    let mut all: HashMap<i64, Vec<ObservableRow>> = HashMap::new();
+    for chunk in ids.chunks(500) {
         let rows: Vec<ObservableRow> = observables::table
-            .filter(observables::data_hash.eq_any(chunk))
-            .filter(observables::case_id.is_not_null())
-            .filter(observables::ignore_similarity.eq(false))
+            .filter(observables::case_id.eq_any(chunk))
             .filter(crate::access::visible(
-                Entity::Observable,
+                crate::access::Entity::Observable,
                 who,
                 "observables",
             ))
             .order(observables::id.asc())
             .select(ObservableRow::as_select())
             .load(c)?;
-        for r in rows {
-            if !keys.contains(&(r.data_type.as_str(), r.data_hash.as_str())) {
-                continue;
-            }
-            if let Some(k) = r.case_id.filter(|k| Some(*k) != except) {
-                matched.entry(k).or_default().push(r);
-            }
+        for o in rows {
+            all.entry(o.case_id.unwrap_or_default())
+                .or_default()
+                .push(o);
         }
     }
-    let mut out = Vec::new();
-    for (case_id, found) in matched {
-        if out.len() >= MAX_SIMILAR {
-            break;
-        }
-        let k: Option<CaseRow> = case_t::table
-            .find(case_id)
-            .filter(crate::access::visible(Entity::Case, who, "cases"))
-            .select(CaseRow::as_select())
-            .first(c)
-            .optional()?;
-        let Some(k) = k else { continue };
-        // Only what the caller may see of that case counts, and is shown.
-        let children = obs::children(c, Parent::Case(k.id))?;
-        let ids: Vec<i64> = children.iter().map(|o| o.id).collect();
-        let visible = visible_ids(c, Entity::Observable, who, &ids)?;
-        let all: Vec<ObservableRow> = children
-            .into_iter()
-            .filter(|o| visible.contains(&o.id))
-            .collect();
-        if !found.is_empty() {
-            out.push((k, all, found));
-        }
-    }
-    Ok(out)
+    Ok(found
+        .into_iter()
+        .map(|(k, matched)| {
+            let theirs = all.remove(&k.id).unwrap_or_default();
+            (k, theirs, matched)
+        })
+        .collect())
 }
 
 /// The cases sharing observables with this one, each with `linkedWith` (its observables
