@@ -176,6 +176,26 @@ impl Datastore {
         self.keep(self.finish(upload))
     }
 
+    /// Stages what `from` yields (an archive's entry), counted against `budget`, the bytes
+    /// still allowed and decreased as they are read (not as an archive declares them): past
+    /// it, [`StageError::TooLarge`], and the partial file is gone.
+    pub fn stage_reader(
+        &self,
+        from: &mut dyn std::io::Read,
+        budget: &mut u64,
+    ) -> Result<Staged, StageError> {
+        let mut up = self.begin().map_err(StageError::Store)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = from.read(&mut buf).map_err(StageError::Read)?;
+            if n == 0 {
+                return Ok(self.finish(up));
+            }
+            *budget = budget.checked_sub(n as u64).ok_or(StageError::TooLarge)?;
+            up.write(&buf[..n]).map_err(StageError::Store)?;
+        }
+    }
+
     /// Stages bytes in one go.
     pub fn stage(&self, bytes: &[u8]) -> std::io::Result<Staged> {
         let mut up = self.begin()?;
@@ -200,6 +220,20 @@ impl Datastore {
         let prefix: String = clean.chars().take(2).collect();
         self.root.join(prefix).join(clean)
     }
+}
+
+/// Most entries read from one archive (a zip observable, a case archive).
+pub const MAX_ARCHIVE_ENTRIES: usize = 10_000;
+
+/// Why [`Datastore::stage_reader`] stopped.
+#[derive(Debug)]
+pub enum StageError {
+    /// More than the budget.
+    TooLarge,
+    /// The source failed (a damaged entry, a wrong password).
+    Read(std::io::Error),
+    /// The datastore failed.
+    Store(std::io::Error),
 }
 
 /// What one pass of the sweeper did.

@@ -6,7 +6,7 @@
 //! file behind. `_json` is parsed whatever its filename or content type.
 
 pub use crate::datastore::FilePart;
-use crate::datastore::Staged;
+use crate::datastore::{StageError, Staged, MAX_ARCHIVE_ENTRIES};
 use crate::error::{from_actix, ApiError};
 use crate::extract::{parse_input, Input};
 use crate::ServiceState;
@@ -197,11 +197,10 @@ pub fn unzip_parts(
     field: &str,
     password: Option<&str>,
 ) -> Result<(), ApiError> {
-    use std::io::Read;
     let bad = |e: String| ApiError::BadRequest(format!("Invalid zip file: {e}"));
     let mut out = Vec::new();
     let mut staged_out = Vec::new();
-    let mut total: u64 = 0;
+    let mut budget = state.max_upload_bytes;
     for f in std::mem::take(&mut body.files) {
         if f.field != field {
             out.push(f);
@@ -213,8 +212,8 @@ pub fn unzip_parts(
             .unwrap_or_else(|| state.datastore.path_of(&f.stored.sha256));
         let file = std::fs::File::open(path).map_err(ApiError::internal)?;
         let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
-        if zip.len() > 10_000 {
-            return Err(bad("more than 10000 entries".into()));
+        if zip.len() > MAX_ARCHIVE_ENTRIES {
+            return Err(bad(format!("more than {MAX_ARCHIVE_ENTRIES} entries")));
         }
         for i in 0..zip.len() {
             let mut entry = match password {
@@ -226,25 +225,17 @@ pub fn unzip_parts(
                 continue;
             }
             let name = base_name(entry.name());
-            let mut up = state.datastore.begin().map_err(ApiError::internal)?;
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = entry
-                    .read(&mut buf)
-                    .map_err(|e| bad(format!("{e} (wrong zipPassword?)")))?;
-                if n == 0 {
-                    break;
-                }
-                total += n as u64;
-                if total > state.max_upload_bytes {
-                    return Err(ApiError::PayloadTooLarge(format!(
+            let staged = state
+                .datastore
+                .stage_reader(&mut entry, &mut budget)
+                .map_err(|e| match e {
+                    StageError::TooLarge => ApiError::PayloadTooLarge(format!(
                         "the zip holds more than {} bytes (datastore.max_upload_bytes)",
                         state.max_upload_bytes
-                    )));
-                }
-                up.write(&buf[..n]).map_err(ApiError::internal)?;
-            }
-            let staged = state.datastore.finish(up);
+                    )),
+                    StageError::Read(e) => bad(format!("{e} (wrong zipPassword?)")),
+                    StageError::Store(e) => ApiError::internal(e),
+                })?;
             out.push(FilePart {
                 field: f.field.clone(),
                 content_type: mime_guess::from_path(&name)

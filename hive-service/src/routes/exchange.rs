@@ -133,9 +133,6 @@ pub async fn export(
         .body(archive))
 }
 
-/// Most entries in a case archive.
-const MAX_ENTRIES: usize = 10_000;
-
 /// What a `.thar` holds: `case.json`, and its files staged (by SHA-256).
 struct Archive {
     doc: Value,
@@ -149,6 +146,7 @@ fn read_archive(
     path: &std::path::Path,
     password: &str,
 ) -> Result<Archive, ApiError> {
+    use crate::datastore::{StageError, MAX_ARCHIVE_ENTRIES};
     let bad = |e: String| ApiError::BadRequest(format!("Invalid case archive: {e}"));
     let limit = state.max_upload_bytes;
     let too_large = || {
@@ -158,54 +156,47 @@ fn read_archive(
     };
     let f = std::fs::File::open(path).map_err(ApiError::internal)?;
     let mut zip = zip::ZipArchive::new(f).map_err(|e| bad(e.to_string()))?;
-    if zip.len() > MAX_ENTRIES {
-        return Err(bad(format!("more than {MAX_ENTRIES} entries")));
+    if zip.len() > MAX_ARCHIVE_ENTRIES {
+        return Err(bad(format!("more than {MAX_ARCHIVE_ENTRIES} entries")));
     }
     let mut doc = None;
     let mut files = std::collections::HashMap::new();
-    let mut total: u64 = 0;
+    let mut budget = limit;
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index_decrypt(i, password.as_bytes())
             .map_err(|e| bad(format!("{e} (wrong password?)")))?;
         let name = entry.name().to_string();
-        if entry.size() > limit.saturating_sub(total) {
+        if entry.size() > budget {
             return Err(too_large());
         }
-        let mut buf = vec![0u8; 64 * 1024];
         if name == "case.json" {
             let max_doc = state.max_json_bytes as u64;
             let mut bytes = Vec::new();
-            loop {
-                let n = entry
-                    .read(&mut buf)
-                    .map_err(|e| bad(format!("{e} (wrong password?)")))?;
-                if n == 0 {
-                    break;
-                }
-                total += n as u64;
-                if bytes.len() as u64 + n as u64 > max_doc {
-                    return Err(ApiError::PayloadTooLarge(format!(
-                        "case.json is larger than {max_doc} bytes (http.max_json_bytes)"
-                    )));
-                }
-                bytes.extend_from_slice(&buf[..n]);
+            (&mut entry)
+                .take(max_doc.min(budget) + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| bad(format!("{e} (wrong password?)")))?;
+            let read = bytes.len() as u64;
+            if read > budget {
+                return Err(too_large());
             }
+            if read > max_doc {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "case.json is larger than {max_doc} bytes (http.max_json_bytes)"
+                )));
+            }
+            budget -= read;
             doc = Some(serde_json::from_slice::<Value>(&bytes).map_err(|e| bad(e.to_string()))?);
         } else if let Some(expected) = name.strip_prefix("files/") {
-            let mut up = state.datastore.begin().map_err(ApiError::internal)?;
-            loop {
-                let n = entry.read(&mut buf).map_err(|e| bad(e.to_string()))?;
-                if n == 0 {
-                    break;
-                }
-                total += n as u64;
-                if total > limit {
-                    return Err(too_large());
-                }
-                up.write(&buf[..n]).map_err(ApiError::internal)?;
-            }
-            let staged = state.datastore.finish(up);
+            let staged = state
+                .datastore
+                .stage_reader(&mut entry, &mut budget)
+                .map_err(|e| match e {
+                    StageError::TooLarge => too_large(),
+                    StageError::Read(e) => bad(e.to_string()),
+                    StageError::Store(e) => ApiError::internal(e),
+                })?;
             if staged.stored.sha256 != expected {
                 return Err(bad(format!("file {expected} does not match its hash")));
             }
