@@ -180,24 +180,8 @@ fn seed(c: &mut crate::db::DbConn, password: Option<&str>) -> Result<Option<Stri
         }
     };
     let user = UserRow {
-        id: next_id(),
-        login: ADMIN_LOGIN.into(),
-        name: "Administrator".into(),
-        email: None,
-        user_type: "Normal".into(),
-        avatar: None,
-        locked: false,
         password_hash: Some(secrets::hash_password(&password).map_err(ApiError::internal)?),
-        password_changed_at: now,
-        api_key_hash: None,
-        created_by: SYSTEM_LOGIN.into(),
-        created_at: now,
-        updated_by: None,
-        updated_at: None,
-        api_key_secret: None,
-        totp_secret: None,
-        totp_pending: None,
-        totp_last_step: None,
+        ..UserRow::new(ADMIN_LOGIN, "Administrator", SYSTEM_LOGIN)
     };
     diesel::insert_into(users::table).values(&user).execute(c)?;
     diesel::insert_into(memberships::table)

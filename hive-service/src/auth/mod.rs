@@ -189,13 +189,15 @@ impl Authenticator {
         &self.vault
     }
 
-    /// The account with this login (trimmed, case-insensitive), if any.
-    async fn find_login(&self, login: &str) -> Result<Option<UserRow>, ApiError> {
+    /// The login as stored (trimmed, lower case) and its account, if any.
+    async fn find_login(&self, login: &str) -> Result<(String, Option<UserRow>), ApiError> {
+        let login = login.trim().to_lowercase();
         if login.is_empty() || login.len() > 512 {
-            return Ok(None);
+            return Ok((login, None));
         }
-        let lookup = login.to_string();
-        self.db
+        let lookup = login.clone();
+        let user = self
+            .db
             .read(move |c| {
                 Ok(users::table
                     .filter(users::login.eq(lookup))
@@ -203,7 +205,8 @@ impl Authenticator {
                     .first(c)
                     .optional()?)
             })
-            .await
+            .await?;
+        Ok((login, user))
     }
 
     /// Checks `password` for `user` (found by `login`, or not), throttled by `source`.
@@ -229,8 +232,7 @@ impl Authenticator {
         password: &str,
         source: Option<IpAddr>,
     ) -> Result<UserRow, ApiError> {
-        let login = login.trim().to_lowercase();
-        let user = self.find_login(&login).await?;
+        let (login, user) = self.find_login(login).await?;
         self.verify(&login, user, password, source).await
     }
 
@@ -495,8 +497,7 @@ impl Authenticator {
         password: &str,
         source: Option<IpAddr>,
     ) -> Result<UserRow, ApiError> {
-        let login = login.trim().to_lowercase();
-        let user = self.find_login(&login).await?;
+        let (login, user) = self.find_login(login).await?;
         let split = password
             .rsplit_once(':')
             .filter(|(_, code)| code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));

@@ -71,6 +71,34 @@ pub struct UserRow {
     pub totp_last_step: Option<i64>,
 }
 
+impl UserRow {
+    /// A new account (`Normal`, unlocked, no password, key or TOTP yet), made now by
+    /// `created_by`; set the rest with struct update syntax.
+    pub fn new(login: &str, name: &str, created_by: &str) -> UserRow {
+        let now = crate::db::now_ms();
+        UserRow {
+            id: crate::db::next_id(),
+            login: login.into(),
+            name: name.into(),
+            email: None,
+            user_type: "Normal".into(),
+            avatar: None,
+            locked: false,
+            password_hash: None,
+            password_changed_at: now,
+            api_key_hash: None,
+            created_by: created_by.into(),
+            created_at: now,
+            updated_by: None,
+            updated_at: None,
+            api_key_secret: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: None,
+        }
+    }
+}
+
 /// A user's membership of an organisation, with its profile there.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships)]

@@ -8,7 +8,7 @@ use crate::access::accounts;
 use crate::auth::{secrets, Authenticator, Caller, ADMIN_ORG};
 use crate::db::models::{memberships_of, Membership, MembershipRow, UserRow};
 use crate::db::schema::*;
-use crate::db::{format_id, next_id, now_ms, Db, DbConn};
+use crate::db::{format_id, now_ms, Db, DbConn};
 use crate::domain::permissions;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -218,26 +218,11 @@ pub async fn create_user(
             if find_user(c, &login2)?.is_some() {
                 return Err(ApiError::Create(format!("User {login2} already exists")));
             }
-            let now = now_ms();
             let row = UserRow {
-                id: next_id(),
-                login: login2.clone(),
-                name,
                 email,
                 user_type: user_type.as_str().into(),
-                avatar: None,
-                locked: false,
                 password_hash,
-                password_changed_at: now,
-                api_key_hash: None,
-                created_by: caller2.login().into(),
-                created_at: now,
-                updated_by: None,
-                updated_at: None,
-                api_key_secret: None,
-                totp_secret: None,
-                totp_pending: None,
-                totp_last_step: None,
+                ..UserRow::new(&login2, &name, caller2.login())
             };
             diesel::insert_into(users::table)
                 .values(&row)
