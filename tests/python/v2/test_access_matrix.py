@@ -30,9 +30,8 @@ from typing import Callable, Optional
 import pytest
 import requests
 
+from matrix import DENY, OK, UNAUTH, check_matrix, operations
 from tenants import ADMIN, PASSWORD, Client
-
-OK, DENY, UNAUTH = "ok", "deny", "unauth"
 
 ORG_ADMIN = {"accessTheHiveFS", "manageAction", "manageAlert", "manageAnalyse", "manageCase",
              "manageCaseAccess", "manageCaseReport", "manageCaseReportTemplate", "manageCaseTemplate",
@@ -576,15 +575,6 @@ ROWS = {
 }
 
 
-def operations(doc):
-    out = []
-    for path, item in doc["paths"].items():
-        for method in ("get", "post", "put", "patch", "delete"):
-            if method in item:
-                out.append((method.upper(), path))
-    return out
-
-
 @pytest.fixture
 def world(hive):
     return World(hive)
@@ -619,25 +609,9 @@ def call(world, who, method, path, row):
 
 def test_every_operation_has_a_row_and_every_cell_holds(world):
     doc = requests.get(world.url + "/api-docs/openapi.json").json()
-    ops = operations(doc)
-    missing = [op for op in ops if op not in ROWS]
-    assert not missing, f"operations without a row in the access matrix: {missing}"
-    stale = [op for op in ROWS if op not in ops]
-    assert not stale, f"rows for operations the API does not have: {stale}"
-    failures = []
     # Reads first, then writes (each write cell on fresh objects where it changes them).
-    for (method, path), row in sorted(ROWS.items(), key=lambda kv: kv[0][0] != "GET"):
-        for who in CALLERS:
-            expected = row.rule(who)
-            r = call(world, who, method, path, row)
-            if expected == OK:
-                got = OK if r.status_code in row.ok else f"status {r.status_code}"
-            else:
-                got = (UNAUTH if r.status_code == 401 else DENY if r.status_code in (403, 404)
-                       else f"status {r.status_code}")
-            if r.status_code >= 500 or got != expected:
-                failures.append(f"{method} {path} as {who}: expected {expected}, got {r.status_code} {r.text[:160]}")
-    assert not failures, "\n".join(failures)
+    check_matrix(operations(doc), ROWS, CALLERS,
+                 lambda method, path, row, who: (call(world, who, method, path, row), path))
 
 
 # --------------------------------------------------------------------------- lists

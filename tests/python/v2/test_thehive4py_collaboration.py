@@ -743,6 +743,27 @@ def test_similar_cases_of_an_alert_and_of_a_case(hive):
     assert sorted(similar_rows(api, {"_name": "listAlert"})) == sorted([both["_id"], ip_only["_id"]])
 
 
+def test_linked_cases_list_the_cases_sharing_observables_v1_and_v0(hive):
+    api = tenant(hive)
+    case = new_case(api, "the case")
+    api.case.create_observable(case["_id"], {"dataType": "ip", "data": "192.0.2.7"})
+    api.case.create_observable(case["_id"], {"dataType": "domain", "data": "evil.example"})
+    twin, half, ignored, unrelated = (new_case(api, t) for t in ("twin", "half", "ignored", "unrelated"))
+    api.case.create_observable(twin["_id"], {"dataType": "ip", "data": "192.0.2.7"})
+    api.case.create_observable(twin["_id"], {"dataType": "domain", "data": ["evil.example", "other.example"]})
+    api.case.create_observable(half["_id"], {"dataType": "ip", "data": "192.0.2.7"})
+    api.case.create_observable(ignored["_id"], {"dataType": "ip", "data": "192.0.2.7", "ignoreSimilarity": True})
+    api.case.create_observable(unrelated["_id"], {"dataType": "ip", "data": "192.0.2.8"})
+    for path in (f"/api/v1/case/{case['_id']}/links", f"/api/case/{case['_id']}/links"):
+        r = api.session.request("GET", f"{api.session.hive_url}{path}")
+        assert r.status_code == 200, (path, r.text)
+        linked = {row["_id"]: row for row in r.json()}
+        assert sorted(linked) == sorted([twin["_id"], half["_id"]]), path
+        assert linked[twin["_id"]]["linksCount"] == 2, path
+        assert sorted(o["data"] for o in linked[twin["_id"]]["linkedWith"]) == ["192.0.2.7", "evil.example"], path
+        assert [o["data"] for o in linked[half["_id"]]["linkedWith"]] == ["192.0.2.7"], path
+
+
 def test_extra_data_of_alerts_and_cases_in_find(hive):
     api = tenant(hive)
     fresh = api.alert.create(alert_input("extra-1"))
