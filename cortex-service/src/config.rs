@@ -1,42 +1,25 @@
-//! cortex-service's settings: the shared sections of [`crate::settings`] under the prefix
+//! cortex-service's settings: the shared sections of [`service_kit::settings`] under the prefix
 //! `CORTEX` (`CORTEX__SECTION__KEY`). Every key is in docs/CONFIGURATION.md.
 
-pub use crate::settings::*;
 use serde::Deserialize;
-use std::net::SocketAddr;
+pub use service_kit::settings::*;
 use std::path::{Path, PathBuf};
 
 /// Prefix of the environment variables read by this service.
 pub const ENV_PREFIX: &str = "CORTEX";
 
-/// All settings of cortex-service.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// HTTP listener.
-    pub http: HttpSettings,
-    /// Where the embedded database and other files live.
-    pub data_dir: PathBuf,
-    /// The database.
-    pub database: DatabaseSettings,
-    /// The RabbitMQ broker (optional).
-    pub amqp: AmqpSettings,
-    /// First-start values.
-    pub bootstrap: BootstrapSettings,
-    /// Authentication.
-    pub auth: AuthSettings,
-    /// Logging.
-    pub log: LogSettings,
-    /// Where analyzer definitions are found.
-    pub analyzers: WorkerSettings,
-    /// Where responder definitions are found.
-    pub responders: WorkerSettings,
-    /// How jobs run.
-    pub jobs: JobSettings,
-    /// Where uploaded observables and file artifacts are stored.
-    pub datastore: DatastoreSettings,
-    /// The account hive-service uses (made at start when `api_key` is set).
-    pub service_account: ServiceAccountSettings,
+service_kit::service_settings! {
+    /// All settings of cortex-service.
+    pub struct Settings {
+        /// Where analyzer definitions are found.
+        pub analyzers: WorkerSettings,
+        /// Where responder definitions are found.
+        pub responders: WorkerSettings,
+        /// How jobs run.
+        pub jobs: JobSettings,
+        /// The account hive-service uses (made at start when `api_key` is set).
+        pub service_account: ServiceAccountSettings,
+    }
 }
 
 /// An organization and a user for hive-service, made (if missing) at every start when
@@ -102,14 +85,8 @@ pub struct JobSettings {
     pub submissions_queue: String,
 }
 
-impl Settings {
-    /// Loads defaults, then `file` if given, then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_with_env(file, std::env::vars())
-    }
-
-    /// As [`Settings::load`], with the environment given explicitly (for tests).
-    pub fn load_with_env(
+impl LoadSettings for Settings {
+    fn load_with_env(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
@@ -131,14 +108,8 @@ impl Settings {
             ),
             ("service_account.organization", "thehive".into()),
             ("service_account.login", "thehive".into()),
-            ("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()),
-            ("datastore.sweep_interval_secs", 3600.into()),
-            ("datastore.sweep_grace_secs", 3600.into()),
         ]);
-        let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
-        validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;
-        default_database(&mut s.database.url, &s.data_dir, "cortex.db");
-        s.datastore.finish(&s.data_dir)?;
+        let mut s: Settings = load(ENV_PREFIX, &defaults, "cortex.db", file, env)?;
         if s.jobs.concurrency == 0 {
             s.jobs.concurrency = std::thread::available_parallelism().map_or(2, usize::from);
         }
@@ -177,8 +148,8 @@ impl Settings {
                     "service_account.api_key: at least 32 characters".into(),
                 ));
             }
-            if crate::routes::check_name("organization", &sa.organization, 64).is_err()
-                || crate::routes::check_name("login", &sa.login, 128).is_err()
+            if crate::db::check_name("organization", &sa.organization, 64).is_err()
+                || crate::db::check_name("login", &sa.login, 128).is_err()
             {
                 return Err(ConfigError(
                     "service_account.organization / login: not a valid name".into(),
@@ -191,21 +162,6 @@ impl Settings {
             ));
         }
         Ok(s)
-    }
-
-    /// The parsed listen address.
-    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
-        bind_addr(&self.http)
-    }
-
-    /// The database URL (always set after loading).
-    pub fn database_url(&self) -> String {
-        use secrecy::ExposeSecret;
-        self.database
-            .url
-            .as_ref()
-            .map(|u| u.expose_secret().to_string())
-            .unwrap_or_default()
     }
 }
 

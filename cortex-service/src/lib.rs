@@ -3,78 +3,85 @@
 //! This crate serves Cortex's API (`/api`, for cortex4py 2.x and TheHive's Cortex connector)
 //! over SQLite by default or PostgreSQL (`database.url`), with RabbitMQ optional
 //! (`amqp.url`). Organizations and users carry Cortex's literal roles (`read`, `analyze`,
-//! `orgadmin`, `superadmin`). Infrastructure that both services need (error body, JSON
-//! extraction, database pool, secrets, sessions, broker, logging) is compiled from
-//! hive-service's sources with `#[path]`, so that it exists once.
-
-/// PostgreSQL advisory lock taken while migrating and bootstrapping ("CRTX").
-pub const INSTANCE_LOCK_KEY: i64 = 0x4352_5458;
-
-/// The topic exchange this service publishes its events on.
-pub const EVENTS_EXCHANGE: &str = "cortex.events";
+//! `orgadmin`, `superadmin`). What both services run on (server, error body, JSON
+//! extraction, database pool, secrets, sessions, broker, logging) is [`service_kit`];
+//! [`Cortex`] is what this crate gives it.
 
 pub mod auth;
 pub mod bootstrap;
-#[path = "../../hive-service/src/cli.rs"]
-pub mod cli;
 pub mod config;
-#[path = "../../hive-service/src/datastore.rs"]
-pub mod datastore;
 pub mod db;
 pub mod engine;
-#[path = "../../hive-service/src/error.rs"]
-pub mod error;
-#[path = "../../hive-service/src/extract.rs"]
-pub mod extract;
-#[path = "../../hive-service/src/http.rs"]
-pub mod http;
-#[path = "../../hive-service/src/messaging/mod.rs"]
-pub mod messaging;
+pub mod jobs;
 pub mod routes;
-#[path = "../../hive-service/src/settings.rs"]
-pub mod settings;
-#[path = "../../hive-service/src/startup.rs"]
-pub mod startup;
 pub mod submissions;
-#[path = "../../hive-service/src/telemetry.rs"]
-pub mod telemetry;
 pub mod workers;
+
+use service_kit::body::Uploads;
+use service_kit::datastore::SweepQueries;
+use service_kit::error::ApiError;
+use service_kit::service::Routes;
+use service_kit::{Service, Started};
+use std::sync::Arc;
+
+/// cortex-service, as run by [`service_kit`].
+#[derive(Debug)]
+pub struct Cortex;
+
+/// cortex-service's application (see [`service_kit::startup::Application`]).
+pub type Application = service_kit::startup::Application<Cortex>;
+
+/// cortex-service's OpenAPI document.
+pub fn openapi() -> serde_json::Value {
+    service_kit::startup::openapi::<Cortex>()
+}
 
 /// State of this service handed to every request, beside the database and the broker.
 #[derive(Debug)]
 pub struct ServiceState {
-    /// Where uploaded observables and file artifacts are stored.
-    pub datastore: datastore::Datastore,
-    /// Largest multipart upload, bytes.
-    pub max_upload_bytes: u64,
-    /// Largest JSON document, also inside a multipart body.
-    pub max_json_bytes: usize,
+    /// Where uploaded observables and file artifacts are stored, and the upload limits.
+    pub uploads: Uploads,
     /// The worker definitions installed.
-    pub catalog: std::sync::Arc<workers::Catalog>,
+    pub catalog: Arc<workers::Catalog>,
     /// The job engine.
-    pub engine: std::sync::Arc<engine::Engine>,
+    pub engine: Arc<engine::Engine>,
     /// How jobs run.
     pub jobs: config::JobSettings,
+    /// Who is calling.
+    pub auth: Arc<auth::Authenticator>,
 }
 
-impl ServiceState {
-    /// At shutdown, once the HTTP server stopped: nothing to hand over (jobs left running
-    /// are recovered by the other instances, or at the next start).
-    pub async fn shutdown(&self) {}
+impl Service for Cortex {
+    const NAME: &'static str = "cortex-service";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const EVENTS_EXCHANGE: &'static str = "cortex.events";
+    const PUBLIC_ROUTES: &'static [&'static str] = routes::PUBLIC_ROUTES;
+    const MIGRATIONS: db::Migrations = db::MIGRATIONS;
+    const ROUTES: Routes = Routes {
+        doc: routes::api_doc,
+        register: routes::register,
+        finish: routes::finish_doc,
+        policy: routes::DOC_POLICY,
+    };
+    const SWEEP: SweepQueries = SweepQueries {
+        referenced: referenced_files,
+        purge_sessions: auth::purge_sessions,
+    };
+    type Settings = config::Settings;
+    type State = ServiceState;
+    type Caller = auth::Caller;
 
-    /// Opens the datastore, reads the worker definitions and starts the job engine.
-    pub async fn start(
-        settings: &config::Settings,
+    fn bootstrap(
         db: &db::Db,
-        broker: &messaging::Broker,
-    ) -> Result<ServiceState, String> {
-        let path = settings
-            .datastore
-            .path
-            .clone()
-            .unwrap_or_else(|| settings.data_dir.join("datastore"));
-        let datastore = datastore::Datastore::open(&path)
-            .map_err(|e| format!("datastore.path: {}: {e}", path.display()))?;
+        settings: &config::Settings,
+        vault: &auth::vault::Vault,
+    ) -> Result<Vec<u8>, ApiError> {
+        bootstrap::run(db, settings, vault)
+    }
+
+    /// Reads the worker definitions and starts the job engine and the submissions consumer.
+    async fn start(s: Started<'_, config::Settings>) -> Result<ServiceState, String> {
+        let settings = s.settings;
         let jobs_dir = settings
             .jobs
             .directory
@@ -88,56 +95,65 @@ impl ServiceState {
         let mut job_settings = settings.jobs.clone();
         job_settings.directory = Some(jobs_dir);
         let (analyzers, responders) = (settings.analyzers.entries(), settings.responders.entries());
-        let catalog = std::sync::Arc::new(
+        let catalog = Arc::new(
             tokio::task::spawn_blocking(move || workers::Catalog::new(analyzers, responders))
                 .await
                 .map_err(|e| e.to_string())?,
         );
-        let amqp = settings.amqp.url.as_ref().map(|u| {
-            use secrecy::ExposeSecret;
-            u.expose_secret().to_string()
-        });
         let engine = engine::Engine::start(
-            db.clone(),
-            broker.clone(),
+            s.db.clone(),
+            s.broker.clone(),
             job_settings.clone(),
             catalog.clone(),
-            datastore.clone(),
-            amqp,
+            s.datastore.clone(),
         )
         .await?;
-        if let Some(url) = settings.amqp.url.as_ref() {
-            use secrecy::ExposeSecret;
-            let subs = std::sync::Arc::new(submissions::Submissions {
-                db: db.clone(),
+        if s.broker.enabled() {
+            Arc::new(submissions::Submissions {
+                db: s.db.clone(),
                 catalog: catalog.clone(),
                 engine: engine.clone(),
-                datastore: datastore.clone(),
+                datastore: s.datastore.clone(),
                 default_cache: job_settings.cache,
                 queue: job_settings.submissions_queue.clone(),
-                url: url.expose_secret().to_string(),
-            });
-            tokio::spawn(subs.run());
+            })
+            .start(s.broker);
         }
-        datastore::start_sweeper(
-            db.clone(),
-            datastore.clone(),
-            settings.datastore.sweep_interval_secs,
-            settings.datastore.sweep_grace_secs,
-            datastore::SweepQueries {
-                referenced: referenced_files,
-                purge_sessions: auth::purge_sessions,
-            },
-        );
         Ok(ServiceState {
-            datastore,
-            max_upload_bytes: settings.datastore.max_upload_bytes,
-            max_json_bytes: settings.http.max_json_bytes,
+            uploads: s.uploads,
             catalog,
             engine,
             jobs: job_settings,
+            auth: Arc::new(auth::Authenticator::new(
+                s.db.clone(),
+                s.session_secret,
+                &settings.auth,
+                s.vault,
+            )),
         })
     }
+
+    fn configure(
+        state: &actix_web::web::Data<ServiceState>,
+        cfg: &mut actix_web::web::ServiceConfig,
+    ) {
+        cfg.app_data(actix_web::web::Data::new(state.auth.clone()));
+    }
+
+    async fn authenticate(req: &actix_web::HttpRequest) -> Result<auth::Caller, ApiError> {
+        auth::authenticate_request(req).await
+    }
+
+    fn identity(caller: &auth::Caller) -> service_kit::http::RequestIdentity {
+        service_kit::http::RequestIdentity {
+            user: caller.login().to_string(),
+            organisation: caller.organization.id.clone(),
+        }
+    }
+
+    /// Nothing to hand over: jobs left running are recovered by the other instances, or at
+    /// the next start.
+    async fn shutdown(_state: &ServiceState) {}
 }
 
 /// Of a batch of SHA-256s, those a job or an artifact references (their `attachment.id`,

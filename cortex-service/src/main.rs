@@ -1,5 +1,5 @@
-//! The `cortex-service` binary: see [`cortex_service::cli`].
+//! The `cortex-service` binary: see [`service_kit::cli`].
 
 fn main() -> std::process::ExitCode {
-    cortex_service::cli::run()
+    service_kit::cli::run::<cortex_service::Cortex>()
 }

@@ -1,6 +1,6 @@
 //! Run requests over RabbitMQ: the queue `jobs.submissions_queue` (default `cortex.requests`)
 //! takes [`SignedSubmission`]s, which become jobs exactly as `POST /api/{kind}/{id}/run`
-//! would make them (same checks, cache, rate limit; [`crate::routes::jobs::submit`]).
+//! would make them (same checks, cache, rate limit; [`crate::jobs::submit`]).
 //!
 //! A submission names a cortex user and carries the HMAC-SHA256 of its text keyed with the
 //! digest of that user's API key: no key travels through or rests in the broker, and only a
@@ -10,25 +10,24 @@
 //! only once its job is recorded (or its rejection published), and a redelivered submission
 //! finds its job by `requestId` instead of making a second one.
 
-use crate::datastore::Datastore;
 use crate::db::schema::{organizations, users};
 use crate::db::{Db, UserRow};
 use crate::engine::Engine;
-use crate::error::ApiError;
-use crate::routes::jobs::{submit, SubmitFile, Submitted, Submitter};
+use crate::jobs::{submit, SubmitFile, Submitted, Submitter};
 use crate::workers::Catalog;
 use actix_web::ResponseError;
 use base64::Engine as _;
 use diesel::prelude::*;
-use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties};
 use serde_json::{Map, Value};
-use shared_models::cortex::{JobSubmission, Role, SignedSubmission, SubmissionRejected};
+use service_kit::datastore::Datastore;
+use service_kit::error::ApiError;
+use service_kit::messaging::{
+    spawn_consumer, Broker, ConsumerSpec, Delivery, Outcome, RetryPolicy,
+};
+use shared_models::cortex::{
+    JobSubmission, MessageKind, Role, SignedSubmission, SubmissionRejected,
+};
 use shared_models::envelope::Envelope;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,8 +49,6 @@ pub struct Submissions {
     pub default_cache: f64,
     /// The queue consumed.
     pub queue: String,
-    /// The broker.
-    pub url: String,
 }
 
 /// Why a submission was not taken.
@@ -65,74 +62,25 @@ enum Refusal {
 }
 
 impl Submissions {
-    /// Consumes the queue for ever, reconnecting with backoff.
-    pub async fn run(self: Arc<Self>) {
-        let mut backoff = Duration::from_millis(500);
-        loop {
-            match self.consume().await {
-                Ok(()) => backoff = Duration::from_millis(500),
-                Err(e) => {
-                    tracing::warn!(error = %e, queue = %self.queue, "submissions: connection lost or refused")
-                }
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
-    }
-
-    async fn consume(self: &Arc<Self>) -> Result<(), String> {
-        let props = ConnectionProperties::default()
-            .with_connection_name("cortex-service submissions".into());
-        let conn = tokio::time::timeout(
-            Duration::from_secs(10),
-            Connection::connect(&self.url, props),
-        )
-        .await
-        .map_err(|_| "RabbitMQ did not answer".to_string())?
-        .map_err(|e| e.to_string())?;
-        let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
-        ch.queue_declare(
-            self.queue.as_str().into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
+    /// Consumes the queue on `broker`'s connection (the kit's consumer harness).
+    pub fn start(self: Arc<Self>, broker: &Broker) {
+        let spec = ConsumerSpec {
+            queue: self.queue.clone(),
+            tag: format!("cortex-submissions-{}", self.engine.instance()),
+            prefetch: 64,
+            retry: RetryPolicy::Requeue {
+                delay: Duration::from_secs(1),
             },
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        ch.basic_qos(64, BasicQosOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut consumer = ch
-            .basic_consume(
-                self.queue.as_str().into(),
-                format!("cortex-submissions-{}", self.engine.instance())
-                    .as_str()
-                    .into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(queue = %self.queue, "submissions consumed");
-        while let Some(delivery) = consumer.next().await {
-            let delivery = delivery.map_err(|e| e.to_string())?;
+        };
+        spawn_consumer(broker, spec, move |d| {
             let me = self.clone();
-            tokio::spawn(async move { me.handle(delivery).await });
-        }
-        let _ = conn.close(200, "consumer ended".into()).await;
-        Err("the consumer stopped".into())
+            async move { me.handle(d).await }
+        });
     }
 
-    async fn handle(&self, delivery: lapin::message::Delivery) {
-        let outcome = self.take(&delivery.data).await;
-        let acked = match outcome {
-            Ok(()) => delivery
-                .acker
-                .ack(BasicAckOptions::default())
-                .await
-                .map(|_| ()),
+    async fn handle(&self, delivery: Delivery) -> Outcome {
+        match self.take(&delivery.data).await {
+            Ok(()) => Outcome::Ack,
             Err(Refusal::Client(request_id, e)) => {
                 tracing::info!(request = %request_id, error = %e, "submission rejected");
                 let rejected = SubmissionRejected {
@@ -144,32 +92,20 @@ impl Submissions {
                 match self
                     .engine
                     .events()
-                    .publish("request.rejected", &rejected, Some(request_id))
+                    .publish(
+                        &MessageKind::RequestRejected.as_str(),
+                        &rejected,
+                        Some(request_id),
+                    )
                     .await
                 {
-                    Ok(()) => delivery
-                        .acker
-                        .ack(BasicAckOptions::default())
-                        .await
-                        .map(|_| ()),
-                    Err(_) => requeue(&delivery).await,
+                    Ok(()) => Outcome::Ack,
+                    Err(e) => Outcome::Retry(format!("rejection not published: {e}")),
                 }
             }
-            Err(Refusal::Transient(e)) => {
-                tracing::warn!(error = %e, "submission retried in 1 s");
-                requeue(&delivery).await
-            }
-            Err(Refusal::Poison(e)) => {
-                tracing::error!(error = %e, "not a submission; dropped");
-                delivery
-                    .acker
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await
-                    .map(|_| ())
-            }
-        };
-        if let Err(e) = acked {
-            tracing::warn!(error = %e, "submission not acknowledged; it will come again");
+            Err(Refusal::Transient(e)) => Outcome::Retry(e),
+            // Not a submission at all: it would never become one.
+            Err(Refusal::Poison(e)) => Outcome::Reject(format!("not a submission: {e}")),
         }
     }
 
@@ -248,7 +184,7 @@ impl Submissions {
                     .await
                     .map_err(|e| Refusal::Transient(e.to_string()))?
                     .map_err(|e| Refusal::Transient(format!("datastore: {e}")))?;
-                let name = crate::routes::body::base_name(&a.name);
+                let name = service_kit::body::base_name(&a.name);
                 if name.is_empty() || name.len() > 512 || a.content_type.len() > 255 {
                     return Err(client(ApiError::attribute(
                         "attachment",
@@ -330,13 +266,4 @@ impl Submissions {
         }
         Ok(())
     }
-}
-
-async fn requeue(delivery: &lapin::message::Delivery) -> lapin::Result<()> {
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    delivery
-        .acker
-        .reject(BasicRejectOptions { requeue: true })
-        .await
-        .map(|_| ())
 }

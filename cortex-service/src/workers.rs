@@ -3,8 +3,8 @@
 //! definitions), validated as Cortex does, and the configuration rules of an enabled worker
 //! (validation at enable time, the merge given to the program at run time).
 
-use crate::error::{ApiError, AttributeError};
 use serde_json::{Map, Value};
+use service_kit::error::{ApiError, AttributeError};
 use shared_models::cortex::{ConfigurationItem, OutputDefinition, WorkerKind};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};

@@ -1,13 +1,13 @@
 //! cortex-service against real databases (SQLite and PostgreSQL), over HTTP.
 
-#[path = "../../hive-service/tests/common/mod.rs"]
-mod common;
+use service_kit::test_support as common;
 
 use common::Backend;
 use cortex_service::config::Settings;
-use cortex_service::startup::{openapi, Application};
+use cortex_service::{openapi, Application};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use service_kit::settings::LoadSettings;
 
 async fn start(backend: &Backend) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -2,13 +2,13 @@
 //! artifacts of a well-behaved worker, the events on `cortex.events`, and every way a worker
 //! can misbehave ending as a Failure with a telling message, on SQLite and PostgreSQL.
 
-#[path = "../../hive-service/tests/common/mod.rs"]
-mod common;
+use service_kit::test_support as common;
 
 use cortex_service::config::Settings;
-use cortex_service::startup::Application;
+use cortex_service::Application;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use service_kit::settings::LoadSettings;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -280,7 +280,7 @@ async fn listen(pattern: &str) -> (lapin::Connection, lapin::Consumer) {
         .expect("queue");
     ch.queue_bind(
         q.name().clone(),
-        cortex_service::EVENTS_EXCHANGE.into(),
+        <cortex_service::Cortex as service_kit::Service>::EVENTS_EXCHANGE.into(),
         pattern.into(),
         Default::default(),
         Default::default(),

@@ -117,7 +117,8 @@ fn raw(url: &str, conns: usize, secs: u64) -> f64 {
     // hive's tables, created by its migrations; then plain diesel PostgreSQL connections
     // (prepared statements cached), the observables in one multi-row INSERT.
     let db = Db::connect(url, 1, Duration::from_secs(10)).expect("scratch db");
-    db.migrate_then(|_| Ok(())).expect("migrations");
+    db.migrate_then(hive_service::db::MIGRATIONS, |_| Ok(()))
+        .expect("migrations");
     let url = url.to_string();
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));

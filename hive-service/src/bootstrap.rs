@@ -3,15 +3,15 @@
 //! and the instance secret that signs sessions. Runs under the instance lock and checks
 //! before it writes, so several instances may start at once.
 
-use crate::auth::{secrets, ADMIN_ORG, SYSTEM_LOGIN};
+use crate::auth::{ADMIN_ORG, SYSTEM_LOGIN};
 use crate::config::Settings;
 use crate::db::models::*;
 use crate::db::schema::*;
 use crate::db::{next_id, now_ms, Db};
 use crate::domain::permissions::BUILT_IN_PROFILES;
-use crate::error::ApiError;
 use diesel::prelude::*;
-use secrecy::ExposeSecret;
+use service_kit::bootstrap::{fixed_api_key, hand_over, session_secret, FirstPassword};
+use service_kit::error::ApiError;
 
 /// Login of the built-in administrator.
 pub const ADMIN_LOGIN: &str = "admin@thehive.local";
@@ -36,43 +36,24 @@ pub const BUILT_IN_OBSERVABLE_TYPES: &[(&str, bool)] = &[
     ("hostname", false),
 ];
 
-/// What start-up needs from the bootstrap.
-#[derive(Debug)]
-pub struct Bootstrapped {
-    /// Signs sessions; the same on every instance.
-    pub session_secret: Vec<u8>,
-}
-
-const SECRET_KEY: &str = "session_secret";
-
 /// Creates what an empty database lacks and returns the instance secret.
 pub fn run(
     db: &Db,
     settings: &Settings,
     vault: &crate::auth::vault::Vault,
-) -> Result<Bootstrapped, ApiError> {
-    let configured = settings
-        .bootstrap
-        .admin_password
-        .as_ref()
-        .map(|p| p.expose_secret().to_string());
-    let api_key = settings
-        .bootstrap
-        .admin_api_key
-        .as_ref()
-        .map(|k| k.expose_secret().to_string());
-    let (secret, generated) = db.write_blocking(|c| {
-        let secret = ensure_secret(c)?;
-        let generated = if organisations::table
+) -> Result<Vec<u8>, ApiError> {
+    let first = FirstPassword::from_settings(&settings.bootstrap);
+    let api_key = fixed_api_key(&settings.bootstrap);
+    let (secret, seeded) = db.write_blocking(|c| {
+        let secret = session_secret(c)?;
+        let seeded = organisations::table
             .filter(organisations::name.eq(ADMIN_ORG))
             .count()
             .get_result::<i64>(c)?
-            == 0
-        {
-            seed(c, configured.as_deref())?
-        } else {
-            None
-        };
+            == 0;
+        if seeded {
+            seed(c, &first)?;
+        }
         if let Some(key) = &api_key {
             let admin: Option<i64> = users::table
                 .filter(users::login.eq(ADMIN_LOGIN))
@@ -80,53 +61,27 @@ pub fn run(
                 .first(c)
                 .optional()?;
             if let Some(id) = admin {
-                let sealed = vault
-                    .seal(&crate::routes::users::key_context(id), key)
+                let (digest, sealed) = vault
+                    .key_columns(&crate::auth::key_context(id), Some(key))
                     .map_err(ApiError::internal)?;
                 diesel::update(users::table.find(id))
                     .set((
-                        users::api_key_hash.eq(secrets::sha256_hex(key.as_bytes())),
+                        users::api_key_hash.eq(digest),
                         users::api_key_secret.eq(sealed),
                     ))
                     .execute(c)?;
             }
         }
-        Ok((secret, generated))
+        Ok((secret, seeded))
     })?;
-    if let Some(password) = generated {
-        let path = settings.data_dir.join("initial-admin-password");
-        secrets::write_private(&path, &password)
-            .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", path.display())))?;
-        // The password itself never goes to the log: logs travel further than a 0600 file.
-        tracing::warn!(
-            login = ADMIN_LOGIN,
-            file = %path.display(),
-            "generated the initial admin password; it is in the file (mode 0600)"
-        );
+    if seeded {
+        hand_over(&settings.data_dir, ADMIN_LOGIN, &first)?;
     }
-    Ok(Bootstrapped {
-        session_secret: secret.into_bytes(),
-    })
-}
-
-fn ensure_secret(c: &mut crate::db::DbConn) -> Result<String, ApiError> {
-    let existing: Option<String> = settings::table
-        .find(SECRET_KEY)
-        .select(settings::value)
-        .first(c)
-        .optional()?;
-    if let Some(s) = existing {
-        return Ok(s);
-    }
-    let secret = secrets::random_token(48);
-    diesel::insert_into(settings::table)
-        .values((settings::name.eq(SECRET_KEY), settings::value.eq(&secret)))
-        .execute(c)?;
     Ok(secret)
 }
 
-/// Seeds an empty database; returns the generated admin password, if one was generated.
-fn seed(c: &mut crate::db::DbConn, password: Option<&str>) -> Result<Option<String>, ApiError> {
+/// Seeds an empty database.
+fn seed(c: &mut crate::db::DbConn, first: &FirstPassword) -> Result<(), ApiError> {
     let now = now_ms();
     let org = OrganisationRow {
         id: next_id(),
@@ -172,15 +127,8 @@ fn seed(c: &mut crate::db::DbConn, password: Option<&str>) -> Result<Option<Stri
             })
             .execute(c)?;
     }
-    let (password, generated) = match password {
-        Some(p) => (p.to_string(), None),
-        None => {
-            let p = secrets::random_token(18);
-            (p.clone(), Some(p))
-        }
-    };
     let user = UserRow {
-        password_hash: Some(secrets::hash_password(&password).map_err(ApiError::internal)?),
+        password_hash: Some(first.hash()?),
         ..UserRow::new(ADMIN_LOGIN, "Administrator", SYSTEM_LOGIN)
     };
     diesel::insert_into(users::table).values(&user).execute(c)?;
@@ -193,5 +141,5 @@ fn seed(c: &mut crate::db::DbConn, password: Option<&str>) -> Result<Option<Stri
         })
         .execute(c)?;
     tracing::info!("bootstrapped an empty database: organisation admin, profiles, observable types, {ADMIN_LOGIN}");
-    Ok(generated)
+    Ok(())
 }

@@ -1,36 +1,19 @@
-//! hive-service's settings: the shared sections of [`crate::settings`] under the prefix
+//! hive-service's settings: the shared sections of [`service_kit::settings`] under the prefix
 //! `HIVE` (`HIVE__SECTION__KEY`). Every key is in docs/CONFIGURATION.md.
 
-pub use crate::settings::*;
 use serde::Deserialize;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+pub use service_kit::settings::*;
+use std::path::Path;
 
 /// Prefix of the environment variables read by this service.
 pub const ENV_PREFIX: &str = "HIVE";
 
-/// All settings of hive-service.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// HTTP listener.
-    pub http: HttpSettings,
-    /// Where the embedded database and other files live.
-    pub data_dir: PathBuf,
-    /// The database.
-    pub database: DatabaseSettings,
-    /// The RabbitMQ broker (optional).
-    pub amqp: AmqpSettings,
-    /// First-start values.
-    pub bootstrap: BootstrapSettings,
-    /// Authentication.
-    pub auth: AuthSettings,
-    /// Logging.
-    pub log: LogSettings,
-    /// Where attachments are stored.
-    pub datastore: DatastoreSettings,
-    /// The Cortex servers analyzers and responders run on.
-    pub cortex: CortexSettings,
+service_kit::service_settings! {
+    /// All settings of hive-service.
+    pub struct Settings {
+        /// The Cortex servers analyzers and responders run on.
+        pub cortex: CortexSettings,
+    }
 }
 
 /// The Cortex connector. The usual single server is `name`/`url`/`api_key` (env
@@ -139,21 +122,12 @@ impl CortexSettings {
     }
 }
 
-impl Settings {
-    /// Loads defaults, then `file` if given, then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_with_env(file, std::env::vars())
-    }
-
-    /// As [`Settings::load`], with the environment given explicitly (for tests).
-    pub fn load_with_env(
+impl LoadSettings for Settings {
+    fn load_with_env(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
         let mut defaults = common_defaults("127.0.0.1:9000", "./data/hive", true);
-        defaults.push(("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()));
-        defaults.push(("datastore.sweep_interval_secs", 3600.into()));
-        defaults.push(("datastore.sweep_grace_secs", 3600.into()));
         defaults.extend([
             ("cortex.name", "local".into()),
             ("cortex.transport", "auto".into()),
@@ -166,27 +140,9 @@ impl Settings {
             ("cortex.timeout_secs", 30.into()),
             ("cortex.submit_retry_secs", 600.into()),
         ]);
-        let mut s: Settings = load_layers(ENV_PREFIX, &defaults, file, env)?;
-        validate_common(&s.http, &s.database, &s.amqp, &s.bootstrap)?;
-        default_database(&mut s.database.url, &s.data_dir, "hive.db");
-        s.datastore.finish(&s.data_dir)?;
+        let s: Settings = load(ENV_PREFIX, &defaults, "hive.db", file, env)?;
         s.cortex.validate()?;
         Ok(s)
-    }
-
-    /// The parsed listen address.
-    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
-        bind_addr(&self.http)
-    }
-
-    /// The database URL (always set after loading).
-    pub fn database_url(&self) -> String {
-        use secrecy::ExposeSecret;
-        self.database
-            .url
-            .as_ref()
-            .map(|u| u.expose_secret().to_string())
-            .unwrap_or_default()
     }
 }
 

@@ -4,94 +4,125 @@
 //! observables, and share cases across organisations. This crate serves TheHive 5's API
 //! (`/api/v1`, for thehive4py 2.x) and its legacy API (`/api`, for thehive4py 1.x) over one
 //! store: SQLite by default, PostgreSQL in production (`database.url`). RabbitMQ
-//! (`amqp.url`) is optional. Start with [`startup::Application::build`]; settings are in
-//! [`config::Settings`]; the HTTP handlers in [`routes`] stay thin over [`db`] and [`auth`].
-
-/// PostgreSQL advisory lock taken while migrating and bootstrapping ("HIVE").
-pub const INSTANCE_LOCK_KEY: i64 = 0x4849_5645;
-
-/// The topic exchange this service publishes its events on.
-pub const EVENTS_EXCHANGE: &str = "hive.events";
+//! (`amqp.url`) is optional. It runs on [`service_kit`] ([`Hive`] is what it gives the kit):
+//! start with [`Application::build`]; settings are in [`config::Settings`]; the HTTP
+//! handlers in [`routes`] stay thin over [`casework`], [`access`] and [`db`].
 
 pub mod access;
 pub mod auth;
 pub mod bootstrap;
 pub mod casework;
-pub mod cli;
 pub mod config;
 pub mod cortex;
-pub mod datastore;
 pub mod db;
 pub mod domain;
-pub mod error;
-pub mod extract;
-pub mod http;
-pub mod messaging;
 pub mod routes;
-pub mod settings;
-pub mod startup;
-pub mod telemetry;
+
+use service_kit::body::Uploads;
+use service_kit::datastore::SweepQueries;
+use service_kit::error::ApiError;
+use service_kit::service::Routes;
+use service_kit::{Service, Started};
+use std::sync::Arc;
+
+/// The topic exchange this service publishes its events on.
+pub const EVENTS_EXCHANGE: &str = "hive.events";
+
+/// hive-service, as run by [`service_kit`].
+#[derive(Debug)]
+pub struct Hive;
+
+/// hive-service's application (see [`service_kit::startup::Application`]).
+pub type Application = service_kit::startup::Application<Hive>;
+
+/// hive-service's OpenAPI document.
+pub fn openapi() -> serde_json::Value {
+    service_kit::startup::openapi::<Hive>()
+}
 
 /// State of this service handed to every request, beside the database and the broker.
 #[derive(Debug)]
 pub struct ServiceState {
-    /// Where files are stored.
-    pub datastore: datastore::Datastore,
-    /// Largest multipart upload, bytes.
-    pub max_upload_bytes: u64,
-    /// Largest JSON document, also inside a multipart body.
-    pub max_json_bytes: usize,
+    /// Where files are stored, and the upload limits.
+    pub uploads: Uploads,
     /// The Cortex connector.
-    pub cortex: std::sync::Arc<cortex::Connector>,
+    pub cortex: Arc<cortex::Connector>,
+    /// Who is calling.
+    pub auth: Arc<auth::Authenticator>,
 }
 
-impl ServiceState {
-    /// At shutdown, once the HTTP server stopped: the Cortex jobs accepted but not yet handed
-    /// to their server are handed over (for up to 10 s).
-    pub async fn shutdown(&self) {
-        self.cortex.drain(std::time::Duration::from_secs(10)).await;
+impl Service for Hive {
+    const NAME: &'static str = "hive-service";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const EVENTS_EXCHANGE: &'static str = EVENTS_EXCHANGE;
+    const PUBLIC_ROUTES: &'static [&'static str] = routes::PUBLIC_ROUTES;
+    const MIGRATIONS: db::Migrations = db::MIGRATIONS;
+    const ROUTES: Routes = Routes {
+        doc: routes::api_doc,
+        register: routes::register,
+        finish: routes::finish_doc,
+        policy: routes::DOC_POLICY,
+    };
+    const SWEEP: SweepQueries = SweepQueries {
+        referenced: referenced_files,
+        purge_sessions: auth::purge_sessions,
+    };
+    type Settings = config::Settings;
+    type State = ServiceState;
+    type Caller = auth::Caller;
+
+    fn bootstrap(
+        db: &db::Db,
+        settings: &config::Settings,
+        vault: &auth::vault::Vault,
+    ) -> Result<Vec<u8>, ApiError> {
+        bootstrap::run(db, settings, vault)
     }
 
-    /// Prepares the datastore directory.
-    pub async fn start(
-        settings: &config::Settings,
-        db: &db::Db,
-        _broker: &messaging::Broker,
-    ) -> Result<ServiceState, String> {
-        let path = settings
-            .datastore
-            .path
-            .clone()
-            .unwrap_or_else(|| settings.data_dir.join("datastore"));
-        let datastore = datastore::Datastore::open(&path)
-            .map_err(|e| format!("datastore.path: {}: {e}", path.display()))?;
-        let amqp = settings.amqp.url.as_ref().map(|u| {
-            use secrecy::ExposeSecret;
-            u.expose_secret().to_string()
-        });
+    /// Starts the Cortex connector.
+    async fn start(s: Started<'_, config::Settings>) -> Result<ServiceState, String> {
         let cortex = cortex::Connector::start(
-            &settings.cortex,
-            amqp,
-            db.clone(),
-            datastore.clone(),
-            settings.datastore.max_upload_bytes,
-        );
-        datastore::start_sweeper(
-            db.clone(),
-            datastore.clone(),
-            settings.datastore.sweep_interval_secs,
-            settings.datastore.sweep_grace_secs,
-            datastore::SweepQueries {
-                referenced: referenced_files,
-                purge_sessions: auth::purge_sessions,
-            },
-        );
+            &s.settings.cortex,
+            s.broker,
+            s.db.clone(),
+            s.datastore.clone(),
+            s.settings.datastore.max_upload_bytes,
+        )
+        .await?;
         Ok(ServiceState {
+            uploads: s.uploads,
             cortex,
-            datastore,
-            max_upload_bytes: settings.datastore.max_upload_bytes,
-            max_json_bytes: settings.http.max_json_bytes,
+            auth: Arc::new(auth::Authenticator::new(
+                s.db.clone(),
+                s.session_secret,
+                &s.settings.auth,
+                s.vault,
+            )),
         })
+    }
+
+    fn configure(
+        state: &actix_web::web::Data<ServiceState>,
+        cfg: &mut actix_web::web::ServiceConfig,
+    ) {
+        cfg.app_data(actix_web::web::Data::new(state.auth.clone()));
+    }
+
+    async fn authenticate(req: &actix_web::HttpRequest) -> Result<auth::Caller, ApiError> {
+        auth::authenticate_request(req).await
+    }
+
+    fn identity(caller: &auth::Caller) -> service_kit::http::RequestIdentity {
+        service_kit::http::RequestIdentity {
+            user: caller.login().to_string(),
+            organisation: caller.organisation.name.clone(),
+        }
+    }
+
+    /// The Cortex jobs accepted but not yet handed to their server are handed over (for up
+    /// to 10 s).
+    async fn shutdown(state: &ServiceState) {
+        state.cortex.drain(std::time::Duration::from_secs(10)).await;
     }
 }
 

@@ -1,5 +1,5 @@
-//! The `hive-service` binary: see [`hive_service::cli`].
+//! The `hive-service` binary: see [`service_kit::cli`].
 
 fn main() -> std::process::ExitCode {
-    hive_service::cli::run()
+    service_kit::cli::run::<hive_service::Hive>()
 }

@@ -1,12 +1,13 @@
 //! hive-service against real databases (SQLite and PostgreSQL) and RabbitMQ, over HTTP.
 
-mod common;
+use service_kit::test_support as common;
 
 use common::Backend;
 use hive_service::config::Settings;
-use hive_service::startup::{openapi, Application};
+use hive_service::{openapi, Application};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use service_kit::settings::LoadSettings;
 
 struct Running {
     base: String,
@@ -331,74 +332,6 @@ async fn two_instances_start_together_on_one_postgres_database() {
             "exactly one admin was bootstrapped"
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_broker_receives_confirmed_events() {
-    if !common::amqp_available().await {
-        return;
-    }
-    use futures::StreamExt;
-    use lapin::options::*;
-    let broker = hive_service::messaging::Broker::connect(
-        &common::amqp_url(),
-        std::time::Duration::from_secs(5),
-        "hive.events",
-    )
-    .await
-    .expect("connect");
-    assert_eq!(broker.state(), "connected");
-    let conn =
-        lapin::Connection::connect(&common::amqp_url(), lapin::ConnectionProperties::default())
-            .await
-            .expect("conn");
-    let ch = conn.create_channel().await.expect("channel");
-    let q = ch
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("queue");
-    ch.queue_bind(
-        q.name().clone(),
-        "hive.events".into(),
-        "test.#".into(),
-        Default::default(),
-        Default::default(),
-    )
-    .await
-    .expect("bind");
-    let mut consumer = ch
-        .basic_consume(
-            q.name().clone(),
-            "t".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("consume");
-    broker
-        .publish("test.hello", &json!({"n": 1}), Some("req-1".into()))
-        .await
-        .expect("publish");
-    let delivery = tokio::time::timeout(std::time::Duration::from_secs(5), consumer.next())
-        .await
-        .expect("delivered in time")
-        .expect("a delivery")
-        .expect("ok");
-    let env: Value = serde_json::from_slice(&delivery.data).expect("json");
-    assert_eq!(env["type"], "test.hello");
-    assert_eq!(env["payload"]["n"], 1);
-    assert_eq!(env["correlation_id"], "req-1");
-    assert_eq!(env["schema_version"], 1);
 }
 
 /// Case work refuses client mistakes with TheHive's 4xx bodies and leaves nothing behind:

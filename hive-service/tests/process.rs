@@ -1,8 +1,6 @@
 //! The `hive-service` binary as an operator runs it: start-up failures, JSON logs, graceful
 //! shutdown on SIGTERM.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};

@@ -492,7 +492,7 @@ pub struct InputObservable {
     pub data_type: String,
     /// One value, or several (one observable each).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = one_or_many_strings)]
     pub data: Option<OneOrMany<String>>,
     /// Description.
     #[serde(default)]
@@ -502,7 +502,7 @@ pub struct InputObservable {
     pub start_date: Option<i64>,
     /// Name of a multipart file part, or several.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub attachment: Option<Value>,
     /// TLP 0..4 (default 2).
     #[serde(default)]
@@ -571,7 +571,7 @@ pub struct InputAlert {
     pub pap: Option<i32>,
     /// `{name: value}` or `[{name, value, order}]`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub custom_fields: Option<Value>,
     /// Summary.
     #[serde(default)]
@@ -634,7 +634,7 @@ pub struct InputCase {
     pub assignee: Option<String>,
     /// `{name: value}` or `[{name, value, order}]`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub custom_fields: Option<Value>,
     /// Case template (name or id).
     #[serde(default)]
@@ -689,7 +689,7 @@ pub struct InputCaseTemplate {
     pub page_template_ids: Option<Vec<String>>,
     /// `{name: value}` or `[{name, value, order}]`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub custom_fields: Option<Value>,
 }
 
@@ -820,4 +820,16 @@ pub struct OutputShare {
     pub task_rule: String,
     /// `manual` or `autoShare`: how observables are shared.
     pub observable_rule: String,
+}
+
+/// The schema of a [`OneOrMany<String>`]: a string, or an array of strings.
+fn one_or_many_strings() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+            .description(Some("One value, or several (one observable each)."))
+            .build(),
+    )
 }

@@ -349,7 +349,7 @@ pub struct OutputJob {
     pub data_type: String,
     /// The observable (a string for analyzers, the object for responders); absent for files.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub data: Option<serde_json::Value>,
     /// The file (file jobs).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -461,6 +461,47 @@ pub struct JobEvent {
 /// Name of the queue cortex-service takes [`SignedSubmission`]s from, unless configured.
 pub const SUBMISSIONS_QUEUE: &str = "cortex.requests";
 
+/// The topic exchange cortex-service publishes its events on.
+pub const EVENTS_EXCHANGE: &str = "cortex.events";
+
+/// The kinds of messages between the services (an [`crate::Envelope`]'s `type`, and the
+/// routing key on [`EVENTS_EXCHANGE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// `job.submit`: a [`SignedSubmission`] on the submissions queue.
+    Submit,
+    /// `job.<status>`: a [`JobEvent`] as a job changes.
+    Job(JobStatus),
+    /// `request.rejected`: a [`SubmissionRejected`].
+    RequestRejected,
+}
+
+impl MessageKind {
+    /// The routing keys hive-service's event queue is bound with.
+    pub const EVENT_BINDINGS: &'static [&'static str] = &["job.*", "request.rejected"];
+
+    /// The wire name.
+    pub fn as_str(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            MessageKind::Submit => "job.submit".into(),
+            MessageKind::Job(s) => format!("job.{}", s.as_str()).into(),
+            MessageKind::RequestRejected => "request.rejected".into(),
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        match s {
+            "job.submit" => Some(MessageKind::Submit),
+            "request.rejected" => Some(MessageKind::RequestRejected),
+            _ => s
+                .strip_prefix("job.")
+                .and_then(JobStatus::parse)
+                .map(MessageKind::Job),
+        }
+    }
+}
+
 /// A run request sent over RabbitMQ instead of `POST /api/{kind}/{id}/run` (hive-service's
 /// connector does so when both services have a broker). It is answered on `cortex.events`:
 /// `job.<status>` events carrying `request_id`, or one [`SubmissionRejected`].
@@ -478,7 +519,7 @@ pub struct JobSubmission {
     pub data_type: String,
     /// The observable (a string) or the TheHive object (responders); absent for files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub data: Option<serde_json::Value>,
     /// A file, carried inline (small files only: larger ones go through the REST API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -561,7 +602,7 @@ pub struct ConfigurationItem {
     pub required: bool,
     /// Used when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub default_value: Option<serde_json::Value>,
 }
 
@@ -674,4 +715,26 @@ pub struct OutputWorker {
     /// By whom.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
+}
+
+#[cfg(test)]
+mod message_kind_tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_wire_names() {
+        for k in [
+            MessageKind::Submit,
+            MessageKind::RequestRejected,
+            MessageKind::Job(JobStatus::Waiting),
+            MessageKind::Job(JobStatus::Success),
+        ] {
+            assert_eq!(MessageKind::parse(&k.as_str()), Some(k));
+        }
+        assert_eq!(
+            MessageKind::Job(JobStatus::InProgress).as_str(),
+            "job.InProgress"
+        );
+        assert_eq!(MessageKind::parse("job.Nope"), None);
+    }
 }

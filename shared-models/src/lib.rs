@@ -11,6 +11,7 @@ pub mod cortex;
 pub mod envelope;
 pub mod error;
 pub mod hive;
+pub mod input;
 pub mod query;
 
 pub use envelope::Envelope;

@@ -8,24 +8,15 @@
 //! The service's middleware resolves the caller ([`authenticate_request`]) before any
 //! handler reads the request.
 
-#[path = "../../../hive-service/src/auth/credential.rs"]
-pub mod credential;
-#[path = "../../../hive-service/src/auth/password.rs"]
-pub mod password;
-#[path = "../../../hive-service/src/auth/secrets.rs"]
-pub mod secrets;
-#[path = "../../../hive-service/src/auth/session.rs"]
-pub mod session;
-#[path = "../../../hive-service/src/auth/vault.rs"]
-pub mod vault;
+pub use service_kit::auth::{credential, password, secrets, session, vault};
 
 use crate::db::schema::{organizations, sessions, users};
 use crate::db::{now_ms, Db, DbConn, OrganizationRow, UserRow};
-use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
+use service_kit::error::ApiError;
 use shared_models::cortex::Role;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -297,7 +288,7 @@ pub async fn authenticate_request(req: &HttpRequest) -> Result<Caller, ApiError>
         .cloned()
         .ok_or_else(|| ApiError::internal("authenticator missing"))?;
     let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
-    auth.authenticate(credential, crate::http::client_ip(req))
+    auth.authenticate(credential, service_kit::http::client_ip(req))
         .await
 }
 
@@ -312,4 +303,32 @@ impl FromRequest for Caller {
         let req = req.clone();
         Box::pin(async move { authenticate_request(&req).await })
     }
+}
+
+/// The vault context of a user's API key.
+pub fn key_context(login: &str) -> String {
+    format!("api_key:{login}")
+}
+
+/// Stores (or, `None`, revokes) the API key of `login`: its digest for lookups and the key
+/// encrypted for reading it back.
+pub fn store_key_row(
+    c: &mut DbConn,
+    vault: &crate::auth::vault::Vault,
+    login: &str,
+    key: Option<&str>,
+    by: &str,
+) -> Result<(), ApiError> {
+    let (digest, sealed) = vault
+        .key_columns(&key_context(login), key)
+        .map_err(ApiError::internal)?;
+    diesel::update(users::table.find(login))
+        .set((
+            users::api_key_hash.eq(digest),
+            users::api_key_secret.eq(sealed),
+            users::updated_by.eq(by),
+            users::updated_at.eq(now_ms()),
+        ))
+        .execute(c)?;
+    Ok(())
 }

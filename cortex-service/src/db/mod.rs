@@ -1,17 +1,20 @@
-//! cortex-service's database: the pool and migrations shared with hive-service, the schema
-//! and rows.
+//! cortex-service's database: the pool, ids and migration runner of [`service_kit::db`], and
+//! this service's migrations, schema and rows.
 
-#[path = "../../../hive-service/src/db/ids.rs"]
-pub mod ids;
-#[path = "../../../hive-service/src/db/pool.rs"]
-mod pool;
 pub mod schema;
 
-pub use ids::now_ms;
-pub use pool::*;
+pub use service_kit::db::*;
+
+/// This service's migrations, under the advisory lock "CRTX".
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+    lock_key: 0x4352_5458,
+};
 
 use diesel::prelude::*;
 use schema::*;
+use service_kit::error::ApiError;
 
 /// An organization.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
@@ -24,6 +27,21 @@ pub struct OrganizationRow {
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+}
+
+impl OrganizationRow {
+    /// A new active organization.
+    pub fn new(name: &str, description: &str, created_by: &str) -> OrganizationRow {
+        OrganizationRow {
+            id: name.into(),
+            description: description.into(),
+            status: "Active".into(),
+            created_by: created_by.into(),
+            created_at: now_ms(),
+            updated_by: None,
+            updated_at: None,
+        }
+    }
 }
 
 /// A user; `id` is the login.
@@ -48,6 +66,26 @@ pub struct UserRow {
 }
 
 impl UserRow {
+    /// A new active user of `organization`, without roles, password or key.
+    pub fn new(login: &str, name: &str, organization: &str, created_by: &str) -> UserRow {
+        let now = now_ms();
+        UserRow {
+            id: login.into(),
+            name: name.into(),
+            organization_id: organization.into(),
+            roles: "[]".into(),
+            status: "Ok".into(),
+            password_hash: None,
+            password_changed_at: now,
+            api_key_hash: None,
+            created_by: created_by.into(),
+            created_at: now,
+            updated_by: None,
+            updated_at: None,
+            api_key_secret: None,
+        }
+    }
+
     /// The roles.
     pub fn role_list(&self) -> Vec<shared_models::cortex::Role> {
         serde_json::from_str(&self.roles).unwrap_or_default()
@@ -147,4 +185,17 @@ pub struct ArtifactRow {
     pub message: Option<String>,
     pub created_by: String,
     pub created_at: i64,
+}
+
+/// Checks a name used as an id: trimmed, 1 to `max` characters, no `/` nor control characters.
+pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max || v.contains('/') || v.chars().any(char::is_control)
+    {
+        return Err(ApiError::attribute(
+            name,
+            format!("must be 1 to {max} characters, without / or control characters"),
+        ));
+    }
+    Ok(v.to_string())
 }

@@ -6,37 +6,31 @@
 //! ended is never run again. Instances beat a heartbeat; the jobs of an instance whose
 //! heartbeat stopped go back to `Waiting` (or fail after `jobs.max_attempts` runs).
 //!
-//! Broker topology (`jobs.queue`, default `cortex.jobs`): the work queue (manual acks,
-//! prefetch = 2 × `jobs.concurrency`, dead-letters to `<queue>.dead`), `<queue>.retry` (messages
-//! wait 5 s there, then return to the work queue: transient failures such as the database
-//! being away). Every change of a job
-//! is published on `cortex.events` as `job.<status>`.
+//! Broker topology (`jobs.queue`, default `cortex.jobs`, see
+//! [`service_kit::messaging::topology::cortex`]): the work queue, consumed in the kit's
+//! harness (manual acks, prefetch = 2 × `jobs.concurrency`, dead-letters to `<queue>.dead`),
+//! `<queue>.retry` (messages wait 5 s there, then return to the work queue: transient
+//! failures such as the database being away; dead-lettered after 10 tries). Every change of
+//! a job is published on `cortex.events` as `job.<status>`.
 
 pub mod runner;
 
 use crate::config::JobSettings;
-use crate::datastore::Datastore;
 use crate::db::schema::{artifacts, instances, jobs, workers};
 use crate::db::{now_ms, ArtifactRow, Db, DbConn, JobRow, WorkerRow};
-use crate::error::ApiError;
-use crate::messaging::Broker;
 use crate::workers::{runtime_config, Catalog};
 use diesel::prelude::*;
-use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
-    ConfirmSelectOptions, QueueDeclareOptions,
-};
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use serde_json::{Map, Value};
-use shared_models::cortex::{JobEvent, JobRequest, JobStatus, WorkerKind};
-use std::sync::{Arc, Mutex};
+use service_kit::datastore::Datastore;
+use service_kit::error::ApiError;
+use service_kit::messaging::{
+    spawn_consumer, topology, Broker, ConsumerSpec, Delivery, Outcome, RetryPolicy, WorkQueue,
+};
+use shared_models::cortex::{JobEvent, JobRequest, JobStatus, MessageKind, WorkerKind};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, Semaphore};
 
-/// How long a message waits in the retry queue, ms.
-const RETRY_DELAY_MS: i64 = 5_000;
 /// Deliveries of one message before it is dead-lettered.
 const MAX_DELIVERIES: i64 = 10;
 /// Heartbeat period.
@@ -53,7 +47,7 @@ pub struct Engine {
     datastore: Datastore,
     instance: String,
     local: mpsc::UnboundedSender<String>,
-    queue: Option<Arc<Queue>>,
+    queue: Option<WorkQueue>,
     ended: broadcast::Sender<String>,
     slots: Arc<Semaphore>,
 }
@@ -67,15 +61,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// The RabbitMQ side: a publishing channel, replaced when the connection comes back.
-struct Queue {
-    url: String,
-    work: String,
-    retry: String,
-    dead: String,
-    publisher: Mutex<Option<Channel>>,
-}
-
 impl Engine {
     /// Starts the engine: registers the instance, starts the runners, the heartbeat and the
     /// recovery of jobs left behind.
@@ -85,7 +70,6 @@ impl Engine {
         settings: JobSettings,
         catalog: Arc<Catalog>,
         datastore: Datastore,
-        amqp_url: Option<String>,
     ) -> Result<Arc<Engine>, String> {
         let instance = crate::auth::secrets::random_token(12);
         let now = now_ms();
@@ -104,15 +88,12 @@ impl Engine {
         .map_err(|e| format!("cannot register this instance: {e}"))?;
         let (local, rx) = mpsc::unbounded_channel();
         let (ended, _) = broadcast::channel(1024);
-        let queue = amqp_url.map(|url| {
-            Arc::new(Queue {
-                url,
-                work: settings.queue.clone(),
-                retry: format!("{}.retry", settings.queue),
-                dead: format!("{}.dead", settings.queue),
-                publisher: Mutex::new(None),
-            })
-        });
+        let queue = events.enabled().then(|| WorkQueue::new(&settings.queue));
+        if let Some(q) = &queue {
+            events
+                .declare(&topology::cortex(q, &settings.submissions_queue))
+                .await?;
+        }
         let engine = Arc::new(Engine {
             db,
             events,
@@ -126,9 +107,26 @@ impl Engine {
             ended,
         });
         tokio::spawn(engine.clone().local_dispatcher(rx));
-        if let Some(q) = engine.queue.clone() {
-            let ready = Arc::new(tokio::sync::Notify::new());
-            tokio::spawn(engine.clone().amqp_loop(q, ready.clone()));
+        if let Some(q) = &engine.queue {
+            let me = engine.clone();
+            let ready = spawn_consumer(
+                &engine.events,
+                ConsumerSpec {
+                    queue: q.name.clone(),
+                    tag: format!("cortex-{}", engine.instance),
+                    // Twice the slots: the next jobs are at hand when a slot frees; a job is
+                    // claimed (`InProgress`) only once it has a slot.
+                    prefetch: u16::try_from(engine.settings.concurrency * 2).unwrap_or(u16::MAX),
+                    retry: RetryPolicy::RetryQueue {
+                        queue: q.retry.clone(),
+                        max_deliveries: MAX_DELIVERIES,
+                    },
+                },
+                move |d| {
+                    let me = me.clone();
+                    async move { me.on_job_message(d).await }
+                },
+            );
             // Start-up waits (briefly) for the queue, so that the first jobs go through it.
             let _ = tokio::time::timeout(Duration::from_secs(10), ready.notified()).await;
         }
@@ -177,14 +175,14 @@ impl Engine {
         }
     }
 
-    async fn publish_job(&self, q: &Queue, job_id: &str) -> Result<(), String> {
-        let channel = q
-            .publisher
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or("the broker is not connected")?;
-        publish_to(&channel, &q.work, job_id, 0).await
+    async fn publish_job(&self, q: &WorkQueue, job_id: &str) -> Result<(), String> {
+        let body = serde_json::to_vec(&JobRequest {
+            job_id: job_id.to_string(),
+        })
+        .map_err(|e| e.to_string())?;
+        self.events
+            .publish_raw("", &q.name, &body, lapin::BasicProperties::default())
+            .await
     }
 
     /// Publishes the job's current state on `cortex.events` (`job.<status>`). The final
@@ -240,12 +238,18 @@ impl Engine {
             _ => Vec::new(),
         };
         let event = JobEvent {
-            job: crate::routes::jobs::render_job(job, Some(&arts)),
+            job: crate::jobs::render_job(job, Some(&arts)),
             request_id,
         };
-        let key = format!("job.{}", job.status);
+        let status = JobStatus::parse(&job.status).ok_or_else(|| {
+            ApiError::internal(format!("job {} has no status: {}", job.id, job.status))
+        })?;
         self.events
-            .publish(&key, &event, Some(job.id.clone()))
+            .publish(
+                &MessageKind::Job(status).as_str(),
+                &event,
+                Some(job.id.clone()),
+            )
             .await
     }
 
@@ -291,140 +295,28 @@ impl Engine {
                 if let Err(RunError::Transient(e)) = engine.run_job(&id, permit).await {
                     // The database is away: try again in a while (the job stays Waiting).
                     tracing::warn!(job = %id, error = %e, "job not started; retried in 5 s");
-                    tokio::time::sleep(Duration::from_millis(RETRY_DELAY_MS as u64)).await;
+                    tokio::time::sleep(Duration::from_millis(topology::RETRY_DELAY_MS as u64))
+                        .await;
                     let _ = engine.local.send(id);
                 }
             });
         }
     }
 
-    async fn amqp_loop(self: Arc<Self>, q: Arc<Queue>, ready: Arc<tokio::sync::Notify>) {
-        let mut backoff = Duration::from_millis(500);
-        loop {
-            match self.consume(&q, &ready).await {
-                Ok(()) => backoff = Duration::from_millis(500),
-                Err(e) => tracing::warn!(error = %e, "job queue: connection lost or refused"),
-            }
-            *q.publisher.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
-    }
-
-    /// One connection's life: topology, publisher, consumer until the connection drops.
-    async fn consume(
-        self: &Arc<Self>,
-        q: &Arc<Queue>,
-        ready: &tokio::sync::Notify,
-    ) -> Result<(), String> {
-        let props = ConnectionProperties::default()
-            .with_connection_name(format!("cortex-service jobs {}", self.instance).into());
-        let conn =
-            tokio::time::timeout(Duration::from_secs(10), Connection::connect(&q.url, props))
-                .await
-                .map_err(|_| "RabbitMQ did not answer".to_string())?
-                .map_err(|e| e.to_string())?;
-        let publisher = conn.create_channel().await.map_err(|e| e.to_string())?;
-        publisher
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        declare_topology(&publisher, q).await?;
-        let consumer_channel = conn.create_channel().await.map_err(|e| e.to_string())?;
-        consumer_channel
-            // Twice the slots: the next jobs are at hand when a slot frees; a job is claimed
-            // (`InProgress`) only once it has a slot.
-            .basic_qos(
-                u16::try_from(self.settings.concurrency * 2).unwrap_or(u16::MAX),
-                BasicQosOptions::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut consumer = consumer_channel
-            .basic_consume(
-                q.work.as_str().into(),
-                format!("cortex-{}", self.instance).as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        *q.publisher.lock().unwrap_or_else(|p| p.into_inner()) = Some(publisher.clone());
-        tracing::info!(queue = %q.work, "job queue consumed");
-        ready.notify_one();
-        while let Some(delivery) = consumer.next().await {
-            let delivery = delivery.map_err(|e| e.to_string())?;
-            let engine = self.clone();
-            let publisher = publisher.clone();
-            let q = q.clone();
-            tokio::spawn(async move {
-                engine.handle_delivery(delivery, &publisher, &q).await;
-            });
-        }
-        let _ = conn.close(200, "consumer ended".into()).await;
-        Err("the consumer stopped".into())
-    }
-
-    async fn handle_delivery(
-        self: &Arc<Self>,
-        delivery: lapin::message::Delivery,
-        publisher: &Channel,
-        q: &Queue,
-    ) {
-        let attempts = delivery
-            .properties
-            .headers()
-            .as_ref()
-            .and_then(|h| h.inner().get("x-cortex-deliveries").cloned())
-            .and_then(|v| match v {
-                AMQPValue::LongLongInt(n) => Some(n),
-                AMQPValue::LongInt(n) => Some(i64::from(n)),
-                _ => None,
-            })
-            .unwrap_or(0);
-        let request: Result<JobRequest, _> = serde_json::from_slice(&delivery.data);
-        let Ok(request) = request else {
-            tracing::error!(queue = %q.work, "poison message: not a job request; dead-lettered");
-            let _ = delivery
-                .acker
-                .reject(BasicRejectOptions { requeue: false })
-                .await;
-            return;
+    /// One message of the job queue: runs its job in a free slot.
+    async fn on_job_message(self: &Arc<Self>, delivery: Delivery) -> Outcome {
+        let Ok(request) = serde_json::from_slice::<JobRequest>(&delivery.data) else {
+            return Outcome::Reject("poison message: not a job request".into());
         };
         let Ok(permit) = self.slots.clone().acquire_owned().await else {
-            return;
+            return Outcome::Retry("shutting down".into());
         };
         match self.run_job(&request.job_id, permit).await {
-            Ok(_) => {
-                let _ = delivery.acker.ack(BasicAckOptions::default()).await;
-            }
+            Ok(_) => Outcome::Ack,
             Err(RunError::Unknown) => {
-                tracing::error!(job = %request.job_id, "message for an unknown job; dead-lettered");
-                let _ = delivery
-                    .acker
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await;
+                Outcome::Reject(format!("message for an unknown job {}", request.job_id))
             }
-            Err(RunError::Transient(e)) if attempts + 1 < MAX_DELIVERIES => {
-                tracing::warn!(job = %request.job_id, error = %e, "job retried in 5 s");
-                let retried = publish_to(publisher, &q.retry, &request.job_id, attempts + 1).await;
-                let _ = match retried {
-                    Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await,
-                    Err(_) => {
-                        delivery
-                            .acker
-                            .reject(BasicRejectOptions { requeue: true })
-                            .await
-                    }
-                };
-            }
-            Err(RunError::Transient(e)) => {
-                tracing::error!(job = %request.job_id, error = %e, "job message dead-lettered after {MAX_DELIVERIES} tries");
-                let _ = delivery
-                    .acker
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await;
-            }
+            Err(RunError::Transient(e)) => Outcome::Retry(format!("job {}: {e}", request.job_id)),
         }
     }
 
@@ -598,7 +490,32 @@ impl Engine {
         };
         let _ = self.ended.send(id.clone());
         match stored {
-            Some(row) => self.announce(&row).await,
+            Some(row) => {
+                let took_ms = row
+                    .end_date
+                    .zip(row.start_date)
+                    .map_or(0, |(end, start)| end - start);
+                match row.error_message.as_deref() {
+                    Some(reason) if row.status == JobStatus::Failure.as_str() => tracing::warn!(
+                        job = %row.id,
+                        worker = %row.worker_name,
+                        organization = %row.organization_id,
+                        status = %row.status,
+                        took_ms,
+                        reason,
+                        "job ended"
+                    ),
+                    _ => tracing::info!(
+                        job = %row.id,
+                        worker = %row.worker_name,
+                        organization = %row.organization_id,
+                        status = %row.status,
+                        took_ms,
+                        "job ended"
+                    ),
+                }
+                self.announce(&row).await
+            }
             None => {
                 tracing::warn!(job = %id, "result discarded: the job was deleted, taken over, or the database is away")
             }
@@ -784,83 +701,6 @@ impl std::fmt::Display for RunError {
             RunError::Transient(e) => f.write_str(e),
         }
     }
-}
-
-async fn declare_topology(ch: &Channel, q: &Queue) -> Result<(), String> {
-    let durable = QueueDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
-    let mut work = FieldTable::default();
-    work.insert(
-        "x-dead-letter-exchange".into(),
-        AMQPValue::LongString("".into()),
-    );
-    work.insert(
-        "x-dead-letter-routing-key".into(),
-        AMQPValue::LongString(q.dead.as_str().into()),
-    );
-    let mut retry = FieldTable::default();
-    retry.insert(
-        "x-message-ttl".into(),
-        AMQPValue::LongLongInt(RETRY_DELAY_MS),
-    );
-    retry.insert(
-        "x-dead-letter-exchange".into(),
-        AMQPValue::LongString("".into()),
-    );
-    retry.insert(
-        "x-dead-letter-routing-key".into(),
-        AMQPValue::LongString(q.work.as_str().into()),
-    );
-    for (name, args) in [
-        (&q.dead, FieldTable::default()),
-        (&q.work, work),
-        (&q.retry, retry),
-    ] {
-        ch.queue_declare(name.as_str().into(), durable, args)
-            .await
-            .map_err(|e| format!("cannot declare queue {name}: {e}"))?;
-    }
-    Ok(())
-}
-
-/// Publishes a job request (persistent, confirmed) to a queue through the default exchange.
-async fn publish_to(
-    ch: &Channel,
-    queue: &str,
-    job_id: &str,
-    deliveries: i64,
-) -> Result<(), String> {
-    let body = serde_json::to_vec(&JobRequest {
-        job_id: job_id.to_string(),
-    })
-    .map_err(|e| e.to_string())?;
-    let mut headers = FieldTable::default();
-    headers.insert(
-        "x-cortex-deliveries".into(),
-        AMQPValue::LongLongInt(deliveries),
-    );
-    let props = BasicProperties::default()
-        .with_delivery_mode(2)
-        .with_content_type("application/json".into())
-        .with_headers(headers);
-    let confirm = ch
-        .basic_publish(
-            "".into(),
-            queue.into(),
-            BasicPublishOptions::default(),
-            &body,
-            props,
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
-    if confirm.is_nack() {
-        return Err("the broker refused the message".into());
-    }
-    Ok(())
 }
 
 /// Writes the outcome of a run if the job is still `InProgress` on this instance.

@@ -6,8 +6,8 @@
 //! program, a crash, no or bad output, too much output, or a timeout (SIGTERM to the whole
 //! group, SIGKILL after the grace period).
 
-use crate::datastore::{Datastore, Stored};
 use serde_json::{Map, Value};
+use service_kit::datastore::{Datastore, Stored};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -505,7 +505,7 @@ fn artifact(a: &Value, output: &Path, datastore: &Datastore) -> Result<Option<Ar
         let filename = o
             .get("filename")
             .and_then(Value::as_str)
-            .map(crate::routes::body::base_name)
+            .map(service_kit::body::base_name)
             .unwrap_or_else(|| file.to_string());
         let content_type = o
             .get("contentType")

@@ -4,11 +4,11 @@
 use crate::auth::Caller;
 use crate::db::schema::{artifacts, jobs};
 use crate::db::Db;
-use crate::error::ApiError;
 use crate::ServiceState;
 use actix_web::{get, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
+use service_kit::error::ApiError;
 use shared_models::cortex::{JobAttachment, Role};
 
 /// `?name=` of a download.
@@ -62,7 +62,14 @@ async fn serve(
     caller.require_any(&[Role::Read])?;
     let a = attachment_in_org(db, caller.organization.id.clone(), hash).await?;
     let name = name.unwrap_or(a.name);
-    crate::datastore::send_file(&state.datastore, &a.id, &name, &a.content_type, as_zip).await
+    service_kit::datastore::send_file(
+        &state.uploads.datastore,
+        &a.id,
+        &name,
+        &a.content_type,
+        as_zip,
+    )
+    .await
 }
 
 /// A file, as is.

@@ -4,11 +4,11 @@
 use crate::auth::credential::session_token_of;
 use crate::auth::{caller_for, Authenticator, SESSION_COOKIE};
 use crate::db::Db;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::json;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::cortex::InputLogin;
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ pub async fn login(
     req: HttpRequest,
     body: JsonBody<InputLogin>,
 ) -> Result<HttpResponse, ApiError> {
-    let source = crate::http::client_ip(&req);
+    let source = service_kit::http::client_ip(&req);
     let user = auth
         .check_password(&body.0.user, &body.0.password, source)
         .await?;

@@ -2,8 +2,6 @@
 //! JSON arrays with `X-Total`, `range` (`all`, `from-to`, default the first 10) and `sort`
 //! (`+field`, `-field`), filters in Cortex's query DSL.
 
-#[path = "../../../hive-service/src/routes/body.rs"]
-pub mod body;
 pub mod datastore;
 pub mod jobs;
 pub mod login;
@@ -13,11 +11,11 @@ pub mod users;
 pub mod workers;
 
 use crate::db::{OrganizationRow, UserRow};
-use crate::error::ApiError;
-use crate::startup::SecuritySchemes;
 use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::Value;
+use service_kit::error::ApiError;
+use service_kit::startup::SecuritySchemes;
 use shared_models::cortex::{OrganizationStatus, OutputOrganization, OutputUser, UserStatus};
 use shared_models::query::{Filter, Range, Sort};
 
@@ -130,7 +128,7 @@ pub struct SearchBody {
     pub range: Option<String>,
     /// Sort, a string or a list (the query string wins).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub sort: Value,
 }
 
@@ -232,32 +230,27 @@ pub fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
     serde_json::to_value(v).map_err(ApiError::internal)
 }
 
-/// Checks a name used as an id: trimmed, 1 to `max` characters, no `/` nor control characters.
-pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > max || v.contains('/') || v.chars().any(char::is_control)
-    {
-        return Err(ApiError::attribute(
-            name,
-            format!("must be 1 to {max} characters, without / or control characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
+/// What the OpenAPI document says beyond the handlers' own annotations.
+pub const DOC_POLICY: service_kit::openapi::DocPolicy = service_kit::openapi::DocPolicy {
+    public: PUBLIC_ROUTES,
+    legacy: None,
+    headers: &[],
+    uploads: &[service_kit::openapi::Upload {
+        method: "post",
+        path: "/api/{kind}/{id}/run",
+        file_field: "data",
+    }],
+    session_cookie: crate::auth::SESSION_COOKIE,
+};
 
-// Request bodies, and the rendered objects whose fields they ignore when posted back
-// (`crate::extract::Input`); any other unknown field is a 400 naming it.
-crate::inputs! {
-    shared_models::cortex::InputUser => ["OutputUser"],
-    shared_models::cortex::InputUpdateUser => ["OutputUser"],
-    shared_models::cortex::InputOrganization => ["OutputOrganization"],
-    shared_models::cortex::InputUpdateOrganization => ["OutputOrganization"],
+pub use crate::db::check_name;
+
+// Request bodies of this crate, and the rendered objects whose fields they ignore when posted
+// back (`shared_models::input::Input`, where the wire types declare theirs); any other unknown
+// field is a 400 naming it.
+shared_models::inputs! {
     workers::InputWorker => ["OutputWorker"],
     workers::InputBaseConfig => ["OutputBaseConfig"],
-    shared_models::cortex::InputSetPassword => [],
-    shared_models::cortex::InputChangePassword => [],
-    shared_models::cortex::InputSetKey => [],
-    shared_models::cortex::InputLogin => [],
     SearchBody => [],
     StatsBody => [],
     jobs::StatusBody => [],

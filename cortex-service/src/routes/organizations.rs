@@ -7,11 +7,11 @@ use super::{
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::schema::organizations;
 use crate::db::{duplicate_as, now_ms, Db, OrganizationRow};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::cortex::{
     InputOrganization, InputUpdateOrganization, OrganizationStatus, OutputOrganization, Role,
 };
@@ -109,19 +109,19 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Superadmin])?;
     let input = body.0;
+    let description: String = input
+        .description
+        .unwrap_or_default()
+        .chars()
+        .take(1024)
+        .collect();
     let row = OrganizationRow {
-        id: check_name("name", &input.name, 64)?,
-        description: input
-            .description
-            .unwrap_or_default()
-            .chars()
-            .take(1024)
-            .collect(),
         status: status_str(input.status.unwrap_or(OrganizationStatus::Active)).into(),
-        created_by: caller.login().into(),
-        created_at: now_ms(),
-        updated_by: None,
-        updated_at: None,
+        ..OrganizationRow::new(
+            &check_name("name", &input.name, 64)?,
+            &description,
+            caller.login(),
+        )
     };
     let saved = row.clone();
     db.write(move |c| {

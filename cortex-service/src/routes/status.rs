@@ -2,9 +2,9 @@
 
 use crate::auth::Caller;
 use crate::db::Db;
-use crate::messaging::Broker;
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
+use service_kit::messaging::Broker;
 
 /// Versions and configuration (no credentials needed). TheHive reads `versions.Cortex`.
 #[utoipa::path(tag = "status", responses((status = 200, description = "versions and configuration")))]

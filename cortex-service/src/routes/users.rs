@@ -5,11 +5,11 @@ use super::{check_name, list_response, render_user, to_value, ListParams, Search
 use crate::auth::{secrets, Authenticator, Caller, ADMIN_ORG};
 use crate::db::schema::{organizations, users};
 use crate::db::{duplicate_as, now_ms, Db, DbConn, OrganizationRow, UserRow};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::cortex::*;
 use std::sync::Arc;
 
@@ -188,21 +188,10 @@ pub async fn create(
         }
         None => None,
     };
-    let now = now_ms();
     let row = UserRow {
-        id: login,
-        name,
-        organization_id: org.clone(),
         roles: roles_json(&input.roles)?,
-        status: "Ok".into(),
         password_hash,
-        password_changed_at: now,
-        api_key_hash: None,
-        api_key_secret: None,
-        created_by: caller.login().into(),
-        created_at: now,
-        updated_by: None,
-        updated_at: None,
+        ..UserRow::new(&login, &name, &org, caller.login())
     };
     let saved = row.clone();
     db.write(move |c| {
@@ -425,7 +414,7 @@ pub async fn change_password(
     auth.check_password(
         &caller.user.id,
         &body.0.current_password,
-        crate::http::client_ip(&req),
+        service_kit::http::client_ip(&req),
     )
     .await?;
     store_password(
@@ -438,10 +427,7 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The vault context of a user's API key.
-pub fn key_context(login: &str) -> String {
-    format!("api_key:{login}")
-}
+use crate::auth::{key_context, store_key_row};
 
 /// The API key of a user (text/plain, as cortex4py's `users.get_key` reads it): the user
 /// itself, its orgadmins, superadmins. Keys are kept encrypted under the server key; one
@@ -473,37 +459,6 @@ pub async fn get_key(
             user.id
         ))),
     }
-}
-
-/// Stores (or, `None`, revokes) the API key of `login`: its digest for lookups and the key
-/// encrypted for reading it back.
-pub fn store_key_row(
-    c: &mut DbConn,
-    vault: &crate::auth::vault::Vault,
-    login: &str,
-    key: Option<&str>,
-    by: &str,
-) -> Result<(), ApiError> {
-    let (digest, sealed) = match key {
-        Some(k) => (
-            Some(secrets::sha256_hex(k.as_bytes())),
-            Some(
-                vault
-                    .seal(&key_context(login), k)
-                    .map_err(ApiError::internal)?,
-            ),
-        ),
-        None => (None, None),
-    };
-    diesel::update(users::table.find(login))
-        .set((
-            users::api_key_hash.eq(digest),
-            users::api_key_secret.eq(sealed),
-            users::updated_by.eq(by),
-            users::updated_at.eq(now_ms()),
-        ))
-        .execute(c)?;
-    Ok(())
 }
 
 async fn store_key(

@@ -6,14 +6,14 @@ use super::{list_response, to_value, ListParams, SearchBody};
 use crate::auth::Caller;
 use crate::db::schema::{base_configs, workers};
 use crate::db::{duplicate_as, now_ms, Db, WorkerRow};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use crate::workers::{common_items, global_items, validate_configuration, worker_id, Definition};
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::cortex::{ConfigurationItem, OutputDefinition, OutputWorker, Role, WorkerKind};
 use std::collections::BTreeMap;
 
@@ -275,7 +275,7 @@ fn check_limits(input: &InputWorker) -> Result<(), ApiError> {
         }
     }
     if let Some(u) = &input.rate_unit {
-        if super::jobs::rate_unit_ms(u).is_none() {
+        if crate::jobs::rate_unit_ms(u).is_none() {
             return Err(ApiError::attribute(
                 "rateUnit",
                 "must be Second, Minute, Hour, Day or Month",

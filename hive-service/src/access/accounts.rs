@@ -17,7 +17,7 @@ use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::Membership;
 use crate::db::models::UserRow;
 use crate::domain::permissions;
-use crate::error::ApiError;
+use service_kit::error::ApiError;
 
 /// Whether `caller` administers the platform: `manageUser` in the `admin` organisation,
 /// whichever organisation the request acts in.

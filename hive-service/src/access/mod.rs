@@ -29,8 +29,8 @@ use crate::auth::Caller;
 use crate::db::casework::CaseRow;
 use crate::db::raw::{like_escape, Bind, Cond, IdRow, Sql};
 use crate::db::DbConn;
-use crate::error::ApiError;
 use diesel::prelude::*;
+use service_kit::error::ApiError;
 use std::collections::HashSet;
 
 /// Who acts: a user in one organisation (a request's caller, or the user a Cortex job runs

@@ -13,12 +13,9 @@
 //! same answer after the same work; failed logins are throttled per source address and per
 //! account without locking the rightful owner out ([`password::Throttle`]).
 
-pub mod credential;
-pub mod password;
-pub mod secrets;
-pub mod session;
 pub mod totp;
-pub mod vault;
+
+pub use service_kit::auth::{credential, password, secrets, session, vault};
 
 use credential::{credential_of, Credential};
 pub use password::auth_failure;
@@ -27,11 +24,11 @@ use crate::db::models::{memberships_of, Membership, OrganisationRow, ProfileRow,
 use crate::db::schema::{sessions, users};
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
 use crate::domain::permissions;
-use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
+use service_kit::error::ApiError;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -369,7 +366,7 @@ impl Authenticator {
                 let digest = key_digest;
                 // On the concrete connection: its statement is prepared once.
                 let rows: Vec<(UserRow, MembershipRow, OrganisationRow, ProfileRow)> =
-                    crate::on_backend!(c, conn => memberships::table
+                    service_kit::on_backend!(c, conn => memberships::table
                         .inner_join(users::table)
                         .inner_join(organisations::table)
                         .inner_join(profiles::table)
@@ -584,7 +581,7 @@ pub async fn authenticate_request(req: &HttpRequest) -> Result<Caller, ApiError>
         .get("X-Organisation")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let source = crate::http::client_ip(req);
+    let source = service_kit::http::client_ip(req);
     auth.authenticate(credential, organisation, source).await
 }
 
@@ -609,4 +606,9 @@ pub fn user_wire_id(user: &UserRow) -> String {
 /// Milliseconds now, for audit fields.
 pub fn stamp() -> i64 {
     now_ms()
+}
+
+/// The vault context of a user's API key.
+pub fn key_context(user_id: i64) -> String {
+    format!("api_key:{}", format_id(user_id))
 }

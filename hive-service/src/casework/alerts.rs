@@ -10,9 +10,9 @@ use super::{find_template, Actor};
 use crate::db::casework::{AlertRow, CaseRow};
 use crate::db::schema::{alerts, cases as case_t};
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::error::ApiError;
 use shared_models::casework::{InputAlert, InputCase, InputTask, OutputAlert};
 
 /// A checked alert, observables expanded.
@@ -40,7 +40,7 @@ pub fn check(
     c: &mut DbConn,
     actor: &Actor,
     input: &InputAlert,
-    files: &[crate::datastore::FilePart],
+    files: &[service_kit::datastore::FilePart],
 ) -> Result<NewAlert, ApiError> {
     let now = now_ms();
     let status = input.status.clone().unwrap_or_else(|| "New".into());
@@ -149,7 +149,7 @@ pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<OutputAler
         row.updated_at = Some(row.created_at);
     }
     // The unique index on (organisation, type, source, sourceRef) catches duplicates.
-    crate::on_backend!(c, conn => diesel::insert_into(alerts::table)
+    service_kit::on_backend!(c, conn => diesel::insert_into(alerts::table)
         .values(&row)
         .execute(conn))
     .map_err(|e| duplicate_as(e, || duplicate(actor, &row)))?;

@@ -8,8 +8,8 @@ use super::{tasks, templates, Actor};
 use crate::db::casework::{CaseRow, CaseTemplateRow};
 use crate::db::schema::{alerts, attachments, cases, counters, tasks as task_t};
 use crate::db::{next_id, now_ms, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
+use service_kit::error::ApiError;
 use shared_models::casework::InputTask;
 
 /// Everything a new case is made of, checked.

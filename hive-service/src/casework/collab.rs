@@ -235,8 +235,11 @@ pub struct NewProcedure {
 
 impl NewProcedure {
     /// Checks `{patternId, occurDate, tactic?, description?}`; an unknown pattern is a 404.
-    pub fn check(v: &serde_json::Value, at: &str) -> Result<NewProcedure, crate::error::ApiError> {
-        use crate::error::ApiError;
+    pub fn check(
+        v: &serde_json::Value,
+        at: &str,
+    ) -> Result<NewProcedure, service_kit::error::ApiError> {
+        use service_kit::error::ApiError;
         let p = super::values::Patch::new(v)?;
         let f = |n: &str| format!("{at}{n}");
         let pattern_id = p

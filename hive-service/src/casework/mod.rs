@@ -9,6 +9,7 @@ pub mod collab;
 pub mod custom;
 pub mod observables;
 pub mod render;
+pub mod shares;
 pub mod sql;
 pub mod tasks;
 pub mod templates;
@@ -19,8 +20,8 @@ use crate::db::schema::{
     alerts as alert_t, case_templates, cases as case_t, logs, observables as obs_t, tasks as task_t,
 };
 use crate::db::{parse_id, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
+use service_kit::error::ApiError;
 
 use crate::access::{self, Entity};
 pub use crate::access::{check_share_permission, check_write, require_owner, Actor};

@@ -4,13 +4,13 @@
 
 use super::values::{self, Patch};
 use super::Actor;
-use crate::datastore::FilePart;
 use crate::db::casework::{AttachmentRow, ObservableRow};
 use crate::db::schema::{attachments, observable_types, observables};
 use crate::db::{next_id, now_ms, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::datastore::FilePart;
+use service_kit::error::ApiError;
 use shared_models::casework::InputObservable;
 use std::collections::HashMap;
 
@@ -168,10 +168,10 @@ fn file_from_reference(c: &mut DbConn, who: &Actor, v: &Value) -> Result<NewFile
         &found.ok_or_else(|| ApiError::NotFound(format!("Attachment {id} not found")))?,
     );
     if let Some(name) = v.get("name").and_then(Value::as_str) {
-        f.name = crate::routes::body::base_name(name);
+        f.name = service_kit::body::base_name(name);
     }
     if let Some(ct) = v.get("contentType").and_then(Value::as_str) {
-        f.content_type = crate::datastore::content_type(ct, &f.name);
+        f.content_type = service_kit::datastore::content_type(ct, &f.name);
     }
     Ok(f)
 }
@@ -410,7 +410,7 @@ pub fn insert_into(
     insert_rows(c, &pending)?;
     if let Parent::Case(case_id) = parent {
         for row in &pending {
-            crate::routes::shares::auto_share(c, case_id, row.id, false)?;
+            crate::casework::shares::auto_share(c, case_id, row.id, false)?;
         }
     }
     Ok(out)
@@ -420,7 +420,7 @@ pub fn insert_into(
 fn insert_rows(c: &mut DbConn, rows: &[ObservableRow]) -> QueryResult<()> {
     for chunk in rows.chunks(100) {
         // One statement per chunk; batch inserts go through the concrete connection.
-        crate::on_backend!(c, conn => diesel::insert_into(observables::table)
+        service_kit::on_backend!(c, conn => diesel::insert_into(observables::table)
             .values(chunk)
             .execute(conn)?);
     }

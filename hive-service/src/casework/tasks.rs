@@ -5,8 +5,8 @@ use super::Actor;
 use crate::db::casework::{LogRow, TaskRow};
 use crate::db::schema::{attachments, logs, tasks};
 use crate::db::{next_id, now_ms, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
+use service_kit::error::ApiError;
 use shared_models::casework::{InputTask, OutputTask};
 
 /// Checks a task input (`at` prefixes attribute names, e.g. `tasks[2].`).
@@ -74,7 +74,7 @@ pub fn insert(
         updated_at: None,
     };
     diesel::insert_into(tasks::table).values(&row).execute(c)?;
-    crate::routes::shares::auto_share(c, case_id, row.id, true)?;
+    crate::casework::shares::auto_share(c, case_id, row.id, true)?;
     Ok(row)
 }
 

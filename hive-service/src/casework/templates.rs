@@ -5,8 +5,8 @@ use super::{custom, tasks, Actor};
 use crate::db::casework::CaseTemplateRow;
 use crate::db::schema::case_templates;
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
+use service_kit::error::ApiError;
 use shared_models::casework::{InputCaseTemplate, InputTask, OutputTask};
 
 fn check_tasks(actor: &Actor, input: &[InputTask]) -> Result<String, ApiError> {

@@ -1,8 +1,8 @@
 //! TheHive's enumerations and the checks every case-work input goes through: severities,
 //! TLP/PAP, statuses and their stages, tags, texts.
 
-use crate::error::ApiError;
 use serde_json::Value;
+use service_kit::error::ApiError;
 
 /// Label of a severity.
 pub fn severity_label(s: i32) -> &'static str {
@@ -239,7 +239,7 @@ impl<'a> Patch<'a> {
     /// schemas (the object posted back) or server-owned ones.
     pub fn finish(&self, rendered: &[&str]) -> Result<(), ApiError> {
         let read = self.read.borrow();
-        crate::extract::refuse_unknown(
+        service_kit::extract::refuse_unknown(
             self.map
                 .keys()
                 .filter(|k| !read.contains(*k))

@@ -11,9 +11,9 @@ use crate::casework::{self as cw, Actor};
 use crate::db::casework::*;
 use crate::db::schema::{alerts, cases, cortex_jobs, observables, organisations, tasks};
 use crate::db::{format_id, now_ms, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
+use service_kit::error::ApiError;
 use shared_models::casework::InputTask;
 use std::collections::HashMap;
 

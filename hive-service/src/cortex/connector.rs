@@ -21,27 +21,23 @@ use super::client::{CallError, Server};
 use crate::casework::observables::NewFile;
 use crate::casework::{self as cw, render, Actor};
 use crate::config::CortexSettings;
-use crate::datastore::Datastore;
 use crate::db::casework::*;
 use crate::db::schema::{attachments, cortex_jobs};
 use crate::db::{format_id, now_ms, Db, DbConn};
-use crate::error::ApiError;
 use base64::Engine as _;
 use diesel::prelude::*;
-use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{json, Value};
+use service_kit::datastore::Datastore;
+use service_kit::error::ApiError;
+use service_kit::messaging::{
+    spawn_consumer, topology, Broker, ConsumerSpec, Outcome, RetryPolicy,
+};
 use shared_models::cortex::{
-    InlineAttachment, JobEvent, JobStatus, JobSubmission, OutputJob, OutputWorker,
+    InlineAttachment, JobEvent, JobStatus, JobSubmission, MessageKind, OutputJob, OutputWorker,
     SignedSubmission, SubmissionRejected, WorkerKind,
 };
-use shared_models::envelope::{Envelope, SCHEMA_VERSION};
+use shared_models::envelope::Envelope;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,8 +52,6 @@ const CHECK_TTL: Duration = Duration::from_secs(10);
 const WORKERS_TTL: Duration = Duration::from_secs(30);
 /// Sweeps between two reconciliations of quiet RabbitMQ jobs.
 const RECONCILE_TICKS: u64 = 30;
-/// The exchange Cortex publishes job events on.
-const CORTEX_EVENTS: &str = "cortex.events";
 
 /// The Cortex connector of this instance.
 pub struct Connector {
@@ -66,7 +60,8 @@ pub struct Connector {
     servers: Vec<Arc<Server>>,
     settings: CortexSettings,
     max_file_bytes: u64,
-    amqp: Option<Amqp>,
+    /// The process's broker, when jobs go through RabbitMQ.
+    amqp: Option<Broker>,
     checks: Mutex<HashMap<String, Checked>>,
     workers: Mutex<HashMap<(String, WorkerKind), Listed>>,
     watching: Mutex<HashSet<i64>>,
@@ -90,11 +85,6 @@ impl std::fmt::Debug for Connector {
 type Checked = (Instant, Result<String, String>);
 /// When a server's workers were listed, and the list.
 type Listed = (Instant, Vec<OutputWorker>);
-
-struct Amqp {
-    url: String,
-    publisher: Mutex<Option<Channel>>,
-}
 
 /// A server's state as `/api/status` shows it.
 #[derive(Debug, Clone)]
@@ -130,26 +120,32 @@ pub struct MergedWorker {
 impl Connector {
     /// Builds the connector and starts its background work: the first check of each server,
     /// the outbox sweep, the watches of running REST jobs, and the broker side when used.
-    pub fn start(
+    pub async fn start(
         settings: &CortexSettings,
-        amqp_url: Option<String>,
+        broker: &Broker,
         db: Db,
         datastore: Datastore,
         max_file_bytes: u64,
-    ) -> Arc<Connector> {
+    ) -> Result<Arc<Connector>, String> {
         let timeout = Duration::from_secs(settings.timeout_secs);
         let servers: Vec<Arc<Server>> = settings
             .all()
             .iter()
             .map(|s| Arc::new(Server::new(s, timeout)))
             .collect();
-        let amqp = match (settings.transport.as_str(), amqp_url) {
-            ("auto", Some(url)) if !servers.is_empty() => Some(Amqp {
-                url,
-                publisher: Mutex::new(None),
-            }),
-            _ => None,
-        };
+        let amqp = (settings.transport == "auto" && broker.enabled() && !servers.is_empty())
+            .then(|| broker.clone());
+        if let Some(b) = &amqp {
+            // The submissions queue is declared here too, so that jobs wait in it even
+            // before cortex-service first started.
+            b.declare(&topology::hive(
+                crate::EVENTS_EXCHANGE,
+                &settings.submissions_queue,
+                &settings.events_queue,
+            ))
+            .await
+            .map_err(|e| format!("cortex: broker topology: {e}"))?;
+        }
         let me = Arc::new(Connector {
             db,
             datastore,
@@ -177,12 +173,29 @@ impl Connector {
                 }
             });
         }
-        if me.amqp.is_some() {
-            tokio::spawn(me.clone().amqp_loop());
+        if let Some(b) = &me.amqp {
+            let spec = ConsumerSpec {
+                queue: me.settings.events_queue.clone(),
+                tag: "hive-cortex-events".into(),
+                prefetch: 64,
+                retry: RetryPolicy::Requeue {
+                    delay: Duration::from_secs(1),
+                },
+            };
+            let c = me.clone();
+            spawn_consumer(b, spec, move |d| {
+                let c = c.clone();
+                async move {
+                    match c.handle_event(&d.data).await {
+                        Ok(()) => Outcome::Ack,
+                        Err(e) => Outcome::Retry(format!("Cortex event not applied yet: {e}")),
+                    }
+                }
+            });
         }
         tokio::spawn(me.clone().sweep_loop());
         tokio::spawn(me.clone().resume_watches());
-        me
+        Ok(me)
     }
 
     /// Whether any server is configured.
@@ -743,50 +756,15 @@ impl Connector {
             signature: hex::encode(mac.finalize().into_bytes()),
             submission: text,
         };
-        let envelope = Envelope {
-            message_id: crate::auth::secrets::random_token(16),
-            kind: "job.submit".to_string(),
-            schema_version: SCHEMA_VERSION,
-            correlation_id: Some(job.request_id.clone()),
-            occurred_at: now_ms(),
-            payload: signed,
-        };
-        let bytes =
-            serde_json::to_vec(&envelope).map_err(|e| CallError::Unreachable(e.to_string()))?;
-        let channel = amqp
-            .publisher
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| CallError::Unreachable("the broker is not connected".into()))?;
-        let props = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_content_type("application/json".into())
-            .with_message_id(envelope.message_id.clone().into())
-            .with_correlation_id(job.request_id.clone().into())
-            .with_type("job.submit".into());
-        let confirm = tokio::time::timeout(
-            Duration::from_secs(10),
-            channel.basic_publish(
-                "".into(),
-                self.settings.submissions_queue.as_str().into(),
-                BasicPublishOptions::default(),
-                &bytes,
-                props,
-            ),
+        amqp.publish_envelope(
+            "",
+            &self.settings.submissions_queue,
+            &MessageKind::Submit.as_str(),
+            &signed,
+            Some(job.request_id.clone()),
         )
         .await
-        .map_err(|_| CallError::Unreachable("the broker did not take the message".into()))?
         .map_err(|e| CallError::Unreachable(format!("broker: {e}")))?;
-        let confirmation = tokio::time::timeout(Duration::from_secs(10), confirm)
-            .await
-            .map_err(|_| CallError::Unreachable("the broker did not confirm".into()))?
-            .map_err(|e| CallError::Unreachable(format!("broker: {e}")))?;
-        if confirmation.is_nack() {
-            return Err(CallError::Unreachable(
-                "the broker refused the message".into(),
-            ));
-        }
         let id = job.id;
         let _ = self
             .db
@@ -951,11 +929,11 @@ impl Connector {
         let name = a
             .pointer("/attachment/name")
             .and_then(Value::as_str)
-            .map(crate::routes::body::base_name)
+            .map(service_kit::body::base_name)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| stored.sha256.clone());
         Ok(NewFile {
-            content_type: crate::datastore::content_type(
+            content_type: service_kit::datastore::content_type(
                 a.pointer("/attachment/contentType")
                     .and_then(Value::as_str)
                     .unwrap_or(""),
@@ -1113,136 +1091,13 @@ impl Connector {
 
     // --- RabbitMQ ---------------------------------------------------------------------------
 
-    async fn amqp_loop(self: Arc<Self>) {
-        let mut backoff = Duration::from_millis(500);
-        loop {
-            match self.consume().await {
-                Ok(()) => backoff = Duration::from_millis(500),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Cortex events: broker connection lost or refused")
-                }
-            }
-            if let Some(a) = &self.amqp {
-                *a.publisher.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
-    }
-
-    async fn consume(self: &Arc<Self>) -> Result<(), String> {
-        let Some(amqp) = &self.amqp else {
-            return Ok(());
-        };
-        let props =
-            ConnectionProperties::default().with_connection_name("hive-service cortex".into());
-        let conn = tokio::time::timeout(
-            Duration::from_secs(10),
-            Connection::connect(&amqp.url, props),
-        )
-        .await
-        .map_err(|_| "RabbitMQ did not answer".to_string())?
-        .map_err(|e| e.to_string())?;
-        let publisher = conn.create_channel().await.map_err(|e| e.to_string())?;
-        publisher
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        let durable = QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        // The submissions queue is declared here too, so that jobs wait in it even before
-        // cortex-service first started.
-        publisher
-            .queue_declare(
-                self.settings.submissions_queue.as_str().into(),
-                durable,
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        publisher
-            .exchange_declare(
-                CORTEX_EVENTS.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let queue = self.settings.events_queue.as_str();
-        publisher
-            .queue_declare(queue.into(), durable, FieldTable::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        for key in ["job.*", "request.rejected"] {
-            publisher
-                .queue_bind(
-                    queue.into(),
-                    CORTEX_EVENTS.into(),
-                    key.into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let consumer_channel = conn.create_channel().await.map_err(|e| e.to_string())?;
-        consumer_channel
-            .basic_qos(64, BasicQosOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut consumer = consumer_channel
-            .basic_consume(
-                queue.into(),
-                format!("hive-{}", crate::auth::secrets::random_token(8))
-                    .as_str()
-                    .into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        *amqp.publisher.lock().unwrap_or_else(|p| p.into_inner()) = Some(publisher);
-        tracing::info!(queue, "Cortex events consumed");
-        while let Some(delivery) = consumer.next().await {
-            let delivery = delivery.map_err(|e| e.to_string())?;
-            let me = self.clone();
-            self.rt.spawn(async move { me.on_event(delivery).await });
-        }
-        let _ = conn.close(200, "consumer ended".into()).await;
-        Err("the consumer stopped".into())
-    }
-
-    async fn on_event(&self, delivery: lapin::message::Delivery) {
-        let handled = self.handle_event(&delivery.data).await;
-        let r = match handled {
-            Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "Cortex event not applied yet; it comes again in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                delivery
-                    .acker
-                    .reject(BasicRejectOptions { requeue: true })
-                    .await
-            }
-        };
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "Cortex event not acknowledged; it will come again");
-        }
-    }
-
     /// Applies one event; `Err` when it should come again.
     async fn handle_event(&self, body: &[u8]) -> Result<(), String> {
         let Ok(envelope) = serde_json::from_slice::<Envelope<Value>>(body) else {
             tracing::warn!("Cortex event that is not an envelope; dropped");
             return Ok(());
         };
-        if envelope.kind == "request.rejected" {
+        if MessageKind::parse(&envelope.kind) == Some(MessageKind::RequestRejected) {
             let Ok(r) = serde_json::from_value::<SubmissionRejected>(envelope.payload) else {
                 return Ok(());
             };

@@ -1,12 +1,16 @@
-//! hive-service's database: the shared pool and migrations ([`pool`]), the schema, rows and
-//! ids.
+//! hive-service's database: the pool, ids and migration runner of [`service_kit::db`], and
+//! this service's migrations, schema and rows.
 
 pub mod casework;
-pub mod ids;
 pub mod models;
-mod pool;
 pub mod raw;
 pub mod schema;
 
-pub use ids::{format_id, next_id, now_ms, parse_id};
-pub use pool::*;
+pub use service_kit::db::*;
+
+/// This service's migrations, under the advisory lock "HIVE".
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+    lock_key: 0x4849_5645,
+};

@@ -1,6 +1,7 @@
 //! Row structs: what the tables hold. Conversions to wire shapes live in `routes`.
 
 use super::schema::*;
+use super::{parse_id, DbConn};
 use diesel::prelude::*;
 
 /// An organisation.
@@ -180,4 +181,40 @@ pub struct CustomFieldRow {
     pub created_at: i64,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+}
+
+/// Finds a user by `~id` or login.
+pub fn find_user(c: &mut DbConn, key: &str) -> QueryResult<Option<UserRow>> {
+    let q = crate::db::schema::users::table.select(UserRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q
+            .filter(crate::db::schema::users::login.eq(key.trim().to_lowercase()))
+            .first(c)
+            .optional(),
+    }
+}
+
+/// Finds an organisation by `~id` or name.
+pub fn find_organisation(c: &mut DbConn, key: &str) -> QueryResult<Option<OrganisationRow>> {
+    let q = crate::db::schema::organisations::table.select(OrganisationRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q
+            .filter(crate::db::schema::organisations::name.eq(key))
+            .first(c)
+            .optional(),
+    }
+}
+
+/// Finds a profile by `~id` or name.
+pub fn find_profile(c: &mut DbConn, key: &str) -> QueryResult<Option<ProfileRow>> {
+    let q = crate::db::schema::profiles::table.select(ProfileRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q
+            .filter(crate::db::schema::profiles::name.eq(key))
+            .first(c)
+            .optional(),
+    }
 }

@@ -1,6 +1,5 @@
 //! `/api/v1/alert`: alerts, their observables, and the alert → case flows.
 
-use super::body::Upload;
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
 use crate::casework::values::Patch;
@@ -8,12 +7,13 @@ use crate::casework::{alerts, find_alert, find_case, render, Actor};
 use crate::db::casework::AlertRow;
 use crate::db::schema::alerts as alert_t;
 use crate::db::{Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
+use service_kit::body::Upload;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::{
     InputAlert, InputObservable, OutputAlert, OutputCase, OutputObservable,
 };
@@ -49,7 +49,7 @@ pub async fn create(
     let input: InputAlert = body.parse()?;
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let new = alerts::check(c, &actor, &input, &body.files)?;
         alerts::insert(c, &actor, new)
     })
@@ -328,7 +328,7 @@ pub(crate) fn add_observables(
     actor: &Actor,
     key: &str,
     input: &InputObservable,
-    files: &[super::body::FilePart],
+    files: &[service_kit::body::FilePart],
 ) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
     let mut a = find_alert(c, actor.org_id, key)?;
     let types = obs::types(c)?;
@@ -362,12 +362,14 @@ pub async fn create_observable(
             .and_then(Value::as_str)
             .unwrap_or("attachment")
             .to_string();
-        body = super::body::expand_zip(&state, body, part, input.zip_password.clone()).await?;
+        body =
+            service_kit::body::expand_zip(&state.uploads, body, part, input.zip_password.clone())
+                .await?;
         input.is_zip = Some(false);
     }
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let rows = add_observables(c, &actor, &id, &input, &body.files)?;
         Ok(render::observables(c, &rows)?)
     })

@@ -6,11 +6,11 @@ use crate::casework::{custom, find_template, render, templates, Actor};
 use crate::db::casework::CaseTemplateRow;
 use crate::db::schema::case_templates;
 use crate::db::{duplicate_as, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::{InputCaseTemplate, OutputCaseTemplate};
 
 fn rendered(c: &mut DbConn, t: &CaseTemplateRow) -> Result<OutputCaseTemplate, ApiError> {

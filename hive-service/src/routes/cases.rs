@@ -1,18 +1,18 @@
 //! `/api/v1/case`: cases, their tasks and observables, merging, alert links.
 
 use super::alerts::{other_parent, rendered_case, similar};
-use super::body::Upload;
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
 use crate::casework::values::Patch;
 use crate::casework::{alerts, cases, find_alert, find_case, render, tasks, Actor};
 use crate::db::schema::{cases as case_t, custom_values, observables};
 use crate::db::{parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::{json, Value};
+use service_kit::body::Upload;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::{
     InputCase, InputObservable, InputTask, OutputCase, OutputObservable, OutputTask,
 };
@@ -30,7 +30,7 @@ pub(crate) fn add_observables(
     actor: &Actor,
     key: &str,
     input: &InputObservable,
-    files: &[super::body::FilePart],
+    files: &[service_kit::body::FilePart],
 ) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
     let k = find_case(c, actor, key)?;
     crate::casework::check_write(c, actor, k.id, "manageObservable")?;
@@ -262,12 +262,14 @@ pub async fn create_observable(
             .and_then(Value::as_str)
             .unwrap_or("attachment")
             .to_string();
-        body = super::body::expand_zip(&state, body, part, input.zip_password.clone()).await?;
+        body =
+            service_kit::body::expand_zip(&state.uploads, body, part, input.zip_password.clone())
+                .await?;
         input.is_zip = Some(false);
     }
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let rows = add_observables(c, &actor, &id, &input, &body.files)?;
         Ok(render::observables(c, &rows)?)
     })

@@ -3,7 +3,6 @@
 //! on tasks.
 
 use super::alerts::rendered_case;
-use super::body::Upload;
 use super::observables::send_file;
 use crate::access::{self, Entity};
 use crate::auth::Caller;
@@ -17,12 +16,13 @@ use crate::db::schema::{
     observables, organisations, pages, procedures, tasks,
 };
 use crate::db::{format_id, next_id, now_ms, parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
+use service_kit::body::Upload;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::*;
 
 fn by_id<T>(
@@ -1309,7 +1309,7 @@ async fn add_files(
     }
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let owner = holder_id(c, &actor, holder, &key, true)?;
         store_files(c, &actor, owner, &files)
     })

@@ -1,9 +1,9 @@
 //! Connector routes as an instance without connectors answers them: MISP is not configured.
 
 use crate::auth::Caller;
-use crate::error::ApiError;
 use actix_web::{get, post, web, HttpResponse};
 use serde_json::json;
+use service_kit::error::ApiError;
 
 /// MISP connector status: no server configured.
 #[utoipa::path(tag = "connector", responses((status = 200, description = "`{status: {}, syncInProgress: false}`")))]

@@ -13,13 +13,13 @@ use crate::cortex::connector::prepare_new;
 use crate::db::casework::CortexJobRow;
 use crate::db::schema::cortex_jobs;
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::cortex::WorkerKind;
 
 /// Most jobs in one bulk request.

@@ -5,12 +5,12 @@ use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::CustomFieldRow;
 use crate::db::schema::custom_fields;
 use crate::db::{duplicate_as, format_id, next_id, now_ms, parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::{
     CustomFieldType, InputCustomField, InputUpdateCustomField, OutputCustomField,
 };

@@ -11,7 +11,6 @@
 //! 10,000 entries and `datastore.max_upload_bytes` once inflated (413 past it); its files are
 //! staged and kept only with the case, and a file the archive names must be in the archive.
 
-use super::body::Upload;
 use crate::access::{self, Entity};
 use crate::auth::Caller;
 use crate::casework::cases::{self, CaseSpec};
@@ -21,12 +20,13 @@ use crate::casework::{custom, find_case, find_template, render, tasks, values, A
 use crate::db::casework::*;
 use crate::db::schema::{attachments, logs, pages, procedures, tasks as task_t};
 use crate::db::{next_id, now_ms, Db, DbConn};
-use crate::error::ApiError;
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use service_kit::body::Upload;
+use service_kit::error::ApiError;
 use shared_models::casework::InputTask;
 use std::io::{Read, Write};
 
@@ -103,7 +103,7 @@ pub async fn export(
             Ok((doc, files))
         })
         .await?;
-    let store = state.datastore.clone();
+    let store = state.uploads.datastore.clone();
     let archive = web::block(move || -> Result<Vec<u8>, String> {
         use zip::unstable::write::FileOptionsExt;
         let mut out = std::io::Cursor::new(Vec::new());
@@ -136,7 +136,7 @@ pub async fn export(
 /// What a `.thar` holds: `case.json`, and its files staged (by SHA-256).
 struct Archive {
     doc: Value,
-    files: std::collections::HashMap<String, crate::datastore::Staged>,
+    files: std::collections::HashMap<String, service_kit::datastore::Staged>,
 }
 
 /// Reads a `.thar`: `case.json` and its files, staged, within the limits (entries, and
@@ -146,9 +146,9 @@ fn read_archive(
     path: &std::path::Path,
     password: &str,
 ) -> Result<Archive, ApiError> {
-    use crate::datastore::{StageError, MAX_ARCHIVE_ENTRIES};
+    use service_kit::datastore::{StageError, MAX_ARCHIVE_ENTRIES};
     let bad = |e: String| ApiError::BadRequest(format!("Invalid case archive: {e}"));
-    let limit = state.max_upload_bytes;
+    let limit = state.uploads.max_upload_bytes;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "the archive holds more than {limit} bytes once inflated (datastore.max_upload_bytes)"
@@ -171,7 +171,7 @@ fn read_archive(
             return Err(too_large());
         }
         if name == "case.json" {
-            let max_doc = state.max_json_bytes as u64;
+            let max_doc = state.uploads.max_json_bytes as u64;
             let mut bytes = Vec::new();
             (&mut entry)
                 .take(max_doc.min(budget) + 1)
@@ -190,6 +190,7 @@ fn read_archive(
             doc = Some(serde_json::from_slice::<Value>(&bytes).map_err(|e| bad(e.to_string()))?);
         } else if let Some(expected) = name.strip_prefix("files/") {
             let staged = state
+                .uploads
                 .datastore
                 .stage_reader(&mut entry, &mut budget)
                 .map_err(|e| match e {
@@ -208,14 +209,14 @@ fn read_archive(
 }
 
 /// The files of an archive, by SHA-256: their hashes and sizes as read, not as claimed.
-type Held = std::collections::HashMap<String, crate::datastore::Stored>;
+type Held = std::collections::HashMap<String, service_kit::datastore::Stored>;
 
 /// A file `case.json` names, as the archive holds it (its name and type checked).
 fn file_of(v: &Value, held: &Held) -> Option<NewFile> {
     let stored = held.get(v.get("sha256")?.as_str()?)?;
-    let name = super::body::base_name(v.get("name")?.as_str()?);
+    let name = service_kit::body::base_name(v.get("name")?.as_str()?);
     Some(NewFile {
-        content_type: crate::datastore::content_type(
+        content_type: service_kit::datastore::content_type(
             v.get("contentType").and_then(Value::as_str).unwrap_or(""),
             &name,
         ),
@@ -492,8 +493,8 @@ pub async fn import(
         .iter()
         .map(|(k, f)| (k.clone(), f.stored.clone()))
         .collect();
-    let files: Vec<crate::datastore::Staged> = archive.files.into_values().collect();
-    let out = super::body::write_keeping(&db, &state.datastore, files, move |c| {
+    let files: Vec<service_kit::datastore::Staged> = archive.files.into_values().collect();
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, files, move |c| {
         import_doc(c, &actor, &doc, &held)
     })
     .await?;

@@ -6,10 +6,10 @@ use crate::auth::credential::session_token_of;
 use crate::auth::{caller_in, Authenticator, SESSION_COOKIE};
 use crate::db::models::memberships_of;
 use crate::db::Db;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::{InputLogin, OutputUser};
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ async fn login(
     req: HttpRequest,
     input: InputLogin,
 ) -> Result<HttpResponse, ApiError> {
-    let source = crate::http::client_ip(&req);
+    let source = service_kit::http::client_ip(&req);
     let user = auth
         .check_password(&input.user, &input.password, source)
         .await?;

@@ -2,7 +2,6 @@
 //! here so that REST answers and Query API answers are the same objects.
 
 pub mod alerts;
-pub mod body;
 pub mod case_templates;
 pub mod cases;
 pub mod collab;
@@ -25,14 +24,12 @@ pub mod totp;
 pub mod users;
 
 use crate::auth::Caller;
+use crate::db::format_id;
 use crate::db::models::{Membership, OrganisationRow, ProfileRow, UserRow};
-use crate::db::schema;
-use crate::db::{format_id, parse_id, DbConn};
 use crate::domain::permissions;
-use crate::error::ApiError;
-use crate::startup::SecuritySchemes;
-use diesel::prelude::*;
 use serde_json::Map;
+use service_kit::error::ApiError;
+use service_kit::startup::SecuritySchemes;
 use shared_models::hive::{
     OutputOrganisation, OutputOrganisationProfile, OutputProfile, OutputUser,
 };
@@ -298,38 +295,52 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/api-docs/openapi.json",
 ];
 
-/// Finds a user by `~id` or login.
-pub fn find_user(c: &mut DbConn, key: &str) -> QueryResult<Option<UserRow>> {
-    let q = schema::users::table.select(UserRow::as_select());
-    match parse_id(key) {
-        Some(id) => q.find(id).first(c).optional(),
-        None => q
-            .filter(schema::users::login.eq(key.trim().to_lowercase()))
-            .first(c)
-            .optional(),
-    }
+pub use crate::db::models::{find_organisation, find_profile, find_user};
+
+/// What the OpenAPI document says beyond the handlers' own annotations.
+pub const DOC_POLICY: service_kit::openapi::DocPolicy = service_kit::openapi::DocPolicy {
+    public: PUBLIC_ROUTES,
+    legacy: Some(is_legacy),
+    headers: &[service_kit::openapi::HeaderParam {
+        name: "X-Organisation",
+        description: "The organisation the request acts in (name or id); default: the \
+                      session's, else the user's default organisation",
+    }],
+    uploads: &UPLOADS,
+    session_cookie: crate::auth::SESSION_COOKIE,
+};
+
+/// TheHive 4's legacy API: `/api/...` beside `/api/v1/...`.
+fn is_legacy(path: &str) -> bool {
+    !path.starts_with("/api/v1/") && !path.starts_with("/api{v}/")
 }
 
-/// Finds an organisation by `~id` or name.
-pub fn find_organisation(c: &mut DbConn, key: &str) -> QueryResult<Option<OrganisationRow>> {
-    let q = schema::organisations::table.select(OrganisationRow::as_select());
-    match parse_id(key) {
-        Some(id) => q.find(id).first(c).optional(),
-        None => q
-            .filter(schema::organisations::name.eq(key))
-            .first(c)
-            .optional(),
+/// The operations taking `_json` plus files (thehive4py's uploads).
+const UPLOADS: [service_kit::openapi::Upload; 13] = {
+    use service_kit::openapi::Upload;
+    const fn up(path: &'static str, file_field: &'static str) -> Upload {
+        Upload {
+            method: "post",
+            path,
+            file_field,
+        }
     }
-}
-
-/// Finds a profile by `~id` or name.
-pub fn find_profile(c: &mut DbConn, key: &str) -> QueryResult<Option<ProfileRow>> {
-    let q = schema::profiles::table.select(ProfileRow::as_select());
-    match parse_id(key) {
-        Some(id) => q.find(id).first(c).optional(),
-        None => q.filter(schema::profiles::name.eq(key)).first(c).optional(),
-    }
-}
+    [
+        up("/api/v1/alert", "attachment"),
+        up("/api/v1/alert/{id}/observable", "attachment"),
+        up("/api/v1/case/{id}/observable", "attachment"),
+        up("/api/v1/task/{id}/log", "attachments"),
+        up("/api/v1/log/{id}/attachments", "attachments"),
+        up("/api/v1/case/{id}/attachments", "attachment"),
+        up("/api/v1/alert/{id}/attachments", "attachment"),
+        up("/api/v1/attachment", "attachment"),
+        up("/api/v1/case/import", "file"),
+        up("/api/v1/connector/misp/case/import", "file"),
+        up("/api/case/{id}/artifact", "attachment"),
+        up("/api/alert/{id}/artifact", "attachment"),
+        up("/api/case/task/{id}/log", "attachment"),
+    ]
+};
 
 /// 404 for an unknown entity.
 pub fn not_found(kind: &str, key: &str) -> ApiError {
@@ -482,28 +493,10 @@ pub fn take_ids(body: &mut serde_json::Value) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
-// Request bodies, and the rendered objects whose fields they ignore when posted back
-// (`crate::extract::Input`); any other unknown field is a 400 naming it.
-crate::inputs! {
-    shared_models::casework::InputCase => ["OutputCase"],
-    shared_models::casework::InputAlert => ["OutputAlert"],
-    shared_models::casework::InputObservable => ["OutputObservable"],
-    shared_models::casework::InputTask => ["OutputTask"],
-    shared_models::casework::InputLog => ["OutputLog"],
-    shared_models::casework::InputCaseTemplate => ["OutputCaseTemplate"],
-    shared_models::hive::InputCustomField => ["OutputCustomField"],
-    shared_models::hive::InputUpdateCustomField => ["OutputCustomField"],
-    shared_models::hive::InputObservableType => ["OutputObservableType"],
-    shared_models::hive::InputOrganisation => ["OutputOrganisation"],
-    shared_models::hive::InputUpdateOrganisation => ["OutputOrganisation"],
-    shared_models::hive::InputProfile => ["OutputProfile"],
-    shared_models::hive::InputUpdateProfile => ["OutputProfile"],
-    shared_models::hive::InputUser => ["OutputUser"],
-    shared_models::hive::InputUpdateUser => ["OutputUser"],
-    shared_models::hive::InputUserOrganisations => [],
-    shared_models::hive::InputSetPassword => [],
-    shared_models::hive::InputChangePassword => [],
-    shared_models::hive::InputLogin => [],
+// Request bodies of this crate, and the rendered objects whose fields they ignore when posted
+// back (`shared_models::input::Input`, where the wire types declare theirs); any other unknown
+// field is a 400 naming it.
+shared_models::inputs! {
     query::QueryBody => [],
     totp::InputTotpSet => [],
     cortex::InputAnalyzerJob => [],

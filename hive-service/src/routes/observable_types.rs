@@ -5,10 +5,10 @@ use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::ObservableTypeRow;
 use crate::db::schema::observable_types;
 use crate::db::{duplicate_as, format_id, next_id, now_ms, parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, post, web, HttpResponse};
 use diesel::prelude::*;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::{InputObservableType, OutputObservableType};
 
 /// Renders an observable type.

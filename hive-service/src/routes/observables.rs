@@ -6,13 +6,13 @@ use crate::casework::values::Patch;
 use crate::casework::{find_observable, render, Actor};
 use crate::db::schema::observables;
 use crate::db::{now_ms, parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use crate::ServiceState;
 use actix_web::{delete, get, patch, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::OutputObservable;
 
 /// One observable.
@@ -151,7 +151,8 @@ pub async fn send_file(
     content_type: &str,
     as_zip: bool,
 ) -> Result<HttpResponse, ApiError> {
-    crate::datastore::send_file(&state.datastore, sha256, name, content_type, as_zip).await
+    service_kit::datastore::send_file(&state.uploads.datastore, sha256, name, content_type, as_zip)
+        .await
 }
 
 /// Downloads an observable's file (`attId` is the attachment's `_id` or its content hash).

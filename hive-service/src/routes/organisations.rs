@@ -5,10 +5,10 @@ use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::OrganisationRow;
 use crate::db::schema::organisations;
 use crate::db::{duplicate_as, next_id, now_ms, Db};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::{
     InputOrganisation, InputUpdateOrganisation, OutputOrganisation, SharingRule,
 };

@@ -6,10 +6,10 @@ use crate::db::models::ProfileRow;
 use crate::db::schema::{memberships, profiles};
 use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::domain::permissions;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::{InputProfile, InputUpdateProfile, OutputProfile};
 
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {

@@ -14,12 +14,12 @@ use crate::db::models::{
 };
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::query::{Filter, Sort};
 
 /// Body of a query.

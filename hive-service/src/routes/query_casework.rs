@@ -10,9 +10,9 @@ use crate::db::schema::{
     alerts, case_templates, cases, comments, logs, observables, pages, procedures, tasks,
 };
 use crate::db::{parse_id, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::error::ApiError;
 
 /// An entity kind the Query API walks through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,7 +437,7 @@ pub fn select(
             }
             let rows: Vec<crate::db::casework::ShareRow> = q.load(c)?;
             rows.iter()
-                .map(|s| super::shares::render(c, s).map(|o| render::to_value(&o)))
+                .map(|s| crate::casework::shares::render(c, s).map(|o| render::to_value(&o)))
                 .collect()
         }
         (
@@ -730,7 +730,7 @@ pub fn traverse(
             let mut out = Vec::new();
             for id in &ids {
                 out.extend(
-                    super::shares::shares_of(c, *id, org)?
+                    crate::casework::shares::shares_of(c, *id, org)?
                         .iter()
                         .map(render::to_value),
                 );
@@ -756,7 +756,7 @@ pub fn traverse(
                 };
                 if let Some(k) = case_id {
                     out.extend(
-                        super::shares::item_shares_of(c, *id, k, org)?
+                        crate::casework::shares::item_shares_of(c, *id, k, org)?
                             .iter()
                             .map(render::to_value),
                     );

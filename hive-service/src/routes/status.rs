@@ -2,11 +2,11 @@
 
 use crate::auth::Caller;
 use crate::db::Db;
-use crate::error::ApiError;
-use crate::messaging::Broker;
 use actix_web::{get, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::json;
+use service_kit::error::ApiError;
+use service_kit::messaging::Broker;
 
 /// The `connectors.cortex` part: each server checked (at most every 10 s), and an overall
 /// status as TheHive reports it (`OK`, `WARNING` when some are down, `ERROR` when all are).

@@ -1,6 +1,5 @@
 //! `/api/v1/task` and `/api/v1/log`: tasks, task logs and their attachments.
 
-use super::body::Upload;
 use crate::auth::Caller;
 use crate::casework::observables::NewFile;
 use crate::casework::values::{self, Patch};
@@ -8,11 +7,12 @@ use crate::casework::{find_log, find_task, render, tasks, Actor};
 use crate::db::casework::{AttachmentRow, LogRow};
 use crate::db::schema::{attachments, logs, tasks as task_t};
 use crate::db::{next_id, now_ms, parse_id, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
+use service_kit::body::Upload;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::{InputLog, OutputLog, OutputTask};
 
 /// One task.
@@ -208,7 +208,7 @@ pub async fn create_log(
     let (input, message, files) = log_input(&body)?;
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    let out = super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let l = add_log(c, &actor, &id, message, &input, &files)?;
         rendered_log(c, &l)
     })
@@ -288,7 +288,7 @@ pub async fn add_log_attachments(
     }
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    super::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let l = find_log(c, &actor, &id)?;
         let case_id: i64 = task_t::table
             .find(l.task_id)

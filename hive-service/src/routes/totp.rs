@@ -18,12 +18,12 @@ use crate::auth::{totp, Authenticator, Caller};
 use crate::db::models::{memberships_of, UserRow};
 use crate::db::schema::users;
 use crate::db::{now_ms, Db};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use std::sync::Arc;
 
 /// Body of `POST /api/v1/auth/totp/set`.

@@ -10,19 +10,16 @@ use crate::db::models::{memberships_of, Membership, MembershipRow, UserRow};
 use crate::db::schema::*;
 use crate::db::{format_id, now_ms, Db, DbConn};
 use crate::domain::permissions;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::*;
 use std::sync::Arc;
 
-/// The vault context of a user's API key.
-pub fn key_context(user_id: i64) -> String {
-    format!("api_key:{}", format_id(user_id))
-}
+pub use crate::auth::key_context;
 
 /// Whether `caller` may see `target`.
 pub(crate) fn can_see(caller: &Caller, target: &UserRow, memberships: &[Membership]) -> bool {
@@ -629,7 +626,7 @@ pub async fn change_password(
     auth.check_password(
         &user.login,
         &body.0.current_password,
-        crate::http::client_ip(&req),
+        service_kit::http::client_ip(&req),
     )
     .await?;
     let new = body.0.password.clone();
@@ -693,13 +690,12 @@ pub async fn renew_key(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = secrets::new_api_key();
-    let digest = secrets::sha256_hex(key.as_bytes());
     let (auth2, key2) = (auth.clone(), key.clone());
     db.write(move |c| {
         let (user, _) = load_managed(c, &caller, &id, true, "renew the API key")?;
-        let sealed = auth2
+        let (digest, sealed) = auth2
             .vault()
-            .seal(&key_context(user.id), &key2)
+            .key_columns(&key_context(user.id), Some(&key2))
             .map_err(ApiError::internal)?;
         diesel::update(users::table.find(user.id))
             .set((

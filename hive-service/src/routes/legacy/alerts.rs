@@ -4,13 +4,9 @@ use super::search::{self, V0};
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
 use crate::casework::{alerts, find_alert, find_case, Actor};
-use crate::datastore::FilePart;
 use crate::db::casework::AlertRow;
 use crate::db::schema::alerts as alert_t;
 use crate::db::{now_ms, Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::{parse_json, JsonBody};
-use crate::routes::body::{base_name, Upload};
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -18,6 +14,10 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use service_kit::body::{base_name, Upload};
+use service_kit::datastore::FilePart;
+use service_kit::error::ApiError;
+use service_kit::extract::{parse_json, JsonBody};
 use shared_models::casework::{InputAlert, InputObservable};
 use std::collections::HashMap;
 
@@ -48,8 +48,8 @@ pub fn optional_json(bytes: &[u8]) -> Result<Value, ApiError> {
 
 /// Largest v0 alert body: files in base64 up to the upload limit, plus the JSON limit.
 fn alert_body_limit(state: &ServiceState) -> usize {
-    let files = usize::try_from(state.max_upload_bytes / 3 * 4).unwrap_or(usize::MAX);
-    files.saturating_add(state.max_json_bytes)
+    let files = usize::try_from(state.uploads.max_upload_bytes / 3 * 4).unwrap_or(usize::MAX);
+    files.saturating_add(state.uploads.max_json_bytes)
 }
 
 /// Decodes the inline files of v0 artifacts (`data: "filename;contentType;base64"`) into
@@ -57,12 +57,12 @@ fn alert_body_limit(state: &ServiceState) -> usize {
 /// form does, and `data` is dropped. A full local path as file name keeps only its last
 /// part; `filename;contentType` alone is an empty file.
 pub fn decode_artifacts(
-    store: &crate::datastore::Datastore,
+    store: &service_kit::datastore::Datastore,
     max_bytes: u64,
     file_types: &HashMap<String, bool>,
     artifacts: &mut [Value],
     at: &str,
-) -> Result<(Vec<FilePart>, Vec<crate::datastore::Staged>), ApiError> {
+) -> Result<(Vec<FilePart>, Vec<service_kit::datastore::Staged>), ApiError> {
     let mut files = Vec::new();
     let mut staged = Vec::new();
     let mut total: u64 = 0;
@@ -114,7 +114,7 @@ pub fn decode_artifacts(
         let part = format!("v0-artifact-{i}");
         files.push(FilePart {
             field: part.clone(),
-            content_type: crate::datastore::content_type(content_type, &filename),
+            content_type: service_kit::datastore::content_type(content_type, &filename),
             filename,
             stored,
         });
@@ -125,7 +125,7 @@ pub fn decode_artifacts(
 }
 
 /// Inline files of a v0 body: their parts and their staged content.
-type Inline = (Vec<FilePart>, Vec<crate::datastore::Staged>);
+type Inline = (Vec<FilePart>, Vec<service_kit::datastore::Staged>);
 
 /// Takes the artifacts out of a v0 body and stores their inline files.
 async fn take_artifacts(
@@ -156,8 +156,8 @@ async fn take_artifacts(
     let st = state.clone();
     let (artifacts, inline) = web::block(move || {
         let files = decode_artifacts(
-            &st.datastore,
-            st.max_upload_bytes,
+            &st.uploads.datastore,
+            st.uploads.max_upload_bytes,
             &types,
             &mut artifacts,
             "artifacts",
@@ -214,7 +214,7 @@ pub async fn create(
     let input: InputAlert = serde_json::from_value(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid alert: {e}")))?;
     let actor = Actor::of(&caller);
-    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let new = alerts::check(c, &actor, &input, &files)?;
         let id = new.row.id;
         alerts::insert(c, &actor, new)?;
@@ -306,7 +306,7 @@ pub async fn update(
         o.remove("status");
     }
     let actor = Actor::of(&caller);
-    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let a = crate::routes::alerts::update_one(c, &actor, &id, &body, None)?;
         if !inputs.is_empty() {
             let types = obs::types(c)?;
@@ -536,7 +536,7 @@ pub async fn create_artifact(
     caller.require("manageAlert/update")?;
     let (input, files, staged) = super::cases::artifact_input(&db, &state, body).await?;
     let actor = Actor::of(&caller);
-    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let rows = crate::routes::alerts::add_observables(c, &actor, &id, &input, &files)?;
         super::observable_rows(c, &rows)
     })
@@ -596,9 +596,9 @@ pub async fn delete_artifact(
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, crate::datastore::Datastore) {
+    fn store() -> (tempfile::TempDir, service_kit::datastore::Datastore) {
         let dir = tempfile::tempdir().expect("ok");
-        let store = crate::datastore::Datastore::open(dir.path()).expect("ok");
+        let store = service_kit::datastore::Datastore::open(dir.path()).expect("ok");
         (dir, store)
     }
 

@@ -9,18 +9,18 @@ use crate::casework::observables::{self as obs, Parent};
 use crate::casework::{
     alerts, cases, find_case, find_log, find_observable, find_task, render, tasks, Actor,
 };
-use crate::datastore::FilePart;
-use crate::datastore::Staged;
 use crate::db::casework::{CaseRow, ObservableRow};
 use crate::db::schema::observables;
 use crate::db::{Db, DbConn};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
-use crate::routes::body::Upload;
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
+use service_kit::body::Upload;
+use service_kit::datastore::FilePart;
+use service_kit::datastore::Staged;
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::casework::{InputCase, InputCaseTemplate, InputObservable, InputTask};
 use std::collections::HashMap;
 
@@ -326,8 +326,8 @@ pub async fn artifact_input(
         let (j, (decoded, decoded_staged)) = web::block(move || {
             let mut one = [json];
             let files = super::alerts::decode_artifacts(
-                &st.datastore,
-                st.max_upload_bytes,
+                &st.uploads.datastore,
+                st.uploads.max_upload_bytes,
                 &types,
                 &mut one,
                 "artifact",
@@ -359,7 +359,7 @@ pub async fn create_artifact(
     caller.require("manageObservable")?;
     let (input, files, staged) = artifact_input(&db, &state, body).await?;
     let actor = Actor::of(&caller);
-    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let rows = crate::routes::cases::add_observables(c, &actor, &id, &input, &files)?;
         super::observable_rows(c, &rows)
     })
@@ -549,7 +549,7 @@ pub async fn create_log(
     let (input, message, files) = crate::routes::tasks::log_input(&body)?;
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
-    let out = crate::routes::body::write_keeping(&db, &state.datastore, staged, move |c| {
+    let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let l = crate::routes::tasks::add_log(c, &actor, &id, message, &input, &files)?;
         log_out(c, &l)
     })

@@ -3,12 +3,12 @@
 
 use crate::auth::Caller;
 use crate::db::Db;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
 use crate::routes::collab::downloadable;
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+use service_kit::error::ApiError;
+use service_kit::extract::JsonBody;
 use shared_models::hive::InputCustomField;
 
 /// The field name TheHive 3's `reference` stands for: thehive4py 1.x sends the display
@@ -39,7 +39,7 @@ fn name_param(req: &HttpRequest) -> Option<String> {
         .into_inner()
         .into_iter()
         .find(|(k, v)| k == "name" && !v.trim().is_empty())
-        .map(|(_, v)| crate::routes::body::base_name(&v))
+        .map(|(_, v)| service_kit::body::base_name(&v))
 }
 
 async fn download(
@@ -53,7 +53,14 @@ async fn download(
     let who = crate::casework::Actor::of(&caller);
     let a = db.read(move |c| downloadable(c, &who, &id)).await?;
     let name = name_param(&req).unwrap_or_else(|| a.name.clone());
-    crate::datastore::send_file(&state.datastore, &a.sha256, &name, &a.content_type, as_zip).await
+    service_kit::datastore::send_file(
+        &state.uploads.datastore,
+        &a.sha256,
+        &name,
+        &a.content_type,
+        as_zip,
+    )
+    .await
 }
 
 /// Downloads a file of the organisation by its id (the content hash v0 objects show in

@@ -16,9 +16,9 @@ use crate::casework::render;
 use crate::db::casework::{AlertRow, ObservableRow};
 use crate::db::schema::{alerts as alert_t, observables};
 use crate::db::{parse_id, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
+use service_kit::error::ApiError;
 use std::collections::HashMap;
 
 /// v1 meta fields and their v0 names.

@@ -12,9 +12,9 @@
 use crate::auth::Caller;
 use crate::db::schema::{logs, observables, tasks};
 use crate::db::{format_id, parse_id, DbConn};
-use crate::error::ApiError;
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
+use service_kit::error::ApiError;
 use shared_models::query::{CmpOp, Filter, Sort, TextOp};
 use std::collections::HashMap;
 

@@ -1,5 +1,4 @@
-//! Secrets kept at rest encrypted (both services; cortex-service compiles this file too): API
-//! keys, so that their owners and administrators can read them back as TheHive and Cortex
+//! Secrets kept at rest encrypted (both services): API keys, so that their owners and administrators can read them back as TheHive and Cortex
 //! let them, and TOTP secrets. XChaCha20-Poly1305 under a 256-bit server key that never
 //! enters the database: `auth.encryption_key` (base64) when configured, else the file
 //! `<data_dir>/encryption.key`, made at first start (mode 0600). A dump of the database alone
@@ -90,6 +89,22 @@ impl Vault {
             "{PREFIX}{}",
             base64::engine::general_purpose::STANDARD.encode(out)
         ))
+    }
+
+    /// What a user row stores of an API key: its SHA-256 digest (to find the user by key)
+    /// and the key sealed under `context` (to read it back); `None`, `None` revokes it.
+    pub fn key_columns(
+        &self,
+        context: &str,
+        key: Option<&str>,
+    ) -> Result<(Option<String>, Option<String>), String> {
+        match key {
+            Some(k) => Ok((
+                Some(super::secrets::sha256_hex(k.as_bytes())),
+                Some(self.seal(context, k)?),
+            )),
+            None => Ok((None, None)),
+        }
     }
 
     /// Decrypts what [`Vault::seal`] made for the same `context`; `None` when it was sealed

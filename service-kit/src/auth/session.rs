@@ -1,4 +1,4 @@
-//! Sessions (both services; cortex-service compiles this file too): a signed token (JWT,
+//! Sessions (both services): a signed token (JWT,
 //! HS256) returned by the login endpoint and accepted as the session cookie or a Bearer
 //! token. The token names a session id (`sid`) that the service keeps in its `sessions`
 //! table, by digest: logout, a lock, a password change or a removed membership deletes the

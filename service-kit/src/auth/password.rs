@@ -1,4 +1,4 @@
-//! Password checks for both services (cortex-service compiles this file too).
+//! Password checks for both services.
 //!
 //! A check costs an argon2 hash (7 MiB, a few milliseconds of CPU), so: checks run on a few
 //! dedicated threads, one per CPU, each reusing one block of argon2 memory (a flood of logins

@@ -1,5 +1,4 @@
-//! HTTP plumbing shared by both services (cortex-service compiles this file too): the access
-//! log with request ids, echoed as `X-Request-Id` (query values that may be secrets are
+//! HTTP plumbing of both services: the access log with request ids, echoed as `X-Request-Id` (query values that may be secrets are
 //! never logged), the client address behind trusted proxies, the security headers of every
 //! answer, and the JSON 404 for unknown routes.
 
@@ -10,8 +9,20 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use tracing_actix_web::RequestId;
 
-/// Logs one line per request (method, path, status, duration, request id) and returns the
-/// request id in `X-Request-Id`. Use with `App::wrap_fn`, inside `TracingLogger`.
+/// Who made a request, as the access log names them: left in the request's extensions once
+/// the caller is authenticated.
+#[derive(Debug, Clone)]
+pub struct RequestIdentity {
+    /// The login.
+    pub user: String,
+    /// The organisation the request acts in.
+    pub organisation: String,
+}
+
+/// Logs one line per request (request id, method, path with secret query values masked,
+/// status, duration, user and organisation, client address) and returns the request id in
+/// `X-Request-Id`. Use with `App::wrap_fn`, outside `TracingLogger` (whose request id it
+/// reads back), so that the line carries each field once.
 pub fn access_log<S, B>(
     req: ServiceRequest,
     srv: &S,
@@ -24,19 +35,33 @@ where
     >,
     B: MessageBody,
 {
-    let id = req.extensions().get::<RequestId>().map(|r| r.to_string());
     let method = req.method().to_string();
-    let path = req.path().to_string();
+    let path = loggable_target(req.path(), req.query_string());
+    let client = client_ip(req.request())
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
     let started = std::time::Instant::now();
     let fut = srv.call(req);
     async move {
         let mut res = fut.await?;
+        let (id, who) = {
+            let ext = res.request().extensions();
+            (
+                ext.get::<RequestId>().map(|r| r.to_string()),
+                ext.get::<RequestIdentity>().cloned(),
+            )
+        };
+        let (user, organisation) =
+            who.map_or((String::new(), String::new()), |w| (w.user, w.organisation));
         tracing::info!(
             request_id = id.as_deref().unwrap_or(""),
             method = %method,
             path = %path,
             status = res.status().as_u16(),
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            user = %user,
+            organisation = %organisation,
+            client = %client,
             "request"
         );
         if let Some(id) = id.and_then(|i| HeaderValue::from_str(&i).ok()) {
@@ -125,8 +150,8 @@ pub fn loggable_target(path: &str, query: &str) -> String {
     format!("{path}?{}", parts.join("&"))
 }
 
-/// The request span of `tracing-actix-web`, without the raw query string (which may carry
-/// an export password) and with the client address as [`client_ip`] finds it.
+/// The span of a request (`tracing-actix-web`): its id and route only, so that what a
+/// handler logs names its request; the rest is in the access log line ([`access_log`]).
 #[derive(Debug)]
 pub struct RequestSpan;
 
@@ -138,28 +163,13 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             .map(|r| r.to_string())
             .unwrap_or_default();
         let route = request.match_pattern().unwrap_or_else(|| "default".into());
-        let client = client_ip(request.request())
-            .map(|ip| ip.to_string())
-            .unwrap_or_default();
-        tracing::info_span!(
-            "HTTP request",
-            http.method = %request.method(),
-            http.route = %route,
-            http.target = %loggable_target(request.path(), request.query_string()),
-            http.client_ip = %client,
-            http.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
-            request_id = %id,
-        )
+        tracing::info_span!("request", request_id = %id, route = %route)
     }
 
     fn on_request_end<B: MessageBody>(
-        span: tracing::Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+        _span: tracing::Span,
+        _outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
 

@@ -1,15 +1,14 @@
-//! The command line of both services (cortex-service compiles this file too): `serve`
-//! (default), `migrate`, `openapi`; exit code 2 for a configuration error, 1 when start-up
-//! fails.
+//! The command line of a service: `serve` (default), `migrate`, `openapi`; exit code 2 for
+//! a configuration error, 1 when start-up fails.
 
-use crate::config::Settings;
+use crate::service::Service;
+use crate::settings::{CommonSettings, LoadSettings};
 use crate::startup::{openapi, prepare_database, Application, StartupError};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = env!("CARGO_PKG_NAME"), version)]
 struct Cli {
     /// Configuration file (TOML); environment variables PREFIX__SECTION__KEY override it.
     #[arg(long, global = true)]
@@ -29,11 +28,16 @@ enum Command {
 }
 
 /// Runs the service's command line.
-pub fn run() -> ExitCode {
-    let name = env!("CARGO_PKG_NAME");
-    let cli = Cli::parse();
+pub fn run<S: Service>() -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let name = S::NAME;
+    let matches = Cli::command().name(name).version(S::VERSION).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     if matches!(cli.command, Some(Command::Openapi)) {
-        return match serde_json::to_string_pretty(&openapi()) {
+        return match serde_json::to_string_pretty(&openapi::<S>()) {
             Ok(doc) => {
                 println!("{doc}");
                 ExitCode::SUCCESS
@@ -44,14 +48,14 @@ pub fn run() -> ExitCode {
             }
         };
     }
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let settings = match S::Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{name}: {e}");
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(settings.log.format, &settings.log.level);
+    crate::telemetry::init(settings.log().format, &settings.log().level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -64,13 +68,13 @@ pub fn run() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Migrate => prepare_database(&settings).await.map(|_| {
+            Command::Migrate => prepare_database::<S>(&settings).await.map(|_| {
                 tracing::info!("database migrated");
             }),
             Command::Serve | Command::Openapi => {
-                let app = Application::build(settings.clone()).await?;
+                let app = Application::<S>::build(settings.clone()).await?;
                 tracing::info!(
-                    bind = %settings.http.bind,
+                    bind = %settings.http().bind,
                     port = app.port(),
                     "listening"
                 );

@@ -1,7 +1,6 @@
-//! Bodies that are JSON or multipart (`_json` plus file parts), as thehive4py sends them (both
-//! services; cortex-service compiles this file too). Every part is read before anything is
-//! acted on; files stream into *staged* datastore files under the upload limit (413 past it),
-//! which vanish unless the handler keeps them ([`Upload::take_staged`], then
+//! Bodies that are JSON or multipart (`_json` plus file parts), as thehive4py sends them.
+//! Every part is read before anything is acted on; files stream into *staged* datastore
+//! files under the upload limit (413 past it), which vanish unless the handler keeps them ([`Upload::take_staged`], then
 //! `Datastore::keep_all` as the last step of its transaction): a refused request leaves no
 //! file behind. `_json` is parsed whatever its filename or content type.
 
@@ -9,7 +8,6 @@ pub use crate::datastore::FilePart;
 use crate::datastore::{StageError, Staged, MAX_ARCHIVE_ENTRIES};
 use crate::error::{from_actix, ApiError};
 use crate::extract::{parse_input, Input};
-use crate::ServiceState;
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -19,6 +17,17 @@ use std::collections::HashMap;
 
 /// Most parts of one multipart body.
 const MAX_PARTS: usize = 1_000;
+
+/// Where uploads go and how large they may be (shared by the server with every handler).
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    /// Where files are stored.
+    pub datastore: crate::datastore::Datastore,
+    /// Largest multipart upload, bytes (`datastore.max_upload_bytes`).
+    pub max_upload_bytes: u64,
+    /// Largest JSON document, also inside a multipart body (`http.max_json_bytes`).
+    pub max_json_bytes: usize,
+}
 
 /// A JSON or multipart body.
 #[derive(Debug, Default)]
@@ -93,19 +102,16 @@ impl FromRequest for Upload {
                 })
             });
         }
-        let state = req.app_data::<web::Data<ServiceState>>().cloned();
+        let state = req.app_data::<web::Data<Uploads>>().cloned();
         let multipart = Multipart::new(req.headers(), payload.take());
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("service state missing"))?;
+            let state = state.ok_or_else(|| ApiError::internal("upload settings missing"))?;
             read_multipart(multipart, &state).await
         })
     }
 }
 
-async fn read_multipart(
-    mut multipart: Multipart,
-    state: &ServiceState,
-) -> Result<Upload, ApiError> {
+async fn read_multipart(mut multipart: Multipart, state: &Uploads) -> Result<Upload, ApiError> {
     let max_text = state.max_json_bytes;
     let mut out = Upload::default();
     let mut total: u64 = 0;
@@ -192,7 +198,7 @@ async fn read_multipart(
 /// entries and `datastore.max_upload_bytes` once inflated (413 past it, with nothing left
 /// behind: the inflated files are staged like uploads).
 pub fn unzip_parts(
-    state: &ServiceState,
+    state: &Uploads,
     body: &mut Upload,
     field: &str,
     password: Option<&str>,
@@ -259,7 +265,7 @@ pub fn unzip_parts(
 
 /// [`unzip_parts`] on the blocking pool, for a handler.
 pub async fn expand_zip(
-    state: &web::Data<ServiceState>,
+    state: &Uploads,
     mut body: Upload,
     field: String,
     password: Option<String>,

@@ -1,14 +1,16 @@
-//! The database layer shared by both services (cortex-service compiles this file too):
-//! one diesel connection type over SQLite (embedded default) and PostgreSQL (production), a
-//! pool, migrations applied at start under a lock, and helpers that run queries on the
-//! blocking pool. Each crate provides `crate::INSTANCE_LOCK_KEY` and its own
-//! `migrations/{sqlite,postgres}`.
+//! The database layer of both services: one diesel connection type over SQLite (embedded
+//! default) and PostgreSQL (production), a pool, migrations applied at start under a lock,
+//! and helpers that run queries on the blocking pool. Each service gives its own migrations
+//! ([`Migrations`]) and advisory lock key.
+
+pub mod ids;
+pub use ids::{format_id, next_id, now_ms, parse_id};
 
 use crate::error::ApiError;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,11 +37,25 @@ macro_rules! on_backend {
     };
 }
 
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// A service's migrations, embedded from its `migrations/{postgres,sqlite}` folders with
+/// `diesel_migrations::embed_migrations!`, and the PostgreSQL advisory lock key held while
+/// they and the bootstrap run (one instance at a time).
+pub struct Migrations {
+    /// For PostgreSQL.
+    pub postgres: EmbeddedMigrations,
+    /// For SQLite.
+    pub sqlite: EmbeddedMigrations,
+    /// The advisory lock key.
+    pub lock_key: i64,
+}
 
-/// PostgreSQL advisory lock key held while migrating and bootstrapping.
-const INSTANCE_LOCK_KEY: i64 = crate::INSTANCE_LOCK_KEY;
+impl std::fmt::Debug for Migrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrations")
+            .field("lock_key", &self.lock_key)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Which backend a URL points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,24 +238,28 @@ impl Db {
     /// several instances starting together against one PostgreSQL database take turns.
     pub fn migrate_then<T>(
         &self,
+        migrations: Migrations,
         then: impl FnOnce(&Db) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let mut conn = self.get()?;
         match &mut *conn {
             DbConn::Postgresql(c) => {
-                diesel::sql_query(format!("SELECT pg_advisory_lock({INSTANCE_LOCK_KEY})"))
+                diesel::sql_query(format!("SELECT pg_advisory_lock({})", migrations.lock_key))
                     .execute(c)?;
                 let result = c
-                    .run_pending_migrations(PG_MIGRATIONS)
+                    .run_pending_migrations(migrations.postgres)
                     .map(|_| ())
                     .map_err(|e| ApiError::internal(format!("migration failed: {e}")))
                     .and_then(|()| then(self));
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({INSTANCE_LOCK_KEY})"))
-                    .execute(c)?;
+                diesel::sql_query(format!(
+                    "SELECT pg_advisory_unlock({})",
+                    migrations.lock_key
+                ))
+                .execute(c)?;
                 result
             }
             DbConn::Sqlite(c) => {
-                c.run_pending_migrations(SQLITE_MIGRATIONS)
+                c.run_pending_migrations(migrations.sqlite)
                     .map_err(|e| ApiError::internal(format!("migration failed: {e}")))?;
                 drop(conn);
                 then(self)

@@ -1,20 +1,21 @@
-//! Builds the application, for both services (cortex-service compiles this file too):
-//! database (migrated, bootstrapped), broker, authenticator, the routes of
-//! `crate::routes::register` and the HTTP server on its listener (port 0 in tests).
+//! Builds a [`Service`]: database (migrated, bootstrapped), broker, datastore, the service's
+//! state and routes, and the HTTP server on its listener (port 0 in tests).
 //!
-//! Every request but those of `crate::routes::PUBLIC_ROUTES` is authenticated by
-//! [`require_caller`] before its handler runs (so before its path, query or body is read),
-//! and every answer carries [`crate::http::SECURITY_HEADERS`].
+//! Every request but those of [`Service::PUBLIC_ROUTES`] is authenticated by
+//! [`require_caller`] before its handler runs (so before its path, query or body is read);
+//! a trailing slash is ignored (`POST /api/alert/` is `POST /api/alert`); every answer
+//! carries [`crate::http::SECURITY_HEADERS`].
 
-use crate::auth::Authenticator;
-use crate::config::Settings;
+use crate::body::Uploads;
+use crate::datastore::{start_sweeper, Datastore};
 use crate::db::Db;
 use crate::error::from_actix;
 use crate::messaging::Broker;
-use crate::routes;
+use crate::service::{Service, Started};
+use crate::settings::CommonSettings;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -58,27 +59,29 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// The OpenAPI document of this service, from the same route list the server uses.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of a service (JSON), from the same route list the server uses.
+pub fn openapi<S: Service>() -> serde_json::Value {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
-        .openapi(routes::api_doc())
-        .configure(routes::register)
+        .openapi((S::ROUTES.doc)())
+        .configure(S::ROUTES.register)
         .split_for_parts();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    routes::finish_doc(&mut doc);
+    doc.info.version = S::VERSION.to_string();
+    (S::ROUTES.finish)(&mut doc);
+    let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+    crate::openapi::polish(&mut doc, &S::ROUTES.policy);
     doc
 }
 
 /// A running service.
-pub struct Application {
+pub struct Application<S: Service> {
     port: u16,
     server: Server,
     broker: Broker,
-    state: web::Data<crate::ServiceState>,
+    state: web::Data<S::State>,
 }
 
-impl std::fmt::Debug for Application {
+impl<S: Service> std::fmt::Debug for Application<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("port", &self.port)
@@ -88,44 +91,47 @@ impl std::fmt::Debug for Application {
 
 /// Opens the database, applies migrations and the bootstrap under the instance lock; the
 /// vault of secrets at rest comes with it (the bootstrap stores keys in it).
-pub async fn prepare_database(
-    settings: &Settings,
+pub async fn prepare_database<S: Service>(
+    settings: &S::Settings,
 ) -> Result<(Db, Vec<u8>, crate::auth::vault::Vault), StartupError> {
     let s = settings.clone();
     tokio::task::spawn_blocking(move || {
         use secrecy::ExposeSecret;
         let vault = crate::auth::vault::Vault::load(
-            s.auth.encryption_key.as_ref().map(|k| k.expose_secret()),
-            &s.data_dir,
+            s.auth().encryption_key.as_ref().map(|k| k.expose_secret()),
+            s.data_dir(),
         )
         .map_err(StartupError::State)?;
         let db = Db::connect(
             &s.database_url(),
-            s.database.pool_size,
-            Duration::from_secs(s.database.connect_timeout_secs),
+            s.database().pool_size,
+            Duration::from_secs(s.database().connect_timeout_secs),
         )
         .map_err(|e| StartupError::Database(e.to_string()))?;
-        let boot = db
-            .migrate_then(|db| crate::bootstrap::run(db, &s, &vault))
+        let secret = db
+            .migrate_then(S::MIGRATIONS, |db| S::bootstrap(db, &s, &vault))
             .map_err(|e| StartupError::Database(e.to_string()))?;
-        Ok((db, boot.session_secret, vault))
+        Ok((db, secret, vault))
     })
     .await
     .map_err(|e| StartupError::Database(e.to_string()))?
 }
 
 /// Authenticates every request before its handler, except those of
-/// `crate::routes::PUBLIC_ROUTES`: a missing or bad credential is answered (401, or 403 for
-/// an organisation the user is not in) before anything reads the path, query or body. The
-/// caller is left in the request's extensions for the handler's `Caller` extractor.
-pub async fn require_caller<B: MessageBody>(
+/// [`Service::PUBLIC_ROUTES`]: a missing or bad credential is answered (401, or 403 for an
+/// organisation the user is not in) before anything reads the path, query or body. The
+/// service leaves the caller in the request's extensions for its handlers' extractor.
+pub async fn require_caller<S: Service, B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    if !crate::routes::PUBLIC_ROUTES.contains(&req.path()) {
-        match crate::auth::authenticate_request(req.request()).await {
+    if !S::PUBLIC_ROUTES.contains(&req.path()) {
+        match S::authenticate(req.request()).await {
             Ok(caller) => {
-                req.extensions_mut().insert(caller);
+                let who = S::identity(&caller);
+                let mut ext = req.extensions_mut();
+                ext.insert(who);
+                ext.insert(caller);
             }
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),
         }
@@ -135,67 +141,87 @@ pub async fn require_caller<B: MessageBody>(
         .map(ServiceResponse::map_into_left_body)
 }
 
-impl Application {
+impl<S: Service> Application<S> {
     /// Prepares everything and binds the listener; the server runs once awaited.
-    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let (db, secret, vault) = prepare_database(&settings).await?;
-        let broker = match settings.amqp.url.as_ref() {
+    pub async fn build(settings: S::Settings) -> Result<Application<S>, StartupError> {
+        let (db, secret, vault) = prepare_database::<S>(&settings).await?;
+        let broker = match settings.amqp_url() {
             Some(url) => {
-                use secrecy::ExposeSecret;
-                Broker::connect(
-                    url.expose_secret(),
-                    Duration::from_secs(10),
-                    crate::EVENTS_EXCHANGE,
-                )
-                .await
-                .map_err(StartupError::Broker)?
+                Broker::connect(&url, Duration::from_secs(10), S::NAME, S::EVENTS_EXCHANGE)
+                    .await
+                    .map_err(StartupError::Broker)?
             }
             None => Broker::none(),
         };
-        let auth = Arc::new(Authenticator::new(
-            db.clone(),
-            &secret,
-            &settings.auth,
-            vault,
-        ));
         let proxies = web::Data::new(
-            crate::http::TrustedProxies::parse(&settings.http.trusted_proxies)
+            crate::http::TrustedProxies::parse(&settings.http().trusted_proxies)
                 .map_err(|e| StartupError::State(format!("http.trusted_proxies: {e}")))?,
         );
+        let store = settings.datastore();
+        let path = store
+            .path
+            .clone()
+            .unwrap_or_else(|| settings.data_dir().join("datastore"));
+        let datastore = Datastore::open(&path)
+            .map_err(|e| StartupError::State(format!("datastore.path: {}: {e}", path.display())))?;
+        let uploads = Uploads {
+            datastore: datastore.clone(),
+            max_upload_bytes: store.max_upload_bytes,
+            max_json_bytes: settings.http().max_json_bytes,
+        };
         let state = web::Data::new(
-            crate::ServiceState::start(&settings, &db, &broker)
-                .await
-                .map_err(StartupError::State)?,
+            S::start(Started {
+                settings: &settings,
+                db: &db,
+                broker: &broker,
+                datastore: &datastore,
+                session_secret: &secret,
+                vault,
+                uploads: uploads.clone(),
+            })
+            .await
+            .map_err(StartupError::State)?,
         );
+        start_sweeper(
+            db.clone(),
+            datastore,
+            store.sweep_interval_secs,
+            store.sweep_grace_secs,
+            S::SWEEP,
+        );
+        crate::extract::learn_rendered(&openapi::<S>());
         let app_state = state.clone();
         let listener = TcpListener::bind(
             settings
                 .bind_addr()
                 .map_err(|e| StartupError::Bind(e.to_string()))?,
         )
-        .map_err(|e| StartupError::Bind(format!("{}: {e}", settings.http.bind)))?;
+        .map_err(|e| StartupError::Bind(format!("{}: {e}", settings.http().bind)))?;
         let port = listener
             .local_addr()
             .map_err(|e| StartupError::Bind(e.to_string()))?
             .port();
         let doc = Arc::new(
-            serde_json::to_string(&openapi()).map_err(|e| StartupError::Bind(e.to_string()))?,
+            serde_json::to_string(&openapi::<S>())
+                .map_err(|e| StartupError::Bind(e.to_string()))?,
         );
-        let max_json = settings.http.max_json_bytes;
+        let max_json = settings.http().max_json_bytes;
+        let uploads = web::Data::new(uploads);
         let db_data = web::Data::new(db);
-        let auth_data = web::Data::new(auth);
         let broker_data = web::Data::new(broker.clone());
         let mut server = HttpServer::new(move || {
             let doc = doc.clone();
             let (app, _) = App::new()
                 .into_utoipa_app()
-                .configure(routes::register)
+                .configure(S::ROUTES.register)
                 .split_for_parts();
+            let state = state.clone();
             app.app_data(db_data.clone())
-                .app_data(auth_data.clone())
                 .app_data(broker_data.clone())
                 .app_data(proxies.clone())
+                .app_data(uploads.clone())
                 .app_data(state.clone())
+                .configure(move |cfg| S::configure(&state, cfg))
                 .app_data(web::PayloadConfig::new(max_json))
                 .app_data(
                     web::PathConfig::default().error_handler(|e, _| from_actix(e.into()).into()),
@@ -215,20 +241,21 @@ impl Application {
                     }),
                 )
                 .default_service(web::to(crate::http::unknown_route))
-                .wrap(from_fn(require_caller))
+                .wrap(from_fn(require_caller::<S, _>))
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(
                     crate::http::SECURITY_HEADERS
                         .iter()
                         .fold(DefaultHeaders::new(), |h, (k, v)| h.add((*k, *v))),
                 )
-                .wrap_fn(crate::http::access_log)
                 .wrap(TracingLogger::<crate::http::RequestSpan>::new())
+                .wrap_fn(crate::http::access_log)
         })
         .listen(listener)
         .map_err(|e| StartupError::Bind(e.to_string()))?
-        .shutdown_timeout(settings.http.shutdown_timeout_secs);
-        if settings.http.workers > 0 {
-            server = server.workers(settings.http.workers);
+        .shutdown_timeout(settings.http().shutdown_timeout_secs);
+        if settings.http().workers > 0 {
+            server = server.workers(settings.http().workers);
         }
         Ok(Application {
             port,
@@ -246,7 +273,7 @@ impl Application {
     /// Serves until SIGTERM/SIGINT, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.state.shutdown().await;
+        S::shutdown(&self.state).await;
         self.broker.close().await;
         result
     }

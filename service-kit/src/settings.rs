@@ -1,8 +1,8 @@
-//! Settings sections both services share (cortex-service compiles this file too), and the
-//! layering: built-in defaults < optional file (`--config PATH`) < environment variables
-//! `PREFIX__SECTION__KEY`. Each service's `config.rs` assembles its `Settings` from these
+//! Settings sections both services share, and the layering: built-in defaults < optional
+//! file (`--config PATH`) < environment variables `PREFIX__SECTION__KEY`. Each service
+//! declares its `Settings` with [`service_settings!`](crate::service_settings): these
 //! sections and its own, with `deny_unknown_fields`, so that an unknown key or a bad value
-//! stops start-up with a message naming the key.
+//! stops start-up with a message naming the key; [`load`] reads and checks them.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -161,6 +161,9 @@ pub fn common_defaults(
         ("auth.lockout_window_secs", 600.into()),
         ("log.format", "pretty".into()),
         ("log.level", "info".into()),
+        ("datastore.max_upload_bytes", (100_i64 * 1024 * 1024).into()),
+        ("datastore.sweep_interval_secs", 3600.into()),
+        ("datastore.sweep_grace_secs", 3600.into()),
     ]
 }
 
@@ -263,4 +266,135 @@ impl DatastoreSettings {
         }
         Ok(())
     }
+}
+
+/// What every service's settings hold: the shared sections (implemented by
+/// [`service_settings!`](crate::service_settings)).
+pub trait CommonSettings:
+    serde::de::DeserializeOwned + Clone + Send + Sync + std::fmt::Debug + 'static
+{
+    /// HTTP listener.
+    fn http(&self) -> &HttpSettings;
+    /// Where the embedded database and other files live.
+    fn data_dir(&self) -> &Path;
+    /// The database.
+    fn database(&self) -> &DatabaseSettings;
+    /// The RabbitMQ broker.
+    fn amqp(&self) -> &AmqpSettings;
+    /// First-start values.
+    fn bootstrap(&self) -> &BootstrapSettings;
+    /// Authentication.
+    fn auth(&self) -> &AuthSettings;
+    /// Logging.
+    fn log(&self) -> &LogSettings;
+    /// The datastore.
+    fn datastore(&self) -> &DatastoreSettings;
+    /// The database and datastore sections, to fill their defaults.
+    fn defaults_mut(&mut self) -> (&Path, &mut DatabaseSettings, &mut DatastoreSettings);
+
+    /// The parsed listen address.
+    fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        bind_addr(self.http())
+    }
+
+    /// The database URL (always set after [`load`]).
+    fn database_url(&self) -> String {
+        self.database()
+            .url
+            .as_ref()
+            .map(|u| u.expose_secret().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The broker URL, when one is configured.
+    fn amqp_url(&self) -> Option<String> {
+        self.amqp()
+            .url
+            .as_ref()
+            .map(|u| u.expose_secret().to_string())
+    }
+}
+
+/// How a service reads its settings.
+pub trait LoadSettings: CommonSettings {
+    /// Loads defaults, then `file` if given, then `env` (with [`load`]), and checks the
+    /// service's own sections.
+    fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError>;
+
+    /// Loads defaults, then `file` if given, then the process's environment.
+    fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+}
+
+/// Declares a service's settings: the shared sections of [`CommonSettings`] and the
+/// service's own fields, refusing unknown keys.
+#[macro_export]
+macro_rules! service_settings {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// HTTP listener.
+            pub http: $crate::settings::HttpSettings,
+            /// Where the embedded database and other files live.
+            pub data_dir: std::path::PathBuf,
+            /// The database.
+            pub database: $crate::settings::DatabaseSettings,
+            /// The RabbitMQ broker (optional).
+            pub amqp: $crate::settings::AmqpSettings,
+            /// First-start values.
+            pub bootstrap: $crate::settings::BootstrapSettings,
+            /// Authentication.
+            pub auth: $crate::settings::AuthSettings,
+            /// Logging.
+            pub log: $crate::settings::LogSettings,
+            /// Where files are stored.
+            pub datastore: $crate::settings::DatastoreSettings,
+            $($(#[$fm])* pub $field: $ty,)*
+        }
+
+        impl $crate::settings::CommonSettings for $name {
+            fn http(&self) -> &$crate::settings::HttpSettings { &self.http }
+            fn data_dir(&self) -> &std::path::Path { &self.data_dir }
+            fn database(&self) -> &$crate::settings::DatabaseSettings { &self.database }
+            fn amqp(&self) -> &$crate::settings::AmqpSettings { &self.amqp }
+            fn bootstrap(&self) -> &$crate::settings::BootstrapSettings { &self.bootstrap }
+            fn auth(&self) -> &$crate::settings::AuthSettings { &self.auth }
+            fn log(&self) -> &$crate::settings::LogSettings { &self.log }
+            fn datastore(&self) -> &$crate::settings::DatastoreSettings { &self.datastore }
+            fn defaults_mut(
+                &mut self,
+            ) -> (
+                &std::path::Path,
+                &mut $crate::settings::DatabaseSettings,
+                &mut $crate::settings::DatastoreSettings,
+            ) {
+                (&self.data_dir, &mut self.database, &mut self.datastore)
+            }
+        }
+    };
+}
+
+/// Loads a service's settings: `defaults` (after [`common_defaults`]), then `file`, then the
+/// `PREFIX__*` variables of `env`; checks the shared sections and fills the database
+/// (`sqlite://<data_dir>/<db_file>`) and datastore defaults.
+pub fn load<T: CommonSettings>(
+    prefix: &str,
+    defaults: &[(&str, config::Value)],
+    db_file: &str,
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    let mut s: T = load_layers(prefix, defaults, file, env)?;
+    validate_common(s.http(), s.database(), s.amqp(), s.bootstrap())?;
+    let (data_dir, database, datastore) = s.defaults_mut();
+    let data_dir = data_dir.to_path_buf();
+    default_database(&mut database.url, &data_dir, db_file);
+    datastore.finish(&data_dir)?;
+    Ok(s)
 }

@@ -1,11 +1,11 @@
-//! Request-body extraction with TheHive's error answers (both services; cortex-service
-//! compiles this file too): a body over the configured limit is a 413, malformed JSON a 400
+//! Request-body extraction with TheHive's error answers: a body over the configured limit is a 413, malformed JSON a 400
 //! `BadRequest`, a wrong or missing field a 400 `AttributeCheckingError` naming the field in
 //! the API's own words (`tlp: expected a number 0-4`, not a deserializer's type names).
 //!
 //! A field the body type does not know is refused (400 naming it), so that a typo (`tpl` for
 //! `tlp`) cannot create an object with defaults silently, unless it is a field of the object
-//! as the API renders it ([`Input::RENDERED`], read from the OpenAPI document's schemas): tools
+//! as the API renders it ([`Input::RENDERED`], read from the OpenAPI document's schemas, which
+//! the server hands over at start with [`learn_rendered`]): tools
 //! that back up and restore through the API post whole objects back, with `_id`,
 //! `createdAt`, `stats`... which are ignored. Free-form bodies (`serde_json::Value`) take
 //! anything; their handlers check their fields themselves.
@@ -18,24 +18,7 @@ use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-/// A request body type.
-pub trait Input: DeserializeOwned {
-    /// The OpenAPI schema names of the objects it creates or changes, as the API renders
-    /// them: their fields are ignored when posted back.
-    const RENDERED: &'static [&'static str] = &[];
-}
-
-impl Input for serde_json::Value {}
-
-/// Declares body types and the rendered schemas whose fields they ignore.
-#[macro_export]
-macro_rules! inputs {
-    ($($t:ty => [$($r:literal),* $(,)?]),* $(,)?) => {
-        $(impl $crate::extract::Input for $t {
-            const RENDERED: &'static [&'static str] = &[$($r),*];
-        })*
-    };
-}
+pub use shared_models::input::Input;
 
 /// Server-owned fields every rendered object may carry.
 const META: &[&str] = &[
@@ -61,49 +44,63 @@ struct Rendered {
     all: HashSet<String>,
 }
 
+static RENDERED: OnceLock<Rendered> = OnceLock::new();
+
+/// What is known before [`learn_rendered`]: the server-owned fields only.
 fn rendered() -> &'static Rendered {
-    static R: OnceLock<Rendered> = OnceLock::new();
-    R.get_or_init(|| {
-        use utoipa::openapi::{RefOr, Schema};
-        let doc = crate::startup::openapi();
-        let schemas = doc.components.map(|c| c.schemas).unwrap_or_default();
-        fn fields(
-            schemas: &std::collections::BTreeMap<String, RefOr<Schema>>,
-            s: &RefOr<Schema>,
-            out: &mut HashSet<String>,
-            depth: usize,
-        ) {
-            if depth > 8 {
-                return;
-            }
-            match s {
-                RefOr::Ref(r) => {
-                    let name = r.ref_location.rsplit('/').next().unwrap_or_default();
-                    if let Some(s) = schemas.get(name) {
-                        fields(schemas, s, out, depth + 1);
-                    }
-                }
-                RefOr::T(Schema::Object(o)) => out.extend(o.properties.keys().cloned()),
-                RefOr::T(Schema::AllOf(a)) => {
-                    for item in &a.items {
-                        fields(schemas, item, out, depth + 1);
-                    }
-                }
-                _ => {}
+    static NONE: OnceLock<Rendered> = OnceLock::new();
+    RENDERED.get().unwrap_or_else(|| {
+        NONE.get_or_init(|| Rendered {
+            by_schema: HashMap::new(),
+            all: META.iter().map(|s| s.to_string()).collect(),
+        })
+    })
+}
+
+/// Reads the fields of every schema of the service's OpenAPI document (following `allOf`
+/// and references); the first call wins.
+pub fn learn_rendered(doc: &serde_json::Value) {
+    use serde_json::{Map, Value};
+    fn fields(schemas: &Map<String, Value>, s: &Value, out: &mut HashSet<String>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+            let name = r.rsplit('/').next().unwrap_or_default();
+            if let Some(s) = schemas.get(name) {
+                fields(schemas, s, out, depth + 1);
             }
         }
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            out.extend(props.keys().cloned());
+        }
+        for item in s
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            fields(schemas, item, out, depth + 1);
+        }
+    }
+    RENDERED.get_or_init(|| {
+        let empty = Map::new();
+        let schemas = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         let mut by_schema = HashMap::new();
         let mut all: HashSet<String> = META.iter().map(|s| s.to_string()).collect();
-        for (name, s) in &schemas {
+        for (name, s) in schemas {
             let mut f = HashSet::new();
-            fields(&schemas, s, &mut f, 0);
+            fields(schemas, s, &mut f, 0);
             if name.starts_with("Output") {
                 all.extend(f.iter().cloned());
             }
             by_schema.insert(name.clone(), f);
         }
         Rendered { by_schema, all }
-    })
+    });
 }
 
 /// The segments of an ignored path (`observables`, `[0]`, `dta`), options unwrapped.

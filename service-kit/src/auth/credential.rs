@@ -1,5 +1,4 @@
-//! The credential a request carries, for both services (cortex-service compiles this file
-//! too): `Authorization: Bearer` (API key or session token), `Authorization: Basic`, or the
+//! The credential a request carries, for both services: `Authorization: Bearer` (API key or session token), `Authorization: Basic`, or the
 //! session cookie. A browser sends a cookie, and Basic credentials it remembers, with
 //! cross-site requests too (CVE-2025-48740 in TheHive), so for the credentials a browser adds
 //! by itself a request that changes data is refused when the browser says it comes from

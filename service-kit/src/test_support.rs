@@ -1,11 +1,9 @@
-//! Test support shared by both services' integration tests (cortex-service includes this
-//! file with `#[path]`): backends to run against, fresh PostgreSQL databases, temp folders.
+//! Test support for both services' integration tests (feature `test-support`): backends to
+//! run against, fresh PostgreSQL databases, temp folders.
 //!
 //! SQLite always runs. PostgreSQL runs against `TEST_DATABASE_URL` (default: the local
 //! server as `postgres`); when it cannot be reached the tests say so loudly and skip it,
 //! except with `CI=true`, where a missing server fails the run.
-
-#![allow(dead_code)]
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
