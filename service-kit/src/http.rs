@@ -186,3 +186,96 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("Cross-Origin-Resource-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 ];
+
+/// The CSP of the interactive API reference (`/api-docs/`): its own scripts and styles
+/// only, nothing from elsewhere (it works offline); calls to this API only.
+pub const DOCS_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'none'";
+
+/// Whether a path is the API reference's (public, documentation only).
+pub fn is_docs(path: &str) -> bool {
+    path == "/api-docs" || path.starts_with("/api-docs/")
+}
+
+/// Adds [`SECURITY_HEADERS`] to every answer that did not set them itself (the API
+/// reference pages get [`DOCS_CSP`]). Use with `App::wrap_fn`.
+pub fn security_headers<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<
+        ServiceRequest,
+        Response = ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: MessageBody,
+{
+    let docs = is_docs(req.path()) && !req.path().ends_with(".json");
+    let fut = srv.call(req);
+    async move {
+        let mut res = fut.await?;
+        let headers = res.headers_mut();
+        for (name, value) in SECURITY_HEADERS {
+            let value = if docs && *name == "Content-Security-Policy" {
+                DOCS_CSP
+            } else {
+                value
+            };
+            let name = HeaderName::from_static(name_lower(name));
+            if !headers.contains_key(&name) {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+        }
+        Ok(res)
+    }
+}
+
+fn name_lower(name: &'static str) -> &'static str {
+    match name {
+        "X-Content-Type-Options" => "x-content-type-options",
+        "Content-Security-Policy" => "content-security-policy",
+        "X-Frame-Options" => "x-frame-options",
+        "Referrer-Policy" => "referrer-policy",
+        "Cross-Origin-Resource-Policy" => "cross-origin-resource-policy",
+        "Cache-Control" => "cache-control",
+        other => other,
+    }
+}
+
+/// A trailing slash is not part of a route: `POST /api/alert/` is `POST /api/alert` (scripts
+/// written against TheHive send both). The API reference's pages keep theirs. Use with
+/// `App::wrap_fn`, before routing.
+pub fn trim_trailing_slash<S, B>(
+    mut req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<
+        ServiceRequest,
+        Response = ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: MessageBody,
+{
+    let path = req.path();
+    if path.len() > 1 && path.ends_with('/') && !is_docs(path) {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let target = match req.query_string() {
+            "" => trimmed.to_string(),
+            q => format!("{trimmed}?{q}"),
+        };
+        if let Ok(pq) = actix_web::http::uri::PathAndQuery::try_from(target) {
+            let mut parts = req.head().uri.clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
+        }
+    }
+    srv.call(req)
+}

@@ -15,13 +15,14 @@ use crate::service::{Service, Started};
 use crate::settings::CommonSettings;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, DefaultHeaders, Next, NormalizePath, TrailingSlash};
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
 /// Why the service could not start; printed for the operator, exit code 1.
 #[derive(Debug, thiserror::Error)]
@@ -40,30 +41,14 @@ pub enum StartupError {
     State(String),
 }
 
-/// Declares the security schemes (Bearer and Basic) in an OpenAPI document.
-#[derive(Debug)]
-pub struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        components.add_security_scheme(
-            "basic",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
-        );
-    }
-}
-
 /// The OpenAPI document of a service (JSON), from the same route list the server uses.
 pub fn openapi<S: Service>() -> serde_json::Value {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
-        .openapi((S::ROUTES.doc)())
+        .openapi(crate::openapi::frame(
+            S::ROUTES.title,
+            S::ROUTES.description,
+        ))
         .configure(S::ROUTES.register)
         .split_for_parts();
     doc.info.version = S::VERSION.to_string();
@@ -125,7 +110,7 @@ pub async fn require_caller<S: Service, B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    if !S::PUBLIC_ROUTES.contains(&req.path()) {
+    if !S::PUBLIC_ROUTES.contains(&req.path()) && !crate::http::is_docs(req.path()) {
         match S::authenticate(req.request()).await {
             Ok(caller) => {
                 let who = S::identity(&caller);
@@ -240,14 +225,14 @@ impl<S: Service> Application<S> {
                         }
                     }),
                 )
+                .service(
+                    SwaggerUi::new("/api-docs/{_:.*}")
+                        .config(utoipa_swagger_ui::Config::from("/api-docs/openapi.json")),
+                )
                 .default_service(web::to(crate::http::unknown_route))
                 .wrap(from_fn(require_caller::<S, _>))
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .wrap(
-                    crate::http::SECURITY_HEADERS
-                        .iter()
-                        .fold(DefaultHeaders::new(), |h, (k, v)| h.add((*k, *v))),
-                )
+                .wrap_fn(crate::http::trim_trailing_slash)
+                .wrap_fn(crate::http::security_headers)
                 .wrap(TracingLogger::<crate::http::RequestSpan>::new())
                 .wrap_fn(crate::http::access_log)
         })
