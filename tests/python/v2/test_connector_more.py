@@ -121,7 +121,8 @@ def cortex_run_posts(platform):
     """The `POST /api/analyzer/<id>/run` requests cortex-service logged (REST submissions)."""
     with open(os.path.join(platform.cortex.dir, "service.log"), errors="replace") as f:
         lines = [ANSI.sub("", line) for line in f]
-    return [line for line in lines if "HTTP request" in line and "method=POST" in line
+    # The access log: one line per request (`request ... method=POST path=...`).
+    return [line for line in lines if " request " in line and "method=POST" in line
             and re.search(r"path=/api/analyzer/\S+/run\b", line)]
 
 
