@@ -1,4 +1,6 @@
-//! The envelope of every message the services publish on RabbitMQ.
+//! The envelope of every message the services publish on RabbitMQ: events on `hive.events`
+//! and `cortex.events`, and the submissions hive-service sends to Cortex's submissions
+//! queue. Its `type` is a [`crate::cortex::MessageKind`] (or an event name of hive-service).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

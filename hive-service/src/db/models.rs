@@ -1,4 +1,6 @@
-//! Row structs: what the tables hold. Conversions to wire shapes live in `routes`.
+//! Row structs of the accounts tables (organisations, users, profiles, memberships...) and
+//! their finders by `~id` or name. Case-work rows are in [`super::casework`]; conversions to
+//! wire shapes live in `casework::render` and the routes' renderers.
 
 use super::schema::*;
 use super::{parse_id, DbConn};

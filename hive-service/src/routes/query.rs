@@ -1,8 +1,8 @@
-//! TheHive's Query API, `POST /api/v1/query`: a selection, then filters, sorts, a page or a
-//! count. This build serves the administration entities (users, organisations, profiles,
-//! observable types, custom fields),
-//! evaluated in memory on the same renderers as the REST routes; other selections answer
-//! an honest 400 `SearchError` until their issue lands.
+//! TheHive's Query API, `POST /api/v1/query`: a selection (`listCase`, `getAlert`...),
+//! then traversals, filters, sorts, a page or a count. Case-work selections and traversals
+//! run as SQL through the access layer (`query_casework`); the administration entities
+//! (users, organisations, profiles, observable types, custom fields) are filtered in memory
+//! on the same renderers as the REST routes. Every step keeps only what the caller sees.
 
 use super::query_casework as casework;
 use super::{
