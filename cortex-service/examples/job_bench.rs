@@ -20,6 +20,7 @@
 //! instead of SQLite; `--jobs` and `--concurrency` change the batch.)
 
 use serde_json::{json, Value};
+use service_kit::test_support::cpu_secs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -237,26 +238,6 @@ async fn call(
     let text = r.text().await.expect("body");
     assert!(status.is_success(), "{status}: {text}");
     serde_json::from_str(&text).unwrap_or(Value::String(text))
-}
-
-/// User + system CPU seconds of a process.
-fn cpu_secs(pid: u32) -> f64 {
-    let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = t
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (tick(11) + tick(12)) / 100.0
 }
 
 /// RabbitMQ's Erlang VM, if it runs here.

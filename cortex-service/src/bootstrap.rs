@@ -5,10 +5,11 @@
 use crate::auth::{store_key_row, ADMIN_ORG};
 use crate::config::Settings;
 use crate::db::schema::*;
+use crate::db::DbConn;
 use crate::db::{now_ms, Db, OrganizationRow, UserRow};
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
-use service_kit::bootstrap::{fixed_api_key, hand_over, session_secret, FirstPassword};
+use service_kit::bootstrap::{first_start, FirstPassword, Seed};
 use service_kit::error::ApiError;
 
 /// Login of the built-in superadmin.
@@ -22,39 +23,48 @@ pub fn run(
     settings: &Settings,
     vault: &crate::auth::vault::Vault,
 ) -> Result<Vec<u8>, ApiError> {
-    let first = FirstPassword::from_settings(&settings.bootstrap);
-    let api_key = fixed_api_key(&settings.bootstrap);
-    let service_key = settings
-        .service_account
-        .api_key
-        .as_ref()
-        .map(|k| k.expose_secret().to_string());
-    let (secret, seeded) = db.write_blocking(|c| {
-        let secret = session_secret(c)?;
-        let seeded = organizations::table
+    first_start(
+        db,
+        &settings.bootstrap,
+        &settings.data_dir,
+        ADMIN_LOGIN,
+        &CortexSeed { settings, vault },
+    )
+}
+
+struct CortexSeed<'a> {
+    settings: &'a Settings,
+    vault: &'a crate::auth::vault::Vault,
+}
+
+impl Seed for CortexSeed<'_> {
+    fn is_empty(&self, c: &mut DbConn) -> QueryResult<bool> {
+        let n: i64 = organizations::table
             .filter(organizations::id.eq(ADMIN_ORG))
             .count()
-            .get_result::<i64>(c)?
-            == 0;
-        if seeded {
-            seed(c, &first)?;
-        }
-        if let Some(key) = &api_key {
-            store_key_row(c, vault, ADMIN_LOGIN, Some(key), SYSTEM)?;
-        }
-        if let Some(key) = &service_key {
-            service_account(c, vault, &settings.service_account, key)?;
-        }
-        Ok((secret, seeded))
-    })?;
-    if seeded {
-        hand_over(&settings.data_dir, ADMIN_LOGIN, &first)?;
+            .get_result(c)?;
+        Ok(n == 0)
     }
-    Ok(secret)
+
+    fn seed(&self, c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
+        seed(c, first)
+    }
+
+    /// The superadmin's fixed key and the service account, when configured.
+    fn every_start(&self, c: &mut DbConn, api_key: Option<&str>) -> Result<(), ApiError> {
+        if let Some(key) = api_key {
+            store_key_row(c, self.vault, ADMIN_LOGIN, Some(key), SYSTEM)?;
+        }
+        let sa = &self.settings.service_account;
+        if let Some(key) = sa.api_key.as_ref() {
+            service_account(c, self.vault, sa, key.expose_secret())?;
+        }
+        Ok(())
+    }
 }
 
 /// Seeds an empty database: organization `cortex` and its superadmin.
-fn seed(c: &mut crate::db::DbConn, first: &FirstPassword) -> Result<(), ApiError> {
+fn seed(c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
     let now = now_ms();
     diesel::insert_into(organizations::table)
         .values(&OrganizationRow::new(

@@ -57,16 +57,8 @@ impl Service for Cortex {
     const EVENTS_EXCHANGE: &'static str = "cortex.events";
     const PUBLIC_ROUTES: &'static [&'static str] = routes::PUBLIC_ROUTES;
     const MIGRATIONS: db::Migrations = db::MIGRATIONS;
-    const ROUTES: Routes = Routes {
-        doc: routes::api_doc,
-        register: routes::register,
-        finish: routes::finish_doc,
-        policy: routes::DOC_POLICY,
-    };
-    const SWEEP: SweepQueries = SweepQueries {
-        referenced: referenced_files,
-        purge_sessions: auth::purge_sessions,
-    };
+    const ROUTES: Routes = routes::ROUTES;
+    const SWEEP: SweepQueries = SweepQueries::new(referenced_files);
     type Settings = config::Settings;
     type State = ServiceState;
     type Caller = auth::Caller;

@@ -261,45 +261,8 @@ async fn a_worker_reports_taxonomies_artifacts_and_events() {
 use futures::StreamExt;
 
 async fn listen(pattern: &str) -> (lapin::Connection, lapin::Consumer) {
-    use lapin::options::*;
-    let conn =
-        lapin::Connection::connect(&common::amqp_url(), lapin::ConnectionProperties::default())
-            .await
-            .expect("conn");
-    let ch = conn.create_channel().await.expect("channel");
-    let q = ch
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("queue");
-    ch.queue_bind(
-        q.name().clone(),
-        <cortex_service::Cortex as service_kit::Service>::EVENTS_EXCHANGE.into(),
-        pattern.into(),
-        Default::default(),
-        Default::default(),
-    )
-    .await
-    .expect("bind");
-    let consumer = ch
-        .basic_consume(
-            q.name().clone(),
-            "t".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("consume");
-    (conn, consumer)
+    let exchange = <cortex_service::Cortex as service_kit::Service>::EVENTS_EXCHANGE;
+    common::listen(exchange, pattern).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,10 +7,11 @@ use crate::auth::{ADMIN_ORG, SYSTEM_LOGIN};
 use crate::config::Settings;
 use crate::db::models::*;
 use crate::db::schema::*;
+use crate::db::DbConn;
 use crate::db::{next_id, now_ms, Db};
 use crate::domain::permissions::BUILT_IN_PROFILES;
 use diesel::prelude::*;
-use service_kit::bootstrap::{fixed_api_key, hand_over, session_secret, FirstPassword};
+use service_kit::bootstrap::{first_start, FirstPassword, Seed};
 use service_kit::error::ApiError;
 
 /// Login of the built-in administrator.
@@ -42,46 +43,60 @@ pub fn run(
     settings: &Settings,
     vault: &crate::auth::vault::Vault,
 ) -> Result<Vec<u8>, ApiError> {
-    let first = FirstPassword::from_settings(&settings.bootstrap);
-    let api_key = fixed_api_key(&settings.bootstrap);
-    let (secret, seeded) = db.write_blocking(|c| {
-        let secret = session_secret(c)?;
-        let seeded = organisations::table
+    first_start(
+        db,
+        &settings.bootstrap,
+        &settings.data_dir,
+        ADMIN_LOGIN,
+        &HiveSeed { vault },
+    )
+}
+
+struct HiveSeed<'a> {
+    vault: &'a crate::auth::vault::Vault,
+}
+
+impl Seed for HiveSeed<'_> {
+    fn is_empty(&self, c: &mut DbConn) -> QueryResult<bool> {
+        let n: i64 = organisations::table
             .filter(organisations::name.eq(ADMIN_ORG))
             .count()
-            .get_result::<i64>(c)?
-            == 0;
-        if seeded {
-            seed(c, &first)?;
-        }
-        if let Some(key) = &api_key {
-            let admin: Option<i64> = users::table
-                .filter(users::login.eq(ADMIN_LOGIN))
-                .select(users::id)
-                .first(c)
-                .optional()?;
-            if let Some(id) = admin {
-                let (digest, sealed) = vault
-                    .key_columns(&crate::auth::key_context(id), Some(key))
-                    .map_err(ApiError::internal)?;
-                diesel::update(users::table.find(id))
-                    .set((
-                        users::api_key_hash.eq(digest),
-                        users::api_key_secret.eq(sealed),
-                    ))
-                    .execute(c)?;
-            }
-        }
-        Ok((secret, seeded))
-    })?;
-    if seeded {
-        hand_over(&settings.data_dir, ADMIN_LOGIN, &first)?;
+            .get_result(c)?;
+        Ok(n == 0)
     }
-    Ok(secret)
+
+    fn seed(&self, c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
+        seed(c, first)
+    }
+
+    /// The fixed key of the administrator, when configured.
+    fn every_start(&self, c: &mut DbConn, api_key: Option<&str>) -> Result<(), ApiError> {
+        let Some(key) = api_key else {
+            return Ok(());
+        };
+        let admin: Option<i64> = users::table
+            .filter(users::login.eq(ADMIN_LOGIN))
+            .select(users::id)
+            .first(c)
+            .optional()?;
+        if let Some(id) = admin {
+            let (digest, sealed) = self
+                .vault
+                .key_columns(&crate::auth::key_context(id), Some(key))
+                .map_err(ApiError::internal)?;
+            diesel::update(users::table.find(id))
+                .set((
+                    users::api_key_hash.eq(digest),
+                    users::api_key_secret.eq(sealed),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    }
 }
 
 /// Seeds an empty database.
-fn seed(c: &mut crate::db::DbConn, first: &FirstPassword) -> Result<(), ApiError> {
+fn seed(c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
     let now = now_ms();
     let org = OrganisationRow {
         id: next_id(),

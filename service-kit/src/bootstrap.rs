@@ -1,9 +1,11 @@
-//! What every service's first start needs: the instance secret that signs sessions (kept in
-//! the `settings` table every service's migrations create), the administrator's password
-//! (configured, or made up and handed over once), and the configured fixed API key.
+//! Every service's start-up protocol, under the instance lock ([`first_start`]): the
+//! instance secret that signs sessions (kept in the `settings` table every service's
+//! migrations create), the service's own seed when the database is empty with the
+//! administrator's password (configured, or made up and handed over once), and what is
+//! applied at every start (the configured fixed API key...).
 
 use crate::auth::secrets;
-use crate::db::DbConn;
+use crate::db::{Db, DbConn};
 use crate::error::ApiError;
 use crate::settings::BootstrapSettings;
 use diesel::prelude::*;
@@ -20,6 +22,43 @@ diesel::table! {
 }
 
 const SECRET_KEY: &str = "session_secret";
+
+/// What a service's start-up does to its database.
+pub trait Seed {
+    /// Whether the database is still empty (its administrator's organisation is missing).
+    fn is_empty(&self, c: &mut DbConn) -> QueryResult<bool>;
+    /// Fills an empty database; the administrator gets `first`.
+    fn seed(&self, c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError>;
+    /// At every start: `api_key` is `bootstrap.admin_api_key`, when configured.
+    fn every_start(&self, c: &mut DbConn, api_key: Option<&str>) -> Result<(), ApiError>;
+}
+
+/// Runs the start-up protocol in one transaction: the session secret, the seed of an empty
+/// database, what every start applies; then hands a generated password over to the
+/// operator ([`hand_over`]). Answers the session secret.
+pub fn first_start(
+    db: &Db,
+    bootstrap: &BootstrapSettings,
+    data_dir: &Path,
+    admin_login: &str,
+    service: &impl Seed,
+) -> Result<Vec<u8>, ApiError> {
+    let first = FirstPassword::from_settings(bootstrap);
+    let api_key = fixed_api_key(bootstrap);
+    let (secret, seeded) = db.write_blocking(|c| {
+        let secret = session_secret(c)?;
+        let seeded = service.is_empty(c)?;
+        if seeded {
+            service.seed(c, &first)?;
+        }
+        service.every_start(c, api_key.as_deref())?;
+        Ok((secret, seeded))
+    })?;
+    if seeded {
+        hand_over(data_dir, admin_login, &first)?;
+    }
+    Ok(secret)
+}
 
 /// The instance secret signing sessions, made at the first start; the same on every
 /// instance sharing the database.
@@ -70,7 +109,7 @@ impl FirstPassword {
 }
 
 /// `bootstrap.admin_api_key`, applied at every start.
-pub fn fixed_api_key(b: &BootstrapSettings) -> Option<String> {
+fn fixed_api_key(b: &BootstrapSettings) -> Option<String> {
     b.admin_api_key
         .as_ref()
         .map(|k| k.expose_secret().to_string())
@@ -79,7 +118,7 @@ pub fn fixed_api_key(b: &BootstrapSettings) -> Option<String> {
 /// Hands a generated password over to the operator: into `<data_dir>/initial-admin-password`
 /// (mode 0600) and, when standard error is a terminal, onto it once. Never into the log:
 /// logs travel further than a private file (the log line names the file only).
-pub fn hand_over(data_dir: &Path, login: &str, first: &FirstPassword) -> Result<(), ApiError> {
+fn hand_over(data_dir: &Path, login: &str, first: &FirstPassword) -> Result<(), ApiError> {
     if !first.generated {
         return Ok(());
     }

@@ -336,6 +336,16 @@ pub struct SweepQueries {
     pub purge_sessions: fn(&mut crate::db::DbConn) -> diesel::QueryResult<usize>,
 }
 
+impl SweepQueries {
+    /// `referenced`, and the expired sessions of the kit's session store.
+    pub const fn new(referenced: ReferencedIn) -> SweepQueries {
+        SweepQueries {
+            referenced,
+            purge_sessions: crate::auth::session::purge_expired,
+        }
+    }
+}
+
 /// Every `interval_secs` (0: never): removes the files no row references (older than
 /// `grace_secs`), leftover temporary files and the expired sessions.
 pub fn start_sweeper(

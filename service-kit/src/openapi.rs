@@ -47,6 +47,38 @@ pub struct DocPolicy {
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
+/// The frame of a service's document: title, description, licence, TheHive's error body
+/// and the security schemes (Bearer, Basic; the session cookie is added by [`polish`]).
+pub fn frame(title: &str, description: &str) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    use utoipa::openapi::{ComponentsBuilder, InfoBuilder, LicenseBuilder, OpenApiBuilder};
+    use utoipa::{PartialSchema, ToSchema};
+    let mut referenced = Vec::new();
+    shared_models::ErrorBody::schemas(&mut referenced);
+    let components = ComponentsBuilder::new()
+        .schema("ErrorBody", shared_models::ErrorBody::schema())
+        .schemas_from_iter(referenced)
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        )
+        .security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title(title)
+                .description(Some(description))
+                .license(Some(LicenseBuilder::new().name("AGPL-3.0-only").build()))
+                .build(),
+        )
+        .components(Some(components))
+        .build()
+}
+
 /// Applies the policy to a document (its JSON form).
 pub fn polish(doc: &mut Value, policy: &DocPolicy) {
     if let Some(schemes) = doc

@@ -38,8 +38,10 @@ pub struct Started<'a, S: CommonSettings> {
 /// A service's routes and OpenAPI document.
 #[derive(Debug, Clone, Copy)]
 pub struct Routes {
-    /// The document's title, description, tags and components.
-    pub doc: fn() -> utoipa::openapi::OpenApi,
+    /// The document's title (the service's name).
+    pub title: &'static str,
+    /// What the API is.
+    pub description: &'static str,
     /// Registers the handlers and their OpenAPI paths.
     pub register: fn(&mut utoipa_actix_web::service_config::ServiceConfig),
     /// Last touches to the document once the routes are in.

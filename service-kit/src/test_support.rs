@@ -161,3 +161,115 @@ pub fn check_openapi_export(doc: &serde_json::Value, file: &str) {
         "docs/openapi/{file} is out of date: run `UPDATE_OPENAPI=1 cargo test --workspace openapi` and commit it"
     );
 }
+
+/// Calls every operation of `doc` on the service at `base` without a credential: the
+/// `public` paths answer (not 401), every other one is refused 401 with TheHive's
+/// `AuthenticationError` body.
+pub async fn check_credentials_required(
+    base: &str,
+    doc: &serde_json::Value,
+    public: &[&str],
+    on: &str,
+) {
+    let http = reqwest::Client::new();
+    let routes = routes(doc);
+    assert!(routes.len() > 20, "the document lists the routes");
+    for (method, path) in routes {
+        let resp = http
+            .request(method.parse().expect("method"), format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("request");
+        if public.contains(&path.as_str()) {
+            assert_ne!(
+                resp.status(),
+                reqwest::StatusCode::UNAUTHORIZED,
+                "{method} {path} is public"
+            );
+        } else {
+            assert_eq!(
+                resp.status(),
+                reqwest::StatusCode::UNAUTHORIZED,
+                "{method} {path} on {on}"
+            );
+            let body: serde_json::Value = resp.json().await.expect("json error");
+            assert_eq!(body["type"], "AuthenticationError", "{method} {path}");
+        }
+    }
+}
+
+/// A connection of the test's own and a consumer (no acks) of an exclusive queue bound to
+/// `exchange` with `pattern`: what a service publishes there.
+pub async fn listen(exchange: &str, pattern: &str) -> (lapin::Connection, lapin::Consumer) {
+    use lapin::options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueDeclareOptions};
+    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .expect("conn");
+    let ch = conn.create_channel().await.expect("channel");
+    ch.exchange_declare(
+        exchange.into(),
+        lapin::ExchangeKind::Topic,
+        ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .await
+    .expect("exchange");
+    let q = ch
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("queue");
+    ch.queue_bind(
+        q.name().clone(),
+        exchange.into(),
+        pattern.into(),
+        Default::default(),
+        Default::default(),
+    )
+    .await
+    .expect("bind");
+    let consumer = ch
+        .basic_consume(
+            q.name().clone(),
+            "test".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("consume");
+    (conn, consumer)
+}
+
+/// User + system CPU seconds of a process.
+pub fn cpu_secs(pid: u32) -> f64 {
+    let Ok(t) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = t
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(11) + tick(12)) / 100.0
+}

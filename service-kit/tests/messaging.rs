@@ -3,6 +3,7 @@
 //! the retry queue, redelivery after a consumer dies before acknowledging, and both
 //! publishing and consuming resuming after the broker closes the connection.
 
+use futures::StreamExt;
 use lapin::options::{BasicGetOptions, QueueDeleteOptions};
 use serde_json::{json, Value};
 use service_kit::messaging::topology::Topology;
@@ -99,33 +100,16 @@ async fn events_are_published_confirmed_in_the_shared_envelope() {
     }
     let b = broker("kit-test events").await;
     assert_eq!(b.state(), "connected");
-    let (_conn, ch) = observer().await;
-    let q = ch
-        .queue_declare(
-            "".into(),
-            lapin::options::QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("queue");
-    ch.queue_bind(
-        q.name().clone(),
-        EXCHANGE.into(),
-        "test.#".into(),
-        Default::default(),
-        Default::default(),
-    )
-    .await
-    .expect("bind");
+    let (_conn, mut events) = common::listen(EXCHANGE, "test.#").await;
     b.publish("test.hello", &json!({"n": 1}), Some("req-1".into()))
         .await
         .expect("publish");
-    let got = take(&ch, q.name().as_str(), 1, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 1, "the event arrived");
-    let env: Value = serde_json::from_slice(&got[0]).expect("json");
+    let got = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("delivered in time")
+        .expect("a delivery")
+        .expect("ok");
+    let env: Value = serde_json::from_slice(&got.data).expect("json");
     assert_eq!(env["type"], "test.hello");
     assert_eq!(env["payload"]["n"], 1);
     assert_eq!(env["correlation_id"], "req-1");

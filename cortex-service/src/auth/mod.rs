@@ -80,11 +80,6 @@ pub fn end_sessions(c: &mut DbConn, login: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(login))).execute(c)
 }
 
-/// Removes expired sessions; returns how many.
-pub fn purge_sessions(c: &mut DbConn) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_ms()))).execute(c)
-}
-
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator").finish_non_exhaustive()
@@ -152,40 +147,29 @@ impl Authenticator {
 
     /// Opens a session for `user`: stores it and signs its token.
     pub async fn open_session(&self, user: &UserRow) -> Result<String, ApiError> {
-        let (sid, key) = session::new_session_id();
-        let token = self
+        let s = self
             .sessions
-            .issue(&user.id, user.password_changed_at, None, &sid)
-            .map_err(ApiError::internal)?;
-        let (login, expires) = (user.id.clone(), self.sessions.expires_at_ms());
+            .open(&user.id, user.password_changed_at, None)?;
+        let login = user.id.clone();
         self.db
             .write(move |c| {
                 diesel::insert_into(sessions::table)
                     .values((
-                        sessions::id.eq(key),
+                        sessions::id.eq(s.key),
                         sessions::user_id.eq(login),
-                        sessions::created_at.eq(now_ms()),
-                        sessions::expires_at.eq(expires),
+                        sessions::created_at.eq(s.created_at),
+                        sessions::expires_at.eq(s.expires_at),
                     ))
                     .execute(c)?;
                 Ok(())
             })
             .await?;
-        Ok(token)
+        Ok(s.token)
     }
 
-    /// Ends the session a token names, if it is a valid one.
-    pub async fn close_session(&self, token: &str) -> Result<(), ApiError> {
-        if let Some(claims) = self.sessions.verify(token) {
-            let key = session::session_key(&claims.sid);
-            self.db
-                .write(move |c| {
-                    diesel::delete(sessions::table.find(key)).execute(c)?;
-                    Ok(())
-                })
-                .await?;
-        }
-        Ok(())
+    /// Ends the request's session and clears its cookie (logout).
+    pub async fn logout(&self, req: &HttpRequest) -> actix_web::HttpResponse {
+        session::logout(&self.db, &self.sessions, req, SESSION_COOKIE).await
     }
 
     async fn authenticate(

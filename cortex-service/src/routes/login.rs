@@ -1,10 +1,9 @@
 //! Login and logout: a server-side session, its signed token as the `CORTEX_SESSION` cookie
 //! (also usable as Bearer). Logout ends the session on the server.
 
-use crate::auth::credential::session_token_of;
+use crate::auth::session;
 use crate::auth::{caller_for, Authenticator, SESSION_COOKIE};
 use crate::db::Db;
-use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::json;
 use service_kit::error::ApiError;
@@ -28,14 +27,7 @@ pub async fn login(
     let caller = caller_for(&db, user).await?;
     let token = auth.open_session(&caller.user).await?;
     tracing::info!(login = %caller.user.id, source = ?source, "login");
-    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .max_age(Duration::seconds(
-            i64::try_from(auth.sessions().ttl_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish();
+    let cookie = session::cookie(SESSION_COOKIE, token.clone(), auth.sessions().ttl_secs());
     Ok(HttpResponse::Ok().cookie(cookie).json(json!({
         "id": caller.user.id, "name": caller.user.name, "roles": caller.roles, "token": token,
     })))
@@ -45,12 +37,5 @@ pub async fn login(
 #[utoipa::path(tag = "login", responses((status = 204)))]
 #[get("/api/logout")]
 pub async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
-    if let Some(t) = session_token_of(&req, SESSION_COOKIE) {
-        if let Err(e) = auth.close_session(&t).await {
-            tracing::warn!(error = %e, "could not end a session at logout");
-        }
-    }
-    let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
-    cookie.make_removal();
-    HttpResponse::NoContent().cookie(cookie).finish()
+    auth.logout(&req).await
 }

@@ -15,26 +15,17 @@ use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::Value;
 use service_kit::error::ApiError;
-use service_kit::startup::SecuritySchemes;
 use shared_models::cortex::{OrganizationStatus, OutputOrganization, OutputUser, UserStatus};
 use shared_models::query::{Filter, Range, Sort};
 
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "cortex-service",
-        description = "Analysis and response API compatible with Cortex 3/4.",
-        license(name = "AGPL-3.0-only")
-    ),
-    components(schemas(shared_models::ErrorBody)),
-    modifiers(&SecuritySchemes)
-)]
-struct ApiDoc;
-
-/// The document's frame: title, shared schemas, security schemes.
-pub fn api_doc() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The routes and the OpenAPI document of this service.
+pub const ROUTES: service_kit::service::Routes = service_kit::service::Routes {
+    title: "cortex-service",
+    description: "Analysis and response API compatible with Cortex 3/4.",
+    register,
+    finish: finish_doc,
+    policy: DOC_POLICY,
+};
 
 /// Completes the generated document (nothing to add here).
 pub fn finish_doc(_doc: &mut utoipa::openapi::OpenApi) {}

@@ -148,11 +148,6 @@ pub fn end_sessions(c: &mut DbConn, user_id: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c)
 }
 
-/// Removes expired sessions; returns how many.
-pub fn purge_sessions(c: &mut DbConn) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now_ms()))).execute(c)
-}
-
 impl Authenticator {
     /// Builds the authenticator; `secret` signs sessions, `vault` opens stored secrets.
     pub fn new(
@@ -304,46 +299,30 @@ impl Authenticator {
         user: &UserRow,
         org: Option<String>,
     ) -> Result<String, ApiError> {
-        let (sid, key) = session::new_session_id();
-        let token = self
+        let s = self
             .sessions
-            .issue(
-                &format_id(user.id),
-                user.password_changed_at,
-                org.clone(),
-                &sid,
-            )
-            .map_err(ApiError::internal)?;
-        let (uid, expires) = (user.id, self.sessions.expires_at_ms());
+            .open(&format_id(user.id), user.password_changed_at, org.clone())?;
+        let uid = user.id;
         self.db
             .write(move |c| {
                 diesel::insert_into(sessions::table)
                     .values((
-                        sessions::id.eq(key),
+                        sessions::id.eq(s.key),
                         sessions::user_id.eq(uid),
                         sessions::organisation.eq(org),
-                        sessions::created_at.eq(now_ms()),
-                        sessions::expires_at.eq(expires),
+                        sessions::created_at.eq(s.created_at),
+                        sessions::expires_at.eq(s.expires_at),
                     ))
                     .execute(c)?;
                 Ok(())
             })
             .await?;
-        Ok(token)
+        Ok(s.token)
     }
 
-    /// Ends the session a token names, if it is a valid one.
-    pub async fn close_session(&self, token: &str) -> Result<(), ApiError> {
-        if let Some(claims) = self.sessions.verify(token) {
-            let key = session::session_key(&claims.sid);
-            self.db
-                .write(move |c| {
-                    diesel::delete(sessions::table.find(key)).execute(c)?;
-                    Ok(())
-                })
-                .await?;
-        }
-        Ok(())
+    /// Ends the request's session and clears its cookie (logout).
+    pub async fn logout(&self, req: &HttpRequest) -> actix_web::HttpResponse {
+        session::logout(&self.db, &self.sessions, req, SESSION_COOKIE).await
     }
 
     /// The user holding an API key, with their memberships (one query).

@@ -2,11 +2,10 @@
 //! (usable as a Bearer token). Logout ends the session on the server.
 
 use super::render_user;
-use crate::auth::credential::session_token_of;
+use crate::auth::session;
 use crate::auth::{caller_in, Authenticator, SESSION_COOKIE};
 use crate::db::models::memberships_of;
 use crate::db::Db;
-use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
@@ -37,14 +36,7 @@ async fn login(
         .open_session(&caller.user, Some(caller.organisation.name.clone()))
         .await?;
     tracing::info!(login = %caller.user.login, source = ?source, "login");
-    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .max_age(Duration::seconds(
-            i64::try_from(auth.sessions().ttl_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish();
+    let cookie = session::cookie(SESSION_COOKIE, token.clone(), auth.sessions().ttl_secs());
     let mut body = serde_json::to_value(render_user(&caller.user, &caller.memberships, &caller))
         .map_err(ApiError::internal)?;
     body["token"] = serde_json::Value::String(token);
@@ -80,14 +72,7 @@ pub async fn login_v0(
 /// Ends the session of the request (cookie or session token) on the server and clears the
 /// cookie; a request without one is answered the same.
 async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
-    if let Some(t) = session_token_of(&req, SESSION_COOKIE) {
-        if let Err(e) = auth.close_session(&t).await {
-            tracing::warn!(error = %e, "could not end a session at logout");
-        }
-    }
-    let mut cookie = Cookie::build(SESSION_COOKIE, "").path("/").finish();
-    cookie.make_removal();
-    HttpResponse::NoContent().cookie(cookie).finish()
+    auth.logout(&req).await
 }
 
 /// Ends the session.

@@ -29,27 +29,19 @@ use crate::db::models::{Membership, OrganisationRow, ProfileRow, UserRow};
 use crate::domain::permissions;
 use serde_json::Map;
 use service_kit::error::ApiError;
-use service_kit::startup::SecuritySchemes;
 use shared_models::hive::{
     OutputOrganisation, OutputOrganisationProfile, OutputProfile, OutputUser,
 };
 
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "hive-service",
-        description = "Case management API compatible with TheHive 5 (v1) and TheHive's legacy API (v0).",
-        license(name = "AGPL-3.0-only")
-    ),
-    components(schemas(shared_models::ErrorBody)),
-    modifiers(&SecuritySchemes)
-)]
-struct ApiDoc;
-
-/// The document's frame: title, shared schemas, security schemes.
-pub fn api_doc() -> utoipa::openapi::OpenApi {
-    <ApiDoc as utoipa::OpenApi>::openapi()
-}
+/// The routes and the OpenAPI document of this service.
+pub const ROUTES: service_kit::service::Routes = service_kit::service::Routes {
+    title: "hive-service",
+    description:
+        "Case management API compatible with TheHive 5 (v1) and TheHive's legacy API (v0).",
+    register,
+    finish: finish_doc,
+    policy: DOC_POLICY,
+};
 
 /// Completes the generated document: the Query API's operations as `x-query-operations` of
 /// `POST /api/v1/query` (what the access-matrix test enumerates).

@@ -3,9 +3,96 @@
 //! token. The token names a session id (`sid`) that the service keeps in its `sessions`
 //! table, by digest: logout, a lock, a password change or a removed membership deletes the
 //! row and the token stops working at once, though its signature is still good.
+//!
+//! Each service's migrations create its `sessions` table with at least the columns of
+//! [`sessions`] (and its own user column): what opening, ending and purging sessions share
+//! lives here.
 
+use crate::db::{Db, DbConn};
+use crate::error::ApiError;
+use diesel::prelude::*;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+diesel::table! {
+    /// The columns of a service's `sessions` table every service has.
+    sessions (id) {
+        /// [`session_key`] of the session id.
+        id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+/// A session just signed, to be stored by the service with its user.
+#[derive(Debug)]
+pub struct NewSession {
+    /// The token handed to the client.
+    pub token: String,
+    /// The row's `id`.
+    pub key: String,
+    /// Now, epoch ms.
+    pub created_at: i64,
+    /// Its end, epoch ms.
+    pub expires_at: i64,
+}
+
+/// Ends the session a token names, if it is a valid one.
+pub async fn close(db: &Db, keys: &SessionKeys, token: &str) -> Result<(), ApiError> {
+    if let Some(claims) = keys.verify(token) {
+        let key = session_key(&claims.sid);
+        db.write(move |c| {
+            diesel::delete(sessions::table.find(key)).execute(c)?;
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// The answer to a logout: the request's session (cookie or session token) ended on the
+/// server, the cookie cleared; a request without one is answered the same (204).
+pub async fn logout(
+    db: &Db,
+    keys: &SessionKeys,
+    req: &actix_web::HttpRequest,
+    cookie_name: &str,
+) -> actix_web::HttpResponse {
+    if let Some(t) = super::credential::session_token_of(req, cookie_name) {
+        if let Err(e) = close(db, keys, &t).await {
+            tracing::warn!(error = %e, "could not end a session at logout");
+        }
+    }
+    actix_web::HttpResponse::NoContent()
+        .cookie(removal(cookie_name))
+        .finish()
+}
+
+/// Removes the expired sessions; answers how many (the sweeper's pass).
+pub fn purge_expired(c: &mut DbConn) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(crate::db::now_ms()))).execute(c)
+}
+
+/// The session cookie: HTTP-only, same-site strict, for the session's lifetime.
+pub fn cookie(name: &str, token: String, ttl_secs: u64) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(name.to_string(), token)
+        .path("/")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            i64::try_from(ttl_secs).unwrap_or(i64::MAX),
+        ))
+        .finish()
+}
+
+/// A cookie that removes the session cookie.
+pub fn removal(name: &str) -> actix_web::cookie::Cookie<'static> {
+    let mut c = actix_web::cookie::Cookie::build(name.to_string(), "")
+        .path("/")
+        .finish();
+    c.make_removal();
+    c
+}
 
 /// What a session token says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +151,25 @@ impl SessionKeys {
     pub fn expires_at_ms(&self) -> i64 {
         crate::db::now_ms()
             .saturating_add(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2000) * 1000)
+    }
+
+    /// Signs a new session for a user (`user_id` as the API shows it).
+    pub fn open(
+        &self,
+        user_id: &str,
+        password_changed_at: i64,
+        org: Option<String>,
+    ) -> Result<NewSession, ApiError> {
+        let (sid, key) = new_session_id();
+        let token = self
+            .issue(user_id, password_changed_at, org, &sid)
+            .map_err(ApiError::internal)?;
+        Ok(NewSession {
+            token,
+            key,
+            created_at: crate::db::now_ms(),
+            expires_at: self.expires_at_ms(),
+        })
     }
 
     /// Signs a session for a user.
