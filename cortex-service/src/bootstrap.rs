@@ -23,13 +23,7 @@ pub fn run(
     settings: &Settings,
     vault: &crate::auth::vault::Vault,
 ) -> Result<Vec<u8>, ApiError> {
-    first_start(
-        db,
-        &settings.bootstrap,
-        &settings.data_dir,
-        ADMIN_LOGIN,
-        &CortexSeed { settings, vault },
-    )
+    first_start(db, settings, ADMIN_LOGIN, &CortexSeed { settings, vault })
 }
 
 struct CortexSeed<'a> {

@@ -38,13 +38,13 @@ pub trait Seed {
 /// operator ([`hand_over`]). Answers the session secret.
 pub fn first_start(
     db: &Db,
-    bootstrap: &BootstrapSettings,
-    data_dir: &Path,
+    settings: &impl crate::settings::CommonSettings,
     admin_login: &str,
     service: &impl Seed,
 ) -> Result<Vec<u8>, ApiError> {
-    let first = FirstPassword::from_settings(bootstrap);
-    let api_key = fixed_api_key(bootstrap);
+    let first = FirstPassword::from_settings(settings.bootstrap());
+    let api_key = fixed_api_key(settings.bootstrap());
+    let data_dir = settings.data_dir();
     let (secret, seeded) = db.write_blocking(|c| {
         let secret = session_secret(c)?;
         let seeded = service.is_empty(c)?;

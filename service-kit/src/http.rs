@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use tracing_actix_web::RequestId;
 
@@ -200,37 +201,26 @@ pub fn is_docs(path: &str) -> bool {
 }
 
 /// Adds [`SECURITY_HEADERS`] to every answer that did not set them itself (the API
-/// reference pages get [`DOCS_CSP`]). Use with `App::wrap_fn`.
-pub fn security_headers<S, B>(
+/// reference pages get [`DOCS_CSP`]). Use with `middleware::from_fn`.
+pub async fn security_headers(
     req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
-where
-    S: actix_web::dev::Service<
-        ServiceRequest,
-        Response = ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: MessageBody,
-{
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let docs = is_docs(req.path()) && !req.path().ends_with(".json");
-    let fut = srv.call(req);
-    async move {
-        let mut res = fut.await?;
-        let headers = res.headers_mut();
-        for (name, value) in SECURITY_HEADERS {
-            let value = if docs && *name == "Content-Security-Policy" {
-                DOCS_CSP
-            } else {
-                value
-            };
-            let name = HeaderName::from_static(name_lower(name));
-            if !headers.contains_key(&name) {
-                headers.insert(name, HeaderValue::from_static(value));
-            }
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        let value = if docs && *name == "Content-Security-Policy" {
+            DOCS_CSP
+        } else {
+            value
+        };
+        let name = HeaderName::from_static(name_lower(name));
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
         }
-        Ok(res)
     }
+    Ok(res)
 }
 
 fn name_lower(name: &'static str) -> &'static str {
@@ -247,19 +237,11 @@ fn name_lower(name: &'static str) -> &'static str {
 
 /// A trailing slash is not part of a route: `POST /api/alert/` is `POST /api/alert` (scripts
 /// written against TheHive send both). The API reference's pages keep theirs. Use with
-/// `App::wrap_fn`, before routing.
-pub fn trim_trailing_slash<S, B>(
+/// `middleware::from_fn`, outside the routes.
+pub async fn trim_trailing_slash(
     mut req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
-where
-    S: actix_web::dev::Service<
-        ServiceRequest,
-        Response = ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: MessageBody,
-{
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
     if path.len() > 1 && path.ends_with('/') && !is_docs(path) {
         let trimmed = path.trim_end_matches('/');
@@ -277,5 +259,5 @@ where
             }
         }
     }
-    srv.call(req)
+    next.call(req).await
 }
