@@ -16,6 +16,7 @@ pub mod config;
 pub mod cortex;
 pub mod db;
 pub mod domain;
+pub mod query;
 pub mod routes;
 
 use service_kit::body::Uploads;

@@ -1,14 +1,19 @@
 //! Collaboration on cases and alerts: comments, procedures with the ATT&CK catalogue,
 //! pages, custom timeline events; their renderers and clean-up.
 
+use crate::access::{self, Entity};
+use crate::casework::Actor;
 use crate::db::casework::*;
 use crate::db::schema::{
-    action_required, case_links, comments, custom_events, pages, procedures, shared_items, shares,
+    action_required, attachments, case_links, cases, comments, custom_events, observables,
+    organisations, pages, procedures, shared_items, shares,
 };
 use crate::db::{format_id, DbConn};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Map;
+use serde_json::{json, Value};
+use service_kit::error::ApiError;
 use shared_models::casework::*;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -316,4 +321,194 @@ impl NewProcedure {
             .execute(c)?;
         Ok(row)
     }
+}
+
+/// Most cases one similarity answer lists.
+pub const MAX_SIMILAR: usize = 1_000;
+
+/// The cases `who` sees, other than `except`, holding observables it sees like `mine` (rows
+/// it sees: same type and value, similarity-ignored ones left out), oldest case first and at
+/// most [`MAX_SIMILAR`], each with the observables that matched. A few queries whatever the
+/// number of cases.
+pub fn cases_holding(
+    c: &mut DbConn,
+    who: &Actor,
+    mine: &[ObservableRow],
+    except: Option<i64>,
+) -> Result<Vec<(CaseRow, Vec<ObservableRow>)>, ApiError> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let keys: HashSet<(&str, &str)> = mine
+        .iter()
+        .filter(|o| !o.ignore_similarity)
+        .map(|o| (o.data_type.as_str(), o.data_hash.as_str()))
+        .collect();
+    let hashes: Vec<String> = keys
+        .iter()
+        .map(|(_, h)| *h)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut matched: BTreeMap<i64, Vec<ObservableRow>> = BTreeMap::new();
+    for chunk in hashes.chunks(500) {
+        let rows: Vec<ObservableRow> = observables::table
+            .filter(observables::data_hash.eq_any(chunk))
+            .filter(observables::case_id.is_not_null())
+            .filter(observables::ignore_similarity.eq(false))
+            .filter(access::visible(Entity::Observable, who, "observables"))
+            .order(observables::id.asc())
+            .select(ObservableRow::as_select())
+            .load(c)?;
+        for r in rows {
+            if !keys.contains(&(r.data_type.as_str(), r.data_hash.as_str())) {
+                continue;
+            }
+            if let Some(k) = r.case_id.filter(|k| Some(*k) != except) {
+                matched.entry(k).or_default().push(r);
+            }
+        }
+    }
+    let ids: Vec<i64> = matched.keys().copied().collect();
+    let mut seen: HashMap<i64, CaseRow> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<CaseRow> = cases::table
+            .filter(cases::id.eq_any(chunk))
+            .filter(access::visible(Entity::Case, who, "cases"))
+            .select(CaseRow::as_select())
+            .load(c)?;
+        seen.extend(rows.into_iter().map(|k| (k.id, k)));
+    }
+    Ok(matched
+        .into_iter()
+        .filter_map(|(id, found)| Some((seen.remove(&id)?, found)))
+        .take(MAX_SIMILAR)
+        .collect())
+}
+
+/// Cases `who` sees holding observables (that it sees) similar to those it sees of a case or
+/// an alert: (case, its similar observables, its visible observable count).
+pub fn similar_cases(
+    c: &mut DbConn,
+    who: &Actor,
+    case_id: Option<i64>,
+    alert_id: Option<i64>,
+) -> Result<Vec<(CaseRow, Vec<ObservableRow>, i64)>, ApiError> {
+    use crate::casework::observables::{visible_children, Parent};
+    let parent = match (case_id, alert_id) {
+        (Some(k), _) => Parent::Case(k),
+        (_, Some(a)) => Parent::Alert(a),
+        _ => return Ok(Vec::new()),
+    };
+    let mine = visible_children(c, who, parent)?;
+    let found = cases_holding(c, who, &mine, case_id)?;
+    let ids: Vec<i64> = found.iter().map(|(k, _)| k.id).collect();
+    let mut totals = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let counts: Vec<(Option<i64>, i64)> = observables::table
+            .filter(observables::case_id.eq_any(chunk))
+            .filter(access::visible(Entity::Observable, who, "observables"))
+            .group_by(observables::case_id)
+            .select((observables::case_id, diesel::dsl::count_star()))
+            .load(c)?;
+        totals.extend(counts.into_iter().filter_map(|(k, n)| Some((k?, n))));
+    }
+    Ok(found
+        .into_iter()
+        .map(|(k, obs)| {
+            let total = totals.get(&k.id).copied().unwrap_or(0);
+            (k, obs, total)
+        })
+        .collect())
+}
+
+/// `extraData.links` of a case: `{caseLinks, externalLinks}` (links to cases `who` sees).
+pub fn links_of(c: &mut DbConn, who: &Actor, case_id: i64) -> Result<Value, ApiError> {
+    let mut rows: Vec<CaseLinkRow> = case_links::table
+        .filter(case_links::case_id.eq(case_id))
+        .order(case_links::id.asc())
+        .select(CaseLinkRow::as_select())
+        .load(c)?;
+    let linked: Vec<i64> = rows.iter().filter_map(|l| l.linked_case_id).collect();
+    let seen = access::visible_ids(c, Entity::Case, who, &linked)?;
+    rows.retain(|l| l.linked_case_id.is_none_or(|k| seen.contains(&k)));
+    let mut case_links = Vec::new();
+    let mut external = Vec::new();
+    for l in rows {
+        match (l.linked_case_id, l.url) {
+            (Some(o), _) => {
+                let number: Option<i64> = cases::table.find(o).select(cases::number).first(c).optional()?;
+                case_links.push(json!({"caseId": format_id(o), "type": l.link_type, "number": number, "createdBy": l.created_by, "createdAt": l.created_at}));
+            }
+            (None, Some(u)) => external.push(json!({"url": u, "type": l.link_type, "createdBy": l.created_by, "createdAt": l.created_at})),
+            _ => {}
+        }
+    }
+    Ok(json!({"caseLinks": case_links, "externalLinks": external}))
+}
+
+/// Attachments held by these entities (cases, alerts, logs, organisations) that `who` sees,
+/// rendered.
+pub fn attachments_held_by(
+    c: &mut DbConn,
+    who: &Actor,
+    owners: &[i64],
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for chunk in owners.chunks(500) {
+        let rows: Vec<AttachmentRow> = attachments::table
+            .filter(attachments::owner_id.eq_any(chunk))
+            .filter(access::visible(Entity::Attachment, who, "attachments"))
+            .order(attachments::id.asc())
+            .select(AttachmentRow::as_select())
+            .load(c)?;
+        out.extend(
+            rows.iter().map(|a| {
+                crate::casework::render::to_value(&crate::casework::render::attachment(a))
+            }),
+        );
+    }
+    Ok(out)
+}
+
+/// Organisations that may be asked to act on a task: the case's owner and the
+/// organisations the task is shared with; `{name: required}`.
+pub fn required_actions(
+    c: &mut DbConn,
+    task: &TaskRow,
+    viewer: i64,
+) -> Result<Map<String, Value>, ApiError> {
+    use crate::db::schema::shared_items;
+    let owner: i64 = cases::table
+        .find(task.case_id)
+        .select(cases::organisation_id)
+        .first(c)?;
+    let mut orgs = vec![owner];
+    let shared: Vec<i64> = shared_items::table
+        .filter(shared_items::entity_id.eq(task.id))
+        .select(shared_items::organisation_id)
+        .load(c)?;
+    for o in shared {
+        // A partner sees the owner and itself, not the case's other partners.
+        if !orgs.contains(&o) && (viewer == owner || o == viewer) {
+            orgs.push(o);
+        }
+    }
+    let flags: Vec<(i64, bool)> = action_required::table
+        .filter(action_required::task_id.eq(task.id))
+        .select((action_required::organisation_id, action_required::required))
+        .load(c)?;
+    let names: Vec<(i64, String)> = organisations::table
+        .filter(organisations::id.eq_any(&orgs))
+        .select((organisations::id, organisations::name))
+        .load(c)?;
+    let mut out = Map::new();
+    for (id, name) in names {
+        let flag = flags
+            .iter()
+            .find(|(o, _)| *o == id)
+            .map(|(_, r)| *r)
+            .unwrap_or(false);
+        out.insert(name, Value::Bool(flag));
+    }
+    Ok(out)
 }

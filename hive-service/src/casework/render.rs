@@ -4,12 +4,16 @@
 
 use super::custom;
 use super::values::{pap_label, severity_label, tags_of, tlp_label};
+use crate::auth::Caller;
 use crate::db::casework::*;
+use crate::db::models::{Membership, OrganisationRow, UserRow};
 use crate::db::schema::{attachments, observables};
 use crate::db::{format_id, DbConn};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
+use service_kit::error::ApiError;
 use shared_models::casework::*;
+use shared_models::hive::{OutputOrganisation, OutputOrganisationProfile, OutputUser};
 use std::collections::HashMap;
 
 fn meta(
@@ -333,4 +337,83 @@ pub fn templates(c: &mut DbConn, rows: &[CaseTemplateRow]) -> QueryResult<Vec<Ou
 /// Serialises a rendered entity.
 pub fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Renders one case.
+pub fn rendered_case(
+    c: &mut DbConn,
+    k: &crate::db::casework::CaseRow,
+) -> Result<OutputCase, ApiError> {
+    cases(c, std::slice::from_ref(k))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("case vanished"))
+}
+
+/// Renders an organisation.
+pub fn render_organisation(o: &OrganisationRow) -> OutputOrganisation {
+    OutputOrganisation {
+        id: format_id(o.id),
+        kind: "Organisation".into(),
+        created_by: o.created_by.clone(),
+        created_at: o.created_at,
+        updated_by: o.updated_by.clone(),
+        updated_at: o.updated_at,
+        name: o.name.clone(),
+        description: o.description.clone(),
+        task_rule: o.task_rule.clone(),
+        observable_rule: o.observable_rule.clone(),
+        locked: o.locked,
+        extra_data: Map::new(),
+    }
+}
+
+/// Renders a user as seen by `caller`: `organisation` and `profile` are those of the caller's
+/// current organisation when the user belongs to it, else of the user's default one.
+pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) -> OutputUser {
+    // Only platform administrators and the user see memberships the caller does not share.
+    let sees_all = crate::access::accounts::is_platform_admin(caller) || caller.user.id == user.id;
+    let shown = |m: &&Membership| sees_all || caller.is_member_of(m.organisation.id);
+    let view = memberships
+        .iter()
+        .find(|m| m.organisation.id == caller.organisation.id)
+        .or_else(|| memberships.iter().filter(shown).find(|m| m.is_default))
+        .or_else(|| memberships.iter().find(shown));
+    OutputUser {
+        id: format_id(user.id),
+        created_by: user.created_by.clone(),
+        created_at: user.created_at,
+        updated_by: user.updated_by.clone(),
+        updated_at: user.updated_at,
+        login: user.login.clone(),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        has_key: user.api_key_hash.is_some(),
+        has_password: user.password_hash.is_some(),
+        has_mfa: user.totp_secret.is_some(),
+        locked: user.locked,
+        profile: view.map(|m| m.profile.name.clone()).unwrap_or_default(),
+        permissions: view
+            .map(|m| m.profile.permission_list())
+            .unwrap_or_default(),
+        organisation: view
+            .map(|m| m.organisation.name.clone())
+            .unwrap_or_default(),
+        avatar: user.avatar.clone(),
+        organisations: memberships
+            .iter()
+            .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
+            .map(|m| OutputOrganisationProfile {
+                organisation_id: format_id(m.organisation.id),
+                organisation: m.organisation.name.clone(),
+                profile: m.profile.name.clone(),
+            })
+            .collect(),
+        user_type: user.user_type.clone(),
+        default_organisation: memberships
+            .iter()
+            .find(|m| m.is_default)
+            .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
+            .map(|m| m.organisation.name.clone()),
+        extra_data: Map::new(),
+    }
 }

@@ -6,5 +6,6 @@
 pub mod apply;
 pub mod client;
 pub mod connector;
+pub mod render;
 
 pub use connector::Connector;

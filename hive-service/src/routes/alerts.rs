@@ -2,6 +2,7 @@
 
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
+pub use crate::casework::render::rendered_case;
 use crate::casework::values::Patch;
 use crate::casework::{alerts, find_alert, find_case, render, Actor};
 use crate::db::casework::AlertRow;
@@ -23,16 +24,6 @@ pub fn rendered(c: &mut DbConn, a: &AlertRow) -> Result<OutputAlert, ApiError> {
     render::alerts(c, std::slice::from_ref(a))?
         .pop()
         .ok_or_else(|| ApiError::internal("alert vanished"))
-}
-
-/// Renders one case.
-pub fn rendered_case(
-    c: &mut DbConn,
-    k: &crate::db::casework::CaseRow,
-) -> Result<OutputCase, ApiError> {
-    render::cases(c, std::slice::from_ref(k))?
-        .pop()
-        .ok_or_else(|| ApiError::internal("case vanished"))
 }
 
 /// Creates an alert with its observables (JSON, or multipart with `_json` and file parts

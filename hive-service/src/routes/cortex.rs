@@ -10,6 +10,7 @@ use crate::auth::Caller;
 use crate::casework::{self as cw, Actor};
 use crate::cortex::apply::{self, Ended};
 use crate::cortex::connector::prepare_new;
+pub use crate::cortex::render::{org_jobs, render_action, render_job};
 use crate::db::casework::CortexJobRow;
 use crate::db::schema::cortex_jobs;
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
@@ -24,71 +25,6 @@ use shared_models::cortex::WorkerKind;
 
 /// Most jobs in one bulk request.
 const MAX_BULK: usize = 1_000;
-
-/// Renders an analyzer job as TheHive does (`_type` `case_artifact_job`, `operations` as
-/// JSON text).
-pub fn render_job(j: &CortexJobRow) -> Value {
-    let mut v = json!({
-        "_id": format_id(j.id),
-        "id": format_id(j.id),
-        "_type": "case_artifact_job",
-        "_createdBy": j.created_by,
-        "_createdAt": j.created_at,
-        "analyzerId": j.worker_id,
-        "analyzerName": j.worker_name,
-        "analyzerDefinition": j.worker_definition,
-        "status": j.status,
-        "startDate": j.start_date,
-        "cortexId": j.cortex_id,
-        "cortexJobId": j.cortex_job_id.clone().unwrap_or_default(),
-        "operations": j.operations,
-    });
-    common(j, &mut v);
-    v
-}
-
-/// Renders a responder action as TheHive does (`_type` `action`).
-pub fn render_action(j: &CortexJobRow) -> Value {
-    let mut v = json!({
-        "_id": format_id(j.id),
-        "id": format_id(j.id),
-        "_type": "action",
-        "_createdBy": j.created_by,
-        "_createdAt": j.created_at,
-        "responderId": j.worker_id,
-        "responderName": j.worker_name,
-        "responderDefinition": j.worker_definition,
-        "cortexId": j.cortex_id,
-        "cortexJobId": j.cortex_job_id.clone().unwrap_or_default(),
-        "objectType": j.object_type,
-        "objectId": format_id(j.object_id),
-        "status": j.status,
-        "startDate": j.start_date,
-        "operations": j.operations,
-        "report": {},
-    });
-    common(j, &mut v);
-    v
-}
-
-fn common(j: &CortexJobRow, v: &mut Value) {
-    if let Some(u) = &j.updated_by {
-        v["_updatedBy"] = json!(u);
-    }
-    if let Some(u) = j.updated_at {
-        v["_updatedAt"] = json!(u);
-    }
-    if let Some(e) = j.end_date {
-        v["endDate"] = json!(e);
-    }
-    if let Some(r) = j
-        .report
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<Value>(r).ok())
-    {
-        v["report"] = r;
-    }
-}
 
 /// `range` of the analyzer list: `all` or `from-to`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -643,18 +579,4 @@ pub async fn get_action(
     let actor = Actor::of(&caller);
     let row = db.read(move |c| find(c, &actor, &id, "responder")).await?;
     Ok(HttpResponse::Ok().json(render_action(&row)))
-}
-
-/// The analyzer jobs of the organisation, newest first, for the Query API (`listJob`):
-/// only those the access layer lets the caller see (restricted cases stay hidden).
-pub fn org_jobs(c: &mut DbConn, actor: &Actor) -> Result<Vec<Value>, ApiError> {
-    let rows: Vec<CortexJobRow> = cortex_jobs::table
-        .filter(cortex_jobs::organisation_id.eq(actor.org_id))
-        .filter(cortex_jobs::kind.eq("analyzer"))
-        .filter(access::visible(Entity::CortexJob, actor, "cortex_jobs"))
-        .order(cortex_jobs::id.desc())
-        .limit(10_000)
-        .select(CortexJobRow::as_select())
-        .load(c)?;
-    Ok(rows.iter().map(render_job).collect())
 }

@@ -16,22 +16,18 @@ pub mod observables;
 pub mod organisations;
 pub mod profiles;
 pub mod query;
-pub mod query_casework;
 pub mod shares;
 pub mod status;
 pub mod tasks;
 pub mod totp;
 pub mod users;
 
-use crate::auth::Caller;
+pub use crate::casework::render::{render_organisation, render_user};
 use crate::db::format_id;
-use crate::db::models::{Membership, OrganisationRow, ProfileRow, UserRow};
+use crate::db::models::ProfileRow;
 use crate::domain::permissions;
-use serde_json::Map;
 use service_kit::error::ApiError;
-use shared_models::hive::{
-    OutputOrganisation, OutputOrganisationProfile, OutputProfile, OutputUser,
-};
+use shared_models::hive::OutputProfile;
 
 /// The routes and the OpenAPI document of this service.
 pub const ROUTES: service_kit::service::Routes = service_kit::service::Routes {
@@ -339,24 +335,6 @@ pub fn not_found(kind: &str, key: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {key} not found"))
 }
 
-/// Renders an organisation.
-pub fn render_organisation(o: &OrganisationRow) -> OutputOrganisation {
-    OutputOrganisation {
-        id: format_id(o.id),
-        kind: "Organisation".into(),
-        created_by: o.created_by.clone(),
-        created_at: o.created_at,
-        updated_by: o.updated_by.clone(),
-        updated_at: o.updated_at,
-        name: o.name.clone(),
-        description: o.description.clone(),
-        task_rule: o.task_rule.clone(),
-        observable_rule: o.observable_rule.clone(),
-        locked: o.locked,
-        extra_data: Map::new(),
-    }
-}
-
 /// Renders a profile.
 pub fn render_profile(p: &ProfileRow) -> OutputProfile {
     let perms = p.permission_list();
@@ -377,57 +355,6 @@ pub fn render_profile(p: &ProfileRow) -> OutputProfile {
         for_org: !for_admin,
         for_external: false,
         profile_type: if for_admin { "Admin" } else { "Organisation" }.into(),
-    }
-}
-
-/// Renders a user as seen by `caller`: `organisation` and `profile` are those of the caller's
-/// current organisation when the user belongs to it, else of the user's default one.
-pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) -> OutputUser {
-    // Only platform administrators and the user see memberships the caller does not share.
-    let sees_all = crate::access::accounts::is_platform_admin(caller) || caller.user.id == user.id;
-    let shown = |m: &&Membership| sees_all || caller.is_member_of(m.organisation.id);
-    let view = memberships
-        .iter()
-        .find(|m| m.organisation.id == caller.organisation.id)
-        .or_else(|| memberships.iter().filter(shown).find(|m| m.is_default))
-        .or_else(|| memberships.iter().find(shown));
-    OutputUser {
-        id: format_id(user.id),
-        created_by: user.created_by.clone(),
-        created_at: user.created_at,
-        updated_by: user.updated_by.clone(),
-        updated_at: user.updated_at,
-        login: user.login.clone(),
-        name: user.name.clone(),
-        email: user.email.clone(),
-        has_key: user.api_key_hash.is_some(),
-        has_password: user.password_hash.is_some(),
-        has_mfa: user.totp_secret.is_some(),
-        locked: user.locked,
-        profile: view.map(|m| m.profile.name.clone()).unwrap_or_default(),
-        permissions: view
-            .map(|m| m.profile.permission_list())
-            .unwrap_or_default(),
-        organisation: view
-            .map(|m| m.organisation.name.clone())
-            .unwrap_or_default(),
-        avatar: user.avatar.clone(),
-        organisations: memberships
-            .iter()
-            .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
-            .map(|m| OutputOrganisationProfile {
-                organisation_id: format_id(m.organisation.id),
-                organisation: m.organisation.name.clone(),
-                profile: m.profile.name.clone(),
-            })
-            .collect(),
-        user_type: user.user_type.clone(),
-        default_organisation: memberships
-            .iter()
-            .find(|m| m.is_default)
-            .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
-            .map(|m| m.organisation.name.clone()),
-        extra_data: Map::new(),
     }
 }
 

@@ -1,10 +1,9 @@
 //! TheHive's Query API, `POST /api/v1/query`: a selection (`listCase`, `getAlert`...),
 //! then traversals, filters, sorts, a page or a count. Case-work selections and traversals
-//! run as SQL through the access layer (`query_casework`); the administration entities
+//! run as SQL through the access layer ([`crate::query`]); the administration entities
 //! (users, organisations, profiles, observable types, custom fields) are filtered in memory
 //! on the same renderers as the REST routes. Every step keeps only what the caller sees.
 
-use super::query_casework as casework;
 use super::{
     find_organisation, find_profile, find_user, render_organisation, render_profile, render_user,
 };
@@ -14,6 +13,7 @@ use crate::db::models::{
 };
 use crate::db::schema::*;
 use crate::db::{Db, DbConn};
+use crate::query as casework;
 use actix_web::{post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;

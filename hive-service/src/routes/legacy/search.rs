@@ -696,8 +696,8 @@ fn in_sql(
     if let Range::Slice(from, to) = range {
         ops.push(json!({"_name": "page", "from": from, "to": to, "extraData": ["total"]}));
     }
-    let outcome = super::super::query_casework::try_sql(c, caller, kind.selection(), &ops)?;
-    let Some(super::super::query_casework::SqlOutcome::Items(items, total)) = outcome else {
+    let outcome = crate::query::try_sql(c, caller, kind.selection(), &ops)?;
+    let Some(crate::query::SqlOutcome::Items(items, total)) = outcome else {
         return Ok(None);
     };
     let total = total.unwrap_or(items.len());

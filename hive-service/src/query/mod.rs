@@ -418,7 +418,7 @@ pub fn select(
         }
         (Kind::Status, _) => Ok(Vec::new()),
         (Kind::Job, key) => {
-            let all = super::cortex::org_jobs(c, &who)?;
+            let all = crate::cortex::render::org_jobs(c, &who)?;
             Ok(match key {
                 Some(k) => all.into_iter().filter(|j| j["_id"] == k).collect(),
                 None => all,
@@ -724,7 +724,7 @@ pub fn traverse(
         }
         (Kind::Case | Kind::Alert | Kind::Log, "attachments") => (
             Kind::Attachment,
-            super::collab::attachments_held_by(c, &who, &ids)?,
+            crate::casework::collab::attachments_held_by(c, &who, &ids)?,
         ),
         (Kind::Case, "shares") => {
             let mut out = Vec::new();
@@ -797,7 +797,7 @@ pub fn traverse(
             (
                 Kind::Organisation,
                 rows.iter()
-                    .map(|o| render::to_value(&super::render_organisation(o)))
+                    .map(|o| render::to_value(&crate::casework::render::render_organisation(o)))
                     .collect(),
             )
         }
@@ -823,7 +823,7 @@ pub fn traverse(
                 rows.iter()
                     .map(|u| {
                         let m = ms.remove(&u.id).unwrap_or_default();
-                        render::to_value(&super::render_user(u, &m, caller))
+                        render::to_value(&crate::casework::render::render_user(u, &m, caller))
                     })
                     .collect(),
             )
@@ -901,8 +901,10 @@ pub fn traverse(
                 } else {
                     (None, Some(*id))
                 };
-                for (k, obs, total) in super::collab::similar_cases(c, &who, case_id, alert_id)? {
-                    let case = render::to_value(&super::alerts::rendered_case(c, &k)?);
+                for (k, obs, total) in
+                    crate::casework::collab::similar_cases(c, &who, case_id, alert_id)?
+                {
+                    let case = render::to_value(&crate::casework::render::rendered_case(c, &k)?);
                     let ioc = obs.iter().filter(|o| o.ioc).count();
                     rows.push(serde_json::json!({
                         "case": case,
@@ -1093,7 +1095,7 @@ pub fn add_extra(
                         .get_result(c)?;
                     json!(n)
                 }
-                (Kind::Case, "links") => super::collab::links_of(c, &who, id)?,
+                (Kind::Case, "links") => crate::casework::collab::links_of(c, &who, id)?,
                 (Kind::Case, "attachmentCount") => {
                     let n: i64 = attachments::table
                         .filter(attachments::owner_id.eq(id))
@@ -1138,9 +1140,9 @@ pub fn add_extra(
                         ("caseId", Some(k)) => json!(crate::db::format_id(k)),
                         ("case", Some(k)) => {
                             match cw::find_case(c, &who, &crate::db::format_id(k)) {
-                                Ok(row) => {
-                                    render::to_value(&super::alerts::rendered_case(c, &row)?)
-                                }
+                                Ok(row) => render::to_value(
+                                    &crate::casework::render::rendered_case(c, &row)?,
+                                ),
                                 Err(_) => Value::Null,
                             }
                         }
@@ -1149,7 +1151,7 @@ pub fn add_extra(
                 }
                 (Kind::Task, "actionRequired") => {
                     let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
-                    let map = super::collab::required_actions(c, &t, who.org_id)?;
+                    let map = crate::casework::collab::required_actions(c, &t, who.org_id)?;
                     json!(map
                         .get(&caller.organisation.name)
                         .and_then(Value::as_bool)
@@ -1157,7 +1159,9 @@ pub fn add_extra(
                 }
                 (Kind::Task, "actionRequiredMap") => {
                     let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
-                    Value::Object(super::collab::required_actions(c, &t, who.org_id)?)
+                    Value::Object(crate::casework::collab::required_actions(
+                        c, &t, who.org_id,
+                    )?)
                 }
                 (Kind::Log, "taskId") => {
                     let t: Option<i64> = logs::table

@@ -1,0 +1,90 @@
+//! How Cortex jobs and actions of hive-service look through its API (`listJob`, the case's
+//! analyzer jobs, responder actions).
+
+use crate::access::{self, Entity};
+use crate::casework::Actor;
+use crate::db::casework::CortexJobRow;
+use crate::db::schema::cortex_jobs;
+use crate::db::{format_id, DbConn};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use service_kit::error::ApiError;
+
+/// Renders an analyzer job as TheHive does (`_type` `case_artifact_job`, `operations` as
+/// JSON text).
+pub fn render_job(j: &CortexJobRow) -> Value {
+    let mut v = json!({
+        "_id": format_id(j.id),
+        "id": format_id(j.id),
+        "_type": "case_artifact_job",
+        "_createdBy": j.created_by,
+        "_createdAt": j.created_at,
+        "analyzerId": j.worker_id,
+        "analyzerName": j.worker_name,
+        "analyzerDefinition": j.worker_definition,
+        "status": j.status,
+        "startDate": j.start_date,
+        "cortexId": j.cortex_id,
+        "cortexJobId": j.cortex_job_id.clone().unwrap_or_default(),
+        "operations": j.operations,
+    });
+    common(j, &mut v);
+    v
+}
+
+/// Renders a responder action as TheHive does (`_type` `action`).
+pub fn render_action(j: &CortexJobRow) -> Value {
+    let mut v = json!({
+        "_id": format_id(j.id),
+        "id": format_id(j.id),
+        "_type": "action",
+        "_createdBy": j.created_by,
+        "_createdAt": j.created_at,
+        "responderId": j.worker_id,
+        "responderName": j.worker_name,
+        "responderDefinition": j.worker_definition,
+        "cortexId": j.cortex_id,
+        "cortexJobId": j.cortex_job_id.clone().unwrap_or_default(),
+        "objectType": j.object_type,
+        "objectId": format_id(j.object_id),
+        "status": j.status,
+        "startDate": j.start_date,
+        "operations": j.operations,
+        "report": {},
+    });
+    common(j, &mut v);
+    v
+}
+
+/// The analyzer jobs of the organisation, newest first, for the Query API (`listJob`):
+/// only those the access layer lets the caller see (restricted cases stay hidden).
+pub fn org_jobs(c: &mut DbConn, actor: &Actor) -> Result<Vec<Value>, ApiError> {
+    let rows: Vec<CortexJobRow> = cortex_jobs::table
+        .filter(cortex_jobs::organisation_id.eq(actor.org_id))
+        .filter(cortex_jobs::kind.eq("analyzer"))
+        .filter(access::visible(Entity::CortexJob, actor, "cortex_jobs"))
+        .order(cortex_jobs::id.desc())
+        .limit(10_000)
+        .select(CortexJobRow::as_select())
+        .load(c)?;
+    Ok(rows.iter().map(render_job).collect())
+}
+
+fn common(j: &CortexJobRow, v: &mut Value) {
+    if let Some(u) = &j.updated_by {
+        v["_updatedBy"] = json!(u);
+    }
+    if let Some(u) = j.updated_at {
+        v["_updatedAt"] = json!(u);
+    }
+    if let Some(e) = j.end_date {
+        v["endDate"] = json!(e);
+    }
+    if let Some(r) = j
+        .report
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+    {
+        v["report"] = r;
+    }
+}
