@@ -272,7 +272,11 @@ impl Engine {
                     .filter(jobs::request_id.is_not_null())
                     .filter(jobs::announced.is_null())
                     .filter(jobs::end_date.lt(before))
-                    .filter(jobs::status.eq_any(["Success", "Failure", "Deleted"]))
+                    .filter(jobs::status.eq_any([
+                        JobStatus::Success.as_str(),
+                        JobStatus::Failure.as_str(),
+                        JobStatus::Deleted.as_str(),
+                    ]))
                     .order(jobs::end_date.asc())
                     .limit(200)
                     .select(JobRow::as_select())

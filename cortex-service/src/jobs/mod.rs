@@ -49,8 +49,7 @@ pub fn render_job(j: &JobRow, with_report: Option<&[ArtifactRow]>) -> OutputJob 
             "success": false,
         }),
         JobStatus::InProgress => Value::String("Running".into()),
-        JobStatus::Waiting => Value::String("Waiting".into()),
-        JobStatus::Deleted => Value::String("Deleted".into()),
+        JobStatus::Waiting | JobStatus::Deleted => Value::String(st.as_str().into()),
     });
     OutputJob {
         id: j.id.clone(),
@@ -488,7 +487,7 @@ pub fn create_job(c: &mut DbConn, new: NewJob) -> Result<(JobRow, bool), ApiErro
         let hit: Option<JobRow> = jobs::table
             .filter(jobs::cache_tag.eq(&job.cache_tag))
             .filter(jobs::organization_id.eq(&job.organization_id))
-            .filter(jobs::status.ne_all(["Failure", "Deleted"]))
+            .filter(jobs::status.ne_all([JobStatus::Failure.as_str(), JobStatus::Deleted.as_str()]))
             .filter(jobs::start_date.ge(since))
             .order(jobs::start_date.desc())
             .select(JobRow::as_select())

@@ -181,7 +181,7 @@ pub async fn get(
 async fn with_report(db: &Db, org: String, id: String) -> Result<OutputJob, ApiError> {
     db.read(move |c| {
         let row = find_job(c, &org, &id)?;
-        let arts = if row.status == "Success" {
+        let arts = if row.status == JobStatus::Success.as_str() {
             artifacts_of(c, &row.id)?
         } else {
             Vec::new()

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use service_kit::error::ApiError;
 use shared_models::casework::InputTask;
+use shared_models::cortex::JobStatus;
 use std::collections::HashMap;
 
 /// The tag that asks for an artifact to be imported.
@@ -42,7 +43,7 @@ impl Ended {
     /// A failure that never reached a worker (unknown server, refused request...).
     pub fn failure(message: impl Into<String>) -> Ended {
         Ended {
-            status: "Failure".into(),
+            status: JobStatus::Failure.as_str().into(),
             cortex_job_id: None,
             worker: None,
             start_date: None,
@@ -84,7 +85,7 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     // What the job changes is written as its user: only while that user still sees the
     // object (the access layer), else the report is kept and nothing is applied.
     let allowed = crate::access::sees(c, crate::access::Entity::CortexJob, &actor, job.id)?;
-    if ended.status == "Success" && !allowed {
+    if ended.status == JobStatus::Success.as_str() && !allowed {
         operations.push(json!({
             "status": "Failure",
             "message": format!(
@@ -93,7 +94,7 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
             ),
         }));
     }
-    if ended.status == "Success" && allowed {
+    if ended.status == JobStatus::Success.as_str() && allowed {
         if job.kind == "analyzer" {
             analyzer_results(c, &actor, &job, &ended)?;
         }

@@ -810,7 +810,7 @@ impl Connector {
                 }
                 // Forward only: an InProgress seen first is not undone by a late Waiting.
                 let status = if status.is_final()
-                    || job.status == "InProgress" && status == JobStatus::Waiting
+                    || job.status == JobStatus::InProgress.as_str() && status == JobStatus::Waiting
                 {
                     job.status.clone()
                 } else {
@@ -899,9 +899,9 @@ impl Connector {
         }
         Ended {
             status: match out.status {
-                JobStatus::Success => "Success",
-                JobStatus::Deleted => "Deleted",
-                _ => "Failure",
+                JobStatus::Success => JobStatus::Success.as_str(),
+                JobStatus::Deleted => JobStatus::Deleted.as_str(),
+                _ => JobStatus::Failure.as_str(),
             }
             .into(),
             cortex_job_id: Some(out.id.clone()),
@@ -1162,7 +1162,7 @@ impl Connector {
                 let now = now_ms();
                 diesel::update(target)
                     .set((
-                        cortex_jobs::status.eq("InProgress"),
+                        cortex_jobs::status.eq(JobStatus::InProgress.as_str()),
                         cortex_jobs::cortex_job_id.eq(Some(cortex_job_id)),
                         cortex_jobs::dispatch.eq("sent"),
                         cortex_jobs::worker_id.eq(worker.0),
