@@ -5,6 +5,7 @@
 //! then the operations the worker returned (responders, and analyzers as TheHive 4 does),
 //! each in its own savepoint and recorded with its outcome on the job.
 
+use super::Dispatch;
 use crate::casework::observables::{self as obs, NewFile, NewObservable, Parent};
 use crate::casework::values::{self, Patch};
 use crate::casework::{self as cw, Actor};
@@ -64,7 +65,7 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     else {
         return Ok(None);
     };
-    if job.dispatch == "done" {
+    if job.dispatch == Dispatch::Done.as_str() {
         return Ok(None);
     }
     // Taken first, atomically: of two finishers of one job (a repeated event, another
@@ -72,9 +73,9 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     let taken = diesel::update(
         cortex_jobs::table
             .find(id)
-            .filter(cortex_jobs::dispatch.ne("done")),
+            .filter(cortex_jobs::dispatch.ne(Dispatch::Done.as_str())),
     )
-    .set(cortex_jobs::dispatch.eq("done"))
+    .set(cortex_jobs::dispatch.eq(Dispatch::Done.as_str()))
     .execute(c)?;
     if taken == 0 {
         return Ok(None);
@@ -121,7 +122,7 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     job.end_date = Some(now);
     job.report = Some(ended.report.to_string());
     job.operations = Value::Array(operations).to_string();
-    job.dispatch = "done".into();
+    job.dispatch = Dispatch::Done.as_str().into();
     job.updated_at = Some(now);
     job.updated_by = Some(job.created_by.clone());
     diesel::update(cortex_jobs::table.find(job.id))

@@ -18,6 +18,7 @@
 
 use super::apply::{self, Ended};
 use super::client::{CallError, Server};
+use super::Dispatch;
 use crate::casework::observables::NewFile;
 use crate::casework::{self as cw, render, Actor};
 use crate::config::CortexSettings;
@@ -356,7 +357,7 @@ impl Connector {
                 .db
                 .read(move |c| {
                     Ok(cortex_jobs::table
-                        .filter(cortex_jobs::dispatch.eq("pending"))
+                        .filter(cortex_jobs::dispatch.eq(Dispatch::Pending.as_str()))
                         .filter(cortex_jobs::next_attempt.le(now))
                         .order(cortex_jobs::next_attempt.asc())
                         .limit(200)
@@ -385,7 +386,7 @@ impl Connector {
             .write(move |c| {
                 diesel::update(
                     cortex_jobs::table
-                        .filter(cortex_jobs::dispatch.eq("sent"))
+                        .filter(cortex_jobs::dispatch.eq(Dispatch::Sent.as_str()))
                         .filter(cortex_jobs::transport.eq("amqp"))
                         .filter(cortex_jobs::cortex_job_id.is_null())
                         .filter(
@@ -397,7 +398,7 @@ impl Connector {
                         ),
                 )
                 .set((
-                    cortex_jobs::dispatch.eq("pending"),
+                    cortex_jobs::dispatch.eq(Dispatch::Pending.as_str()),
                     cortex_jobs::next_attempt.eq(now_ms()),
                     cortex_jobs::updated_at.eq(Some(now_ms())),
                 ))
@@ -410,7 +411,7 @@ impl Connector {
             .db
             .read(move |c| {
                 Ok(cortex_jobs::table
-                    .filter(cortex_jobs::dispatch.eq("sent"))
+                    .filter(cortex_jobs::dispatch.eq(Dispatch::Sent.as_str()))
                     .filter(cortex_jobs::cortex_job_id.is_not_null())
                     .filter(cortex_jobs::updated_at.lt(before))
                     .order(cortex_jobs::updated_at.asc())
@@ -469,7 +470,7 @@ impl Connector {
             .db
             .read(move |c| {
                 Ok(cortex_jobs::table
-                    .filter(cortex_jobs::dispatch.eq("pending"))
+                    .filter(cortex_jobs::dispatch.eq(Dispatch::Pending.as_str()))
                     .filter(cortex_jobs::next_attempt.le(now))
                     .limit(1_000)
                     .select(cortex_jobs::id)
@@ -500,7 +501,7 @@ impl Connector {
                 let n = diesel::update(
                     cortex_jobs::table
                         .find(id)
-                        .filter(cortex_jobs::dispatch.eq("pending"))
+                        .filter(cortex_jobs::dispatch.eq(Dispatch::Pending.as_str()))
                         .filter(cortex_jobs::next_attempt.le(now)),
                 )
                 .set(cortex_jobs::next_attempt.eq(now + CLAIM_MS))
@@ -624,7 +625,7 @@ impl Connector {
             .await
             .ok()
             .flatten()
-            .is_some_and(|d| d == "pending")
+            .is_some_and(|d| d == Dispatch::Pending.as_str())
     }
 
     /// The id on `server` of the worker `key` (an id or a name), from that server's list.
@@ -772,10 +773,10 @@ impl Connector {
                 diesel::update(
                     cortex_jobs::table
                         .find(id)
-                        .filter(cortex_jobs::dispatch.eq("pending")),
+                        .filter(cortex_jobs::dispatch.eq(Dispatch::Pending.as_str())),
                 )
                 .set((
-                    cortex_jobs::dispatch.eq("sent"),
+                    cortex_jobs::dispatch.eq(Dispatch::Sent.as_str()),
                     cortex_jobs::transport.eq("amqp"),
                 ))
                 .execute(c)?;
@@ -805,7 +806,7 @@ impl Connector {
                 else {
                     return Ok(());
                 };
-                if job.dispatch == "done" {
+                if job.dispatch == Dispatch::Done.as_str() {
                     return Ok(());
                 }
                 // Forward only: an InProgress seen first is not undone by a late Waiting.
@@ -821,12 +822,12 @@ impl Connector {
                 diesel::update(
                     cortex_jobs::table
                         .find(id)
-                        .filter(cortex_jobs::dispatch.ne("done")),
+                        .filter(cortex_jobs::dispatch.ne(Dispatch::Done.as_str())),
                 )
                 .set((
                     cortex_jobs::cortex_job_id.eq(Some(cortex_job_id)),
                     cortex_jobs::status.eq(status),
-                    cortex_jobs::dispatch.eq("sent"),
+                    cortex_jobs::dispatch.eq(Dispatch::Sent.as_str()),
                     cortex_jobs::transport.eq(transport),
                     cortex_jobs::worker_id.eq(worker.0),
                     cortex_jobs::worker_name.eq(worker.1),
@@ -1036,7 +1037,7 @@ impl Connector {
                 .await
                 .unwrap_or(None);
             let Some(job) = job else { return };
-            if job.dispatch != "sent" {
+            if job.dispatch != Dispatch::Sent.as_str() {
                 return;
             }
             let (Some(server), Some(cortex_job)) =
@@ -1077,7 +1078,7 @@ impl Connector {
             .db
             .read(|c| {
                 Ok(cortex_jobs::table
-                    .filter(cortex_jobs::dispatch.eq("sent"))
+                    .filter(cortex_jobs::dispatch.eq(Dispatch::Sent.as_str()))
                     .filter(cortex_jobs::transport.eq("rest"))
                     .select(cortex_jobs::id)
                     .load(c)?)
@@ -1131,7 +1132,7 @@ impl Connector {
                     let Some(job) = self.by_request(rid.clone()).await? else {
                         return Ok(());
                     };
-                    if job.dispatch == "done" {
+                    if job.dispatch == Dispatch::Done.as_str() {
                         return Ok(());
                     }
                     self.server(&job.cortex_id)
@@ -1158,13 +1159,13 @@ impl Connector {
             .write(move |c| {
                 let target = cortex_jobs::table
                     .filter(cortex_jobs::request_id.eq(&rid))
-                    .filter(cortex_jobs::dispatch.ne("done"));
+                    .filter(cortex_jobs::dispatch.ne(Dispatch::Done.as_str()));
                 let now = now_ms();
                 diesel::update(target)
                     .set((
                         cortex_jobs::status.eq(JobStatus::InProgress.as_str()),
                         cortex_jobs::cortex_job_id.eq(Some(cortex_job_id)),
-                        cortex_jobs::dispatch.eq("sent"),
+                        cortex_jobs::dispatch.eq(Dispatch::Sent.as_str()),
                         cortex_jobs::worker_id.eq(worker.0),
                         cortex_jobs::worker_name.eq(worker.1),
                         cortex_jobs::worker_definition.eq(worker.2),

@@ -11,6 +11,7 @@ use crate::casework::{self as cw, Actor};
 use crate::cortex::apply::{self, Ended};
 use crate::cortex::connector::prepare_new;
 pub use crate::cortex::render::{org_jobs, render_action, render_job};
+use crate::cortex::Dispatch;
 use crate::db::casework::CortexJobRow;
 use crate::db::schema::cortex_jobs;
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
@@ -262,7 +263,7 @@ async fn create_jobs(
             let rows = fail_unknown(c, rows, &known)?;
             let prepared = rows
                 .iter()
-                .filter(|r| r.dispatch == "pending")
+                .filter(|r| r.dispatch == Dispatch::Pending.as_str())
                 .map(|r| prepare_new(c, &actor, r.clone()))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((rows, prepared))
@@ -338,7 +339,7 @@ fn insert(
         operations: "[]".into(),
         parameters: parameters.to_string(),
         tlp,
-        dispatch: "pending".into(),
+        dispatch: Dispatch::Pending.as_str().into(),
         transport: transport.into(),
         attempts: 0,
         // Claimed at birth when it is submitted right away (the sweep leaves it alone).
@@ -526,7 +527,7 @@ pub async fn create_action(
                 servers.contains(&cortex_id),
             )?;
             let row = fail_unknown(c, vec![row], &servers)?.remove(0);
-            let prepared = if row.dispatch == "pending" {
+            let prepared = if row.dispatch == Dispatch::Pending.as_str() {
                 Some(prepare_new(c, &actor, row.clone())?)
             } else {
                 None
