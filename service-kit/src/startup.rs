@@ -174,7 +174,8 @@ impl<S: Service> Application<S> {
             store.sweep_grace_secs,
             S::SWEEP,
         );
-        crate::extract::learn_rendered(&openapi::<S>());
+        let document = openapi::<S>();
+        crate::extract::learn_rendered(&document);
         let app_state = state.clone();
         let listener = TcpListener::bind(
             settings
@@ -187,8 +188,7 @@ impl<S: Service> Application<S> {
             .map_err(|e| StartupError::Bind(e.to_string()))?
             .port();
         let doc = Arc::new(
-            serde_json::to_string(&openapi::<S>())
-                .map_err(|e| StartupError::Bind(e.to_string()))?,
+            serde_json::to_string(&document).map_err(|e| StartupError::Bind(e.to_string()))?,
         );
         let max_json = settings.http().max_json_bytes;
         let uploads = web::Data::new(uploads);

@@ -1279,21 +1279,8 @@ pub fn try_sql(
             Some("page") if last => {
                 let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
                 let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
-                let total = op
-                    .get("extraData")
-                    .and_then(Value::as_array)
-                    .is_some_and(|e| e.iter().any(|x| x == "total"));
-                extras = op
-                    .get("extraData")
-                    .and_then(Value::as_array)
-                    .map(|e| {
-                        e.iter()
-                            .filter_map(Value::as_str)
-                            .filter(|x| *x != "total")
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let (total, more) = page_extra_data(op);
+                extras = more;
                 page = Some((from, to, total));
             }
             Some("count" | "limitedCount") if last => count = true,
@@ -1411,4 +1398,20 @@ fn load_in_order(c: &mut DbConn, kind: Kind, ids: &[i64]) -> Result<Vec<Value>, 
         });
     }
     Ok(out)
+}
+
+/// A `page` step's `extraData`: whether it asks for the total, and the other names.
+pub fn page_extra_data(op: &Value) -> (bool, Vec<String>) {
+    let names: Vec<&str> = op
+        .get("extraData")
+        .and_then(Value::as_array)
+        .map(|e| e.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let total = names.contains(&"total");
+    let extras = names
+        .into_iter()
+        .filter(|x| *x != "total")
+        .map(str::to_string)
+        .collect();
+    (total, extras)
 }

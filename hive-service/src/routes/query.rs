@@ -403,24 +403,10 @@ pub(crate) fn run(
             "page" => {
                 let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
                 let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
-                let wants_total = op
-                    .get("extraData")
-                    .and_then(Value::as_array)
-                    .is_some_and(|e| e.iter().any(|x| x == "total"));
+                let (wants_total, extras) = casework::page_extra_data(op);
                 if wants_total {
                     total = Some(items.len());
                 }
-                let extras: Vec<String> = op
-                    .get("extraData")
-                    .and_then(Value::as_array)
-                    .map(|e| {
-                        e.iter()
-                            .filter_map(Value::as_str)
-                            .filter(|x| *x != "total")
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 let end = to.unwrap_or(usize::MAX).min(items.len());
                 items = if from < end {
                     items.drain(from..end).collect()
