@@ -6,10 +6,10 @@ use crate::auth::{store_key_row, ADMIN_ORG};
 use crate::config::Settings;
 use crate::db::schema::*;
 use crate::db::DbConn;
-use crate::db::{now_ms, Db, OrganizationRow, UserRow};
+use crate::db::{now_ms, OrganizationRow, UserRow};
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
-use service_kit::bootstrap::{first_start, FirstPassword, Seed};
+use service_kit::bootstrap::{FirstPassword, Seed};
 use service_kit::error::ApiError;
 
 /// Login of the built-in superadmin.
@@ -17,18 +17,10 @@ pub const ADMIN_LOGIN: &str = "admin";
 /// Who created built-in data.
 pub const SYSTEM: &str = "init";
 
-/// Creates what an empty database lacks and returns the instance secret.
-pub fn run(
-    db: &Db,
-    settings: &Settings,
-    vault: &crate::auth::vault::Vault,
-) -> Result<Vec<u8>, ApiError> {
-    first_start(db, settings, ADMIN_LOGIN, &CortexSeed { settings, vault })
-}
-
-struct CortexSeed<'a> {
-    settings: &'a Settings,
-    vault: &'a crate::auth::vault::Vault,
+/// What an empty database gets, and what every start applies.
+pub struct CortexSeed<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) vault: &'a crate::auth::vault::Vault,
 }
 
 impl Seed for CortexSeed<'_> {
@@ -40,8 +32,26 @@ impl Seed for CortexSeed<'_> {
         Ok(n == 0)
     }
 
+    /// Seeds an empty database: organization `cortex` and its superadmin.
     fn seed(&self, c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
-        seed(c, first)
+        let now = now_ms();
+        diesel::insert_into(organizations::table)
+            .values(&OrganizationRow::new(
+                ADMIN_ORG,
+                "Organization of the superadmins",
+                SYSTEM,
+            ))
+            .execute(c)?;
+        diesel::insert_into(users::table)
+            .values(&UserRow {
+                roles: r#"["superadmin"]"#.into(),
+                password_hash: Some(first.hash()?),
+                password_changed_at: now,
+                ..UserRow::new(ADMIN_LOGIN, "Administrator", ADMIN_ORG, SYSTEM)
+            })
+            .execute(c)?;
+        tracing::info!("bootstrapped an empty database: organization cortex, superadmin admin");
+        Ok(())
     }
 
     /// The superadmin's fixed key and the service account, when configured.
@@ -56,29 +66,6 @@ impl Seed for CortexSeed<'_> {
         Ok(())
     }
 }
-
-/// Seeds an empty database: organization `cortex` and its superadmin.
-fn seed(c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
-    let now = now_ms();
-    diesel::insert_into(organizations::table)
-        .values(&OrganizationRow::new(
-            ADMIN_ORG,
-            "Organization of the superadmins",
-            SYSTEM,
-        ))
-        .execute(c)?;
-    diesel::insert_into(users::table)
-        .values(&UserRow {
-            roles: r#"["superadmin"]"#.into(),
-            password_hash: Some(first.hash()?),
-            password_changed_at: now,
-            ..UserRow::new(ADMIN_LOGIN, "Administrator", ADMIN_ORG, SYSTEM)
-        })
-        .execute(c)?;
-    tracing::info!("bootstrapped an empty database: organization cortex, superadmin admin");
-    Ok(())
-}
-
 /// Makes the service account's organization and user if missing, and sets its key.
 fn service_account(
     c: &mut crate::db::DbConn,

@@ -18,8 +18,6 @@ pub mod submissions;
 pub mod workers;
 
 use service_kit::body::Uploads;
-use service_kit::datastore::SweepQueries;
-use service_kit::error::ApiError;
 use service_kit::service::Routes;
 use service_kit::{Service, Started};
 use std::sync::Arc;
@@ -30,11 +28,6 @@ pub struct Cortex;
 
 /// cortex-service's application (see [`service_kit::startup::Application`]).
 pub type Application = service_kit::startup::Application<Cortex>;
-
-/// cortex-service's OpenAPI document.
-pub fn openapi() -> serde_json::Value {
-    service_kit::startup::openapi::<Cortex>()
-}
 
 /// State of this service handed to every request, beside the database and the broker.
 #[derive(Debug)]
@@ -52,23 +45,21 @@ pub struct ServiceState {
 }
 
 impl Service for Cortex {
-    const NAME: &'static str = "cortex-service";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const EVENTS_EXCHANGE: &'static str = "cortex.events";
-    const PUBLIC_ROUTES: &'static [&'static str] = routes::PUBLIC_ROUTES;
-    const MIGRATIONS: db::Migrations = db::MIGRATIONS;
-    const ROUTES: Routes = routes::ROUTES;
-    const SWEEP: SweepQueries = SweepQueries::new(referenced_files);
     type Settings = config::Settings;
     type State = ServiceState;
-    type Caller = auth::Caller;
+    type Auth = auth::Authenticator;
+    const NAME: &'static str = "cortex-service";
+    const ADMIN_LOGIN: &'static str = bootstrap::ADMIN_LOGIN;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const EVENTS_EXCHANGE: &'static str = "cortex.events";
+    const MIGRATIONS: db::Migrations = db::MIGRATIONS;
+    const ROUTES: Routes = routes::ROUTES;
 
-    fn bootstrap(
-        db: &db::Db,
-        settings: &config::Settings,
-        vault: &auth::vault::Vault,
-    ) -> Result<Vec<u8>, ApiError> {
-        bootstrap::run(db, settings, vault)
+    fn seed<'a>(
+        settings: &'a config::Settings,
+        vault: &'a auth::vault::Vault,
+    ) -> impl service_kit::bootstrap::Seed + 'a {
+        bootstrap::CortexSeed { settings, vault }
     }
 
     /// Reads the worker definitions and starts the job engine and the submissions consumer.
@@ -116,71 +107,52 @@ impl Service for Cortex {
             catalog,
             engine,
             jobs: job_settings,
-            auth: Arc::new(auth::Authenticator::new(
-                s.db.clone(),
-                s.session_secret,
-                &settings.auth,
-                s.vault,
-            )),
+            auth: Arc::new(auth::Authenticator::new(s.auth)),
         })
     }
 
-    fn configure(
-        state: &actix_web::web::Data<ServiceState>,
-        cfg: &mut actix_web::web::ServiceConfig,
-    ) {
-        cfg.app_data(actix_web::web::Data::new(state.auth.clone()));
-    }
-
-    async fn authenticate(req: &actix_web::HttpRequest) -> Result<auth::Caller, ApiError> {
-        auth::authenticate_request(req).await
-    }
-
-    fn identity(caller: &auth::Caller) -> service_kit::http::RequestIdentity {
-        service_kit::http::RequestIdentity {
-            user: caller.login().to_string(),
-            organisation: caller.organization.id.clone(),
+    /// Of a batch of SHA-256s, those a job or an artifact references (their `attachment.id`,
+    /// read once per pass into `pass`).
+    fn referenced_files(
+        c: &mut db::DbConn,
+        batch: &[String],
+        pass: &mut Option<std::collections::HashSet<String>>,
+    ) -> Result<std::collections::HashSet<String>, String> {
+        use db::schema::{artifacts, jobs};
+        use diesel::prelude::*;
+        if pass.is_none() {
+            let mut all = std::collections::HashSet::new();
+            let mut add = |rows: Vec<Option<String>>| {
+                for a in rows.into_iter().flatten() {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&a) {
+                        if let Some(id) = v.get("id").and_then(serde_json::Value::as_str) {
+                            all.insert(id.to_string());
+                        }
+                    }
+                }
+            };
+            add(jobs::table
+                .filter(jobs::attachment.is_not_null())
+                .select(jobs::attachment)
+                .load(c)
+                .map_err(|e| e.to_string())?);
+            add(artifacts::table
+                .filter(artifacts::attachment.is_not_null())
+                .select(artifacts::attachment)
+                .load(c)
+                .map_err(|e| e.to_string())?);
+            *pass = Some(all);
         }
+        Ok(pass.as_ref().map_or_else(Default::default, |all| {
+            batch.iter().filter(|s| all.contains(*s)).cloned().collect()
+        }))
+    }
+
+    fn auth(state: &ServiceState) -> &Arc<auth::Authenticator> {
+        &state.auth
     }
 
     /// Nothing to hand over: jobs left running are recovered by the other instances, or at
     /// the next start.
     async fn shutdown(_state: &ServiceState) {}
-}
-
-/// Of a batch of SHA-256s, those a job or an artifact references (their `attachment.id`,
-/// read once per pass into `pass`).
-fn referenced_files(
-    c: &mut db::DbConn,
-    batch: &[String],
-    pass: &mut Option<std::collections::HashSet<String>>,
-) -> Result<std::collections::HashSet<String>, String> {
-    use db::schema::{artifacts, jobs};
-    use diesel::prelude::*;
-    if pass.is_none() {
-        let mut all = std::collections::HashSet::new();
-        let mut add = |rows: Vec<Option<String>>| {
-            for a in rows.into_iter().flatten() {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&a) {
-                    if let Some(id) = v.get("id").and_then(serde_json::Value::as_str) {
-                        all.insert(id.to_string());
-                    }
-                }
-            }
-        };
-        add(jobs::table
-            .filter(jobs::attachment.is_not_null())
-            .select(jobs::attachment)
-            .load(c)
-            .map_err(|e| e.to_string())?);
-        add(artifacts::table
-            .filter(artifacts::attachment.is_not_null())
-            .select(artifacts::attachment)
-            .load(c)
-            .map_err(|e| e.to_string())?);
-        *pass = Some(all);
-    }
-    Ok(pass.as_ref().map_or_else(Default::default, |all| {
-        batch.iter().filter(|s| all.contains(*s)).cloned().collect()
-    }))
 }

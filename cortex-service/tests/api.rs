@@ -4,10 +4,11 @@ use service_kit::test_support as common;
 
 use common::Backend;
 use cortex_service::config::Settings;
-use cortex_service::{openapi, Application};
+use cortex_service::{Application, Cortex};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use service_kit::settings::LoadSettings;
+use service_kit::Service;
 
 async fn start(backend: &Backend) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -21,7 +22,7 @@ async fn start(backend: &Backend) -> (String, tempfile::TempDir) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_but_the_public_ones_needs_credentials() {
-    let doc = serde_json::to_value(openapi()).expect("doc");
+    let doc = serde_json::to_value(Cortex::openapi()).expect("doc");
     for backend in common::backends("cortex_deny") {
         let (base, _dir) = start(&backend).await;
         let public = cortex_service::routes::PUBLIC_ROUTES;
@@ -31,7 +32,7 @@ async fn every_route_but_the_public_ones_needs_credentials() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openapi_export_is_current() {
-    let doc = serde_json::to_value(openapi()).expect("doc");
+    let doc = serde_json::to_value(Cortex::openapi()).expect("doc");
     common::check_openapi_export(&doc, "cortex-service.json");
 }
 

@@ -4,14 +4,13 @@
 //! before it writes, so several instances may start at once.
 
 use crate::auth::{ADMIN_ORG, SYSTEM_LOGIN};
-use crate::config::Settings;
 use crate::db::models::*;
 use crate::db::schema::*;
 use crate::db::DbConn;
-use crate::db::{next_id, now_ms, Db};
+use crate::db::{next_id, now_ms};
 use crate::domain::permissions::BUILT_IN_PROFILES;
 use diesel::prelude::*;
-use service_kit::bootstrap::{first_start, FirstPassword, Seed};
+use service_kit::bootstrap::{FirstPassword, Seed};
 use service_kit::error::ApiError;
 
 /// Login of the built-in administrator.
@@ -37,17 +36,9 @@ pub const BUILT_IN_OBSERVABLE_TYPES: &[(&str, bool)] = &[
     ("hostname", false),
 ];
 
-/// Creates what an empty database lacks and returns the instance secret.
-pub fn run(
-    db: &Db,
-    settings: &Settings,
-    vault: &crate::auth::vault::Vault,
-) -> Result<Vec<u8>, ApiError> {
-    first_start(db, settings, ADMIN_LOGIN, &HiveSeed { vault })
-}
-
-struct HiveSeed<'a> {
-    vault: &'a crate::auth::vault::Vault,
+/// What an empty database gets, and what every start applies.
+pub struct HiveSeed<'a> {
+    pub(crate) vault: &'a crate::auth::vault::Vault,
 }
 
 impl Seed for HiveSeed<'_> {
@@ -59,8 +50,68 @@ impl Seed for HiveSeed<'_> {
         Ok(n == 0)
     }
 
+    /// Seeds an empty database.
     fn seed(&self, c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
-        seed(c, first)
+        let now = now_ms();
+        let org = OrganisationRow {
+            id: next_id(),
+            name: ADMIN_ORG.into(),
+            description: "Organisation for platform administration".into(),
+            task_rule: "manual".into(),
+            observable_rule: "manual".into(),
+            locked: false,
+            created_by: SYSTEM_LOGIN.into(),
+            created_at: now,
+            updated_by: None,
+            updated_at: None,
+        };
+        diesel::insert_into(organisations::table)
+            .values(&org)
+            .execute(c)?;
+        let mut admin_profile = 0;
+        for (name, perms) in BUILT_IN_PROFILES {
+            let row = ProfileRow {
+                id: next_id(),
+                name: (*name).into(),
+                permissions: serde_json::to_string(perms).map_err(ApiError::internal)?,
+                created_by: SYSTEM_LOGIN.into(),
+                created_at: now,
+                updated_by: None,
+                updated_at: None,
+            };
+            if *name == "admin" {
+                admin_profile = row.id;
+            }
+            diesel::insert_into(profiles::table)
+                .values(&row)
+                .execute(c)?;
+        }
+        for (name, is_attachment) in BUILT_IN_OBSERVABLE_TYPES {
+            diesel::insert_into(observable_types::table)
+                .values(&ObservableTypeRow {
+                    id: next_id(),
+                    name: (*name).into(),
+                    is_attachment: *is_attachment,
+                    created_by: SYSTEM_LOGIN.into(),
+                    created_at: now,
+                })
+                .execute(c)?;
+        }
+        let user = UserRow {
+            password_hash: Some(first.hash()?),
+            ..UserRow::new(ADMIN_LOGIN, "Administrator", SYSTEM_LOGIN)
+        };
+        diesel::insert_into(users::table).values(&user).execute(c)?;
+        diesel::insert_into(memberships::table)
+            .values(&MembershipRow {
+                user_id: user.id,
+                organisation_id: org.id,
+                profile_id: admin_profile,
+                is_default: true,
+            })
+            .execute(c)?;
+        tracing::info!("bootstrapped an empty database: organisation admin, profiles, observable types, {ADMIN_LOGIN}");
+        Ok(())
     }
 
     /// The fixed key of the administrator, when configured.
@@ -87,68 +138,4 @@ impl Seed for HiveSeed<'_> {
         }
         Ok(())
     }
-}
-
-/// Seeds an empty database.
-fn seed(c: &mut DbConn, first: &FirstPassword) -> Result<(), ApiError> {
-    let now = now_ms();
-    let org = OrganisationRow {
-        id: next_id(),
-        name: ADMIN_ORG.into(),
-        description: "Organisation for platform administration".into(),
-        task_rule: "manual".into(),
-        observable_rule: "manual".into(),
-        locked: false,
-        created_by: SYSTEM_LOGIN.into(),
-        created_at: now,
-        updated_by: None,
-        updated_at: None,
-    };
-    diesel::insert_into(organisations::table)
-        .values(&org)
-        .execute(c)?;
-    let mut admin_profile = 0;
-    for (name, perms) in BUILT_IN_PROFILES {
-        let row = ProfileRow {
-            id: next_id(),
-            name: (*name).into(),
-            permissions: serde_json::to_string(perms).map_err(ApiError::internal)?,
-            created_by: SYSTEM_LOGIN.into(),
-            created_at: now,
-            updated_by: None,
-            updated_at: None,
-        };
-        if *name == "admin" {
-            admin_profile = row.id;
-        }
-        diesel::insert_into(profiles::table)
-            .values(&row)
-            .execute(c)?;
-    }
-    for (name, is_attachment) in BUILT_IN_OBSERVABLE_TYPES {
-        diesel::insert_into(observable_types::table)
-            .values(&ObservableTypeRow {
-                id: next_id(),
-                name: (*name).into(),
-                is_attachment: *is_attachment,
-                created_by: SYSTEM_LOGIN.into(),
-                created_at: now,
-            })
-            .execute(c)?;
-    }
-    let user = UserRow {
-        password_hash: Some(first.hash()?),
-        ..UserRow::new(ADMIN_LOGIN, "Administrator", SYSTEM_LOGIN)
-    };
-    diesel::insert_into(users::table).values(&user).execute(c)?;
-    diesel::insert_into(memberships::table)
-        .values(&MembershipRow {
-            user_id: user.id,
-            organisation_id: org.id,
-            profile_id: admin_profile,
-            is_default: true,
-        })
-        .execute(c)?;
-    tracing::info!("bootstrapped an empty database: organisation admin, profiles, observable types, {ADMIN_LOGIN}");
-    Ok(())
 }

@@ -20,8 +20,6 @@ pub mod query;
 pub mod routes;
 
 use service_kit::body::Uploads;
-use service_kit::datastore::SweepQueries;
-use service_kit::error::ApiError;
 use service_kit::service::Routes;
 use service_kit::{Service, Started};
 use std::sync::Arc;
@@ -36,11 +34,6 @@ pub struct Hive;
 /// hive-service's application (see [`service_kit::startup::Application`]).
 pub type Application = service_kit::startup::Application<Hive>;
 
-/// hive-service's OpenAPI document.
-pub fn openapi() -> serde_json::Value {
-    service_kit::startup::openapi::<Hive>()
-}
-
 /// State of this service handed to every request, beside the database and the broker.
 #[derive(Debug)]
 pub struct ServiceState {
@@ -53,23 +46,21 @@ pub struct ServiceState {
 }
 
 impl Service for Hive {
-    const NAME: &'static str = "hive-service";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const EVENTS_EXCHANGE: &'static str = EVENTS_EXCHANGE;
-    const PUBLIC_ROUTES: &'static [&'static str] = routes::PUBLIC_ROUTES;
-    const MIGRATIONS: db::Migrations = db::MIGRATIONS;
-    const ROUTES: Routes = routes::ROUTES;
-    const SWEEP: SweepQueries = SweepQueries::new(referenced_files);
     type Settings = config::Settings;
     type State = ServiceState;
-    type Caller = auth::Caller;
+    type Auth = auth::Authenticator;
+    const NAME: &'static str = "hive-service";
+    const ADMIN_LOGIN: &'static str = bootstrap::ADMIN_LOGIN;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const EVENTS_EXCHANGE: &'static str = EVENTS_EXCHANGE;
+    const MIGRATIONS: db::Migrations = db::MIGRATIONS;
+    const ROUTES: Routes = routes::ROUTES;
 
-    fn bootstrap(
-        db: &db::Db,
-        settings: &config::Settings,
-        vault: &auth::vault::Vault,
-    ) -> Result<Vec<u8>, ApiError> {
-        bootstrap::run(db, settings, vault)
+    fn seed<'a>(
+        _settings: &'a config::Settings,
+        vault: &'a auth::vault::Vault,
+    ) -> impl service_kit::bootstrap::Seed + 'a {
+        bootstrap::HiveSeed { vault }
     }
 
     /// Starts the Cortex connector.
@@ -85,31 +76,29 @@ impl Service for Hive {
         Ok(ServiceState {
             uploads: s.uploads,
             cortex,
-            auth: Arc::new(auth::Authenticator::new(
-                s.db.clone(),
-                s.session_secret,
-                &s.settings.auth,
-                s.vault,
-            )),
+            auth: Arc::new(auth::Authenticator::new(s.auth)),
         })
     }
 
-    fn configure(
-        state: &actix_web::web::Data<ServiceState>,
-        cfg: &mut actix_web::web::ServiceConfig,
-    ) {
-        cfg.app_data(actix_web::web::Data::new(state.auth.clone()));
+    /// Of a batch of SHA-256s, those an attachment row references.
+    fn referenced_files(
+        c: &mut db::DbConn,
+        batch: &[String],
+        _pass: &mut Option<std::collections::HashSet<String>>,
+    ) -> Result<std::collections::HashSet<String>, String> {
+        use db::schema::attachments;
+        use diesel::prelude::*;
+        let found: Vec<String> = attachments::table
+            .filter(attachments::sha256.eq_any(batch))
+            .select(attachments::sha256)
+            .distinct()
+            .load(c)
+            .map_err(|e| e.to_string())?;
+        Ok(found.into_iter().collect())
     }
 
-    async fn authenticate(req: &actix_web::HttpRequest) -> Result<auth::Caller, ApiError> {
-        auth::authenticate_request(req).await
-    }
-
-    fn identity(caller: &auth::Caller) -> service_kit::http::RequestIdentity {
-        service_kit::http::RequestIdentity {
-            user: caller.login().to_string(),
-            organisation: caller.organisation.name.clone(),
-        }
+    fn auth(state: &ServiceState) -> &Arc<auth::Authenticator> {
+        &state.auth
     }
 
     /// The Cortex jobs accepted but not yet handed to their server are handed over (for up
@@ -117,21 +106,4 @@ impl Service for Hive {
     async fn shutdown(state: &ServiceState) {
         state.cortex.drain(std::time::Duration::from_secs(10)).await;
     }
-}
-
-/// Of a batch of SHA-256s, those an attachment row references.
-fn referenced_files(
-    c: &mut db::DbConn,
-    batch: &[String],
-    _pass: &mut Option<std::collections::HashSet<String>>,
-) -> Result<std::collections::HashSet<String>, String> {
-    use db::schema::attachments;
-    use diesel::prelude::*;
-    let found: Vec<String> = attachments::table
-        .filter(attachments::sha256.eq_any(batch))
-        .select(attachments::sha256)
-        .distinct()
-        .load(c)
-        .map_err(|e| e.to_string())?;
-    Ok(found.into_iter().collect())
 }

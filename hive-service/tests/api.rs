@@ -4,10 +4,11 @@ use service_kit::test_support as common;
 
 use common::Backend;
 use hive_service::config::Settings;
-use hive_service::{openapi, Application};
+use hive_service::{Application, Hive};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use service_kit::settings::LoadSettings;
+use service_kit::Service;
 
 struct Running {
     base: String,
@@ -43,7 +44,7 @@ impl Running {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_but_the_public_ones_needs_credentials() {
-    let doc = serde_json::to_value(openapi()).expect("doc");
+    let doc = serde_json::to_value(Hive::openapi()).expect("doc");
     for backend in common::backends("hive_deny") {
         let s = start(&backend, &[]).await;
         let public = hive_service::routes::PUBLIC_ROUTES;
@@ -53,7 +54,7 @@ async fn every_route_but_the_public_ones_needs_credentials() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openapi_export_is_current() {
-    let doc = serde_json::to_value(openapi()).expect("doc");
+    let doc = serde_json::to_value(Hive::openapi()).expect("doc");
     common::check_openapi_export(&doc, "hive-service.json");
 }
 

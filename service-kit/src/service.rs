@@ -6,15 +6,16 @@
 //! authentication before any handler), and the command line.
 
 use crate::auth::vault::Vault;
+use crate::auth::Authenticate;
 use crate::body::Uploads;
-use crate::datastore::{Datastore, SweepQueries};
+use crate::bootstrap::Seed;
+use crate::datastore::Datastore;
 use crate::db::{Db, Migrations};
-use crate::error::ApiError;
-use crate::http::RequestIdentity;
 use crate::messaging::Broker;
 use crate::settings::{CommonSettings, LoadSettings};
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 use std::future::Future;
+use std::sync::Arc;
 
 /// What [`Service::start`] is given.
 #[derive(Debug)]
@@ -27,10 +28,10 @@ pub struct Started<'a, S: CommonSettings> {
     pub broker: &'a Broker,
     /// The datastore, opened.
     pub datastore: &'a Datastore,
-    /// The secret signing sessions, the same on every instance (from the bootstrap).
-    pub session_secret: &'a [u8],
-    /// The key encrypting secrets at rest.
-    pub vault: Vault,
+    /// What the service's authenticator is built on: its session signer (with the secret
+    /// the bootstrap keeps, the same on every instance), password checks and the vault of
+    /// secrets at rest.
+    pub auth: crate::auth::AuthBase,
     /// Where uploads go and their limits (also given to every handler).
     pub uploads: Uploads,
 }
@@ -58,42 +59,55 @@ pub trait Service: 'static {
     const VERSION: &'static str;
     /// The topic exchange the service publishes its events on.
     const EVENTS_EXCHANGE: &'static str;
-    /// Paths answered without a credential (login, status...); every other request is
-    /// authenticated before its handler runs.
-    const PUBLIC_ROUTES: &'static [&'static str];
 
     /// The migrations and the instance lock key.
     const MIGRATIONS: Migrations;
     /// The routes and the OpenAPI document.
     const ROUTES: Routes;
-    /// What the datastore sweeper asks the service's database.
-    const SWEEP: SweepQueries;
 
     /// Its settings (declared with [`service_settings!`](crate::service_settings)).
     type Settings: LoadSettings;
     /// What its handlers are given (`web::Data<State>`), made by [`Service::start`].
     type State: Send + Sync + 'static;
-    /// Who calls, as the service's handlers extract it from the request's extensions.
-    type Caller: Send + Sync + 'static;
+    /// Its authenticator ([`Authenticate`]), kept in its state.
+    type Auth: Authenticate;
 
-    /// Creates what an empty database lacks, under the instance lock; answers the session
-    /// secret.
-    fn bootstrap(db: &Db, settings: &Self::Settings, vault: &Vault) -> Result<Vec<u8>, ApiError>;
+    /// Login of the administrator an empty database gets (who receives the first-start
+    /// password).
+    const ADMIN_LOGIN: &'static str;
+
+    /// What an empty database gets and what every start applies, run by
+    /// [`crate::bootstrap::first_start`] under the instance lock.
+    fn seed<'a>(settings: &'a Self::Settings, vault: &'a Vault) -> impl Seed + 'a;
+
+    /// The service's OpenAPI document ([`crate::startup::openapi`]).
+    fn openapi() -> serde_json::Value
+    where
+        Self: Sized,
+    {
+        crate::startup::openapi::<Self>()
+    }
 
     /// Prepares the state and starts the background tasks.
     fn start(
         started: Started<'_, Self::Settings>,
     ) -> impl Future<Output = Result<Self::State, String>>;
 
-    /// Registers what handlers extract besides the state (run for each HTTP worker).
-    fn configure(state: &web::Data<Self::State>, cfg: &mut web::ServiceConfig);
+    /// The authenticator in the service's state.
+    fn auth(state: &Self::State) -> &Arc<Self::Auth>;
 
-    /// Authenticates a request (not one of [`Service::PUBLIC_ROUTES`]) before its handler
-    /// runs; the kit leaves the caller in the request's extensions. A refusal is answered.
-    fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Self::Caller, ApiError>>;
+    /// Registers what handlers extract besides the state, the database, the broker, the
+    /// uploads and the authenticator (run for each HTTP worker); nothing by default.
+    fn configure(_state: &web::Data<Self::State>, _cfg: &mut web::ServiceConfig) {}
 
-    /// Who the caller is, for the access log.
-    fn identity(caller: &Self::Caller) -> RequestIdentity;
+    /// Of a batch of SHA-256s, those the service's rows reference (the datastore sweeper
+    /// removes the others); `pass` is this sweep pass's own memory (a service may load every
+    /// reference once per pass there).
+    fn referenced_files(
+        c: &mut crate::db::DbConn,
+        batch: &[String],
+        pass: &mut Option<std::collections::HashSet<String>>,
+    ) -> Result<std::collections::HashSet<String>, String>;
 
     /// At shutdown, once the HTTP server stopped.
     fn shutdown(state: &Self::State) -> impl Future<Output = ()>;

@@ -1,11 +1,12 @@
 //! Builds a [`Service`]: database (migrated, bootstrapped), broker, datastore, the service's
 //! state and routes, and the HTTP server on its listener (port 0 in tests).
 //!
-//! Every request but those of [`Service::PUBLIC_ROUTES`] is authenticated by
+//! Every request but those of the service's public routes ([`crate::openapi::DocPolicy::public`]) is authenticated by
 //! [`require_caller`] before its handler runs (so before its path, query or body is read);
 //! a trailing slash is ignored (`POST /api/alert/` is `POST /api/alert`); every answer
 //! carries [`crate::http::SECURITY_HEADERS`].
 
+use crate::auth::Authenticate;
 use crate::body::Uploads;
 use crate::datastore::{start_sweeper, Datastore};
 use crate::db::Db;
@@ -94,7 +95,9 @@ pub async fn prepare_database<S: Service>(
         )
         .map_err(|e| StartupError::Database(e.to_string()))?;
         let secret = db
-            .migrate_then(S::MIGRATIONS, |db| S::bootstrap(db, &s, &vault))
+            .migrate_then(S::MIGRATIONS, |db| {
+                crate::bootstrap::first_start(db, &s, S::ADMIN_LOGIN, &S::seed(&s, &vault))
+            })
             .map_err(|e| StartupError::Database(e.to_string()))?;
         Ok((db, secret, vault))
     })
@@ -103,17 +106,21 @@ pub async fn prepare_database<S: Service>(
 }
 
 /// Authenticates every request before its handler, except those of
-/// [`Service::PUBLIC_ROUTES`]: a missing or bad credential is answered (401, or 403 for an
+/// the service's public routes ([`crate::openapi::DocPolicy::public`]): a missing or bad credential is answered (401, or 403 for an
 /// organisation the user is not in) before anything reads the path, query or body. The
 /// service leaves the caller in the request's extensions for its handlers' extractor.
 pub async fn require_caller<S: Service, B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    if !S::PUBLIC_ROUTES.contains(&req.path()) && !crate::http::is_docs(req.path()) {
-        match S::authenticate(req.request()).await {
+    if !S::ROUTES.policy.public.contains(&req.path()) && !crate::http::is_docs(req.path()) {
+        let Some(auth) = req.app_data::<web::Data<Arc<S::Auth>>>().cloned() else {
+            let e = crate::error::ApiError::internal("the authenticator is missing");
+            return Ok(req.error_response(e).map_into_right_body());
+        };
+        match auth.authenticate_request(req.request()).await {
             Ok(caller) => {
-                let who = S::identity(&caller);
+                let who = S::Auth::identity(&caller);
                 let mut ext = req.extensions_mut();
                 ext.insert(who);
                 ext.insert(caller);
@@ -124,6 +131,46 @@ pub async fn require_caller<S: Service, B: MessageBody>(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// `impl FromRequest for $caller` (the caller of the authenticator `$auth`) through [`caller`]: handlers take the service's caller as
+/// an argument (`caller: Caller`).
+#[macro_export]
+macro_rules! caller_from_request {
+    ($caller:ty, $auth:ty) => {
+        impl ::actix_web::FromRequest for $caller {
+            type Error = $crate::error::ApiError;
+            type Future = ::futures_util::future::LocalBoxFuture<
+                'static,
+                Result<Self, $crate::error::ApiError>,
+            >;
+
+            fn from_request(
+                req: &::actix_web::HttpRequest,
+                _: &mut ::actix_web::dev::Payload,
+            ) -> Self::Future {
+                $crate::startup::caller::<$auth>(req)
+            }
+        }
+    };
+}
+
+/// The caller of a request, for the `FromRequest` impl of a service's caller type: the one
+/// [`require_caller`] authenticated, or, on a public route, authenticated now.
+pub fn caller<A: Authenticate>(
+    req: &actix_web::HttpRequest,
+) -> futures_util::future::LocalBoxFuture<'static, Result<A::Caller, crate::error::ApiError>> {
+    if let Some(caller) = req.extensions().get::<A::Caller>().cloned() {
+        return Box::pin(std::future::ready(Ok(caller)));
+    }
+    let req = req.clone();
+    Box::pin(async move {
+        let auth = req
+            .app_data::<web::Data<Arc<A>>>()
+            .cloned()
+            .ok_or_else(|| crate::error::ApiError::internal("the authenticator is missing"))?;
+        auth.authenticate_request(&req).await
+    })
 }
 
 impl<S: Service> Application<S> {
@@ -160,8 +207,7 @@ impl<S: Service> Application<S> {
                 db: &db,
                 broker: &broker,
                 datastore: &datastore,
-                session_secret: &secret,
-                vault,
+                auth: crate::auth::AuthBase::new(db.clone(), &secret, settings.auth(), vault),
                 uploads: uploads.clone(),
             })
             .await
@@ -172,7 +218,7 @@ impl<S: Service> Application<S> {
             datastore,
             store.sweep_interval_secs,
             store.sweep_grace_secs,
-            S::SWEEP,
+            crate::datastore::SweepQueries::new(S::referenced_files),
         );
         let document = openapi::<S>();
         crate::extract::learn_rendered(&document);
@@ -200,8 +246,10 @@ impl<S: Service> Application<S> {
                 .into_utoipa_app()
                 .configure(S::ROUTES.register)
                 .split_for_parts();
+            let auth = web::Data::new(S::auth(&state).clone());
             let state = state.clone();
             app.app_data(db_data.clone())
+                .app_data(auth)
                 .app_data(broker_data.clone())
                 .app_data(proxies.clone())
                 .app_data(uploads.clone())

@@ -12,14 +12,13 @@ pub use service_kit::auth::{credential, password, secrets, session, vault};
 
 use crate::db::schema::{organizations, sessions, users};
 use crate::db::{now_ms, Db, DbConn, OrganizationRow, UserRow};
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::HttpRequest;
 use diesel::prelude::*;
-use futures_util::future::LocalBoxFuture;
+use service_kit::auth::{AuthBase, Authenticate};
 use service_kit::error::ApiError;
+use service_kit::http::RequestIdentity;
 use shared_models::cortex::Role;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use credential::{credential_of, Credential};
 pub use password::auth_failure;
@@ -68,11 +67,7 @@ impl Caller {
 
 /// Authentication settings and state shared by all workers.
 pub struct Authenticator {
-    db: Db,
-    sessions: session::SessionKeys,
-    basic_enabled: bool,
-    passwords: password::PasswordChecker,
-    vault: vault::Vault,
+    base: AuthBase,
 }
 
 /// Ends every session of a user (lock, password change).
@@ -86,7 +81,8 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-fn load_user(c: &mut crate::db::DbConn, login: &str) -> QueryResult<Option<UserRow>> {
+/// The user `login`, if any.
+pub fn load_user(c: &mut crate::db::DbConn, login: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(login)
         .select(UserRow::as_select())
@@ -95,81 +91,38 @@ fn load_user(c: &mut crate::db::DbConn, login: &str) -> QueryResult<Option<UserR
 }
 
 impl Authenticator {
-    /// Builds the authenticator; `secret` signs sessions, `vault` opens stored keys.
-    pub fn new(
-        db: Db,
-        secret: &[u8],
-        settings: &crate::config::AuthSettings,
-        vault: vault::Vault,
-    ) -> Self {
-        Authenticator {
-            vault,
-            db,
-            sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
-            basic_enabled: settings.basic,
-            passwords: password::PasswordChecker::new(
-                settings.basic_cache_secs,
-                settings.max_failed_logins,
-                settings.lockout_window_secs,
-            ),
-        }
+    /// Builds the authenticator on the kit's credentials (`base`).
+    pub fn new(base: AuthBase) -> Self {
+        Authenticator { base }
     }
 
-    /// The session signer.
-    pub fn sessions(&self) -> &session::SessionKeys {
-        &self.sessions
-    }
-
-    /// What encrypts API keys at rest.
-    pub fn vault(&self) -> &vault::Vault {
-        &self.vault
-    }
-
-    /// Checks a login and password from `source`; returns the user.
-    pub async fn check_password(
-        &self,
-        login: &str,
-        password: &str,
-        source: Option<IpAddr>,
-    ) -> Result<UserRow, ApiError> {
-        let login = login.trim().to_string();
-        if login.is_empty() || login.len() > 512 {
-            return Err(auth_failure());
-        }
-        let lookup = login.clone();
-        let user = self.db.read(move |c| Ok(load_user(c, &lookup)?)).await?;
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        self.passwords
-            .verify(&login, password, stored, source)
-            .await?;
-        user.ok_or_else(auth_failure)
+    /// The database, the session signer and the vault of API keys.
+    pub fn base(&self) -> &AuthBase {
+        &self.base
     }
 
     /// Opens a session for `user`: stores it and signs its token.
     pub async fn open_session(&self, user: &UserRow) -> Result<String, ApiError> {
-        let s = self
-            .sessions
-            .open(&user.id, user.password_changed_at, None)?;
         let login = user.id.clone();
-        self.db
-            .write(move |c| {
-                diesel::insert_into(sessions::table)
-                    .values((
-                        sessions::id.eq(s.key),
-                        sessions::user_id.eq(login),
-                        sessions::created_at.eq(s.created_at),
-                        sessions::expires_at.eq(s.expires_at),
-                    ))
-                    .execute(c)?;
-                Ok(())
-            })
-            .await?;
-        Ok(s.token)
-    }
-
-    /// Ends the request's session and clears its cookie (logout).
-    pub async fn logout(&self, req: &HttpRequest) -> actix_web::HttpResponse {
-        session::logout(&self.db, &self.sessions, req, SESSION_COOKIE).await
+        self.base
+            .sessions
+            .open_stored(
+                &self.base.db,
+                &user.id,
+                user.password_changed_at,
+                None,
+                move |c, s| {
+                    diesel::insert_into(sessions::table)
+                        .values((
+                            sessions::user_id.eq(login),
+                            sessions::id.eq(&s.key),
+                            sessions::created_at.eq(s.created_at),
+                            sessions::expires_at.eq(s.expires_at),
+                        ))
+                        .execute(c)
+                },
+            )
+            .await
     }
 
     async fn authenticate(
@@ -183,7 +136,8 @@ impl Authenticator {
             }
             Credential::Bearer(key) => {
                 let digest = secrets::sha256_hex(key.as_bytes());
-                self.db
+                self.base
+                    .db
                     .read(move |c| {
                         Ok(users::table
                             .filter(users::api_key_hash.eq(digest))
@@ -195,39 +149,27 @@ impl Authenticator {
                     .ok_or_else(auth_failure)?
             }
             Credential::Basic { login, password } => {
-                if !self.basic_enabled {
-                    return Err(ApiError::Authentication(
-                        "Basic authentication is disabled (auth.basic)".into(),
-                    ));
-                }
-                self.check_password(&login, &password, source).await?
+                self.base.require_basic()?;
+                self.base
+                    .check_password(&login, &password, source, load_user)
+                    .await?
             }
             Credential::Cookie(token) => self.user_by_session(&token).await?,
         };
-        caller_for(&self.db, user).await
+        caller_for(&self.base.db, user).await
     }
 
+    /// The user of a live session.
     async fn user_by_session(&self, token: &str) -> Result<UserRow, ApiError> {
-        let claims = self.sessions.verify(token).ok_or_else(auth_failure)?;
+        let claims = self.base.sessions.live(&self.base.db, token).await?;
         let login = claims.sub.clone();
-        let key = session::session_key(&claims.sid);
         let user = self
+            .base
             .db
-            .read(move |c| {
-                Ok(sessions::table
-                    .inner_join(users::table)
-                    .filter(sessions::id.eq(key))
-                    .filter(sessions::user_id.eq(login))
-                    .filter(sessions::expires_at.gt(now_ms()))
-                    .select(UserRow::as_select())
-                    .first(c)
-                    .optional()?)
-            })
+            .read(move |c| Ok(load_user(c, &login)?))
             .await?
             .ok_or_else(auth_failure)?;
-        if user.password_changed_at != claims.pwd {
-            return Err(auth_failure());
-        }
+        claims.outlived_by(user.password_changed_at)?;
         Ok(user)
     }
 }
@@ -263,31 +205,27 @@ pub async fn caller_for(db: &Db, user: UserRow) -> Result<Caller, ApiError> {
     })
 }
 
-/// Resolves the caller of a request from its credential and source address. The service's
-/// middleware runs it before any handler (and keeps the caller in the request's extensions),
-/// so that a request is refused before its body is read.
-pub async fn authenticate_request(req: &HttpRequest) -> Result<Caller, ApiError> {
-    let auth = req
-        .app_data::<web::Data<Arc<Authenticator>>>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("authenticator missing"))?;
-    let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
-    auth.authenticate(credential, service_kit::http::client_ip(req))
-        .await
-}
+impl Authenticate for Authenticator {
+    type Caller = Caller;
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    /// Resolves the caller of a request from its credential and source address. The service's
+    /// middleware runs it before any handler (and keeps the caller in the request's extensions),
+    /// so that a request is refused before its body is read.
+    async fn authenticate_request(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
+        let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
+        self.authenticate(credential, service_kit::http::client_ip(req))
+            .await
+    }
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(caller) = req.extensions().get::<Caller>().cloned() {
-            return Box::pin(async move { Ok(caller) });
+    fn identity(caller: &Caller) -> RequestIdentity {
+        RequestIdentity {
+            user: caller.login().to_string(),
+            organisation: caller.organization.id.clone(),
         }
-        let req = req.clone();
-        Box::pin(async move { authenticate_request(&req).await })
     }
 }
+
+service_kit::caller_from_request!(Caller, Authenticator);
 
 /// The vault context of a user's API key.
 pub fn key_context(login: &str) -> String {

@@ -16,17 +16,16 @@ use diesel::prelude::*;
 use schema::*;
 use service_kit::error::ApiError;
 
-/// An organization.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = organizations)]
-pub struct OrganizationRow {
-    pub id: String,
-    pub description: String,
-    pub status: String,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
+service_kit::row! {
+    /// An organization.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = organizations)]
+    pub struct OrganizationRow {
+        pub id: String,
+        pub description: String,
+        pub status: String,
+        audit_fields,
+    }
 }
 
 impl OrganizationRow {
@@ -44,25 +43,31 @@ impl OrganizationRow {
     }
 }
 
-/// A user; `id` is the login.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: String,
-    pub name: String,
-    pub organization_id: String,
-    /// JSON array of role names.
-    pub roles: String,
-    pub status: String,
-    pub password_hash: Option<String>,
-    pub password_changed_at: i64,
-    pub api_key_hash: Option<String>,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
-    /// The API key, encrypted under the server key (`auth::vault`), for reading it back.
-    pub api_key_secret: Option<String>,
+service_kit::row! {
+    /// A user; `id` is the login.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = users)]
+    pub struct UserRow {
+        pub id: String,
+        pub name: String,
+        pub organization_id: String,
+        /// JSON array of role names.
+        pub roles: String,
+        pub status: String,
+        pub password_hash: Option<String>,
+        pub password_changed_at: i64,
+        pub api_key_hash: Option<String>,
+        audit_fields,
+        /// The API key sealed under the server key (`auth::vault`), so that
+        /// `GET /api/user/{id}/key` can show it again.
+        pub api_key_secret: Option<String>,
+    }
+}
+
+impl service_kit::auth::Account for UserRow {
+    fn password_hash(&self) -> Option<&str> {
+        self.password_hash.as_deref()
+    }
 }
 
 impl UserRow {
@@ -75,13 +80,14 @@ impl UserRow {
             organization_id: organization.into(),
             roles: "[]".into(),
             status: "Ok".into(),
-            password_hash: None,
-            password_changed_at: now,
-            api_key_hash: None,
             created_by: created_by.into(),
             created_at: now,
             updated_by: None,
             updated_at: None,
+            // No password nor key yet.
+            password_hash: None,
+            password_changed_at: now,
+            api_key_hash: None,
             api_key_secret: None,
         }
     }
@@ -92,79 +98,77 @@ impl UserRow {
     }
 }
 
-/// A worker (an analyzer or responder definition enabled in an organization).
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
-#[diesel(table_name = workers, treat_none_as_null = true)]
-pub struct WorkerRow {
-    /// md5 of `{organization}_{name}_{kind}`.
-    pub id: String,
-    pub organization_id: String,
-    /// `analyzer` or `responder`.
-    pub kind: String,
-    /// The definition id (`Name_1_0`).
-    pub name: String,
-    pub definition_id: String,
-    /// JSON copy of the definition when enabled.
-    pub definition: String,
-    /// JSON array.
-    pub data_types: String,
-    /// JSON object: every configuration item.
-    pub configuration: String,
-    pub rate: Option<i64>,
-    pub rate_unit: Option<String>,
-    /// Minutes.
-    pub job_cache: Option<f64>,
-    /// Minutes.
-    pub job_timeout: Option<f64>,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
+service_kit::row! {
+    /// A worker (an analyzer or responder definition enabled in an organization).
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[diesel(table_name = workers, treat_none_as_null = true)]
+    pub struct WorkerRow {
+        /// md5 of `{organization}_{name}_{kind}`.
+        pub id: String,
+        pub organization_id: String,
+        /// `analyzer` or `responder`.
+        pub kind: String,
+        /// The definition id (`Name_1_0`).
+        pub name: String,
+        pub definition_id: String,
+        /// JSON copy of the definition when enabled.
+        pub definition: String,
+        /// JSON array.
+        pub data_types: String,
+        /// JSON object: every configuration item.
+        pub configuration: String,
+        pub rate: Option<i64>,
+        pub rate_unit: Option<String>,
+        /// Minutes.
+        pub job_cache: Option<f64>,
+        /// Minutes.
+        pub job_timeout: Option<f64>,
+        audit_fields,
+    }
 }
 
-/// A job.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = jobs)]
-pub struct JobRow {
-    pub id: String,
-    pub organization_id: String,
-    pub worker_id: String,
-    pub worker_name: String,
-    pub worker_definition_id: String,
-    pub kind: String,
-    pub status: String,
-    pub data_type: String,
-    /// The observable (analyzers) or the JSON text of the object (responders).
-    pub data: Option<String>,
-    /// JSON of the attachment (file jobs).
-    pub attachment: Option<String>,
-    pub tlp: i32,
-    pub pap: i32,
-    pub message: String,
-    /// JSON object.
-    pub parameters: String,
-    pub label: Option<String>,
-    pub cache_tag: String,
-    pub start_date: Option<i64>,
-    pub end_date: Option<i64>,
-    pub error_message: Option<String>,
-    /// JSON text of the input, on failures.
-    pub input: Option<String>,
-    /// JSON `{summary, full, operations}` on success.
-    pub report: Option<String>,
-    /// The instance running it.
-    pub runner: Option<String>,
-    pub attempts: i32,
-    /// Whether the broker confirmed the job's message.
-    pub published: bool,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
-    /// The submitter's own id of the job (RabbitMQ submissions, REST `requestId`).
-    pub request_id: Option<String>,
-    /// The final status whose event the broker confirmed (jobs with a `request_id`).
-    pub announced: Option<String>,
+service_kit::row! {
+    /// A job.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = jobs)]
+    pub struct JobRow {
+        pub id: String,
+        pub organization_id: String,
+        pub worker_id: String,
+        pub worker_name: String,
+        pub worker_definition_id: String,
+        pub kind: String,
+        pub status: String,
+        pub data_type: String,
+        /// The observable (analyzers) or the JSON text of the object (responders).
+        pub data: Option<String>,
+        /// JSON of the attachment (file jobs).
+        pub attachment: Option<String>,
+        pub tlp: i32,
+        pub pap: i32,
+        pub message: String,
+        /// JSON object.
+        pub parameters: String,
+        pub label: Option<String>,
+        pub cache_tag: String,
+        pub start_date: Option<i64>,
+        pub end_date: Option<i64>,
+        pub error_message: Option<String>,
+        /// JSON text of the input, on failures.
+        pub input: Option<String>,
+        /// JSON `{summary, full, operations}` on success.
+        pub report: Option<String>,
+        /// The instance running it.
+        pub runner: Option<String>,
+        pub attempts: i32,
+        /// Whether the broker confirmed the job's message.
+        pub published: bool,
+        audit_fields,
+        /// The submitter's own id of the job (RabbitMQ submissions, REST `requestId`).
+        pub request_id: Option<String>,
+        /// The final status whose event the broker confirmed (jobs with a `request_id`).
+        pub announced: Option<String>,
+    }
 }
 
 /// An artifact a job reported.

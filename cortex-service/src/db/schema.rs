@@ -1,18 +1,15 @@
 //! The schema both backends share.
 
-diesel::table! {
+service_kit::table! {
     organizations (id) {
         id -> Text,
         description -> Text,
         status -> Text,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     users (id) {
         id -> Text,
         name -> Text,
@@ -22,10 +19,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         password_changed_at -> BigInt,
         api_key_hash -> Nullable<Text>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
         api_key_secret -> Nullable<Text>,
     }
 }
@@ -50,7 +44,7 @@ diesel::table! {
 
 diesel::joinable!(users -> organizations (organization_id));
 
-diesel::table! {
+service_kit::table! {
     workers (id) {
         id -> Text,
         organization_id -> Text,
@@ -64,10 +58,7 @@ diesel::table! {
         rate_unit -> Nullable<Text>,
         job_cache -> Nullable<Double>,
         job_timeout -> Nullable<Double>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
@@ -82,7 +73,7 @@ diesel::table! {
     }
 }
 
-diesel::table! {
+service_kit::table! {
     jobs (id) {
         id -> Text,
         organization_id -> Text,
@@ -108,10 +99,7 @@ diesel::table! {
         runner -> Nullable<Text>,
         attempts -> Integer,
         published -> Bool,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
         request_id -> Nullable<Text>,
         announced -> Nullable<Text>,
     }

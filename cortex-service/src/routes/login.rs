@@ -2,7 +2,7 @@
 //! (also usable as Bearer). Logout ends the session on the server.
 
 use crate::auth::session;
-use crate::auth::{caller_for, Authenticator, SESSION_COOKIE};
+use crate::auth::{caller_for, load_user, Authenticator, SESSION_COOKIE};
 use crate::db::Db;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -22,12 +22,17 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let source = service_kit::http::client_ip(&req);
     let user = auth
-        .check_password(&body.0.user, &body.0.password, source)
+        .base()
+        .check_password(&body.0.user, &body.0.password, source, load_user)
         .await?;
     let caller = caller_for(&db, user).await?;
     let token = auth.open_session(&caller.user).await?;
     tracing::info!(login = %caller.user.id, source = ?source, "login");
-    let cookie = session::cookie(SESSION_COOKIE, token.clone(), auth.sessions().ttl_secs());
+    let cookie = session::cookie(
+        SESSION_COOKIE,
+        token.clone(),
+        auth.base().sessions.ttl_secs(),
+    );
     Ok(HttpResponse::Ok().cookie(cookie).json(json!({
         "id": caller.user.id, "name": caller.user.name, "roles": caller.roles, "token": token,
     })))
@@ -36,6 +41,10 @@ pub async fn login(
 /// Ends the session of the request (cookie or session token) and clears the cookie.
 #[utoipa::path(tag = "login", responses((status = 204)))]
 #[get("/api/logout")]
-pub async fn logout(auth: web::Data<Arc<Authenticator>>, req: HttpRequest) -> HttpResponse {
-    auth.logout(&req).await
+pub async fn logout(
+    db: web::Data<Db>,
+    auth: web::Data<Arc<Authenticator>>,
+    req: HttpRequest,
+) -> HttpResponse {
+    session::logout(&db, &auth.base().sessions, &req, SESSION_COOKIE).await
 }

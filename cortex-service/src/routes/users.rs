@@ -411,12 +411,14 @@ pub async fn change_password(
             "Users change only their own password".into(),
         ));
     }
-    auth.check_password(
-        &caller.user.id,
-        &body.0.current_password,
-        service_kit::http::client_ip(&req),
-    )
-    .await?;
+    auth.base()
+        .check_password(
+            &caller.user.id,
+            &body.0.current_password,
+            service_kit::http::client_ip(&req),
+            crate::auth::load_user,
+        )
+        .await?;
     store_password(
         &db,
         caller.user.id.clone(),
@@ -447,7 +449,8 @@ pub async fn get_key(
         (None, _) => Err(ApiError::NotFound(format!("user {} has no key", user.id))),
         (Some(_), Some(sealed)) => {
             let key = auth
-                .vault()
+                .base()
+                .vault
                 .open(&key_context(&user.id), sealed)
                 .ok_or_else(|| ApiError::internal("the API key does not open with this key"))?;
             Ok(HttpResponse::Ok()
@@ -469,7 +472,7 @@ async fn store_key(
     key: Option<String>,
     self_ok: bool,
 ) -> Result<(), ApiError> {
-    let vault = auth.vault().clone();
+    let vault = auth.base().vault.clone();
     db.write(move |c| {
         let user = load_administered(c, &caller, &login, self_ok)?;
         store_key_row(c, &vault, &user.id, key.as_deref(), caller.login())

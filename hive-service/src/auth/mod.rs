@@ -22,15 +22,14 @@ pub use password::auth_failure;
 
 use crate::db::models::{memberships_of, Membership, OrganisationRow, ProfileRow, UserRow};
 use crate::db::schema::{sessions, users};
-use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
+use crate::db::{format_id, now_ms, parse_id, DbConn};
 use crate::domain::permissions;
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::HttpRequest;
 use diesel::prelude::*;
-use futures_util::future::LocalBoxFuture;
+use service_kit::auth::{AuthBase, Authenticate};
 use service_kit::error::ApiError;
+use service_kit::http::RequestIdentity;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "THEHIVE-SESSION";
@@ -127,20 +126,34 @@ type KeyCache = std::sync::Mutex<
 /// Authentication settings and state shared by all workers.
 pub struct Authenticator {
     keys: KeyCache,
-    db: Db,
-    sessions: session::SessionKeys,
-    basic_enabled: bool,
-    passwords: password::PasswordChecker,
+    base: AuthBase,
     mfa: password::Throttle,
-    vault: vault::Vault,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("basic_enabled", &self.basic_enabled)
+            .field("basic_enabled", &self.base.basic_enabled)
             .finish_non_exhaustive()
     }
+}
+
+/// Stores a session just opened for the user `uid` acting in `org`.
+fn store_session(
+    c: &mut DbConn,
+    s: &session::NewSession,
+    uid: i64,
+    org: Option<String>,
+) -> QueryResult<usize> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&s.key),
+            sessions::user_id.eq(uid),
+            sessions::organisation.eq(org),
+            sessions::created_at.eq(s.created_at),
+            sessions::expires_at.eq(s.expires_at),
+        ))
+        .execute(c)
 }
 
 /// Ends every session of a user (lock, password change, removed membership).
@@ -149,36 +162,18 @@ pub fn end_sessions(c: &mut DbConn, user_id: i64) -> QueryResult<usize> {
 }
 
 impl Authenticator {
-    /// Builds the authenticator; `secret` signs sessions, `vault` opens stored secrets.
-    pub fn new(
-        db: Db,
-        secret: &[u8],
-        settings: &crate::config::AuthSettings,
-        vault: vault::Vault,
-    ) -> Self {
+    /// Builds the authenticator on the kit's credentials (`base`).
+    pub fn new(base: AuthBase) -> Self {
         Authenticator {
             keys: KeyCache::default(),
-            db,
-            sessions: session::SessionKeys::new(secret, settings.session_ttl_secs),
-            basic_enabled: settings.basic,
-            passwords: password::PasswordChecker::new(
-                settings.basic_cache_secs,
-                settings.max_failed_logins,
-                settings.lockout_window_secs,
-            ),
+            base,
             mfa: password::Throttle::new(MAX_MFA_FAILURES, MFA_WINDOW),
-            vault,
         }
     }
 
-    /// The session signer.
-    pub fn sessions(&self) -> &session::SessionKeys {
-        &self.sessions
-    }
-
-    /// What encrypts API keys and TOTP secrets at rest.
-    pub fn vault(&self) -> &vault::Vault {
-        &self.vault
+    /// The database, the session signer and the vault of API keys and TOTP secrets.
+    pub fn base(&self) -> &AuthBase {
+        &self.base
     }
 
     /// The login as stored (trimmed, lower case) and its account, if any.
@@ -189,6 +184,7 @@ impl Authenticator {
         }
         let lookup = login.clone();
         let user = self
+            .base
             .db
             .read(move |c| {
                 Ok(users::table
@@ -209,11 +205,11 @@ impl Authenticator {
         password: &str,
         source: Option<IpAddr>,
     ) -> Result<UserRow, ApiError> {
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        self.passwords
-            .verify(login, password, stored, source)
-            .await?;
-        user.ok_or_else(auth_failure)
+        self.base
+            .verify_password(login, user, password, source, |u| {
+                u.password_hash.as_deref()
+            })
+            .await
     }
 
     /// Checks a login and password (login endpoint and Basic auth) from `source`. Returns
@@ -241,6 +237,7 @@ impl Authenticator {
             .ok_or_else(|| ApiError::MultiFactorRequired("MFA code is required".into()))?;
         self.refuse_if_codes_exhausted(&user.login)?;
         let secret = self
+            .base
             .vault
             .open(&totp::context(user.id), sealed)
             .ok_or_else(|| ApiError::internal("the TOTP secret does not open with this key"))?;
@@ -250,6 +247,7 @@ impl Authenticator {
                 let (uid, previous) = (user.id, user.totp_last_step);
                 // Taken once: a concurrent login with the same code loses the race.
                 let taken = self
+                    .base
                     .db
                     .write(move |c| {
                         let q = users::table.find(uid);
@@ -299,30 +297,24 @@ impl Authenticator {
         user: &UserRow,
         org: Option<String>,
     ) -> Result<String, ApiError> {
-        let s = self
-            .sessions
-            .open(&format_id(user.id), user.password_changed_at, org.clone())?;
         let uid = user.id;
-        self.db
-            .write(move |c| {
-                diesel::insert_into(sessions::table)
-                    .values((
-                        sessions::id.eq(s.key),
-                        sessions::user_id.eq(uid),
-                        sessions::organisation.eq(org),
-                        sessions::created_at.eq(s.created_at),
-                        sessions::expires_at.eq(s.expires_at),
-                    ))
-                    .execute(c)?;
-                Ok(())
-            })
-            .await?;
-        Ok(s.token)
+        let user_id = format_id(uid);
+        let claimed = org.clone();
+        self.base
+            .sessions
+            .open_stored(
+                &self.base.db,
+                &user_id,
+                user.password_changed_at,
+                claimed,
+                move |c, s| store_session(c, s, uid, org),
+            )
+            .await
     }
 
-    /// Ends the request's session and clears its cookie (logout).
+    /// Ends the request's session and clears its cookie (the four logout routes).
     pub async fn logout(&self, req: &HttpRequest) -> actix_web::HttpResponse {
-        session::logout(&self.db, &self.sessions, req, SESSION_COOKIE).await
+        session::logout(&self.base.db, &self.base.sessions, req, SESSION_COOKIE).await
     }
 
     /// The user holding an API key, with their memberships (one query).
@@ -340,7 +332,7 @@ impl Authenticator {
         }
         let key_digest = digest.clone();
         let found = self
-            .db
+            .base.db
             .read(move |c| {
                 let digest = key_digest;
                 // On the concrete connection: its statement is prepared once.
@@ -399,31 +391,24 @@ impl Authenticator {
 
     /// The user of a live session, and the organisation chosen at login.
     async fn user_by_session(&self, token: &str) -> Result<(UserRow, Option<String>), ApiError> {
-        let claims = self.sessions.verify(token).ok_or_else(auth_failure)?;
+        let claims = self.base.sessions.live(&self.base.db, token).await?;
         let id = parse_id(&claims.sub).ok_or_else(auth_failure)?;
-        let key = session::session_key(&claims.sid);
-        let user = self
+        let user: UserRow = self
+            .base
             .db
             .read(move |c| {
-                Ok(sessions::table
-                    .inner_join(users::table)
-                    .filter(sessions::id.eq(key))
-                    .filter(sessions::user_id.eq(id))
-                    .filter(sessions::expires_at.gt(now_ms()))
+                Ok(users::table
+                    .find(id)
                     .select(UserRow::as_select())
                     .first(c)
                     .optional()?)
             })
             .await?
             .ok_or_else(auth_failure)?;
-        // A password change ends every session opened before it.
-        if user.password_changed_at != claims.pwd {
-            return Err(auth_failure());
-        }
+        claims.outlived_by(user.password_changed_at)?;
         Ok((user, claims.org))
     }
 
-    /// Resolves the caller of a request.
     async fn authenticate(
         &self,
         credential: Credential,
@@ -446,11 +431,7 @@ impl Authenticator {
                 }
             }
             Credential::Basic { login, password } => {
-                if !self.basic_enabled {
-                    return Err(ApiError::Authentication(
-                        "Basic authentication is disabled (auth.basic)".into(),
-                    ));
-                }
+                self.base.require_basic()?;
                 (self.check_basic(&login, &password, source).await?, None)
             }
             Credential::Cookie(token) => self.user_by_session(&token).await?,
@@ -462,7 +443,11 @@ impl Authenticator {
             )));
         }
         let uid = user.id;
-        let memberships = self.db.read(move |c| Ok(memberships_of(c, uid)?)).await?;
+        let memberships = self
+            .base
+            .db
+            .read(move |c| Ok(memberships_of(c, uid)?))
+            .await?;
         caller_in(user, memberships, organisation.or(session_org).as_deref())
     }
 
@@ -546,36 +531,32 @@ pub fn caller_in(
     })
 }
 
-/// Resolves the caller of a request from its credential, organisation header and source
-/// address. The service's middleware runs it before any handler (and keeps the caller in
-/// the request's extensions), so that a request is refused before its body is read.
-pub async fn authenticate_request(req: &HttpRequest) -> Result<Caller, ApiError> {
-    let auth = req
-        .app_data::<web::Data<Arc<Authenticator>>>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("authenticator missing"))?;
-    let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
-    let organisation = req
-        .headers()
-        .get("X-Organisation")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let source = service_kit::http::client_ip(req);
-    auth.authenticate(credential, organisation, source).await
-}
+impl Authenticate for Authenticator {
+    type Caller = Caller;
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    /// Resolves the caller of a request from its credential, organisation header and source
+    /// address. The service's middleware runs it before any handler (and keeps the caller in
+    /// the request's extensions), so that a request is refused before its body is read.
+    async fn authenticate_request(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
+        let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
+        let organisation = req
+            .headers()
+            .get("X-Organisation")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let source = service_kit::http::client_ip(req);
+        self.authenticate(credential, organisation, source).await
+    }
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if let Some(caller) = req.extensions().get::<Caller>().cloned() {
-            return Box::pin(async move { Ok(caller) });
+    fn identity(caller: &Caller) -> RequestIdentity {
+        RequestIdentity {
+            user: caller.login().to_string(),
+            organisation: caller.organisation.name.clone(),
         }
-        let req = req.clone();
-        Box::pin(async move { authenticate_request(&req).await })
     }
 }
+
+service_kit::caller_from_request!(Caller, Authenticator);
 
 /// The `_id` of a user as shown on the wire.
 pub fn user_wire_id(user: &UserRow) -> String {

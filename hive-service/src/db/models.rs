@@ -6,34 +6,32 @@ use super::schema::*;
 use super::{parse_id, DbConn};
 use diesel::prelude::*;
 
-/// An organisation.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = organisations)]
-pub struct OrganisationRow {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub task_rule: String,
-    pub observable_rule: String,
-    pub locked: bool,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
+service_kit::row! {
+    /// An organisation.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = organisations)]
+    pub struct OrganisationRow {
+        pub id: i64,
+        pub name: String,
+        pub description: String,
+        pub task_rule: String,
+        pub observable_rule: String,
+        pub locked: bool,
+        audit_fields,
+    }
 }
 
-/// A profile: a named set of permissions.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = profiles)]
-pub struct ProfileRow {
-    pub id: i64,
-    pub name: String,
-    /// JSON array of permission names.
-    pub permissions: String,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
+service_kit::row! {
+    /// A profile: a named set of permissions.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = profiles)]
+    pub struct ProfileRow {
+        pub id: i64,
+        pub name: String,
+        /// JSON array of permission names.
+        pub permissions: String,
+        audit_fields,
+    }
 }
 
 impl ProfileRow {
@@ -43,35 +41,34 @@ impl ProfileRow {
     }
 }
 
-/// A user account.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: i64,
-    pub login: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub user_type: String,
-    pub avatar: Option<String>,
-    pub locked: bool,
-    /// argon2 PHC string.
-    pub password_hash: Option<String>,
-    /// When the password last changed; sessions issued before are void.
-    pub password_changed_at: i64,
-    /// SHA-256 of the API key, hex (the lookup).
-    pub api_key_hash: Option<String>,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
-    /// The API key, encrypted under the server key (`auth::vault`), for reading it back.
-    pub api_key_secret: Option<String>,
-    /// The TOTP secret once multi-factor login is set up, encrypted.
-    pub totp_secret: Option<String>,
-    /// A TOTP secret handed out and not yet confirmed by a code, encrypted.
-    pub totp_pending: Option<String>,
-    /// The last TOTP time step accepted (a code is not taken twice).
-    pub totp_last_step: Option<i64>,
+service_kit::row! {
+    /// A user account.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = users)]
+    pub struct UserRow {
+        pub id: i64,
+        pub login: String,
+        pub name: String,
+        pub email: Option<String>,
+        pub user_type: String,
+        pub avatar: Option<String>,
+        pub locked: bool,
+        /// argon2 PHC string.
+        pub password_hash: Option<String>,
+        /// When the password last changed; sessions issued before are void.
+        pub password_changed_at: i64,
+        /// SHA-256 of the API key, hex (the lookup).
+        pub api_key_hash: Option<String>,
+        audit_fields,
+        /// The API key, encrypted under the server key (`auth::vault`), for reading it back.
+        pub api_key_secret: Option<String>,
+        /// The TOTP secret once multi-factor login is set up, encrypted.
+        pub totp_secret: Option<String>,
+        /// A TOTP secret handed out and not yet confirmed by a code, encrypted.
+        pub totp_pending: Option<String>,
+        /// The last TOTP time step accepted (a code is not taken twice).
+        pub totp_last_step: Option<i64>,
+    }
 }
 
 impl UserRow {
@@ -165,24 +162,23 @@ pub fn memberships_of_users(
     }
     Ok(out)
 }
-/// A custom field definition.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = custom_fields)]
-pub struct CustomFieldRow {
-    pub id: i64,
-    pub name: String,
-    pub display_name: String,
-    pub group_name: String,
-    pub description: String,
-    /// `string`, `integer`, `float`, `boolean`, `date` or `url`.
-    pub field_type: String,
-    /// JSON array of allowed values (empty: any).
-    pub options: String,
-    pub mandatory: bool,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_by: Option<String>,
-    pub updated_at: Option<i64>,
+service_kit::row! {
+    /// A custom field definition.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[diesel(table_name = custom_fields)]
+    pub struct CustomFieldRow {
+        pub id: i64,
+        pub name: String,
+        pub display_name: String,
+        pub group_name: String,
+        pub description: String,
+        /// `string`, `integer`, `float`, `boolean`, `date` or `url`.
+        pub field_type: String,
+        /// JSON array of allowed values (empty: any).
+        pub options: String,
+        pub mandatory: bool,
+        audit_fields,
+    }
 }
 
 /// Finds a user by `~id` or login.

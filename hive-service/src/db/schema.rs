@@ -1,6 +1,6 @@
 //! The one schema both backends share (migrations/sqlite and migrations/postgres create it).
 
-diesel::table! {
+service_kit::table! {
     organisations (id) {
         id -> BigInt,
         name -> Text,
@@ -8,26 +8,20 @@ diesel::table! {
         task_rule -> Text,
         observable_rule -> Text,
         locked -> Bool,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     profiles (id) {
         id -> BigInt,
         name -> Text,
         permissions -> Text,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     users (id) {
         id -> BigInt,
         login -> Text,
@@ -39,10 +33,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         password_changed_at -> BigInt,
         api_key_hash -> Nullable<Text>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
         api_key_secret -> Nullable<Text>,
         totp_secret -> Nullable<Text>,
         totp_pending -> Nullable<Text>,
@@ -92,7 +83,7 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> organisations (organisation_id));
 diesel::joinable!(memberships -> profiles (profile_id));
 
-diesel::table! {
+service_kit::table! {
     custom_fields (id) {
         id -> BigInt,
         name -> Text,
@@ -102,10 +93,7 @@ diesel::table! {
         field_type -> Text,
         options -> Text,
         mandatory -> Bool,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
@@ -132,7 +120,7 @@ diesel::table! {
     }
 }
 
-diesel::table! {
+service_kit::table! {
     case_templates (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -147,15 +135,12 @@ diesel::table! {
         pap -> Nullable<Integer>,
         summary -> Nullable<Text>,
         tasks -> Text,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
         page_template_ids -> Text,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     cases (id) {
         id -> BigInt,
         number -> BigInt,
@@ -182,14 +167,11 @@ diesel::table! {
         alert_date -> Nullable<BigInt>,
         alert_new_date -> Nullable<BigInt>,
         alert_imported_date -> Nullable<BigInt>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     alerts (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -217,10 +199,7 @@ diesel::table! {
         in_progress_date -> Nullable<BigInt>,
         closed_date -> Nullable<BigInt>,
         imported_date -> Nullable<BigInt>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
@@ -234,7 +213,7 @@ diesel::table! {
     }
 }
 
-diesel::table! {
+service_kit::table! {
     observables (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -253,14 +232,11 @@ diesel::table! {
         ignore_similarity -> Bool,
         message -> Nullable<Text>,
         reports -> Text,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     tasks (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -276,14 +252,11 @@ diesel::table! {
         due_date -> Nullable<BigInt>,
         assignee -> Nullable<Text>,
         mandatory -> Bool,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     logs (id) {
         id -> BigInt,
         task_id -> BigInt,
@@ -292,14 +265,11 @@ diesel::table! {
         date -> BigInt,
         owner -> Text,
         include_in_timeline -> Nullable<BigInt>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     comments (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -307,14 +277,11 @@ diesel::table! {
         alert_id -> Nullable<BigInt>,
         message -> Text,
         is_edited -> Bool,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     procedures (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -324,14 +291,11 @@ diesel::table! {
         tactic -> Nullable<Text>,
         description -> Nullable<Text>,
         occur_date -> BigInt,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     pages (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -340,14 +304,11 @@ diesel::table! {
         content -> Text,
         category -> Text,
         page_order -> BigInt,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
-diesel::table! {
+service_kit::table! {
     custom_events (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -356,10 +317,7 @@ diesel::table! {
         end_date -> Nullable<BigInt>,
         title -> Text,
         description -> Nullable<Text>,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
@@ -375,7 +333,7 @@ diesel::table! {
     }
 }
 
-diesel::table! {
+service_kit::table! {
     shares (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -383,10 +341,7 @@ diesel::table! {
         profile_id -> BigInt,
         task_rule -> Text,
         observable_rule -> Text,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 
@@ -413,7 +368,7 @@ diesel::table! {
     }
 }
 
-diesel::table! {
+service_kit::table! {
     cortex_jobs (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -437,10 +392,7 @@ diesel::table! {
         transport -> Text,
         attempts -> Integer,
         next_attempt -> BigInt,
-        created_by -> Text,
-        created_at -> BigInt,
-        updated_by -> Nullable<Text>,
-        updated_at -> Nullable<BigInt>,
+        audit_columns,
     }
 }
 

@@ -36,7 +36,11 @@ async fn login(
         .open_session(&caller.user, Some(caller.organisation.name.clone()))
         .await?;
     tracing::info!(login = %caller.user.login, source = ?source, "login");
-    let cookie = session::cookie(SESSION_COOKIE, token.clone(), auth.sessions().ttl_secs());
+    let cookie = session::cookie(
+        SESSION_COOKIE,
+        token.clone(),
+        auth.base().sessions.ttl_secs(),
+    );
     let mut body = serde_json::to_value(render_user(&caller.user, &caller.memberships, &caller))
         .map_err(ApiError::internal)?;
     body["token"] = serde_json::Value::String(token);

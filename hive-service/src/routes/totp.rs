@@ -64,7 +64,8 @@ async fn hand_out(
 ) -> Result<HttpResponse, ApiError> {
     let secret = totp::new_secret();
     let sealed = auth
-        .vault()
+        .base()
+        .vault
         .seal(&totp::context(caller.user.id), &secret)
         .map_err(ApiError::internal)?;
     let uid = caller.user.id;
@@ -114,7 +115,8 @@ pub async fn set_secret(
         }
         None => match caller.user.totp_pending.as_deref() {
             Some(sealed) => auth
-                .vault()
+                .base()
+                .vault
                 .open(&context, sealed)
                 .ok_or_else(|| ApiError::internal("the pending TOTP secret does not open"))?,
             None => return hand_out(&db, &auth, &caller).await,
@@ -130,7 +132,8 @@ pub async fn set_secret(
         return Err(ApiError::Authentication("MFA code is invalid".into()));
     };
     let sealed = auth
-        .vault()
+        .base()
+        .vault
         .seal(&context, &secret)
         .map_err(ApiError::internal)?;
     let uid = caller.user.id;

@@ -665,7 +665,8 @@ pub async fn get_key(
         ))),
         (Some(_), Some(sealed)) => {
             let key = auth
-                .vault()
+                .base()
+                .vault
                 .open(&key_context(user.id), sealed)
                 .ok_or_else(|| ApiError::internal("the API key does not open with this key"))?;
             Ok(HttpResponse::Ok()
@@ -694,7 +695,8 @@ pub async fn renew_key(
     db.write(move |c| {
         let (user, _) = load_managed(c, &caller, &id, true, "renew the API key")?;
         let (digest, sealed) = auth2
-            .vault()
+            .base()
+            .vault
             .key_columns(&key_context(user.id), Some(&key2))
             .map_err(ApiError::internal)?;
         diesel::update(users::table.find(user.id))

@@ -113,6 +113,18 @@ pub struct Claims {
     pub sid: String,
 }
 
+impl Claims {
+    /// Refuses the session when the user's password changed after it opened (a change of
+    /// password ends every session opened before it).
+    pub fn outlived_by(&self, password_changed_at: i64) -> Result<(), ApiError> {
+        if password_changed_at == self.pwd {
+            Ok(())
+        } else {
+            Err(crate::auth::password::auth_failure())
+        }
+    }
+}
+
 /// A new session: its id (in the token) and the key the service stores it under.
 pub fn new_session_id() -> (String, String) {
     let sid = super::secrets::random_token(32);
@@ -170,6 +182,51 @@ impl SessionKeys {
             created_at: crate::db::now_ms(),
             expires_at: self.expires_at_ms(),
         })
+    }
+
+    /// Signs a new session for a user and stores it with `store` (the service's insert of
+    /// its own `sessions` row, given the session's key and times); answers the token.
+    pub async fn open_stored<F>(
+        &self,
+        db: &Db,
+        user_id: &str,
+        password_changed_at: i64,
+        org: Option<String>,
+        store: F,
+    ) -> Result<String, ApiError>
+    where
+        F: FnOnce(&mut DbConn, &NewSession) -> QueryResult<usize> + Send + 'static,
+    {
+        let s = self.open(user_id, password_changed_at, org)?;
+        db.write(move |c| {
+            store(c, &s)?;
+            Ok(s.token)
+        })
+        .await
+    }
+
+    /// The claims of a session token whose session is still open: a good signature, not
+    /// expired, its row still in the service's `sessions` table (logout, a lock or a removed
+    /// membership deletes it). The caller then loads the user the claims name and refuses a
+    /// session its password change ended ([`Claims::outlived_by`]).
+    pub async fn live(&self, db: &Db, token: &str) -> Result<Claims, ApiError> {
+        let claims = self
+            .verify(token)
+            .ok_or_else(crate::auth::password::auth_failure)?;
+        let key = session_key(&claims.sid);
+        let open: i64 = db
+            .read(move |c| {
+                Ok(sessions::table
+                    .find(key)
+                    .filter(sessions::expires_at.gt(crate::db::now_ms()))
+                    .count()
+                    .get_result(c)?)
+            })
+            .await?;
+        if open == 0 {
+            return Err(crate::auth::password::auth_failure());
+        }
+        Ok(claims)
     }
 
     /// Signs a session for a user.

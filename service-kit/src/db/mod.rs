@@ -37,6 +37,81 @@ macro_rules! on_backend {
     };
 }
 
+/// `diesel::table!` with the audit columns every audited row of both services carries:
+/// where the column list says `audit_columns,`, the table gets `created_by -> Text`,
+/// `created_at -> BigInt`, `updated_by -> Nullable<Text>` and `updated_at ->
+/// Nullable<BigInt>` in that order (who made the row and when, who changed it last and when;
+/// the migrations create them the same way).
+///
+/// ```ignore
+/// service_kit::table! {
+///     organizations (id) {
+///         id -> Text,
+///         audit_columns,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! table {
+    ($(#[$m:meta])* $name:ident ($($pk:ident),+ $(,)?) { $($cols:tt)* }) => {
+        $crate::table!(@cols [$(#[$m])* $name ($($pk),+)] [] $($cols)*);
+    };
+    (@cols [$($head:tt)*] [$($done:tt)*] audit_columns, $($rest:tt)*) => {
+        $crate::table!(@cols [$($head)*] [$($done)*
+            created_by -> Text,
+            created_at -> BigInt,
+            updated_by -> Nullable<Text>,
+            updated_at -> Nullable<BigInt>,
+        ] $($rest)*);
+    };
+    (@cols [$($head:tt)*] [$($done:tt)*] $(#[$cm:meta])* $col:ident -> $ty:ty, $($rest:tt)*) => {
+        $crate::table!(@cols [$($head)*] [$($done)* $(#[$cm])* $col -> $ty,] $($rest)*);
+    };
+    (@cols [$($head:tt)*] [$($done:tt)*]) => {
+        ::diesel::table! { $($head)* { $($done)* } }
+    };
+}
+
+/// A row struct with the audit fields that go with [`table!`]'s `audit_columns`: where the
+/// field list says `audit_fields,`, the struct gets `created_by`, `created_at`,
+/// `updated_by` and `updated_at` in that order (so `Queryable` reads them where the table
+/// declares them).
+///
+/// ```ignore
+/// service_kit::row! {
+///     #[derive(Queryable, Selectable, Insertable)]
+///     #[diesel(table_name = organizations)]
+///     pub struct OrganizationRow {
+///         pub id: String,
+///         audit_fields,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! row {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($fields:tt)* }) => {
+        $crate::row!(@fields [$(#[$m])* $vis struct $name] [] $($fields)*);
+    };
+    (@fields [$($head:tt)*] [$($done:tt)*] audit_fields, $($rest:tt)*) => {
+        $crate::row!(@fields [$($head)*] [$($done)*
+            /// Who created the row: a login, or the name the system acts under.
+            pub created_by: String,
+            /// When, epoch ms.
+            pub created_at: i64,
+            /// Who changed it last.
+            pub updated_by: Option<String>,
+            /// When, epoch ms.
+            pub updated_at: Option<i64>,
+        ] $($rest)*);
+    };
+    (@fields [$($head:tt)*] [$($done:tt)*]) => {
+        $($head)* { $($done)* }
+    };
+    (@fields [$($head:tt)*] [$($done:tt)*] $(#[$fm:meta])* $fvis:vis $f:ident : $t:ty, $($rest:tt)*) => {
+        $crate::row!(@fields [$($head)*] [$($done)* $(#[$fm])* $fvis $f: $t,] $($rest)*);
+    };
+}
+
 /// A service's migrations, embedded from its `migrations/{postgres,sqlite}` folders with
 /// `diesel_migrations::embed_migrations!`, and the PostgreSQL advisory lock key held while
 /// they and the bootstrap run (one instance at a time).
