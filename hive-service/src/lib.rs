@@ -17,6 +17,7 @@ pub mod cortex;
 pub mod db;
 pub mod domain;
 pub mod query;
+pub mod render;
 pub mod routes;
 
 use service_kit::body::Uploads;

@@ -4,15 +4,17 @@
 
 use super::cases::{self, CaseSpec};
 use super::custom::{self, CfInput};
+use super::find_alert;
 use super::observables::{self as obs, NewObservable, Parent};
-use super::values::{self, Patch, ALERT_STATUSES};
 use super::{find_template, Actor};
 use crate::db::casework::{AlertRow, CaseRow};
 use crate::db::schema::{alerts, cases as case_t};
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
+use crate::domain::values::{self, Patch, ALERT_STATUSES};
 use diesel::prelude::*;
 use serde_json::Value;
 use service_kit::error::ApiError;
+use shared_models::casework::InputObservable;
 use shared_models::casework::{InputAlert, InputCase, InputTask, OutputAlert};
 
 /// A checked alert, observables expanded.
@@ -158,7 +160,7 @@ pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<OutputAler
         p.insert(c, actor, None, Some(row.id))?;
     }
     let stored = obs::insert_into(c, actor, Parent::Alert(row.id), observables, true)?;
-    let mut out = super::render::alert(&row, cfs);
+    let mut out = crate::render::alert(&row, cfs);
     let distinct: std::collections::HashSet<i64> = stored.iter().map(|o| o.id).collect();
     out.observable_count = distinct.len() as i64;
     out.meta.updated_by = None;
@@ -508,4 +510,52 @@ pub fn case_spec(c: &mut DbConn, actor: &Actor, input: &InputCase) -> Result<Cas
         tasks,
         alert_dates: None,
     })
+}
+
+pub fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+    strict: Option<&[&str]>,
+) -> Result<AlertRow, ApiError> {
+    let mut a = find_alert(c, actor.org_id, key)?;
+    let p = Patch::new(body)?;
+    apply_patch(c, actor, &mut a, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
+    diesel::update(alerts::table.find(a.id))
+        .set(&a)
+        .execute(c)
+        .map_err(|e| {
+            crate::db::duplicate_as(e, || {
+                ApiError::Create(format!(
+                    "Alert {}:{}:{} already exist in organisation {}",
+                    a.alert_type, a.source, a.source_ref, actor.org_name
+                ))
+            })
+        })?;
+    Ok(a)
+}
+
+/// Adds observables to the alert `key` (files from `files`, the `attachment` part by
+/// default); the alert records the update.
+pub fn add_observables(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    input: &InputObservable,
+    files: &[service_kit::body::FilePart],
+) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
+    let mut a = find_alert(c, actor.org_id, key)?;
+    let types = obs::types(c)?;
+    let news = obs::expand(c, actor, &types, input, files, Some("attachment"), "")?;
+    let rows = obs::insert(c, actor, Parent::Alert(a.id), news)?;
+    a.updated_by = Some(actor.login.clone());
+    a.updated_at = Some(crate::db::now_ms());
+    diesel::update(alerts::table.find(a.id))
+        .set(&a)
+        .execute(c)?;
+    Ok(rows)
 }

@@ -2,14 +2,17 @@
 //! checks, deletion and merging.
 
 use super::custom::{self, CfInput};
+use super::find_case;
 use super::observables::{self as obs, Parent};
-use super::values::{self, Patch, CASE_STATUSES, IMPACT_STATUSES};
 use super::{tasks, templates, Actor};
 use crate::db::casework::{CaseRow, CaseTemplateRow};
 use crate::db::schema::{alerts, attachments, cases, counters, tasks as task_t};
 use crate::db::{next_id, now_ms, DbConn};
+use crate::domain::values::{self, Patch, CASE_STATUSES, IMPACT_STATUSES};
 use diesel::prelude::*;
+use serde_json::Value;
 use service_kit::error::ApiError;
+use shared_models::casework::InputObservable;
 use shared_models::casework::InputTask;
 
 /// Everything a new case is made of, checked.
@@ -365,4 +368,56 @@ pub fn merge(c: &mut DbConn, actor: &Actor, sources: &[CaseRow]) -> Result<CaseR
         delete(c, s)?;
     }
     Ok(merged)
+}
+
+/// Adds observables to the case `key` (files from `files`, the `attachment` part by default).
+pub fn add_observables(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    input: &InputObservable,
+    files: &[service_kit::body::FilePart],
+) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
+    let k = find_case(c, actor, key)?;
+    crate::casework::check_write(c, actor, k.id, "manageObservable")?;
+    let types = obs::types(c)?;
+    let news = obs::expand(c, actor, &types, input, files, Some("attachment"), "")?;
+    obs::insert(c, actor, Parent::Case(k.id), news)
+}
+
+/// Adds a checked task to the case `key`.
+pub fn add_task(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    input: &InputTask,
+) -> Result<crate::db::casework::TaskRow, ApiError> {
+    let k = find_case(c, actor, key)?;
+    crate::casework::check_write(c, actor, k.id, "manageTask")?;
+    tasks::insert(c, actor, k.id, input)
+}
+
+/// Deletes the case `key` with everything in it (its owner organisation only).
+pub fn delete_one(c: &mut DbConn, who: &Actor, key: &str) -> Result<(), ApiError> {
+    let k = find_case(c, who, key)?;
+    crate::casework::require_owner(who, &k, "deletes it")?;
+    Ok(delete(c, &k)?)
+}
+
+pub fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+    strict: Option<&[&str]>,
+) -> Result<crate::db::casework::CaseRow, ApiError> {
+    let mut k = find_case(c, actor, key)?;
+    crate::casework::check_share_permission(c, actor, &k, "manageCase/update")?;
+    let p = Patch::new(body)?;
+    apply_patch(c, actor, &mut k, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
+    diesel::update(cases::table.find(k.id)).set(&k).execute(c)?;
+    Ok(k)
 }

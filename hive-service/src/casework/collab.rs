@@ -4,6 +4,7 @@
 use crate::access::{self, Entity};
 use crate::casework::Actor;
 use crate::db::casework::*;
+use crate::db::parse_id;
 use crate::db::schema::{
     action_required, attachments, case_links, cases, comments, custom_events, observables,
     organisations, pages, procedures, shared_items, shares,
@@ -245,7 +246,7 @@ impl NewProcedure {
         at: &str,
     ) -> Result<NewProcedure, service_kit::error::ApiError> {
         use service_kit::error::ApiError;
-        let p = super::values::Patch::new(v)?;
+        let p = crate::domain::values::Patch::new(v)?;
         let f = |n: &str| format!("{at}{n}");
         let pattern_id = p
             .string("patternId")
@@ -280,10 +281,10 @@ impl NewProcedure {
             }
             _ => None,
         };
-        let description = super::values::opt_text(
+        let description = crate::domain::values::opt_text(
             &f("description"),
             p.string("description").ok().flatten(),
-            super::values::MAX_DESCRIPTION,
+            crate::domain::values::MAX_DESCRIPTION,
         )?;
         p.finish(&["OutputProcedure"])?;
         Ok(NewProcedure {
@@ -462,9 +463,8 @@ pub fn attachments_held_by(
             .select(AttachmentRow::as_select())
             .load(c)?;
         out.extend(
-            rows.iter().map(|a| {
-                crate::casework::render::to_value(&crate::casework::render::attachment(a))
-            }),
+            rows.iter()
+                .map(|a| crate::render::to_value(&crate::render::attachment(a))),
         );
     }
     Ok(out)
@@ -511,4 +511,22 @@ pub fn required_actions(
         out.insert(name, Value::Bool(flag));
     }
     Ok(out)
+}
+
+/// A stored file `who` may download, by `~id` or content hash: the access layer's
+/// attachment predicate (a visible holder: observable, log, case, alert, or its
+/// organisation).
+pub fn downloadable(c: &mut DbConn, who: &Actor, key: &str) -> Result<AttachmentRow, ApiError> {
+    let q = attachments::table
+        .filter(access::visible(Entity::Attachment, who, "attachments"))
+        .select(AttachmentRow::as_select())
+        .into_boxed();
+    let q = match parse_id(key) {
+        Some(id) => q.filter(attachments::id.eq(id)),
+        None => q.filter(attachments::sha256.eq(key.to_string())),
+    };
+    q.order(attachments::id.asc())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
 }

@@ -7,13 +7,12 @@ pub mod alerts;
 pub mod cases;
 pub mod collab;
 pub mod custom;
+pub mod fields;
 pub mod observables;
-pub mod render;
 pub mod shares;
 pub mod sql;
 pub mod tasks;
 pub mod templates;
-pub mod values;
 
 use crate::db::casework::*;
 use crate::db::schema::{

@@ -2,11 +2,12 @@
 //! observables, insertion under a case or an alert with TheHive's uniqueness rule
 //! ((dataType, data), or the file's hash, once per case or alert), updates and copies.
 
-use super::values::{self, Patch};
+use super::find_observable;
 use super::Actor;
 use crate::db::casework::{AttachmentRow, ObservableRow};
 use crate::db::schema::{attachments, observable_types, observables};
 use crate::db::{next_id, now_ms, DbConn};
+use crate::domain::values::{self, Patch};
 use diesel::prelude::*;
 use serde_json::Value;
 use service_kit::datastore::FilePart;
@@ -578,4 +579,41 @@ fn merge_reports(existing: &str, added: &str) -> String {
         mine.entry(k).or_insert(v);
     }
     Value::Object(mine).to_string()
+}
+
+/// Deletes an observable `who` found (its case must let `who` change observables).
+pub fn delete_row(
+    c: &mut DbConn,
+    who: &Actor,
+    o: crate::db::casework::ObservableRow,
+) -> Result<(), ApiError> {
+    if let Some(k) = o.case_id {
+        crate::casework::check_write(c, who, k, "manageObservable")?;
+    }
+    Ok(delete(c, &[o])?)
+}
+
+pub fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+    strict: Option<&[&str]>,
+) -> Result<crate::db::casework::ObservableRow, ApiError> {
+    let mut o = find_observable(c, actor, key)?;
+    if let Some(k) = o.case_id {
+        crate::casework::check_write(c, actor, k, "manageObservable")?;
+    }
+    let types = types(c)?;
+    let p = Patch::new(body)?;
+    apply_patch(&mut o, &p, &types)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
+    o.updated_by = Some(actor.login.clone());
+    o.updated_at = Some(now_ms());
+    diesel::update(observables::table.find(o.id))
+        .set(&o)
+        .execute(c)?;
+    Ok(o)
 }

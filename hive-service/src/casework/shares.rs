@@ -168,7 +168,7 @@ pub fn upsert(
     )?;
     let rule = |name: &str, default: &str| -> Result<String, ApiError> {
         match input.get(name).and_then(Value::as_str) {
-            Some(r) => crate::casework::values::one_of(name, r, RULES),
+            Some(r) => crate::domain::values::one_of(name, r, RULES),
             None => Ok(default.to_string()),
         }
     };

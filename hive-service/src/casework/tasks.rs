@@ -1,12 +1,18 @@
 //! Tasks and task logs.
 
-use super::values::{self, Patch, TASK_STATUSES};
+use super::observables::NewFile;
 use super::Actor;
+use super::{find_log, find_task};
+use crate::db::casework::AttachmentRow;
 use crate::db::casework::{LogRow, TaskRow};
 use crate::db::schema::{attachments, logs, tasks};
 use crate::db::{next_id, now_ms, DbConn};
+use crate::domain::values::{self, Patch, TASK_STATUSES};
 use diesel::prelude::*;
+use serde_json::Value;
+use service_kit::body::Upload;
 use service_kit::error::ApiError;
+use shared_models::casework::InputLog;
 use shared_models::casework::{InputTask, OutputTask};
 
 /// Checks a task input (`at` prefixes attribute names, e.g. `tasks[2].`).
@@ -233,4 +239,102 @@ pub fn insert_log(
     };
     diesel::insert_into(logs::table).values(&row).execute(c)?;
     Ok(row)
+}
+
+/// Adds a log with its files to the task `key`; a waiting task starts.
+pub fn add_log(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    message: String,
+    input: &InputLog,
+    files: &[NewFile],
+) -> Result<LogRow, ApiError> {
+    let mut t = find_task(c, actor, key)?;
+    crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
+    let l = insert_log(
+        c,
+        actor,
+        &t,
+        message,
+        input.start_date,
+        input.include_in_timeline,
+    )?;
+    store_attachments(c, actor, l.id, files)?;
+    if t.status == "Waiting" {
+        t.status = "InProgress".into();
+        t.start_date = t.start_date.or(Some(now_ms()));
+        diesel::update(tasks::table.find(t.id)).set(&t).execute(c)?;
+    }
+    Ok(l)
+}
+
+/// The input of a new log (JSON, or multipart `_json` and files): the request, its checked
+/// message and its files.
+pub fn log_input(body: &Upload) -> Result<(InputLog, String, Vec<NewFile>), ApiError> {
+    let input: InputLog = body.parse()?;
+    let message = values::long_text("message", &input.message, values::MAX_DESCRIPTION)?;
+    if message.trim().is_empty() {
+        return Err(ApiError::attribute("message", "must not be empty"));
+    }
+    let files = body.files.iter().map(NewFile::from).collect();
+    Ok((input, message, files))
+}
+
+pub fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    body: &Value,
+    strict: Option<&[&str]>,
+) -> Result<crate::db::casework::TaskRow, ApiError> {
+    let mut t = find_task(c, actor, key)?;
+    crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
+    let p = Patch::new(body)?;
+    apply_patch(c, actor.org_id, &mut t, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
+    t.updated_by = Some(actor.login.clone());
+    t.updated_at = Some(now_ms());
+    diesel::update(tasks::table.find(t.id)).set(&t).execute(c)?;
+    Ok(t)
+}
+
+/// The log `key`, once `who` may change the logs of its case.
+pub fn writable_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiError> {
+    let l = find_log(c, who, key)?;
+    let case_id: i64 = tasks::table
+        .find(l.task_id)
+        .select(tasks::case_id)
+        .first(c)?;
+    crate::casework::check_write(c, who, case_id, "manageTask")?;
+    Ok(l)
+}
+
+pub fn store_attachments(
+    c: &mut DbConn,
+    actor: &Actor,
+    owner: i64,
+    files: &[NewFile],
+) -> QueryResult<()> {
+    let now = now_ms();
+    for f in files {
+        diesel::insert_into(attachments::table)
+            .values(AttachmentRow {
+                id: next_id(),
+                organisation_id: actor.org_id,
+                owner_id: Some(owner),
+                name: f.name.clone(),
+                content_type: f.content_type.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                sha1: f.sha1.clone(),
+                md5: f.md5.clone(),
+                created_by: actor.login.clone(),
+                created_at: now,
+            })
+            .execute(c)?;
+    }
+    Ok(())
 }

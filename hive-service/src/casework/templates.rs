@@ -1,11 +1,13 @@
 //! Case templates: what a new case built from them gets (section 7.7 of the spec).
 
-use super::values::{self, Patch};
+use super::find_template;
 use super::{custom, tasks, Actor};
 use crate::db::casework::CaseTemplateRow;
 use crate::db::schema::case_templates;
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
+use crate::domain::values::{self, Patch};
 use diesel::prelude::*;
+use serde_json::Value;
 use service_kit::error::ApiError;
 use shared_models::casework::{InputCaseTemplate, InputTask, OutputTask};
 
@@ -178,4 +180,37 @@ pub fn task_inputs(t: &CaseTemplateRow) -> Vec<InputTask> {
         .iter()
         .map(tasks::as_input)
         .collect()
+}
+
+/// Deletes the template `key` of organisation `org` with its custom values.
+pub fn delete_one(c: &mut DbConn, org: i64, key: &str) -> Result<(), ApiError> {
+    let t = find_template(c, org, key)?;
+    custom::delete_all(c, &[t.id])?;
+    diesel::delete(case_templates::table.find(t.id)).execute(c)?;
+    Ok(())
+}
+
+/// Applies a patch to the template `key`; answers it updated.
+pub fn update_one(
+    c: &mut DbConn,
+    actor: &Actor,
+    key: &str,
+    patch: &Value,
+    strict: Option<&[&str]>,
+) -> Result<CaseTemplateRow, ApiError> {
+    let mut t = find_template(c, actor.org_id, key)?;
+    let p = Patch::new(patch)?;
+    apply_patch(c, actor, &mut t, &p)?;
+    if let Some(rendered) = strict {
+        p.finish(rendered)?;
+    }
+    diesel::update(case_templates::table.find(t.id))
+        .set(&t)
+        .execute(c)
+        .map_err(|e| {
+            duplicate_as(e, || {
+                ApiError::Create(format!("Case template {} already exists", t.name))
+            })
+        })?;
+    Ok(t)
 }

@@ -7,11 +7,11 @@
 
 use super::Dispatch;
 use crate::casework::observables::{self as obs, NewFile, NewObservable, Parent};
-use crate::casework::values::{self, Patch};
 use crate::casework::{self as cw, Actor};
 use crate::db::casework::*;
 use crate::db::schema::{alerts, cases, cortex_jobs, observables, organisations, tasks};
 use crate::db::{format_id, now_ms, DbConn};
+use crate::domain::values::{self, Patch};
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use service_kit::error::ApiError;

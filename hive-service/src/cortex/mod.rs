@@ -1,12 +1,19 @@
 //! TheHive's Cortex connector: analyzers run on observables and responders on cases, tasks,
 //! logs, observables and alerts, on the Cortex servers of `cortex.*`, with their results
-//! brought back into the case. [`connector`] moves jobs (RabbitMQ or REST), [`apply`] writes
-//! their results, [`client`] speaks Cortex's REST API.
+//! brought back into the case. [`connector`] holds the state and starts the background work;
+//! [`outbox`] hands each job to its server once; the transports are REST (`rest`: run, then
+//! wait for the report) and RabbitMQ (`amqp`: publish, consume the job events); `results`
+//! records a job's end and [`apply`] writes its result into the case; [`servers`] checks the
+//! servers and lists their workers; [`client`] speaks Cortex's REST API.
 
+mod amqp;
 pub mod apply;
 pub mod client;
 pub mod connector;
-pub mod render;
+pub mod outbox;
+mod rest;
+mod results;
+pub mod servers;
 
 pub use connector::Connector;
 

@@ -1,6 +1,6 @@
 //! Row structs of the accounts tables (organisations, users, profiles, memberships...) and
 //! their finders by `~id` or name. Case-work rows are in [`super::casework`]; conversions to
-//! wire shapes live in `casework::render` and the routes' renderers.
+//! wire shapes live in `crate::render`.
 
 use super::schema::*;
 use super::{parse_id, DbConn};
@@ -214,5 +214,14 @@ pub fn find_profile(c: &mut DbConn, key: &str) -> QueryResult<Option<ProfileRow>
             .filter(crate::db::schema::profiles::name.eq(key))
             .first(c)
             .optional(),
+    }
+}
+
+/// Finds an observable type by `~id` or name.
+pub fn find_observable_type(c: &mut DbConn, key: &str) -> QueryResult<Option<ObservableTypeRow>> {
+    let q = observable_types::table.select(ObservableTypeRow::as_select());
+    match parse_id(key) {
+        Some(id) => q.find(id).first(c).optional(),
+        None => q.filter(observable_types::name.eq(key)).first(c).optional(),
     }
 }

@@ -2,14 +2,17 @@
 //! logs and case templates of the caller's organisation, rendered by the same renderers as
 //! the REST routes.
 
+pub mod run;
+
 use crate::access::{self, Entity};
 use crate::auth::Caller;
-use crate::casework::{self as cw, render};
+use crate::casework::{self as cw};
 use crate::db::casework::*;
 use crate::db::schema::{
     alerts, case_templates, cases, comments, logs, observables, pages, procedures, tasks,
 };
 use crate::db::{parse_id, DbConn};
+use crate::render;
 use diesel::prelude::*;
 use serde_json::Value;
 use service_kit::error::ApiError;
@@ -418,7 +421,7 @@ pub fn select(
         }
         (Kind::Status, _) => Ok(Vec::new()),
         (Kind::Job, key) => {
-            let all = crate::cortex::render::org_jobs(c, &who)?;
+            let all = crate::render::jobs::org_jobs(c, &who)?;
             Ok(match key {
                 Some(k) => all.into_iter().filter(|j| j["_id"] == k).collect(),
                 None => all,
@@ -797,7 +800,7 @@ pub fn traverse(
             (
                 Kind::Organisation,
                 rows.iter()
-                    .map(|o| render::to_value(&crate::casework::render::render_organisation(o)))
+                    .map(|o| render::to_value(&crate::render::render_organisation(o)))
                     .collect(),
             )
         }
@@ -823,7 +826,7 @@ pub fn traverse(
                 rows.iter()
                     .map(|u| {
                         let m = ms.remove(&u.id).unwrap_or_default();
-                        render::to_value(&crate::casework::render::render_user(u, &m, caller))
+                        render::to_value(&crate::render::render_user(u, &m, caller))
                     })
                     .collect(),
             )
@@ -904,7 +907,7 @@ pub fn traverse(
                 for (k, obs, total) in
                     crate::casework::collab::similar_cases(c, &who, case_id, alert_id)?
                 {
-                    let case = render::to_value(&crate::casework::render::rendered_case(c, &k)?);
+                    let case = render::to_value(&crate::render::rendered_case(c, &k)?);
                     let ioc = obs.iter().filter(|o| o.ioc).count();
                     rows.push(serde_json::json!({
                         "case": case,
@@ -969,9 +972,9 @@ pub fn retain_visible(
 /// The default statuses (`listCaseStatus`, `listAlertStatus`).
 pub fn statuses(case: bool) -> Vec<Value> {
     let table = if case {
-        cw::values::CASE_STATUSES
+        crate::domain::values::CASE_STATUSES
     } else {
-        cw::values::ALERT_STATUSES
+        crate::domain::values::ALERT_STATUSES
     };
     let kind = if case { "CaseStatus" } else { "AlertStatus" };
     table
@@ -1140,9 +1143,9 @@ pub fn add_extra(
                         ("caseId", Some(k)) => json!(crate::db::format_id(k)),
                         ("case", Some(k)) => {
                             match cw::find_case(c, &who, &crate::db::format_id(k)) {
-                                Ok(row) => render::to_value(
-                                    &crate::casework::render::rendered_case(c, &row)?,
-                                ),
+                                Ok(row) => {
+                                    render::to_value(&crate::render::rendered_case(c, &row)?)
+                                }
                                 Err(_) => Value::Null,
                             }
                         }

@@ -9,12 +9,12 @@ use crate::access::{self, Entity};
 use crate::auth::Caller;
 use crate::casework::{self as cw, Actor};
 use crate::cortex::apply::{self, Ended};
-use crate::cortex::connector::prepare_new;
-pub use crate::cortex::render::{org_jobs, render_action, render_job};
+use crate::cortex::outbox::prepare_new;
 use crate::cortex::Dispatch;
 use crate::db::casework::CortexJobRow;
 use crate::db::schema::cortex_jobs;
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
+pub use crate::render::jobs::{org_jobs, render_action, render_job};
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
@@ -479,7 +479,7 @@ pub async fn create_action(
         return Err(ApiError::attribute("cortexId", "at most 64 characters"));
     }
     if let Some(t) = input.tlp {
-        crate::casework::values::check_range("tlp", t, 0, 3)?;
+        crate::domain::values::check_range("tlp", t, 0, 3)?;
     }
     let parameters = match &input.parameters {
         None | Some(Value::Null) => json!({}),

@@ -1,33 +1,21 @@
-//! HTTP routes: thin handlers, one file per resource group. Shared lookups and renderers live
-//! here so that REST answers and Query API answers are the same objects.
+//! HTTP routes, handlers only: [`v1`] (TheHive 5's API), [`v0`] (its legacy API), and at this
+//! level the routes both answer (status, login and logout, the Cortex connector), the route
+//! table ([`ROUTES`]) and the few helpers handlers share (query flags, bulk ids, 404s).
+//! What the two APIs do is below them: [`crate::casework`], [`crate::query`], [`crate::render`].
 
-pub mod alerts;
-pub mod case_templates;
-pub mod cases;
-pub mod collab;
-pub mod connectors;
 pub mod cortex;
-pub mod custom_fields;
-pub mod exchange;
-pub mod legacy;
 pub mod login;
-pub mod observable_types;
-pub mod observables;
-pub mod organisations;
-pub mod profiles;
-pub mod query;
-pub mod shares;
 pub mod status;
-pub mod tasks;
-pub mod totp;
-pub mod users;
+pub mod v0;
+pub mod v1;
 
-pub use crate::casework::render::{render_organisation, render_user};
-use crate::db::format_id;
-use crate::db::models::ProfileRow;
-use crate::domain::permissions;
+pub use crate::domain::values::{check_name, check_text};
+pub use crate::render::{render_organisation, render_profile, render_user};
 use service_kit::error::ApiError;
-use shared_models::hive::OutputProfile;
+use v1::{
+    alerts, case_templates, cases, collab, connectors, custom_fields, exchange, observable_types,
+    observables, organisations, profiles, query, shares, tasks, totp, users,
+};
 
 /// The routes and the OpenAPI document of this service.
 pub const ROUTES: service_kit::service::Routes = service_kit::service::Routes {
@@ -50,7 +38,7 @@ pub fn finish_doc(doc: &mut utoipa::openapi::OpenApi) {
     {
         op.extensions
             .get_or_insert_with(Default::default)
-            .insert("x-query-operations".into(), query::operations());
+            .insert("x-query-operations".into(), crate::query::run::operations());
     }
 }
 
@@ -72,7 +60,7 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(totp::unset_own)
         .service(totp::unset_user)
         .service(users::current_user)
-        .service(users::current_user_v0)
+        .service(v0::misc::current_user_v0)
         .service(users::create_user)
         .service(users::set_organisations)
         .service(users::set_password)
@@ -225,7 +213,7 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// TheHive's legacy API (v0) routes; literal segments before `{id}` ones.
 fn register_legacy(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    use legacy::{alerts, cases, misc};
+    use v0::{alerts, cases, misc};
     cfg.service(alerts::find)
         .service(alerts::update_artifact)
         .service(alerts::delete_artifact)
@@ -330,60 +318,17 @@ const UPLOADS: [service_kit::openapi::Upload; 13] = {
     ]
 };
 
+/// Whether a query flag is set (`True`, `true`, `1`).
+pub fn flag(v: Option<&str>) -> bool {
+    matches!(
+        v.map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "yes")
+    )
+}
+
 /// 404 for an unknown entity.
 pub fn not_found(kind: &str, key: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {key} not found"))
-}
-
-/// Renders a profile.
-pub fn render_profile(p: &ProfileRow) -> OutputProfile {
-    let perms = p.permission_list();
-    let for_admin = permissions::is_admin_profile(&perms);
-    OutputProfile {
-        id: format_id(p.id),
-        kind: "Profile".into(),
-        created_by: p.created_by.clone(),
-        created_at: p.created_at,
-        updated_by: p.updated_by.clone(),
-        updated_at: p.updated_at,
-        name: p.name.clone(),
-        consumes_license: !perms.is_empty(),
-        permissions: perms,
-        editable: permissions::is_editable(&p.name),
-        is_admin: for_admin,
-        for_admin,
-        for_org: !for_admin,
-        for_external: false,
-        profile_type: if for_admin { "Admin" } else { "Organisation" }.into(),
-    }
-}
-
-/// Checks a free-text attribute: trimmed, not empty, at most `max` characters.
-pub fn check_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::attribute(name, "must not be empty"));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::attribute(
-            name,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
-/// Checks a name that may also be used in paths: no leading `~`, no `/`, no control
-/// characters.
-pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let v = check_text(name, value, max)?;
-    if v.starts_with('~') || v.contains('/') || v.chars().any(char::is_control) {
-        return Err(ApiError::attribute(
-            name,
-            "must not start with ~ nor contain / or control characters",
-        ));
-    }
-    Ok(v)
 }
 
 /// Most ids in one bulk request.

@@ -12,12 +12,12 @@
 //! and the active secret are kept encrypted; a wrong code counts towards the account's
 //! limit of wrong codes (429 past it).
 
-use super::{find_user, not_found};
 use crate::access::accounts;
 use crate::auth::{totp, Authenticator, Caller};
 use crate::db::models::{memberships_of, UserRow};
 use crate::db::schema::users;
 use crate::db::{now_ms, Db};
+use crate::routes::{find_user, not_found};
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;

@@ -1,87 +1,20 @@
 //! Custom field definitions: platform administrators define them, everyone reads them.
 
-use super::{check_name, check_text, not_found};
-use crate::auth::{Caller, ADMIN_ORG};
-use crate::db::models::CustomFieldRow;
+use crate::auth::Caller;
+use crate::casework::fields::{all, check_options, find, insert, optional_text, require_admin};
 use crate::db::schema::custom_fields;
-use crate::db::{duplicate_as, format_id, next_id, now_ms, parse_id, Db, DbConn};
+use crate::db::{now_ms, Db};
+use crate::render::render_custom_field as render;
+use crate::routes::{check_text, not_found};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::{
     CustomFieldType, InputCustomField, InputUpdateCustomField, OutputCustomField,
 };
-
-/// Renders a custom field definition.
-pub fn render(f: &CustomFieldRow) -> OutputCustomField {
-    OutputCustomField {
-        id: format_id(f.id),
-        kind: "CustomField".into(),
-        created_by: f.created_by.clone(),
-        created_at: f.created_at,
-        updated_by: f.updated_by.clone(),
-        updated_at: f.updated_at,
-        name: f.name.clone(),
-        display_name: f.display_name.clone(),
-        group: f.group_name.clone(),
-        description: f.description.clone(),
-        field_type: CustomFieldType::parse(&f.field_type).unwrap_or(CustomFieldType::String),
-        options: serde_json::from_str(&f.options).unwrap_or_default(),
-        mandatory: f.mandatory,
-        extra_data: Map::new(),
-    }
-}
-
-/// Finds a definition by `~id` or name.
-pub fn find(c: &mut DbConn, key: &str) -> QueryResult<Option<CustomFieldRow>> {
-    let q = custom_fields::table.select(CustomFieldRow::as_select());
-    match parse_id(key) {
-        Some(id) => q.find(id).first(c).optional(),
-        None => q.filter(custom_fields::name.eq(key)).first(c).optional(),
-    }
-}
-
-/// All definitions, oldest first.
-pub fn all(c: &mut DbConn) -> QueryResult<Vec<CustomFieldRow>> {
-    custom_fields::table
-        .select(CustomFieldRow::as_select())
-        .order(custom_fields::id.asc())
-        .load(c)
-}
-
-fn require_admin(caller: &Caller) -> Result<(), ApiError> {
-    if caller.is_platform_admin("manageCustomField") {
-        Ok(())
-    } else {
-        Err(ApiError::Authorization(format!(
-            "User {} cannot manage custom fields (needs manageCustomField in {ADMIN_ORG})",
-            caller.login()
-        )))
-    }
-}
-
-fn check_options(field_type: CustomFieldType, options: &[Value]) -> Result<String, ApiError> {
-    if options.len() > 1000 {
-        return Err(ApiError::attribute("options", "at most 1000 values"));
-    }
-    if let Some(bad) = options.iter().find(|o| !field_type.accepts(o)) {
-        return Err(ApiError::attribute(
-            "options",
-            format!("{bad} is not a {} value", field_type.as_str()),
-        ));
-    }
-    serde_json::to_string(options).map_err(ApiError::internal)
-}
-
-fn optional_text(name: &str, v: Option<&str>, max: usize) -> Result<String, ApiError> {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => check_text(name, s, max),
-        None => Ok(String::new()),
-    }
-}
 
 /// All custom field definitions.
 #[utoipa::path(tag = "custom field", responses((status = 200, body = Vec<OutputCustomField>)))]
@@ -89,57 +22,6 @@ fn optional_text(name: &str, v: Option<&str>, max: usize) -> Result<String, ApiE
 pub async fn list(db: web::Data<Db>, _caller: Caller) -> Result<HttpResponse, ApiError> {
     let rows = db.read(|c| Ok(all(c)?)).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(render).collect::<Vec<_>>()))
-}
-
-/// Checks and stores a custom field definition (platform administrators only).
-pub async fn insert(
-    db: &Db,
-    caller: &Caller,
-    input: InputCustomField,
-) -> Result<CustomFieldRow, ApiError> {
-    require_admin(caller)?;
-    let name = check_name("name", &input.name, 64)?;
-    if name.contains('.') || name.chars().any(char::is_whitespace) {
-        return Err(ApiError::attribute(
-            "name",
-            "must not contain dots or spaces",
-        ));
-    }
-    let row = CustomFieldRow {
-        id: next_id(),
-        display_name: match input
-            .display_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(d) => check_text("displayName", d, 128)?,
-            None => name.clone(),
-        },
-        name,
-        group_name: optional_text("group", input.group.as_deref(), 128)?,
-        description: optional_text("description", input.description.as_deref(), 1024)?,
-        field_type: input.field_type.as_str().into(),
-        options: check_options(input.field_type, &input.options)?,
-        mandatory: input.mandatory,
-        created_by: caller.login().into(),
-        created_at: now_ms(),
-        updated_by: None,
-        updated_at: None,
-    };
-    let saved = row.clone();
-    db.write(move |c| {
-        diesel::insert_into(custom_fields::table)
-            .values(&row)
-            .execute(c)
-            .map_err(|e| {
-                duplicate_as(e, || {
-                    ApiError::Create(format!("Custom field {} already exists", row.name))
-                })
-            })
-    })
-    .await?;
-    Ok(saved)
 }
 
 /// Defines a custom field.

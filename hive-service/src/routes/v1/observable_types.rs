@@ -1,36 +1,17 @@
 //! Observable types (`ip`, `domain`, `file`...): platform administrators add and remove them.
 
-use super::{check_name, not_found};
 use crate::auth::{Caller, ADMIN_ORG};
+use crate::db::models::find_observable_type;
 use crate::db::models::ObservableTypeRow;
 use crate::db::schema::observable_types;
-use crate::db::{duplicate_as, format_id, next_id, now_ms, parse_id, Db, DbConn};
+use crate::db::{duplicate_as, next_id, now_ms, Db};
+use crate::render::render_observable_type;
+use crate::routes::{check_name, not_found};
 use actix_web::{delete, get, post, web, HttpResponse};
 use diesel::prelude::*;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::{InputObservableType, OutputObservableType};
-
-/// Renders an observable type.
-pub fn render(t: &ObservableTypeRow) -> OutputObservableType {
-    OutputObservableType {
-        id: format_id(t.id),
-        kind: "ObservableType".into(),
-        created_by: t.created_by.clone(),
-        created_at: t.created_at,
-        name: t.name.clone(),
-        is_attachment: t.is_attachment,
-    }
-}
-
-/// Finds an observable type by `~id` or name.
-pub fn find(c: &mut DbConn, key: &str) -> QueryResult<Option<ObservableTypeRow>> {
-    let q = observable_types::table.select(ObservableTypeRow::as_select());
-    match parse_id(key) {
-        Some(id) => q.find(id).first(c).optional(),
-        None => q.filter(observable_types::name.eq(key)).first(c).optional(),
-    }
-}
 
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     if caller.is_platform_admin("manageObservableTemplate") {
@@ -72,7 +53,7 @@ pub async fn create(
     })
     .await?;
     crate::casework::observables::forget_types();
-    Ok(HttpResponse::Created().json(render(&saved)))
+    Ok(HttpResponse::Created().json(render_observable_type(&saved)))
 }
 
 /// One observable type, by `~id` or name.
@@ -85,9 +66,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let key = id.into_inner();
     let t = db
-        .read(move |c| find(c, &key)?.ok_or_else(|| not_found("ObservableType", &key)))
+        .read(move |c| {
+            find_observable_type(c, &key)?.ok_or_else(|| not_found("ObservableType", &key))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(render(&t)))
+    Ok(HttpResponse::Ok().json(render_observable_type(&t)))
 }
 
 /// Deletes an observable type.
@@ -101,7 +84,7 @@ pub async fn remove(
     require_admin(&caller)?;
     let key = id.into_inner();
     db.write(move |c| {
-        let t = find(c, &key)?.ok_or_else(|| not_found("ObservableType", &key))?;
+        let t = find_observable_type(c, &key)?.ok_or_else(|| not_found("ObservableType", &key))?;
         diesel::delete(observable_types::table.find(t.id)).execute(c)?;
         Ok(())
     })

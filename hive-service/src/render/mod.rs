@@ -2,18 +2,25 @@
 //! `create == get == find`. Renderers load what rows do not hold (custom values,
 //! attachments, observable counts) for a whole batch at once.
 
-use super::custom;
-use super::values::{pap_label, severity_label, tags_of, tlp_label};
+pub mod jobs;
+
 use crate::auth::Caller;
+use crate::casework::custom;
 use crate::db::casework::*;
+use crate::db::models::{CustomFieldRow, ProfileRow};
 use crate::db::models::{Membership, OrganisationRow, UserRow};
 use crate::db::schema::{attachments, observables};
 use crate::db::{format_id, DbConn};
+use crate::domain::permissions;
+use crate::domain::values::{pap_label, severity_label, tags_of, tlp_label};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 use service_kit::error::ApiError;
 use shared_models::casework::*;
-use shared_models::hive::{OutputOrganisation, OutputOrganisationProfile, OutputUser};
+use shared_models::hive::{
+    CustomFieldType, OutputCustomField, OutputOrganisation, OutputOrganisationProfile,
+    OutputProfile, OutputUser,
+};
 use std::collections::HashMap;
 
 fn meta(
@@ -193,7 +200,7 @@ pub fn case(r: &CaseRow, custom_fields: Vec<OutputCustomFieldValue>) -> OutputCa
 
 /// Renders observables with their attachments.
 pub fn observables(c: &mut DbConn, rows: &[ObservableRow]) -> QueryResult<Vec<OutputObservable>> {
-    let atts = super::observables::attachments_of(c, rows)?;
+    let atts = crate::casework::observables::attachments_of(c, rows)?;
     Ok(rows
         .iter()
         .map(|r| observable(r, r.attachment_id.and_then(|a| atts.get(&a))))
@@ -339,6 +346,13 @@ pub fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// Renders one alert with its counts and custom values.
+pub fn rendered_alert(c: &mut DbConn, a: &AlertRow) -> Result<OutputAlert, ApiError> {
+    alerts(c, std::slice::from_ref(a))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("alert vanished"))
+}
+
 /// Renders one case.
 pub fn rendered_case(
     c: &mut DbConn,
@@ -415,5 +429,62 @@ pub fn render_user(user: &UserRow, memberships: &[Membership], caller: &Caller) 
             .filter(|m| sees_all || caller.is_member_of(m.organisation.id))
             .map(|m| m.organisation.name.clone()),
         extra_data: Map::new(),
+    }
+}
+
+/// Renders a profile.
+pub fn render_profile(p: &ProfileRow) -> OutputProfile {
+    let perms = p.permission_list();
+    let for_admin = permissions::is_admin_profile(&perms);
+    OutputProfile {
+        id: format_id(p.id),
+        kind: "Profile".into(),
+        created_by: p.created_by.clone(),
+        created_at: p.created_at,
+        updated_by: p.updated_by.clone(),
+        updated_at: p.updated_at,
+        name: p.name.clone(),
+        consumes_license: !perms.is_empty(),
+        permissions: perms,
+        editable: permissions::is_editable(&p.name),
+        is_admin: for_admin,
+        for_admin,
+        for_org: !for_admin,
+        for_external: false,
+        profile_type: if for_admin { "Admin" } else { "Organisation" }.into(),
+    }
+}
+
+/// Renders a custom field definition.
+pub fn render_custom_field(f: &CustomFieldRow) -> OutputCustomField {
+    OutputCustomField {
+        id: format_id(f.id),
+        kind: "CustomField".into(),
+        created_by: f.created_by.clone(),
+        created_at: f.created_at,
+        updated_by: f.updated_by.clone(),
+        updated_at: f.updated_at,
+        name: f.name.clone(),
+        display_name: f.display_name.clone(),
+        group: f.group_name.clone(),
+        description: f.description.clone(),
+        field_type: CustomFieldType::parse(&f.field_type).unwrap_or(CustomFieldType::String),
+        options: serde_json::from_str(&f.options).unwrap_or_default(),
+        mandatory: f.mandatory,
+        extra_data: Map::new(),
+    }
+}
+
+/// Renders an observable type.
+pub fn render_observable_type(
+    t: &crate::db::models::ObservableTypeRow,
+) -> shared_models::hive::OutputObservableType {
+    shared_models::hive::OutputObservableType {
+        id: format_id(t.id),
+        kind: "ObservableType".into(),
+        created_by: t.created_by.clone(),
+        created_at: t.created_at,
+        name: t.name.clone(),
+        is_attachment: t.is_attachment,
     }
 }

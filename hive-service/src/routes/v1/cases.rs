@@ -1,12 +1,14 @@
 //! `/api/v1/case`: cases, their tasks and observables, merging, alert links.
 
-use super::alerts::{other_parent, rendered_case, similar};
+use super::alerts::{other_parent, similar};
 use crate::auth::Caller;
+use crate::casework::cases::{add_observables, add_task, delete_one, update_one};
 use crate::casework::observables::{self as obs, Parent};
-use crate::casework::values::Patch;
-use crate::casework::{alerts, cases, find_alert, find_case, render, tasks, Actor};
-use crate::db::schema::{cases as case_t, custom_values, observables};
-use crate::db::{parse_id, Db, DbConn};
+use crate::casework::{alerts, cases, find_alert, find_case, tasks, Actor};
+use crate::db::schema::{custom_values, observables};
+use crate::db::{parse_id, Db};
+use crate::render;
+use crate::render::rendered_case;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -16,40 +18,6 @@ use service_kit::extract::JsonBody;
 use shared_models::casework::{
     InputCase, InputObservable, InputTask, OutputCase, OutputObservable, OutputTask,
 };
-
-/// Deletes the case `key` with everything in it (its owner organisation only).
-pub(crate) fn delete_one(c: &mut DbConn, who: &Actor, key: &str) -> Result<(), ApiError> {
-    let k = find_case(c, who, key)?;
-    crate::casework::require_owner(who, &k, "deletes it")?;
-    Ok(cases::delete(c, &k)?)
-}
-
-/// Adds observables to the case `key` (files from `files`, the `attachment` part by default).
-pub(crate) fn add_observables(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    input: &InputObservable,
-    files: &[service_kit::body::FilePart],
-) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
-    let k = find_case(c, actor, key)?;
-    crate::casework::check_write(c, actor, k.id, "manageObservable")?;
-    let types = obs::types(c)?;
-    let news = obs::expand(c, actor, &types, input, files, Some("attachment"), "")?;
-    obs::insert(c, actor, Parent::Case(k.id), news)
-}
-
-/// Adds a checked task to the case `key`.
-pub(crate) fn add_task(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    input: &InputTask,
-) -> Result<crate::db::casework::TaskRow, ApiError> {
-    let k = find_case(c, actor, key)?;
-    crate::casework::check_write(c, actor, k.id, "manageTask")?;
-    tasks::insert(c, actor, k.id, input)
-}
 
 /// Creates a case (from a template when `caseTemplate` is given).
 #[utoipa::path(tag = "case", request_body = InputCase, responses((status = 201, body = OutputCase), (status = 400), (status = 403), (status = 404)))]
@@ -95,26 +63,6 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(out))
 }
 
-pub(crate) fn update_one(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    body: &Value,
-    strict: Option<&[&str]>,
-) -> Result<crate::db::casework::CaseRow, ApiError> {
-    let mut k = find_case(c, actor, key)?;
-    crate::casework::check_share_permission(c, actor, &k, "manageCase/update")?;
-    let p = Patch::new(body)?;
-    cases::apply_patch(c, actor, &mut k, &p)?;
-    if let Some(rendered) = strict {
-        p.finish(rendered)?;
-    }
-    diesel::update(case_t::table.find(k.id))
-        .set(&k)
-        .execute(c)?;
-    Ok(k)
-}
-
 /// Updates a case; a closed status closes it (mandatory custom fields and tasks checked),
 /// `New`/`InProgress` reopens it.
 #[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
@@ -143,7 +91,7 @@ pub async fn bulk_update(
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids = super::take_ids(&mut patch)?;
+    let ids = crate::routes::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch, Some(&["OutputCase"]))?;
@@ -326,16 +274,16 @@ pub async fn merge_observables(
                     continue;
                 }
                 let mut keep = g.remove(0);
-                let mut tags = crate::casework::values::tags_of(&keep.tags);
+                let mut tags = crate::domain::values::tags_of(&keep.tags);
                 for d in &g {
-                    tags = crate::casework::values::union(
+                    tags = crate::domain::values::union(
                         &tags,
-                        &crate::casework::values::tags_of(&d.tags),
+                        &crate::domain::values::tags_of(&d.tags),
                     );
                     keep.ioc |= d.ioc;
                     keep.sighted |= d.sighted;
                 }
-                keep.tags = crate::casework::values::tags_json(&tags);
+                keep.tags = crate::domain::values::tags_json(&tags);
                 keep.updated_by = Some(actor.login.clone());
                 keep.updated_at = Some(crate::db::now_ms());
                 diesel::update(observables::table.find(keep.id))

@@ -1,10 +1,10 @@
 //! Organisations: created and changed by platform administrators, seen by their members.
 
-use super::{check_name, check_text, find_organisation, not_found, render_organisation};
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::OrganisationRow;
 use crate::db::schema::organisations;
 use crate::db::{duplicate_as, next_id, now_ms, Db};
+use crate::routes::{check_name, check_text, find_organisation, not_found, render_organisation};
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use service_kit::error::ApiError;

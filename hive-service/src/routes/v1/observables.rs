@@ -1,14 +1,14 @@
 //! `/api/v1/observable`: one observable, its updates and its file.
 
 use crate::auth::Caller;
-use crate::casework::observables::{self as obs, attachments_of};
-use crate::casework::values::Patch;
-use crate::casework::{find_observable, render, Actor};
-use crate::db::schema::observables;
-use crate::db::{now_ms, parse_id, Db, DbConn};
+use crate::casework::observables::attachments_of;
+use crate::casework::observables::{delete_row, update_one};
+use crate::casework::{find_observable, Actor};
+use crate::db::{parse_id, Db};
+use crate::render;
+use crate::routes::flag;
 use crate::ServiceState;
 use actix_web::{delete, get, patch, web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 use service_kit::error::ApiError;
@@ -31,43 +31,6 @@ pub async fn get(
         })
         .await?;
     Ok(HttpResponse::Ok().json(&out[0]))
-}
-
-pub(crate) fn update_one(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    body: &Value,
-    strict: Option<&[&str]>,
-) -> Result<crate::db::casework::ObservableRow, ApiError> {
-    let mut o = find_observable(c, actor, key)?;
-    if let Some(k) = o.case_id {
-        crate::casework::check_write(c, actor, k, "manageObservable")?;
-    }
-    let types = obs::types(c)?;
-    let p = Patch::new(body)?;
-    obs::apply_patch(&mut o, &p, &types)?;
-    if let Some(rendered) = strict {
-        p.finish(rendered)?;
-    }
-    o.updated_by = Some(actor.login.clone());
-    o.updated_at = Some(now_ms());
-    diesel::update(observables::table.find(o.id))
-        .set(&o)
-        .execute(c)?;
-    Ok(o)
-}
-
-/// Deletes an observable `who` found (its case must let `who` change observables).
-pub(crate) fn delete_row(
-    c: &mut DbConn,
-    who: &Actor,
-    o: crate::db::casework::ObservableRow,
-) -> Result<(), ApiError> {
-    if let Some(k) = o.case_id {
-        crate::casework::check_write(c, who, k, "manageObservable")?;
-    }
-    Ok(obs::delete(c, &[o])?)
 }
 
 /// Updates an observable (`message`, `tlp`, `pap`, `tags`, `addTags`, `removeTags`, `ioc`,
@@ -98,7 +61,7 @@ pub async fn bulk_update(
     caller.require("manageObservable")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids = super::take_ids(&mut patch)?;
+    let ids = crate::routes::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch, Some(&["OutputObservable"]))?;
@@ -133,14 +96,6 @@ pub async fn remove(
 pub struct DownloadParams {
     /// `True`: a zip encrypted with the password `malware` (ZipCrypto).
     pub as_zip: Option<String>,
-}
-
-/// Whether a query flag is set (`True`, `true`, `1`).
-pub fn flag(v: Option<&str>) -> bool {
-    matches!(
-        v.map(str::to_ascii_lowercase).as_deref(),
-        Some("true" | "1" | "yes")
-    )
 }
 
 /// Answers a stored file, as is or zipped with the password `malware`.

@@ -1,25 +1,24 @@
 //! Users: create, get, update, lock, delete, memberships, passwords and API keys. Who may do
 //! what to which account is decided by [`crate::access::accounts`], for every route here.
 
-use super::{
-    check_name, check_text, find_organisation, find_profile, find_user, not_found, render_user,
-};
 use crate::access::accounts;
 use crate::auth::{secrets, Authenticator, Caller, ADMIN_ORG};
 use crate::db::models::{memberships_of, Membership, MembershipRow, UserRow};
 use crate::db::schema::*;
 use crate::db::{format_id, now_ms, Db, DbConn};
 use crate::domain::permissions;
+use crate::routes::{
+    check_name, check_text, find_organisation, find_profile, find_user, not_found, render_user,
+};
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::json;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::*;
 use std::sync::Arc;
 
-pub use crate::auth::key_context;
+use crate::auth::key_context;
 
 /// Whether `caller` may see `target`.
 pub(crate) fn can_see(caller: &Caller, target: &UserRow, memberships: &[Membership]) -> bool {
@@ -96,42 +95,6 @@ fn hash_new_password(password: &str) -> Result<String, ApiError> {
 #[get("/api/v1/user/current")]
 pub async fn current_user(caller: Caller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(render_user(&caller.user, &caller.memberships, &caller)))
-}
-
-/// The current user in TheHive's legacy (v0) shape.
-#[utoipa::path(tag = "user", responses((status = 200, description = "v0 user")))]
-#[get("/api/user/current")]
-pub async fn current_user_v0(caller: Caller) -> Result<HttpResponse, ApiError> {
-    let u = &caller.user;
-    let mut roles = vec!["read"];
-    if [
-        "manageCase",
-        "manageAlert",
-        "manageObservable",
-        "manageTask",
-    ]
-    .iter()
-    .any(|p| caller.has(p))
-    {
-        roles.push("write");
-    }
-    if caller.has("manageUser") || caller.has("manageOrganisation") {
-        roles.push("admin");
-    }
-    let mut body = json!({
-        "id": u.login, "_id": crate::db::format_id(u.id), "_type": "user",
-        "login": u.login, "name": u.name, "roles": roles,
-        "status": if u.locked { "Locked" } else { "Ok" },
-        "organisation": caller.organisation.name, "profile": caller.profile.name,
-        "permissions": caller.permissions,
-        "hasKey": u.api_key_hash.is_some(), "hasPassword": u.password_hash.is_some(),
-        "createdBy": u.created_by, "createdAt": u.created_at,
-    });
-    if let (Some(by), Some(at)) = (&u.updated_by, u.updated_at) {
-        body["updatedBy"] = json!(by);
-        body["updatedAt"] = json!(at);
-    }
-    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Creates a user in an organisation the caller administers. A login that exists already

@@ -265,7 +265,7 @@ pub async fn get(
     params: web::Query<GetParams>,
 ) -> Result<HttpResponse, ApiError> {
     let who = Actor::of(&caller);
-    let similarity = crate::routes::observables::flag(params.similarity.as_deref());
+    let similarity = crate::routes::flag(params.similarity.as_deref());
     let out = db
         .read(move |c| {
             let a = find_alert(c, who.org_id, &id)?;
@@ -307,7 +307,7 @@ pub async fn update(
     }
     let actor = Actor::of(&caller);
     let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
-        let a = crate::routes::alerts::update_one(c, &actor, &id, &body, None)?;
+        let a = crate::casework::alerts::update_one(c, &actor, &id, &body, None)?;
         if !inputs.is_empty() {
             let types = obs::types(c)?;
             let mut news = Vec::new();
@@ -435,8 +435,13 @@ async fn set_follow(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let a =
-                crate::routes::alerts::update_one(c, &actor, &id, &json!({ "follow": on }), None)?;
+            let a = crate::casework::alerts::update_one(
+                c,
+                &actor,
+                &id,
+                &json!({ "follow": on }),
+                None,
+            )?;
             super::alert_row(c, &a)
         })
         .await?;
@@ -537,7 +542,7 @@ pub async fn create_artifact(
     let (input, files, staged) = super::cases::artifact_input(&db, &state, body).await?;
     let actor = Actor::of(&caller);
     let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
-        let rows = crate::routes::alerts::add_observables(c, &actor, &id, &input, &files)?;
+        let rows = crate::casework::alerts::add_observables(c, &actor, &id, &input, &files)?;
         super::observable_rows(c, &rows)
     })
     .await?;
@@ -567,7 +572,7 @@ pub async fn update_artifact(
     let out = db
         .write(move |c| {
             alert_artifact(c, &actor, &id)?;
-            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0, None)?;
+            let o = crate::casework::observables::update_one(c, &actor, &id, &body.0, None)?;
             Ok(super::observable_rows(c, &[o])?.pop())
         })
         .await?;

@@ -12,10 +12,10 @@ pub mod cases;
 pub mod misc;
 pub mod search;
 
-use crate::casework::render;
 use crate::db::casework::{AlertRow, ObservableRow};
 use crate::db::schema::{alerts as alert_t, observables};
 use crate::db::{parse_id, DbConn};
+use crate::render;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 use service_kit::error::ApiError;
@@ -318,13 +318,13 @@ pub fn alerts_full(c: &mut DbConn, v1: Vec<Value>) -> Result<Vec<Value>, ApiErro
 
 /// One alert row in v0 shape, with its artifacts.
 pub fn alert_row(c: &mut DbConn, a: &AlertRow) -> Result<Value, ApiError> {
-    let v1 = render::to_value(&super::alerts::rendered(c, a)?);
+    let v1 = render::to_value(&crate::render::rendered_alert(c, a)?);
     Ok(alerts_full(c, vec![v1])?.pop().unwrap_or(Value::Null))
 }
 
 /// One case row in v0 shape.
 pub fn case_row(c: &mut DbConn, k: &crate::db::casework::CaseRow) -> Result<Value, ApiError> {
-    Ok(case(render::to_value(&super::alerts::rendered_case(c, k)?)))
+    Ok(case(render::to_value(&crate::render::rendered_case(c, k)?)))
 }
 
 /// Observable rows in v0 shape.

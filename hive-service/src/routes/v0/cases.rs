@@ -7,11 +7,12 @@ use super::search::V0;
 use crate::auth::Caller;
 use crate::casework::observables::{self as obs, Parent};
 use crate::casework::{
-    alerts, cases, find_case, find_log, find_observable, find_task, render, tasks, Actor,
+    alerts, cases, find_case, find_log, find_observable, find_task, tasks, Actor,
 };
 use crate::db::casework::{CaseRow, ObservableRow};
 use crate::db::schema::observables;
 use crate::db::{Db, DbConn};
+use crate::render;
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
@@ -178,7 +179,7 @@ pub async fn update(
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
             let patch = v1_case_patch(&k.status, &k.stage, body.0)?;
-            let k = crate::routes::cases::update_one(c, &actor, &id, &patch, None)?;
+            let k = crate::casework::cases::update_one(c, &actor, &id, &patch, None)?;
             super::case_row(c, &k)
         })
         .await?;
@@ -192,7 +193,7 @@ async fn delete_case(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/delete")?;
     let who = Actor::of(&caller);
-    db.write(move |c| crate::routes::cases::delete_one(c, &who, &id))
+    db.write(move |c| crate::casework::cases::delete_one(c, &who, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -237,14 +238,14 @@ pub async fn find(
 pub type Sharing = Vec<(CaseRow, Vec<ObservableRow>, Vec<ObservableRow>)>;
 
 /// Finds the cases sharing observables with `mine` (observables `who` sees): the cases of
-/// [`crate::routes::collab::cases_holding`], each with every observable of it `who` sees.
+/// [`crate::casework::collab::cases_holding`], each with every observable of it `who` sees.
 pub fn cases_sharing(
     c: &mut DbConn,
     who: &Actor,
     mine: &[ObservableRow],
     except: Option<i64>,
 ) -> Result<Sharing, ApiError> {
-    let found = crate::routes::collab::cases_holding(c, who, mine, except)?;
+    let found = crate::casework::collab::cases_holding(c, who, mine, except)?;
     let ids: Vec<i64> = found.iter().map(|(k, _)| k.id).collect();
     let mut all: HashMap<i64, Vec<ObservableRow>> = HashMap::new();
     for chunk in ids.chunks(500) {
@@ -360,7 +361,7 @@ pub async fn create_artifact(
     let (input, files, staged) = artifact_input(&db, &state, body).await?;
     let actor = Actor::of(&caller);
     let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
-        let rows = crate::routes::cases::add_observables(c, &actor, &id, &input, &files)?;
+        let rows = crate::casework::cases::add_observables(c, &actor, &id, &input, &files)?;
         super::observable_rows(c, &rows)
     })
     .await?;
@@ -423,7 +424,7 @@ pub async fn update_artifact(
     let out = db
         .write(move |c| {
             case_artifact(c, &actor, &id)?;
-            let o = crate::routes::observables::update_one(c, &actor, &id, &body.0, None)?;
+            let o = crate::casework::observables::update_one(c, &actor, &id, &body.0, None)?;
             Ok(super::observable_rows(c, &[o])?.pop())
         })
         .await?;
@@ -442,7 +443,7 @@ pub async fn delete_artifact(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let o = case_artifact(c, &who, &id)?;
-        crate::routes::observables::delete_row(c, &who, o)
+        crate::casework::observables::delete_row(c, &who, o)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -478,7 +479,7 @@ pub async fn create_task(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let t = crate::routes::cases::add_task(c, &actor, &id, &input)?;
+            let t = crate::casework::cases::add_task(c, &actor, &id, &input)?;
             Ok(super::task(render::to_value(&render::task(&t))))
         })
         .await?;
@@ -511,7 +512,7 @@ pub async fn update_task(
     let patch = v1_task(body.0);
     let actor = Actor::of(&caller);
     let out = db
-        .write(move |c| crate::routes::tasks::update_one(c, &actor, &id, &patch, None))
+        .write(move |c| crate::casework::tasks::update_one(c, &actor, &id, &patch, None))
         .await?;
     Ok(HttpResponse::Ok().json(super::task(render::to_value(&render::task(&out)))))
 }
@@ -546,11 +547,11 @@ pub async fn create_log(
     mut body: Upload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageTask")?;
-    let (input, message, files) = crate::routes::tasks::log_input(&body)?;
+    let (input, message, files) = crate::casework::tasks::log_input(&body)?;
     let actor = Actor::of(&caller);
     let staged = body.take_staged();
     let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
-        let l = crate::routes::tasks::add_log(c, &actor, &id, message, &input, &files)?;
+        let l = crate::casework::tasks::add_log(c, &actor, &id, message, &input, &files)?;
         log_out(c, &l)
     })
     .await?;
@@ -586,7 +587,7 @@ pub async fn delete_log(
     caller.require("manageTask")?;
     let who = Actor::of(&caller);
     db.write(move |c| {
-        let l = crate::routes::tasks::writable_log(c, &who, &id)?;
+        let l = crate::casework::tasks::writable_log(c, &who, &id)?;
         Ok(tasks::delete_logs(c, &[l.id])?)
     })
     .await?;
@@ -679,7 +680,7 @@ pub async fn update_template(
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
-            let t = crate::routes::case_templates::update_one(c, &actor, &id, &patch, None)?;
+            let t = crate::casework::templates::update_one(c, &actor, &id, &patch, None)?;
             template_out(c, &t)
         })
         .await?;
@@ -696,7 +697,7 @@ pub async fn delete_template(
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
     let org = caller.organisation.id;
-    db.write(move |c| crate::routes::case_templates::delete_one(c, org, &id))
+    db.write(move |c| crate::casework::templates::delete_one(c, org, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

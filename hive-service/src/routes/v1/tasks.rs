@@ -2,11 +2,13 @@
 
 use crate::auth::Caller;
 use crate::casework::observables::NewFile;
-use crate::casework::values::{self, Patch};
-use crate::casework::{find_log, find_task, render, tasks, Actor};
-use crate::db::casework::{AttachmentRow, LogRow};
+use crate::casework::tasks::{add_log, log_input, store_attachments, update_one, writable_log};
+use crate::casework::{find_log, find_task, tasks, Actor};
+use crate::db::casework::LogRow;
 use crate::db::schema::{attachments, logs, tasks as task_t};
-use crate::db::{next_id, now_ms, parse_id, Db, DbConn};
+use crate::db::{now_ms, parse_id, Db, DbConn};
+use crate::domain::values::{self, Patch};
+use crate::render;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -26,28 +28,6 @@ pub async fn get(
     let who = Actor::of(&caller);
     let t = db.read(move |c| find_task(c, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(render::task(&t)))
-}
-
-pub(crate) fn update_one(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    body: &Value,
-    strict: Option<&[&str]>,
-) -> Result<crate::db::casework::TaskRow, ApiError> {
-    let mut t = find_task(c, actor, key)?;
-    crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
-    let p = Patch::new(body)?;
-    tasks::apply_patch(c, actor.org_id, &mut t, &p)?;
-    if let Some(rendered) = strict {
-        p.finish(rendered)?;
-    }
-    t.updated_by = Some(actor.login.clone());
-    t.updated_at = Some(now_ms());
-    diesel::update(task_t::table.find(t.id))
-        .set(&t)
-        .execute(c)?;
-    Ok(t)
 }
 
 /// Updates a task.
@@ -77,7 +57,7 @@ pub async fn bulk_update(
     caller.require("manageTask")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids = super::take_ids(&mut patch)?;
+    let ids = crate::routes::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch, Some(&["OutputTask"]))?;
@@ -107,90 +87,10 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn store_attachments(
-    c: &mut DbConn,
-    actor: &Actor,
-    owner: i64,
-    files: &[NewFile],
-) -> QueryResult<()> {
-    let now = now_ms();
-    for f in files {
-        diesel::insert_into(attachments::table)
-            .values(AttachmentRow {
-                id: next_id(),
-                organisation_id: actor.org_id,
-                owner_id: Some(owner),
-                name: f.name.clone(),
-                content_type: f.content_type.clone(),
-                size: f.size,
-                sha256: f.sha256.clone(),
-                sha1: f.sha1.clone(),
-                md5: f.md5.clone(),
-                created_by: actor.login.clone(),
-                created_at: now,
-            })
-            .execute(c)?;
-    }
-    Ok(())
-}
-
 fn rendered_log(c: &mut DbConn, l: &LogRow) -> Result<OutputLog, ApiError> {
     render::logs(c, std::slice::from_ref(l))?
         .pop()
         .ok_or_else(|| ApiError::internal("log vanished"))
-}
-
-/// The input of a new log (JSON, or multipart `_json` and files): the request, its checked
-/// message and its files.
-pub(crate) fn log_input(body: &Upload) -> Result<(InputLog, String, Vec<NewFile>), ApiError> {
-    let input: InputLog = body.parse()?;
-    let message = values::long_text("message", &input.message, values::MAX_DESCRIPTION)?;
-    if message.trim().is_empty() {
-        return Err(ApiError::attribute("message", "must not be empty"));
-    }
-    let files = body.files.iter().map(NewFile::from).collect();
-    Ok((input, message, files))
-}
-
-/// The log `key`, once `who` may change the logs of its case.
-pub(crate) fn writable_log(c: &mut DbConn, who: &Actor, key: &str) -> Result<LogRow, ApiError> {
-    let l = find_log(c, who, key)?;
-    let case_id: i64 = task_t::table
-        .find(l.task_id)
-        .select(task_t::case_id)
-        .first(c)?;
-    crate::casework::check_write(c, who, case_id, "manageTask")?;
-    Ok(l)
-}
-
-/// Adds a log with its files to the task `key`; a waiting task starts.
-pub(crate) fn add_log(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    message: String,
-    input: &InputLog,
-    files: &[NewFile],
-) -> Result<LogRow, ApiError> {
-    let mut t = find_task(c, actor, key)?;
-    crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
-    let l = tasks::insert_log(
-        c,
-        actor,
-        &t,
-        message,
-        input.start_date,
-        input.include_in_timeline,
-    )?;
-    store_attachments(c, actor, l.id, files)?;
-    if t.status == "Waiting" {
-        t.status = "InProgress".into();
-        t.start_date = t.start_date.or(Some(now_ms()));
-        diesel::update(task_t::table.find(t.id))
-            .set(&t)
-            .execute(c)?;
-    }
-    Ok(l)
 }
 
 /// Adds a log to a task (JSON, or multipart `_json` + `attachments` files); a waiting task

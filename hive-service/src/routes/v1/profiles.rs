@@ -1,11 +1,11 @@
 //! Profiles: named permission sets, managed by platform administrators, readable by all.
 
-use super::{check_name, find_profile, not_found, render_profile};
 use crate::auth::{Caller, SYSTEM_LOGIN};
 use crate::db::models::ProfileRow;
 use crate::db::schema::{memberships, profiles};
 use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::domain::permissions;
+use crate::routes::{check_name, find_profile, not_found, render_profile};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use service_kit::error::ApiError;

@@ -16,10 +16,12 @@ use crate::auth::Caller;
 use crate::casework::cases::{self, CaseSpec};
 use crate::casework::collab::{self, NewProcedure};
 use crate::casework::observables::{self as obs, NewFile, NewObservable, Parent};
-use crate::casework::{custom, find_case, find_template, render, tasks, values, Actor};
+use crate::casework::{custom, find_case, find_template, tasks, Actor};
 use crate::db::casework::*;
 use crate::db::schema::{attachments, logs, pages, procedures, tasks as task_t};
 use crate::db::{next_id, now_ms, Db, DbConn};
+use crate::domain::values;
+use crate::render;
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
@@ -62,7 +64,7 @@ pub async fn export(
     let (doc, files) = db
         .read(move |c| {
             let k = find_case(c, &who, &id)?;
-            let case = render::to_value(&super::alerts::rendered_case(c, &k)?);
+            let case = render::to_value(&crate::render::rendered_case(c, &k)?);
             let mut files: Vec<String> = Vec::new();
             let sees = |e: Entity, t: &str| access::visible(e, &who, t);
             let ts: Vec<TaskRow> = task_t::table.filter(task_t::case_id.eq(k.id)).filter(sees(Entity::Task, "tasks")).order(task_t::id.asc()).select(TaskRow::as_select()).load(c)?;
@@ -442,7 +444,7 @@ fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value, held: &Held) -> Result
         .unwrap_or_default();
     super::collab::insert_pages(c, actor, case.id, &page_inputs)?;
     Ok(json!({
-        "case": render::to_value(&super::alerts::rendered_case(c, &case)?),
+        "case": render::to_value(&crate::render::rendered_case(c, &case)?),
         "observables": render::to_value(&render::observables(c, &rows)?),
         "procedures": procs.iter().map(|p| render::to_value(&collab::procedure(p))).collect::<Vec<_>>(),
         "errors": errors,
@@ -665,7 +667,7 @@ pub async fn misp_import(
                 })
                 .collect();
             obs::insert(c, &actor, Parent::Case(k.id), news)?;
-            super::alerts::rendered_case(c, &k)
+            crate::render::rendered_case(c, &k)
         })
         .await?;
     Ok(HttpResponse::Created().json(out))

@@ -1,15 +1,13 @@
 //! `/api/v1/alert`: alerts, their observables, and the alert → case flows.
 
 use crate::auth::Caller;
+use crate::casework::alerts::{add_observables, update_one};
 use crate::casework::observables::{self as obs, Parent};
-pub use crate::casework::render::rendered_case;
-use crate::casework::values::Patch;
-use crate::casework::{alerts, find_alert, find_case, render, Actor};
-use crate::db::casework::AlertRow;
-use crate::db::schema::alerts as alert_t;
+use crate::casework::{alerts, find_alert, find_case, Actor};
 use crate::db::{Db, DbConn};
+use crate::render;
+use crate::render::rendered_case;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 use service_kit::body::Upload;
@@ -18,13 +16,6 @@ use service_kit::extract::JsonBody;
 use shared_models::casework::{
     InputAlert, InputObservable, OutputAlert, OutputCase, OutputObservable,
 };
-
-/// Renders one alert with its counts and custom values.
-pub fn rendered(c: &mut DbConn, a: &AlertRow) -> Result<OutputAlert, ApiError> {
-    render::alerts(c, std::slice::from_ref(a))?
-        .pop()
-        .ok_or_else(|| ApiError::internal("alert vanished"))
-}
 
 /// Creates an alert with its observables (JSON, or multipart with `_json` and file parts
 /// named by `observables[].attachment`).
@@ -60,37 +51,10 @@ pub async fn get(
     let out = db
         .read(move |c| {
             let a = find_alert(c, org, &id)?;
-            rendered(c, &a)
+            crate::render::rendered_alert(c, &a)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
-}
-
-pub(crate) fn update_one(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    body: &Value,
-    strict: Option<&[&str]>,
-) -> Result<AlertRow, ApiError> {
-    let mut a = find_alert(c, actor.org_id, key)?;
-    let p = Patch::new(body)?;
-    alerts::apply_patch(c, actor, &mut a, &p)?;
-    if let Some(rendered) = strict {
-        p.finish(rendered)?;
-    }
-    diesel::update(alert_t::table.find(a.id))
-        .set(&a)
-        .execute(c)
-        .map_err(|e| {
-            crate::db::duplicate_as(e, || {
-                ApiError::Create(format!(
-                    "Alert {}:{}:{} already exist in organisation {}",
-                    a.alert_type, a.source, a.source_ref, actor.org_name
-                ))
-            })
-        })?;
-    Ok(a)
 }
 
 /// Updates an alert (`null` unsets a field; `addTags`/`removeTags`).
@@ -120,7 +84,7 @@ pub async fn bulk_update(
     caller.require("manageAlert/update")?;
     let actor = Actor::of(&caller);
     let mut patch = body.0;
-    let ids = super::take_ids(&mut patch)?;
+    let ids = crate::routes::take_ids(&mut patch)?;
     db.write(move |c| {
         for id in &ids {
             update_one(c, &actor, id, &patch, Some(&["OutputAlert"]))?;
@@ -160,7 +124,7 @@ pub async fn bulk_delete(
     caller.require("manageAlert/delete")?;
     let org = caller.organisation.id;
     let mut body = body.0;
-    let ids = super::take_ids(&mut body)?;
+    let ids = crate::routes::take_ids(&mut body)?;
     db.write(move |c| {
         for id in &ids {
             let a = find_alert(c, org, id)?;
@@ -310,27 +274,6 @@ pub async fn bulk_merge(
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
-}
-
-/// Adds observables to the alert `key` (files from `files`, the `attachment` part by
-/// default); the alert records the update.
-pub(crate) fn add_observables(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    input: &InputObservable,
-    files: &[service_kit::body::FilePart],
-) -> Result<Vec<crate::db::casework::ObservableRow>, ApiError> {
-    let mut a = find_alert(c, actor.org_id, key)?;
-    let types = obs::types(c)?;
-    let news = obs::expand(c, actor, &types, input, files, Some("attachment"), "")?;
-    let rows = obs::insert(c, actor, Parent::Alert(a.id), news)?;
-    a.updated_by = Some(actor.login.clone());
-    a.updated_at = Some(crate::db::now_ms());
-    diesel::update(alert_t::table.find(a.id))
-        .set(&a)
-        .execute(c)?;
-    Ok(rows)
 }
 
 /// Creates observables in an alert (JSON, or multipart `_json` + `attachment` files).

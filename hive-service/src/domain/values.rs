@@ -351,6 +351,34 @@ impl<'a> Patch<'a> {
     }
 }
 
+/// Checks a free-text attribute: trimmed, not empty, at most `max` characters.
+pub fn check_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::attribute(name, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::attribute(
+            name,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Checks a name that may also be used in paths: no leading `~`, no `/`, no control
+/// characters.
+pub fn check_name(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = check_text(name, value, max)?;
+    if v.starts_with('~') || v.contains('/') || v.chars().any(char::is_control) {
+        return Err(ApiError::attribute(
+            name,
+            "must not start with ~ nor contain / or control characters",
+        ));
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

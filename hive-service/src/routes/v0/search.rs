@@ -606,7 +606,7 @@ fn matching(
                     ],
                     pushed.clone(),
                 );
-                v1.extend(super::super::query::run(c, caller, &bounded(ops), &[])?.0);
+                v1.extend(crate::query::run::run(c, caller, &bounded(ops), &[])?.0);
                 if v1.len() > MAX_CANDIDATES {
                     break;
                 }
@@ -614,7 +614,7 @@ fn matching(
         }
         _ => {
             let ops = with_filter(vec![json!({"_name": kind.selection()})], pushed);
-            v1 = super::super::query::run(c, caller, &bounded(ops), &[])?.0;
+            v1 = crate::query::run::run(c, caller, &bounded(ops), &[])?.0;
         }
     }
     if v1.len() > MAX_CANDIDATES {

@@ -4,35 +4,19 @@
 //! (users, organisations, profiles, observable types, custom fields) are filtered in memory
 //! on the same renderers as the REST routes. Every step keeps only what the caller sees.
 
-use super::{
-    find_organisation, find_profile, find_user, render_organisation, render_profile, render_user,
-};
+use super as casework;
 use crate::auth::Caller;
 use crate::db::models::{
-    memberships_of, memberships_of_users, OrganisationRow, ProfileRow, UserRow,
+    find_organisation, find_profile, find_user, memberships_of, memberships_of_users,
+    OrganisationRow, ProfileRow, UserRow,
 };
 use crate::db::schema::*;
-use crate::db::{Db, DbConn};
-use crate::query as casework;
-use actix_web::{post, web, HttpResponse};
+use crate::db::DbConn;
+use crate::render::{render_organisation, render_profile, render_user};
 use diesel::prelude::*;
-use serde::Deserialize;
 use serde_json::Value;
 use service_kit::error::ApiError;
-use service_kit::extract::JsonBody;
 use shared_models::query::{Filter, Sort};
-
-/// Body of a query.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct QueryBody {
-    /// Operations: a selection (`listUser`, `getProfile`...), then `filter`, `sort`, `page`,
-    /// `count`.
-    #[schema(value_type = Vec<Object>)]
-    pub query: Vec<Value>,
-    /// Fields to leave out of each result.
-    #[serde(default, rename = "excludeFields")]
-    pub exclude_fields: Vec<String>,
-}
 
 const META: &[&str] = &[
     "_id",
@@ -148,7 +132,7 @@ pub fn operations() -> Value {
 }
 
 /// Most operations in one query.
-const MAX_OPS: usize = 32;
+pub const MAX_OPS: usize = 32;
 
 fn op_name(op: &Value) -> Result<&str, ApiError> {
     op.get("_name")
@@ -234,7 +218,7 @@ fn select(
             let found = match find_user(c, &key)? {
                 Some(u) => {
                     let m = memberships_of(c, u.id)?;
-                    super::users::can_see(caller, &u, &m).then_some(u)
+                    crate::access::accounts::may_see(caller, &u, &m).then_some(u)
                 }
                 None => None,
             };
@@ -293,7 +277,7 @@ fn select(
             let items = rows
                 .iter()
                 .map(|t| {
-                    serde_json::to_value(super::observable_types::render(t))
+                    serde_json::to_value(crate::render::render_observable_type(t))
                         .map_err(ApiError::internal)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -301,19 +285,19 @@ fn select(
         }
         "getObservableType" => {
             let key = id_or_name(op)?;
-            let items = super::observable_types::find(c, &key)?
+            let items = crate::db::models::find_observable_type(c, &key)?
                 .map(|t| {
-                    serde_json::to_value(super::observable_types::render(&t))
+                    serde_json::to_value(crate::render::render_observable_type(&t))
                         .map_err(ApiError::internal)
                 })
                 .transpose()?;
             Ok((items.into_iter().collect(), OBSERVABLE_TYPE_FIELDS))
         }
         "listCustomField" => {
-            let items = super::custom_fields::all(c)?
+            let items = crate::casework::fields::all(c)?
                 .iter()
                 .map(|f| {
-                    serde_json::to_value(super::custom_fields::render(f))
+                    serde_json::to_value(crate::render::render_custom_field(f))
                         .map_err(ApiError::internal)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -321,9 +305,9 @@ fn select(
         }
         "getCustomField" => {
             let key = id_or_name(op)?;
-            let items = super::custom_fields::find(c, &key)?
+            let items = crate::casework::fields::find(c, &key)?
                 .map(|f| {
-                    serde_json::to_value(super::custom_fields::render(&f))
+                    serde_json::to_value(crate::render::render_custom_field(&f))
                         .map_err(ApiError::internal)
                 })
                 .transpose()?;
@@ -338,7 +322,7 @@ fn select(
 pub(crate) type Outcome = (Vec<Value>, Option<usize>, Option<usize>);
 
 /// Runs the operations after the selection: filters, sorts, traversals, a page or a count.
-pub(crate) fn run(
+pub fn run(
     c: &mut DbConn,
     caller: &Caller,
     ops: &[Value],
@@ -435,7 +419,7 @@ pub(crate) fn run(
                             .collect();
                         Some((
                             casework::Kind::Attachment,
-                            super::collab::attachments_held_by(
+                            crate::casework::collab::attachments_held_by(
                                 c,
                                 &crate::access::Actor::of(caller),
                                 &owners,
@@ -482,35 +466,4 @@ fn check_fields(filter: &Filter, known: &[&str]) -> Result<(), ApiError> {
         }
     }
     Ok(())
-}
-
-/// Runs a query.
-#[utoipa::path(tag = "query", request_body = QueryBody, responses((status = 200, description = "a list of entities, or a number after `count`"), (status = 400)))]
-#[post("/api/v1/query")]
-pub async fn query(
-    db: web::Data<Db>,
-    caller: Caller,
-    body: JsonBody<QueryBody>,
-) -> Result<HttpResponse, ApiError> {
-    let QueryBody {
-        query: ops,
-        exclude_fields,
-    } = body.0;
-    if ops.is_empty() {
-        return Err(ApiError::Search("the query is empty".into()));
-    }
-    if ops.len() > MAX_OPS {
-        return Err(ApiError::Search(format!("at most {MAX_OPS} operations")));
-    }
-    let (items, total, count) = db
-        .read(move |c| run(c, &caller, &ops, &exclude_fields))
-        .await?;
-    if let Some(n) = count {
-        return Ok(HttpResponse::Ok().json(n));
-    }
-    let mut resp = HttpResponse::Ok();
-    if let Some(t) = total {
-        resp.insert_header(("X-Total", t.to_string()));
-    }
-    Ok(resp.json(items))
 }

@@ -5,20 +5,20 @@
 use super::observables::send_file;
 use crate::access::{self, Entity};
 use crate::auth::Caller;
+use crate::casework::collab::downloadable;
 use crate::casework::collab::{self, NewProcedure};
-pub use crate::casework::collab::{
-    attachments_held_by, cases_holding, links_of, required_actions, similar_cases, MAX_SIMILAR,
-};
+use crate::casework::collab::{required_actions, similar_cases};
 use crate::casework::observables::NewFile;
-pub use crate::casework::render::rendered_case;
-use crate::casework::values::{self, Patch};
-use crate::casework::{find_alert, find_case, find_task, render, Actor};
+use crate::casework::{find_alert, find_case, find_task, Actor};
 use crate::db::casework::*;
 use crate::db::schema::{
     action_required, alerts, attachments, case_links, cases, comments, custom_events, logs,
     observables, pages, procedures, tasks,
 };
 use crate::db::{format_id, next_id, now_ms, parse_id, Db, DbConn};
+use crate::domain::values::{self, Patch};
+use crate::render;
+use crate::render::rendered_case;
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
@@ -423,7 +423,7 @@ pub async fn bulk_delete_procedures(
     caller.require("manageProcedure")?;
     let who = Actor::of(&caller);
     let mut body = body.0;
-    let ids = super::take_ids(&mut body)?;
+    let ids = crate::routes::take_ids(&mut body)?;
     db.write(move |c| {
         for id in &ids {
             let row = find_procedure(c, &who, id)?;
@@ -1259,24 +1259,6 @@ pub fn find_attachment(
         .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
 }
 
-/// A stored file `who` may download, by `~id` or content hash: the access layer's
-/// attachment predicate (a visible holder: observable, log, case, alert, or its
-/// organisation).
-pub fn downloadable(c: &mut DbConn, who: &Actor, key: &str) -> Result<AttachmentRow, ApiError> {
-    let q = attachments::table
-        .filter(access::visible(Entity::Attachment, who, "attachments"))
-        .select(AttachmentRow::as_select())
-        .into_boxed();
-    let q = match parse_id(key) {
-        Some(id) => q.filter(attachments::id.eq(id)),
-        None => q.filter(attachments::sha256.eq(key.to_string())),
-    };
-    q.order(attachments::id.asc())
-        .first(c)
-        .optional()?
-        .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
-}
-
 async fn download(
     db: web::Data<Db>,
     state: web::Data<ServiceState>,
@@ -1433,7 +1415,7 @@ async fn set_required(
         let t = find_task(c, &who, &id)?;
         crate::casework::check_write(c, &who, t.case_id, "manageTask")?;
         let map = required_actions(c, &t, who.org_id)?;
-        let target = super::find_organisation(c, &org_key)?
+        let target = crate::routes::find_organisation(c, &org_key)?
             .filter(|o| map.contains_key(&o.name))
             .ok_or_else(|| {
                 ApiError::NotFound(format!("Organisation {org_key} not found for this task"))

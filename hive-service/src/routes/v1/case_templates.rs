@@ -1,11 +1,13 @@
 //! `/api/v1/caseTemplate`: case templates of the organisation.
 
 use crate::auth::Caller;
-use crate::casework::values::Patch;
-use crate::casework::{custom, find_template, render, templates, Actor};
+use crate::casework::templates::{delete_one, update_one};
+use crate::casework::{custom, find_template, templates, Actor};
 use crate::db::casework::CaseTemplateRow;
 use crate::db::schema::case_templates;
-use crate::db::{duplicate_as, Db, DbConn};
+use crate::db::{Db, DbConn};
+use crate::domain::values::Patch;
+use crate::render;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -17,39 +19,6 @@ fn rendered(c: &mut DbConn, t: &CaseTemplateRow) -> Result<OutputCaseTemplate, A
     render::templates(c, std::slice::from_ref(t))?
         .pop()
         .ok_or_else(|| ApiError::internal("template vanished"))
-}
-
-/// Applies a patch to the template `key`; answers it updated.
-pub(crate) fn update_one(
-    c: &mut DbConn,
-    actor: &Actor,
-    key: &str,
-    patch: &Value,
-    strict: Option<&[&str]>,
-) -> Result<CaseTemplateRow, ApiError> {
-    let mut t = find_template(c, actor.org_id, key)?;
-    let p = Patch::new(patch)?;
-    templates::apply_patch(c, actor, &mut t, &p)?;
-    if let Some(rendered) = strict {
-        p.finish(rendered)?;
-    }
-    diesel::update(case_templates::table.find(t.id))
-        .set(&t)
-        .execute(c)
-        .map_err(|e| {
-            duplicate_as(e, || {
-                ApiError::Create(format!("Case template {} already exists", t.name))
-            })
-        })?;
-    Ok(t)
-}
-
-/// Deletes the template `key` of organisation `org` with its custom values.
-pub(crate) fn delete_one(c: &mut DbConn, org: i64, key: &str) -> Result<(), ApiError> {
-    let t = find_template(c, org, key)?;
-    custom::delete_all(c, &[t.id])?;
-    diesel::delete(case_templates::table.find(t.id)).execute(c)?;
-    Ok(())
 }
 
 /// Creates a case template.
@@ -165,8 +134,9 @@ pub async fn apply_to_cases(
     caller: Caller,
     body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::casework::{find_case, tasks, values};
+    use crate::casework::{find_case, tasks};
     use crate::db::schema::cases;
+    use crate::domain::values;
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {

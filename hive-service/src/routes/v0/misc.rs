@@ -2,8 +2,8 @@
 //! (`/api/list/custom_fields`), which thehive4py 1.x still calls.
 
 use crate::auth::Caller;
+use crate::casework::collab::downloadable;
 use crate::db::Db;
-use crate::routes::collab::downloadable;
 use crate::ServiceState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -106,7 +106,7 @@ pub async fn custom_field_exists(
         .map(field_name)
         .ok_or_else(|| ApiError::missing("value"))?;
     let found = db
-        .read(move |c| Ok(crate::routes::custom_fields::find(c, &name)?.is_some()))
+        .read(move |c| Ok(crate::casework::fields::find(c, &name)?.is_some()))
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "found": found })))
 }
@@ -147,8 +147,8 @@ pub async fn create_custom_field(
         "options": field("options").as_array().cloned().unwrap_or_default(),
     }))
     .map_err(|e| ApiError::BadRequest(format!("invalid custom field: {e}")))?;
-    let saved = crate::routes::custom_fields::insert(&db, &caller, input).await?;
-    Ok(HttpResponse::Created().json(crate::routes::custom_fields::render(&saved)))
+    let saved = crate::casework::fields::insert(&db, &caller, input).await?;
+    Ok(HttpResponse::Created().json(crate::render::render_custom_field(&saved)))
 }
 
 #[cfg(test)]
@@ -161,4 +161,40 @@ mod tests {
         assert_eq!(field_name("reportedBy"), "reportedBy");
         assert_eq!(field_name("incident.type-code"), "incidentTypeCode");
     }
+}
+
+/// The current user in TheHive's legacy (v0) shape.
+#[utoipa::path(tag = "user", responses((status = 200, description = "v0 user")))]
+#[get("/api/user/current")]
+pub async fn current_user_v0(caller: Caller) -> Result<HttpResponse, ApiError> {
+    let u = &caller.user;
+    let mut roles = vec!["read"];
+    if [
+        "manageCase",
+        "manageAlert",
+        "manageObservable",
+        "manageTask",
+    ]
+    .iter()
+    .any(|p| caller.has(p))
+    {
+        roles.push("write");
+    }
+    if caller.has("manageUser") || caller.has("manageOrganisation") {
+        roles.push("admin");
+    }
+    let mut body = json!({
+        "id": u.login, "_id": crate::db::format_id(u.id), "_type": "user",
+        "login": u.login, "name": u.name, "roles": roles,
+        "status": if u.locked { "Locked" } else { "Ok" },
+        "organisation": caller.organisation.name, "profile": caller.profile.name,
+        "permissions": caller.permissions,
+        "hasKey": u.api_key_hash.is_some(), "hasPassword": u.password_hash.is_some(),
+        "createdBy": u.created_by, "createdAt": u.created_at,
+    });
+    if let (Some(by), Some(at)) = (&u.updated_by, u.updated_at) {
+        body["updatedBy"] = json!(by);
+        body["updatedAt"] = json!(at);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
