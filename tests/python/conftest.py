@@ -33,21 +33,37 @@ def free_port():
         return s.getsockname()[1]
 
 
-def pg_database():
-    """A fresh PostgreSQL database URL, or None (skipping loudly outside CI)."""
-    name = "py_" + uuid.uuid4().hex[:16]
+# The databases this session made, dropped when it ends (pytest_sessionfinish).
+_PG_DATABASES = []
+
+
+def _psql(sql):
     u = urlparse(PG)
     env = dict(os.environ, PGPASSWORD=u.password or "")
     cmd = ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432),
            "-U", u.username or "postgres", "-d", (u.path or "/postgres")[1:] or "postgres",
-           "-c", f"CREATE DATABASE {name}"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+           "-c", sql]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+def pg_database():
+    """A fresh PostgreSQL database URL, or None (skipping loudly outside CI)."""
+    name = "py_" + uuid.uuid4().hex[:16]
+    u = urlparse(PG)
+    r = _psql(f"CREATE DATABASE {name}")
     if r.returncode != 0:
         if IN_CI:
             pytest.fail(f"CI=true but PostgreSQL is unreachable: {r.stderr}")
         print(f"\n*** SKIPPED: PostgreSQL client tests: {r.stderr.strip()} ***\n")
         return None
+    _PG_DATABASES.append(name)
     return f"{u.scheme}://{u.netloc}/{name}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drops this session's databases once every service stopped (a failed drop is left)."""
+    for name in _PG_DATABASES:
+        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def amqp_broker():
