@@ -1,8 +1,9 @@
 //! Builds a [`Service`]: database (migrated, bootstrapped), broker, datastore, the service's
 //! state and routes, and the HTTP server on its listener (port 0 in tests).
 //!
-//! Every request but those of the service's public routes ([`crate::openapi::DocPolicy::public`]) is authenticated by
-//! [`require_caller`] before its handler runs (so before its path, query or body is read);
+//! Every request but those of the service's public routes
+//! ([`crate::openapi::DocPolicy::public`]) is authenticated by [`require_caller`] before its
+//! handler runs (so before its path, query or body is read);
 //! a trailing slash is ignored (`POST /api/alert/` is `POST /api/alert`); every answer
 //! carries [`crate::http::SECURITY_HEADERS`].
 
@@ -105,20 +106,17 @@ pub async fn prepare_database<S: Service>(
     .map_err(|e| StartupError::Database(e.to_string()))?
 }
 
-/// Authenticates every request before its handler, except those of
-/// the service's public routes ([`crate::openapi::DocPolicy::public`]): a missing or bad credential is answered (401, or 403 for an
-/// organisation the user is not in) before anything reads the path, query or body. The
+/// Authenticates every request before its handler, except those of the service's public
+/// routes ([`crate::openapi::DocPolicy::public`]): a missing or bad credential is answered
+/// (401, or 403 for an organisation the user is not in) before anything reads the path,
+/// query or body. The
 /// service leaves the caller in the request's extensions for its handlers' extractor.
 pub async fn require_caller<S: Service, B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     if !S::ROUTES.policy.public.contains(&req.path()) && !crate::http::is_docs(req.path()) {
-        let Some(auth) = req.app_data::<web::Data<Arc<S::Auth>>>().cloned() else {
-            let e = crate::error::ApiError::internal("the authenticator is missing");
-            return Ok(req.error_response(e).map_into_right_body());
-        };
-        match auth.authenticate_request(req.request()).await {
+        match authenticate::<S::Auth>(req.request()).await {
             Ok(caller) => {
                 let who = S::Auth::identity(&caller);
                 let mut ext = req.extensions_mut();
@@ -133,8 +131,8 @@ pub async fn require_caller<S: Service, B: MessageBody>(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// `impl FromRequest for $caller` (the caller of the authenticator `$auth`) through [`caller`]: handlers take the service's caller as
-/// an argument (`caller: Caller`).
+/// `impl FromRequest for $caller` (the caller of the authenticator `$auth`) through
+/// [`caller`]: handlers take the service's caller as an argument (`caller: Caller`).
 #[macro_export]
 macro_rules! caller_from_request {
     ($caller:ty, $auth:ty) => {
@@ -164,13 +162,18 @@ pub fn caller<A: Authenticate>(
         return Box::pin(std::future::ready(Ok(caller)));
     }
     let req = req.clone();
-    Box::pin(async move {
-        let auth = req
-            .app_data::<web::Data<Arc<A>>>()
-            .cloned()
-            .ok_or_else(|| crate::error::ApiError::internal("the authenticator is missing"))?;
-        auth.authenticate_request(&req).await
-    })
+    Box::pin(async move { authenticate::<A>(&req).await })
+}
+
+/// Runs the authenticator the kit registered for the handlers on `req`.
+async fn authenticate<A: Authenticate>(
+    req: &actix_web::HttpRequest,
+) -> Result<A::Caller, crate::error::ApiError> {
+    let auth = req
+        .app_data::<web::Data<Arc<A>>>()
+        .cloned()
+        .ok_or_else(|| crate::error::ApiError::internal("the authenticator is missing"))?;
+    auth.authenticate_request(req).await
 }
 
 impl<S: Service> Application<S> {

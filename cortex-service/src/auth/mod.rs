@@ -66,6 +66,7 @@ impl Caller {
 }
 
 /// Authentication settings and state shared by all workers.
+#[derive(Debug)]
 pub struct Authenticator {
     base: AuthBase,
 }
@@ -73,12 +74,6 @@ pub struct Authenticator {
 /// Ends every session of a user (lock, password change).
 pub fn end_sessions(c: &mut DbConn, login: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(login))).execute(c)
-}
-
-impl std::fmt::Debug for Authenticator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator").finish_non_exhaustive()
-    }
 }
 
 /// The user `login`, if any.
@@ -161,15 +156,11 @@ impl Authenticator {
 
     /// The user of a live session.
     async fn user_by_session(&self, token: &str) -> Result<UserRow, ApiError> {
-        let claims = self.base.sessions.live(&self.base.db, token).await?;
-        let login = claims.sub.clone();
-        let user = self
+        let (user, _) = self
             .base
-            .db
-            .read(move |c| Ok(load_user(c, &login)?))
-            .await?
-            .ok_or_else(auth_failure)?;
-        claims.outlived_by(user.password_changed_at)?;
+            .sessions
+            .live_user(&self.base.db, token, |c, claims| load_user(c, &claims.sub))
+            .await?;
         Ok(user)
     }
 }

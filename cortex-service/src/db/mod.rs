@@ -68,6 +68,10 @@ impl service_kit::auth::Account for UserRow {
     fn password_hash(&self) -> Option<&str> {
         self.password_hash.as_deref()
     }
+
+    fn password_changed_at(&self) -> i64 {
+        self.password_changed_at
+    }
 }
 
 impl UserRow {

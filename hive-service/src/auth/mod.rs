@@ -197,21 +197,6 @@ impl Authenticator {
         Ok((login, user))
     }
 
-    /// Checks `password` for `user` (found by `login`, or not), throttled by `source`.
-    async fn verify(
-        &self,
-        login: &str,
-        user: Option<UserRow>,
-        password: &str,
-        source: Option<IpAddr>,
-    ) -> Result<UserRow, ApiError> {
-        self.base
-            .verify_password(login, user, password, source, |u| {
-                u.password_hash.as_deref()
-            })
-            .await
-    }
-
     /// Checks a login and password (login endpoint and Basic auth) from `source`. Returns
     /// the user.
     pub async fn check_password(
@@ -221,7 +206,9 @@ impl Authenticator {
         source: Option<IpAddr>,
     ) -> Result<UserRow, ApiError> {
         let (login, user) = self.find_login(login).await?;
-        self.verify(&login, user, password, source).await
+        self.base
+            .verify_password(&login, user, password, source)
+            .await
     }
 
     /// Checks the second factor of `user` (who has TOTP set up): 402 without a code, 401
@@ -391,21 +378,20 @@ impl Authenticator {
 
     /// The user of a live session, and the organisation chosen at login.
     async fn user_by_session(&self, token: &str) -> Result<(UserRow, Option<String>), ApiError> {
-        let claims = self.base.sessions.live(&self.base.db, token).await?;
-        let id = parse_id(&claims.sub).ok_or_else(auth_failure)?;
-        let user: UserRow = self
+        let (user, claims) = self
             .base
-            .db
-            .read(move |c| {
-                Ok(users::table
+            .sessions
+            .live_user(&self.base.db, token, |c, claims| {
+                let Some(id) = parse_id(&claims.sub) else {
+                    return Ok(None);
+                };
+                users::table
                     .find(id)
                     .select(UserRow::as_select())
                     .first(c)
-                    .optional()?)
+                    .optional()
             })
-            .await?
-            .ok_or_else(auth_failure)?;
-        claims.outlived_by(user.password_changed_at)?;
+            .await?;
         Ok((user, claims.org))
     }
 
@@ -467,12 +453,18 @@ impl Authenticator {
             split,
         ) {
             (true, Some((head, code))) => {
-                let user = self.verify(&login, user, head, source).await?;
+                let user = self
+                    .base
+                    .verify_password(&login, user, head, source)
+                    .await?;
                 self.check_code(&user, Some(code)).await?;
                 Ok(user)
             }
             (has_totp, _) => {
-                let user = self.verify(&login, user, password, source).await?;
+                let user = self
+                    .base
+                    .verify_password(&login, user, password, source)
+                    .await?;
                 if has_totp {
                     self.check_code(&user, None).await?;
                 }

@@ -1,9 +1,10 @@
 //! The RabbitMQ transport: signed job submissions published (confirmed) on the submissions
 //! queue, and cortex-service's job events consumed from this service's events queue.
 
-use crate::cortex::apply::Ended;
-use crate::cortex::client::{CallError, Server};
-use crate::cortex::Dispatch;
+use super::apply::Ended;
+use super::client::{CallError, Server};
+use super::connector::Connector;
+use super::Dispatch;
 use crate::db::casework::*;
 use crate::db::now_ms;
 use crate::db::schema::cortex_jobs;
@@ -19,7 +20,6 @@ use shared_models::envelope::Envelope;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::connector::*;
 use super::outbox::FileToSend;
 use super::results::wants_files;
 

@@ -2,10 +2,11 @@
 //! immediate attempt and the periodic sweep hand each job to its server once, with backoff
 //! while the server cannot be reached, and reconcile RabbitMQ jobs that went quiet.
 
+use super::apply::{self, Ended};
+use super::client::CallError;
+use super::connector::{Connector, InFlight, CLAIM_MS, RECONCILE_TICKS, SWEEP};
+use super::Dispatch;
 use crate::casework::{self as cw, Actor};
-use crate::cortex::apply::{self, Ended};
-use crate::cortex::client::CallError;
-use crate::cortex::Dispatch;
 use crate::db::casework::*;
 use crate::db::schema::{attachments, cortex_jobs};
 use crate::db::{format_id, now_ms, DbConn};
@@ -16,8 +17,6 @@ use service_kit::error::ApiError;
 use shared_models::cortex::WorkerKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use super::connector::*;
 
 impl Connector {
     /// Submits a just-created job now, in the background. `prepared` comes from the

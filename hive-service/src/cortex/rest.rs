@@ -1,9 +1,10 @@
 //! The REST transport: `POST /api/{kind}/{id}/run` on the server, then `waitreport` until
 //! the job ends, as TheHive does; watches resume at start for jobs still running.
 
-use crate::cortex::apply::Ended;
-use crate::cortex::client::{CallError, Server};
-use crate::cortex::Dispatch;
+use super::apply::Ended;
+use super::client::{CallError, Server};
+use super::connector::Connector;
+use super::Dispatch;
 use crate::db::casework::*;
 use crate::db::format_id;
 use crate::db::schema::cortex_jobs;
@@ -13,7 +14,6 @@ use shared_models::cortex::WorkerKind;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::connector::*;
 use super::outbox::FileToSend;
 
 impl Connector {

@@ -1,10 +1,11 @@
 //! A job's end, whichever transport brought it: progress recorded, the report and its
 //! artifact files fetched, and the result applied to the case ([`super::apply`]).
 
+use super::apply::{self, Ended};
+use super::client::Server;
+use super::connector::{Connector, Key};
+use super::Dispatch;
 use crate::casework::observables::NewFile;
-use crate::cortex::apply::{self, Ended};
-use crate::cortex::client::Server;
-use crate::cortex::Dispatch;
 use crate::db::casework::*;
 use crate::db::schema::cortex_jobs;
 use crate::db::{format_id, now_ms};
@@ -14,8 +15,6 @@ use service_kit::error::ApiError;
 use shared_models::cortex::{JobStatus, OutputJob, WorkerKind};
 use std::collections::HashMap;
 use std::time::Duration;
-
-use super::connector::*;
 
 impl Connector {
     /// Records what the server said of a job still running (or just accepted).

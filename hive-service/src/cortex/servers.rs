@@ -1,12 +1,11 @@
 //! The Cortex servers as the connector sees them: their checks for `/api/status` and the
 //! analyzers and responders each offers, cached and merged by name.
 
-use crate::cortex::client::Server;
+use super::client::Server;
+use super::connector::{Connector, CHECK_TTL, WORKERS_TTL};
 use shared_models::cortex::{OutputWorker, WorkerKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use super::connector::*;
 
 /// When a server was checked, and its version or why it failed.
 pub(super) type Checked = (Instant, Result<String, String>);

@@ -71,6 +71,16 @@ service_kit::row! {
     }
 }
 
+impl service_kit::auth::Account for UserRow {
+    fn password_hash(&self) -> Option<&str> {
+        self.password_hash.as_deref()
+    }
+
+    fn password_changed_at(&self) -> i64 {
+        self.password_changed_at
+    }
+}
+
 impl UserRow {
     /// A new account (`Normal`, unlocked, no password, key or TOTP yet), made now by
     /// `created_by`; set the rest with struct update syntax.

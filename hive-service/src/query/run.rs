@@ -4,7 +4,6 @@
 //! (users, organisations, profiles, observable types, custom fields) are filtered in memory
 //! on the same renderers as the REST routes. Every step keeps only what the caller sees.
 
-use super as casework;
 use crate::auth::Caller;
 use crate::db::models::{
     find_organisation, find_profile, find_user, memberships_of, memberships_of_users,
@@ -114,7 +113,7 @@ pub const SELECTIONS: &[&str] = &[
 /// operations that apply to any list.
 pub fn operations() -> Value {
     let mut traversals = serde_json::Map::new();
-    for (kind, name) in casework::TRAVERSALS {
+    for (kind, name) in super::TRAVERSALS {
         if let Some(a) = traversals
             .entry(kind.wire_name())
             .or_insert_with(|| Value::Array(Vec::new()))
@@ -196,16 +195,16 @@ fn select(
     }
     if name == "listCaseStatus" || name == "listAlertStatus" {
         return Ok((
-            casework::statuses(name == "listCaseStatus"),
-            casework::Kind::Status.fields(),
+            super::statuses(name == "listCaseStatus"),
+            super::Kind::Status.fields(),
         ));
     }
-    if let Some(kind) = casework::Kind::of_selection(name) {
+    if let Some(kind) = super::Kind::of_selection(name) {
         let key = name
             .starts_with("get")
             .then(|| id_or_name(op))
             .transpose()?;
-        let items = casework::select(c, caller, kind, key.as_deref())?;
+        let items = super::select(c, caller, kind, key.as_deref())?;
         return Ok((items, kind.fields()));
     }
     match name {
@@ -342,23 +341,23 @@ pub fn run(
     }
     let ops = &ops[..];
     let first = &ops[0];
-    if let Some(done) = casework::try_sql(c, caller, op_name(first)?, &ops[1..])? {
+    if let Some(done) = super::try_sql(c, caller, op_name(first)?, &ops[1..])? {
         return Ok(match done {
-            casework::SqlOutcome::Count(n) => (Vec::new(), None, Some(n)),
-            casework::SqlOutcome::Items(mut items, total) => {
+            super::SqlOutcome::Count(n) => (Vec::new(), None, Some(n)),
+            super::SqlOutcome::Items(mut items, total) => {
                 exclude(&mut items, exclude_fields);
                 (items, total, None)
             }
         });
     }
     let (mut items, mut known) = select(c, caller, first)?;
-    let mut kind = casework::Kind::of_selection(op_name(first)?);
+    let mut kind = super::Kind::of_selection(op_name(first)?);
     if let Some(k) = kind {
-        items = casework::retain_visible(c, caller, k, items)?;
+        items = super::retain_visible(c, caller, k, items)?;
     }
     let mut total = None;
-    let view = |kind: Option<casework::Kind>, v: &Value| match kind {
-        Some(k) => casework::filter_view(k, v),
+    let view = |kind: Option<super::Kind>, v: &Value| match kind {
+        Some(k) => super::filter_view(k, v),
         None => v.clone(),
     };
     for op in &ops[1..] {
@@ -387,7 +386,7 @@ pub fn run(
             "page" => {
                 let from = op.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
                 let to = op.get("to").and_then(Value::as_u64).map(|t| t as usize);
-                let (wants_total, extras) = casework::page_extra_data(op);
+                let (wants_total, extras) = super::page_extra_data(op);
                 if wants_total {
                     total = Some(items.len());
                 }
@@ -398,13 +397,13 @@ pub fn run(
                     Vec::new()
                 };
                 if let Some(k) = kind {
-                    casework::add_extra(c, caller, k, &mut items, &extras)?;
+                    super::add_extra(c, caller, k, &mut items, &extras)?;
                 }
             }
             "count" | "limitedCount" => return Ok((Vec::new(), None, Some(items.len()))),
             other => {
                 let next = match kind {
-                    Some(k) => casework::traverse(c, caller, k, other, &items)?,
+                    Some(k) => super::traverse(c, caller, k, other, &items)?,
                     None if other == "attachments"
                         && matches!(op_name(first)?, "getOrganisation" | "listOrganisation") =>
                     {
@@ -418,7 +417,7 @@ pub fn run(
                             .filter(|id| *id == caller.organisation.id)
                             .collect();
                         Some((
-                            casework::Kind::Attachment,
+                            super::Kind::Attachment,
                             crate::casework::collab::attachments_held_by(
                                 c,
                                 &crate::access::Actor::of(caller),
@@ -432,7 +431,7 @@ pub fn run(
                     Some((k, next_items)) => {
                         kind = Some(k);
                         known = k.fields();
-                        items = casework::retain_visible(c, caller, k, next_items)?;
+                        items = super::retain_visible(c, caller, k, next_items)?;
                         total = None;
                     }
                     None => {

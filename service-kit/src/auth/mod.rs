@@ -60,10 +60,12 @@ impl std::fmt::Debug for AuthBase {
     }
 }
 
-/// An account row as the kit's password check reads it.
+/// An account row as the kit's password and session checks read it.
 pub trait Account: Send + 'static {
     /// The stored password hash (argon2 PHC string), if the account has a password.
     fn password_hash(&self) -> Option<&str>;
+    /// When the password last changed, epoch ms: sessions opened before are void.
+    fn password_changed_at(&self) -> i64;
 }
 
 impl AuthBase {
@@ -85,22 +87,20 @@ impl AuthBase {
             let lookup = login.clone();
             self.db.read(move |c| Ok(find(c, &lookup)?)).await?
         };
-        self.verify_password(&login, user, password, source, U::password_hash)
-            .await
+        self.verify_password(&login, user, password, source).await
     }
 
     /// Checks `password` for the account found under `login`, or for none (the same work is
     /// done, then refused), throttled per account and `source` ([`password::PasswordChecker`]);
-    /// answers the account. `hash` reads the account's stored password hash.
-    pub async fn verify_password<U>(
+    /// answers the account.
+    pub async fn verify_password<U: Account>(
         &self,
         login: &str,
         user: Option<U>,
         password: &str,
         source: Option<std::net::IpAddr>,
-        hash: impl Fn(&U) -> Option<&str>,
     ) -> Result<U, ApiError> {
-        let stored = user.as_ref().and_then(&hash);
+        let stored = user.as_ref().and_then(U::password_hash);
         self.passwords
             .verify(login, password, stored, source)
             .await?;

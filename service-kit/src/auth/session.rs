@@ -113,18 +113,6 @@ pub struct Claims {
     pub sid: String,
 }
 
-impl Claims {
-    /// Refuses the session when the user's password changed after it opened (a change of
-    /// password ends every session opened before it).
-    pub fn outlived_by(&self, password_changed_at: i64) -> Result<(), ApiError> {
-        if password_changed_at == self.pwd {
-            Ok(())
-        } else {
-            Err(crate::auth::password::auth_failure())
-        }
-    }
-}
-
 /// A new session: its id (in the token) and the key the service stores it under.
 pub fn new_session_id() -> (String, String) {
     let sid = super::secrets::random_token(32);
@@ -205,28 +193,40 @@ impl SessionKeys {
         .await
     }
 
-    /// The claims of a session token whose session is still open: a good signature, not
+    /// The account of a live session and the session's claims: a good signature, not
     /// expired, its row still in the service's `sessions` table (logout, a lock or a removed
-    /// membership deletes it). The caller then loads the user the claims name and refuses a
-    /// session its password change ended ([`Claims::outlived_by`]).
-    pub async fn live(&self, db: &Db, token: &str) -> Result<Claims, ApiError> {
+    /// membership deletes it), the account `load` finds for the claims, and no password change
+    /// since the session opened (a change ends every session opened before it). The row check
+    /// and the load run on one connection, in one trip to the blocking pool.
+    pub async fn live_user<U, F>(
+        &self,
+        db: &Db,
+        token: &str,
+        load: F,
+    ) -> Result<(U, Claims), ApiError>
+    where
+        U: super::Account,
+        F: FnOnce(&mut DbConn, &Claims) -> QueryResult<Option<U>> + Send + 'static,
+    {
         let claims = self
             .verify(token)
             .ok_or_else(crate::auth::password::auth_failure)?;
         let key = session_key(&claims.sid);
-        let open: i64 = db
+        let (user, claims) = db
             .read(move |c| {
-                Ok(sessions::table
+                let open: i64 = sessions::table
                     .find(key)
                     .filter(sessions::expires_at.gt(crate::db::now_ms()))
                     .count()
-                    .get_result(c)?)
+                    .get_result(c)?;
+                let user = if open == 0 { None } else { load(c, &claims)? };
+                Ok((user, claims))
             })
             .await?;
-        if open == 0 {
-            return Err(crate::auth::password::auth_failure());
+        match user {
+            Some(u) if u.password_changed_at() == claims.pwd => Ok((u, claims)),
+            _ => Err(crate::auth::password::auth_failure()),
         }
-        Ok(claims)
     }
 
     /// Signs a session for a user.

@@ -147,6 +147,21 @@ def test_sessions_end_when_the_user_is_locked_or_loses_the_membership(hive):
         assert session.get("/api/v1/user/current").status_code == 401, action
 
 
+def test_a_new_password_ends_the_sessions_opened_before_it(hive):
+    t = Tenants(hive)
+    analyst = t.logins[("alpha", "analyst")]
+    r = login(hive, analyst, PASSWORD)
+    assert r.status_code == 200
+    before = Client(hive.url, key=r.json()["token"])
+    assert before.get("/api/v1/user/current").status_code == 200
+    t.as_("alpha", "admin").ok("POST", f"/api/v1/user/{analyst}/password/set",
+                               json={"password": "a-new-password-2026"})
+    assert before.get("/api/v1/user/current").status_code == 401
+    r = login(hive, analyst, "a-new-password-2026")
+    assert r.status_code == 200
+    assert Client(hive.url, key=r.json()["token"]).get("/api/v1/user/current").status_code == 200
+
+
 def test_cookie_sessions_need_a_header_a_cross_site_form_cannot_send(hive):
     s = requests.Session()
     r = s.post(hive.url + "/api/v1/login", json={"user": ADMIN, "password": PASSWORD})

@@ -28,6 +28,21 @@ def test_logout_ends_the_cortex_session(cortex):
                         headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
+def test_a_new_password_ends_the_cortex_sessions_opened_before_it(cortex):
+    make_org_user(cortex.url, org="soc", login="lead")
+    admin = Api(cortex.url, CORTEX_ADMIN_KEY)
+    admin.users.set_password("lead", "lead-password")
+    r = requests.post(cortex.url + "/api/login", json={"user": "lead", "password": "lead-password"})
+    assert r.status_code == 200
+    token = r.json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert requests.get(cortex.url + "/api/user/current", headers=bearer).status_code == 200
+    admin.users.set_password("lead", "another-password")
+    assert requests.get(cortex.url + "/api/user/current", headers=bearer).status_code == 401
+    r = requests.post(cortex.url + "/api/login", json={"user": "lead", "password": "another-password"})
+    assert r.status_code == 200
+
+
 def test_failed_cortex_logins_do_not_lock_out_the_owner(cortex):
     make_org_user(cortex.url, org="soc", login="lead")
     Api(cortex.url, CORTEX_ADMIN_KEY).users.set_password("lead", "lead-password")

@@ -20,11 +20,6 @@ use std::sync::Arc;
 
 use crate::auth::key_context;
 
-/// Whether `caller` may see `target`.
-pub(crate) fn can_see(caller: &Caller, target: &UserRow, memberships: &[Membership]) -> bool {
-    accounts::may_see(caller, target, memberships)
-}
-
 /// Loads a user and its memberships if the caller may see it, else 404.
 fn load_visible(
     c: &mut DbConn,
@@ -33,7 +28,7 @@ fn load_visible(
 ) -> Result<(UserRow, Vec<Membership>), ApiError> {
     let user = find_user(c, key)?.ok_or_else(|| not_found("User", key))?;
     let memberships = memberships_of(c, user.id)?;
-    if !can_see(caller, &user, &memberships) {
+    if !accounts::may_see(caller, &user, &memberships) {
         return Err(not_found("User", key));
     }
     Ok((user, memberships))
