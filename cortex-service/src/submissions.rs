@@ -19,7 +19,6 @@ use actix_web::ResponseError;
 use base64::Engine as _;
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
-use serde_json::{Map, Value};
 use service_kit::datastore::Datastore;
 use service_kit::error::ApiError;
 use service_kit::messaging::{
@@ -159,15 +158,6 @@ impl Submissions {
                 user.id
             ))));
         }
-        let mut fields = Map::new();
-        fields.insert("dataType".into(), Value::String(sub.data_type.clone()));
-        if let Some(d) = sub.data.clone() {
-            fields.insert("data".into(), d);
-        }
-        fields.insert("tlp".into(), sub.tlp.into());
-        fields.insert("pap".into(), sub.pap.into());
-        fields.insert("message".into(), Value::String(sub.message.clone()));
-        fields.insert("parameters".into(), sub.parameters.clone());
         let file = match &sub.attachment {
             None => None,
             Some(a) => {
@@ -214,7 +204,7 @@ impl Submissions {
             &who,
             sub.kind,
             &sub.worker,
-            fields.clone(),
+            sub.run.clone(),
             file.clone(),
             sub.force,
             Some(rid.clone()),
@@ -235,7 +225,7 @@ impl Submissions {
                     &who,
                     sub.kind,
                     &sub.worker,
-                    fields,
+                    sub.run,
                     file,
                     true,
                     Some(rid.clone()),

@@ -502,6 +502,66 @@ impl MessageKind {
     }
 }
 
+/// What a worker is given to study (analyzers) or act on (responders): the body of `POST
+/// /api/{analyzer|responder}/{id}/run` (JSON, or the `_json` part beside a file, see
+/// [`RunBody`]) and the heart of a [`JobSubmission`]. hive-service builds it once from the
+/// observable or the object; cortex-service checks it against the worker and stores it as the
+/// job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRequest {
+    /// Observable type (analyzers) or `thehive:<entity>` (responders).
+    #[serde(default)]
+    pub data_type: String,
+    /// The observable (a string) or the TheHive object (responders); absent for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub data: Option<serde_json::Value>,
+    /// 0 to 3 (default 2).
+    #[serde(default = "amber")]
+    pub tlp: i32,
+    /// 0 to 3 (default 2).
+    #[serde(default = "amber")]
+    pub pap: i32,
+    /// Free text handed to the worker.
+    #[serde(default)]
+    pub message: String,
+    /// Job parameters handed to the worker (`null` reads as none).
+    #[serde(default, deserialize_with = "null_is_empty")]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// A label shown with the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+fn amber() -> i32 {
+    2
+}
+
+fn null_is_empty<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+    Ok(Option::deserialize(d)?.unwrap_or_default())
+}
+
+/// The JSON body of `POST /api/{analyzer|responder}/{id}/run`: a [`RunRequest`] and the
+/// submitter's own id of the job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunBody {
+    /// What the worker is given.
+    #[serde(flatten)]
+    pub run: RunRequest,
+    /// The submitter's id for this job: a second run with the same id in the same
+    /// organization answers the first job instead of making another (1 to 128 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Skip the cache (also `?force=true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
+}
+
 /// A run request sent over RabbitMQ instead of `POST /api/{kind}/{id}/run` (hive-service's
 /// connector does so when both services have a broker). It is answered on `cortex.events`:
 /// `job.<status>` events carrying `request_id`, or one [`SubmissionRejected`].
@@ -515,26 +575,12 @@ pub struct JobSubmission {
     pub kind: WorkerKind,
     /// The worker's id, or its name.
     pub worker: String,
-    /// Observable type (analyzers) or `thehive:<entity>` (responders).
-    pub data_type: String,
-    /// The observable (a string) or the TheHive object (responders); absent for files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = serde_json::Value)]
-    pub data: Option<serde_json::Value>,
+    /// What the worker is given.
+    #[serde(flatten)]
+    pub run: RunRequest,
     /// A file, carried inline (small files only: larger ones go through the REST API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<InlineAttachment>,
-    /// 0 to 3.
-    pub tlp: i32,
-    /// 0 to 3.
-    pub pap: i32,
-    /// Free text handed to the worker.
-    #[serde(default)]
-    pub message: String,
-    /// Job parameters handed to the worker.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub parameters: serde_json::Value,
     /// Skip the cache.
     #[serde(default)]
     pub force: bool,
@@ -736,5 +782,60 @@ mod message_kind_tests {
             "job.InProgress"
         );
         assert_eq!(MessageKind::parse("job.Nope"), None);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod run_request_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_submission_is_one_flat_object_with_the_run_request_inside() {
+        let sub = JobSubmission {
+            request_id: "r1".into(),
+            kind: WorkerKind::Analyzer,
+            worker: "EmlParser_2_1".into(),
+            run: RunRequest {
+                data_type: "ip".into(),
+                data: Some(json!("10.0.0.1")),
+                tlp: 1,
+                pap: 3,
+                message: "from case #4".into(),
+                parameters: json!({"depth": 2}).as_object().unwrap().clone(),
+                label: None,
+            },
+            attachment: None,
+            force: false,
+        };
+        let wire = serde_json::to_value(&sub).unwrap();
+        assert_eq!(
+            wire,
+            json!({"requestId": "r1", "kind": "analyzer", "worker": "EmlParser_2_1",
+                   "dataType": "ip", "data": "10.0.0.1", "tlp": 1, "pap": 3,
+                   "message": "from case #4", "parameters": {"depth": 2}, "force": false})
+        );
+        assert_eq!(serde_json::from_value::<JobSubmission>(wire).unwrap(), sub);
+    }
+
+    #[test]
+    fn a_run_body_without_levels_is_amber() {
+        let body: RunBody =
+            serde_json::from_value(json!({"dataType": "domain", "data": "example.org"})).unwrap();
+        assert_eq!((body.run.tlp, body.run.pap), (2, 2));
+        assert_eq!(body.request_id, None);
+        assert!(!body.force);
+        assert!(body.run.parameters.is_empty());
+    }
+
+    #[test]
+    fn a_submission_with_null_parameters_has_none() {
+        let sub: JobSubmission =
+            serde_json::from_value(json!({"requestId": "r", "kind": "analyzer",
+            "worker": "w", "dataType": "ip", "data": "10.0.0.1", "tlp": 2, "pap": 2,
+            "parameters": null}))
+            .unwrap();
+        assert!(sub.run.parameters.is_empty());
     }
 }

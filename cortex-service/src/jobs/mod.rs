@@ -11,7 +11,9 @@ use crate::workers::runtime_config;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 use service_kit::error::ApiError;
-use shared_models::cortex::{JobAttachment, JobStatus, OutputArtifact, OutputJob, WorkerKind};
+use shared_models::cortex::{
+    JobAttachment, JobStatus, OutputArtifact, OutputJob, RunBody, RunRequest, WorkerKind,
+};
 
 /// Longest `data` of an analyzer job, and largest responder object (bytes).
 pub const MAX_DATA_BYTES: usize = 1024 * 1024;
@@ -174,17 +176,92 @@ pub fn level(fields: &Map<String, Value>, name: &str) -> Result<i32, ApiError> {
             };
             match n {
                 Some(n @ 0..=3) => Ok(n as i32),
-                _ => Err(ApiError::Attribute {
-                    message: format!("{name}: must be 0, 1, 2 or 3"),
-                    errors: vec![service_kit::error::AttributeError {
-                        name: name.into(),
-                        kind: "InvalidFormatAttributeError".into(),
-                        message: format!("Invalid format for {name}: {v}, expected 0 to 3"),
-                    }],
-                }),
+                _ => Err(bad_level(name, v)),
             }
         }
     }
+}
+
+/// A typed TLP or PAP: 0 to 3.
+fn check_level(name: &str, n: i32) -> Result<i32, ApiError> {
+    if (0..=3).contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad_level(name, &Value::from(n)))
+    }
+}
+
+fn bad_level(name: &str, v: &Value) -> ApiError {
+    ApiError::Attribute {
+        message: format!("{name}: must be 0, 1, 2 or 3"),
+        errors: vec![service_kit::error::AttributeError {
+            name: name.into(),
+            kind: "InvalidFormatAttributeError".into(),
+            message: format!("Invalid format for {name}: {v}, expected 0 to 3"),
+        }],
+    }
+}
+
+/// Reads the run body the clients send as Cortex reads it: TLP and PAP as numbers or numeric
+/// strings (multipart fields are text), `parameters` as an object or its JSON text, `force`
+/// as any truthy value, a non-string `message` as its JSON text, Cortex 1's
+/// `{"data", "attributes": {...}}` form. Only the shape is checked here; [`submit`] checks the
+/// values against the worker.
+pub fn read_run_body(mut fields: Map<String, Value>) -> Result<RunBody, ApiError> {
+    if let Some(Value::Object(attrs)) = fields.remove("attributes") {
+        for (k, v) in attrs {
+            fields.entry(k).or_insert(v);
+        }
+    }
+    let data_type = match fields.remove("dataType") {
+        Some(Value::String(s)) => s,
+        Some(Value::Null) | None => String::new(),
+        Some(_) => return Err(ApiError::attribute("dataType", "must be a string")),
+    };
+    let tlp = level(&fields, "tlp")?;
+    let pap = level(&fields, "pap")?;
+    let message = match fields.remove("message") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+    };
+    let parameters = match fields.remove("parameters") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(p)) => p,
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(p)) => p,
+            _ => return Err(ApiError::attribute("parameters", "must be an object")),
+        },
+        Some(_) => return Err(ApiError::attribute("parameters", "must be an object")),
+    };
+    let label = match fields.remove("label") {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let request_id = match fields.remove("requestId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 && !s.contains('\0') => Some(s),
+        Some(_) => {
+            return Err(ApiError::attribute(
+                "requestId",
+                "must be a string of 1 to 128 characters",
+            ))
+        }
+    };
+    let force = fields.get("force").is_some_and(truthy);
+    Ok(RunBody {
+        run: RunRequest {
+            data_type,
+            data: fields.remove("data"),
+            tlp,
+            pap,
+            message,
+            parameters,
+            label,
+        },
+        request_id,
+        force,
+    })
 }
 
 /// `rateUnit` in milliseconds.
@@ -248,7 +325,7 @@ pub async fn submit(
     who: &Submitter,
     kind: WorkerKind,
     worker: &str,
-    fields: Map<String, Value>,
+    run: RunRequest,
     file: Option<SubmitFile>,
     force: bool,
     request_id: Option<String>,
@@ -295,11 +372,22 @@ pub async fn submit(
         })
         .await?
     };
-    let data_type = match fields.get("dataType") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 => s.trim().to_string(),
-        Some(Value::Null) | None => return Err(ApiError::missing("dataType")),
-        Some(_) => return Err(ApiError::attribute("dataType", "must be a string")),
-    };
+    let RunRequest {
+        data_type,
+        data,
+        tlp,
+        pap,
+        message,
+        parameters,
+        label,
+    } = run;
+    let data_type = data_type.trim().to_string();
+    if data_type.is_empty() {
+        return Err(ApiError::missing("dataType"));
+    }
+    if data_type.len() > 128 {
+        return Err(ApiError::attribute("dataType", "longer than 128 bytes"));
+    }
     let data_types: Vec<String> = serde_json::from_str(&worker.data_types).unwrap_or_default();
     if !data_types.contains(&data_type) {
         return Err(ApiError::attribute(
@@ -312,17 +400,17 @@ pub async fn submit(
             ),
         ));
     }
-    let tlp = level(&fields, "tlp")?;
-    let pap = level(&fields, "pap")?;
-    let data = match (&file, fields.get("data")) {
+    let tlp = check_level("tlp", tlp)?;
+    let pap = check_level("pap", pap)?;
+    let data = match (&file, data) {
         (Some(_), _) => None,
         (None, None | Some(Value::Null)) => {
             return Err(ApiError::missing("data/attachment"));
         }
         (None, Some(v)) => {
             let text = match (kind, v) {
-                (WorkerKind::Analyzer, Value::String(s)) => s.clone(),
-                (WorkerKind::Analyzer, Value::Number(_) | Value::Bool(_)) => v.to_string(),
+                (WorkerKind::Analyzer, Value::String(s)) => s,
+                (WorkerKind::Analyzer, v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
                 (WorkerKind::Analyzer, _) => {
                     return Err(ApiError::attribute("data", "must be a string"))
                 }
@@ -337,26 +425,16 @@ pub async fn submit(
             Some(text)
         }
     };
-    let message = match fields.get("message") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) if s.chars().count() <= MAX_MESSAGE_CHARS => s.clone(),
-        Some(Value::String(_)) => {
-            return Err(ApiError::attribute(
-                "message",
-                format!("longer than {MAX_MESSAGE_CHARS} characters"),
-            ))
-        }
-        Some(other) => other.to_string(),
-    };
-    let parameters = match fields.get("parameters") {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(p @ Value::Object(_)) if p.to_string().len() <= MAX_DATA_BYTES => p.clone(),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(p @ Value::Object(_)) => p,
-            _ => return Err(ApiError::attribute("parameters", "must be an object")),
-        },
-        Some(_) => return Err(ApiError::attribute("parameters", "must be an object")),
-    };
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::attribute(
+            "message",
+            format!("longer than {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let parameters = Value::Object(parameters);
+    if parameters.to_string().len() > MAX_DATA_BYTES {
+        return Err(ApiError::attribute("parameters", "must be an object"));
+    }
     for (name, text) in [
         ("dataType", Some(data_type.as_str())),
         ("data", data.as_deref()),
@@ -366,10 +444,7 @@ pub async fn submit(
             return Err(ApiError::attribute(name, "must not contain NUL characters"));
         }
     }
-    let label = match fields.get("label") {
-        Some(Value::String(s)) => Some(s.chars().filter(|c| *c != '\0').take(512).collect()),
-        _ => None,
-    };
+    let label = label.map(|s| s.chars().filter(|c| *c != '\0').take(512).collect());
     let definition = catalog.get(kind, &worker.name).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "the definition {} is no longer installed; this worker cannot run",

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use service_kit::body::Upload;
 use service_kit::error::ApiError;
 use shared_models::cortex::{
-    JobAttachment, JobStatus, OutputArtifact, OutputJob, Role, WorkerKind,
+    JobAttachment, JobStatus, OutputArtifact, OutputJob, Role, RunBody, WorkerKind,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,7 +52,7 @@ pub struct RunParams {
 #[utoipa::path(
     tag = "job",
     params(WorkerPath, RunParams),
-    request_body(content = Object, description = "`{dataType, data, tlp, pap, message, parameters, label, requestId}` as JSON, or multipart `_json` plus the file in part `data` or `attachment`"),
+    request_body(content = RunBody, description = "As JSON, or multipart: the same object in part `_json` and the file in part `data` or `attachment`. TLP and PAP may be numeric strings, `parameters` its JSON text"),
     responses((status = 200, body = OutputJob), (status = 400), (status = 404), (status = 429))
 )]
 #[post("/api/{kind:analyzer|responder}/{id}/run")]
@@ -74,35 +74,22 @@ pub async fn run(
             ))
         }
     };
-    // Cortex 1's form: {"data": .., "attributes": {"dataType", "tlp", ...}}.
-    if let Some(Value::Object(attrs)) = fields.remove("attributes") {
-        for (k, v) in attrs {
-            fields.entry(k).or_insert(v);
-        }
-    }
     for (k, v) in &body.fields {
         if k.starts_with('_') {
             return Err(ApiError::BadRequest(format!("field {k} is not allowed")));
         }
         fields.insert(k.clone(), Value::String(v.clone()));
     }
-    let force = params
-        .force
-        .as_deref()
-        .is_some_and(|f| truthy(&Value::String(f.into())))
-        || fields.get("force").is_some_and(truthy);
-    let request_id = match fields.get("requestId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 && !s.contains('\0') => {
-            Some(s.clone())
-        }
-        Some(_) => {
-            return Err(ApiError::attribute(
-                "requestId",
-                "must be a string of 1 to 128 characters",
-            ))
-        }
-    };
+    let RunBody {
+        run,
+        request_id,
+        force,
+    } = read_run_body(fields)?;
+    let force = force
+        || params
+            .force
+            .as_deref()
+            .is_some_and(|f| truthy(&Value::String(f.into())));
     let file = body
         .files
         .iter()
@@ -123,7 +110,7 @@ pub async fn run(
         &who,
         path.kind,
         &path.id,
-        fields,
+        run,
         file,
         force,
         request_id,

@@ -13,8 +13,8 @@ use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use shared_models::cortex::{
-    InlineAttachment, JobEvent, JobStatus, JobSubmission, MessageKind, OutputJob, SignedSubmission,
-    SubmissionRejected, WorkerKind,
+    InlineAttachment, JobEvent, JobStatus, JobSubmission, MessageKind, OutputJob, RunRequest,
+    SignedSubmission, SubmissionRejected, WorkerKind,
 };
 use shared_models::envelope::Envelope;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ impl Connector {
         server: &Arc<Server>,
         job: &CortexJobRow,
         kind: WorkerKind,
-        body: &Value,
+        run: RunRequest,
         file: Option<FileToSend>,
     ) -> Result<(), CallError> {
         let Some(amqp) = &self.amqp else {
@@ -58,17 +58,12 @@ impl Connector {
             request_id: job.request_id.clone(),
             kind,
             worker: job.worker_id.clone(),
-            data_type: body["dataType"].as_str().unwrap_or_default().to_string(),
-            data: body.get("data").cloned(),
+            run,
             attachment: file.map(|f| InlineAttachment {
                 name: f.name,
                 content_type: f.content_type,
                 content: base64::engine::general_purpose::STANDARD.encode(&f.bytes),
             }),
-            tlp: body["tlp"].as_i64().unwrap_or(2) as i32,
-            pap: body["pap"].as_i64().unwrap_or(2) as i32,
-            message: body["message"].as_str().unwrap_or_default().to_string(),
-            parameters: body["parameters"].clone(),
             force: false,
         };
         let text = serde_json::to_string(&submission)

@@ -6,7 +6,7 @@
 use crate::config::CortexServerSettings;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use shared_models::cortex::{OutputJob, OutputWorker, WorkerKind};
+use shared_models::cortex::{OutputJob, OutputWorker, RunBody, WorkerKind};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -185,7 +185,7 @@ impl Server {
         &self,
         kind: WorkerKind,
         worker: &str,
-        body: &Value,
+        body: &RunBody,
     ) -> Result<OutputJob, CallError> {
         let path = format!("/api/{}/{}/run", kind.as_str(), enc(worker));
         self.json(self.http.post(self.url(&path)).json(body)).await
@@ -195,7 +195,7 @@ impl Server {
     pub async fn run_file(
         &self,
         worker: &str,
-        body: &Value,
+        body: &RunBody,
         name: &str,
         content_type: &str,
         bytes: Vec<u8>,
@@ -209,7 +209,10 @@ impl Server {
             })
             .map_err(|e| CallError::Unreachable(e.to_string()))?;
         let form = reqwest::multipart::Form::new()
-            .text("_json", body.to_string())
+            .text(
+                "_json",
+                serde_json::to_string(body).map_err(|e| CallError::Unreachable(e.to_string()))?,
+            )
             .part("attachment", part);
         // A large upload may take longer than one call's timeout.
         self.json(

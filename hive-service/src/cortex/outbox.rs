@@ -14,7 +14,7 @@ use crate::render;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use service_kit::error::ApiError;
-use shared_models::cortex::WorkerKind;
+use shared_models::cortex::{RunRequest, WorkerKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -225,7 +225,7 @@ impl Connector {
         };
         let Prepared {
             job,
-            body,
+            run,
             attachment,
         } = prepared;
         let Some(server) = self.server(&job.cortex_id) else {
@@ -261,9 +261,9 @@ impl Connector {
             .is_none_or(|f| f.bytes.len() as u64 <= self.settings.max_inline_bytes);
         let by_broker = self.amqp.is_some() && server.name == self.settings.name && inline;
         let result = if by_broker {
-            self.publish(&server, &job, kind, &body, file).await
+            self.publish(&server, &job, kind, run, file).await
         } else {
-            self.post(&server, &job, kind, &body, file).await
+            self.post(&server, &job, kind, run, file).await
         };
         match result {
             Ok(()) => {}
@@ -323,19 +323,18 @@ impl Connector {
 #[derive(Debug)]
 pub struct Prepared {
     pub(super) job: CortexJobRow,
-    pub(super) body: Value,
+    pub(super) run: RunRequest,
     pub(super) attachment: Option<AttachmentRow>,
 }
 
 /// Inside the transaction that created (or claimed) `job`: what its worker is given (the
 /// observable or the object, parameters, `requestId`).
 pub fn prepare_new(c: &mut DbConn, actor: &Actor, job: CortexJobRow) -> Result<Prepared, ApiError> {
-    let (mut body, attachment) = run_body(c, actor, &job)?;
-    body["parameters"] = serde_json::from_str(&job.parameters).unwrap_or_else(|_| json!({}));
-    body["requestId"] = json!(job.request_id);
+    let (mut run, attachment) = run_request(c, actor, &job)?;
+    run.parameters = serde_json::from_str(&job.parameters).unwrap_or_default();
     Ok(Prepared {
         job,
-        body,
+        run,
         attachment,
     })
 }
@@ -347,15 +346,15 @@ pub(super) struct FileToSend {
     pub(super) bytes: Vec<u8>,
 }
 
-/// The run body of a job (`dataType`, `data`, `tlp`, `pap`, `message`), and the attachment
-/// of a file observable.
-pub(super) fn run_body(
+/// What the worker of a job is given (`dataType`, `data`, `tlp`, `pap`, `message`; the
+/// parameters are the job's), and the attachment of a file observable.
+pub(super) fn run_request(
     c: &mut DbConn,
     actor: &Actor,
     job: &CortexJobRow,
-) -> Result<(Value, Option<AttachmentRow>), ApiError> {
+) -> Result<(RunRequest, Option<AttachmentRow>), ApiError> {
     let id = format_id(job.object_id);
-    if job.kind == "analyzer" {
+    if job.kind == WorkerKind::Analyzer.as_str() {
         let o = cw::find_observable(c, actor, &id)?;
         let att = match o.attachment_id {
             Some(a) => Some(
@@ -366,29 +365,29 @@ pub(super) fn run_body(
             ),
             None => None,
         };
-        let mut body = json!({
-            "dataType": o.data_type,
-            "tlp": o.tlp.min(3),
-            "pap": o.pap,
-            "message": o.message.clone().unwrap_or_default(),
-        });
-        if att.is_none() {
-            body["data"] = json!(o.data);
-        }
-        return Ok((body, att));
+        let run = RunRequest {
+            data: att.is_none().then(|| json!(o.data)),
+            data_type: o.data_type,
+            tlp: o.tlp.min(3),
+            pap: o.pap,
+            message: o.message.unwrap_or_default(),
+            parameters: Default::default(),
+            label: None,
+        };
+        return Ok((run, att));
     }
     let (entity, tlp, pap) = entity(c, actor, &job.object_type, job.object_id)?;
     let tlp = job.tlp.unwrap_or(tlp);
-    Ok((
-        json!({
-            "dataType": format!("thehive:{}", job.object_type),
-            "data": entity,
-            "tlp": tlp.min(3),
-            "pap": pap.min(3),
-            "message": "",
-        }),
-        None,
-    ))
+    let run = RunRequest {
+        data_type: format!("thehive:{}", job.object_type),
+        data: Some(entity),
+        tlp: tlp.min(3),
+        pap: pap.min(3),
+        message: String::new(),
+        parameters: Default::default(),
+        label: None,
+    };
+    Ok((run, None))
 }
 
 /// The object a responder acts on, as JSON (TheHive 5's shape with TheHive 4's `id`,

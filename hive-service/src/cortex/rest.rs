@@ -9,8 +9,7 @@ use crate::db::casework::*;
 use crate::db::format_id;
 use crate::db::schema::cortex_jobs;
 use diesel::prelude::*;
-use serde_json::Value;
-use shared_models::cortex::WorkerKind;
+use shared_models::cortex::{RunBody, RunRequest, WorkerKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +23,15 @@ impl Connector {
         server: &Arc<Server>,
         job: &CortexJobRow,
         kind: WorkerKind,
-        body: &Value,
+        run: RunRequest,
         file: Option<FileToSend>,
     ) -> Result<(), CallError> {
+        let body = RunBody {
+            run,
+            request_id: Some(job.request_id.clone()),
+            force: false,
+        };
+        let body = &body;
         let out = match file {
             Some(f) => {
                 server

@@ -170,7 +170,7 @@ def test_a_client_generated_from_cortexs_document_runs_a_job(cortex_sqlite, tmp_
     worker_id = json.loads(r.content)["id"]
 
     models = importlib.import_module(f"{client_pkg.__name__}.models")
-    body = model(client_pkg, "RunJsonBody", {"dataType": "ip", "data": "203.0.113.7", "tlp": 2,
+    body = model(client_pkg, "RunBody", {"dataType": "ip", "data": "203.0.113.7", "tlp": 2,
                                              "pap": 2, "message": "from a generated client"})
     r = operation(client_pkg, doc, "post", "/api/{kind}/{id}/run").sync_detailed(
         client=api, kind=models.RunKind("analyzer"), id=worker_id, body=body)
