@@ -15,7 +15,6 @@ use crate::db::{Db, UserRow};
 use crate::engine::Engine;
 use crate::jobs::{submit, SubmitFile, Submitted, Submitter};
 use crate::workers::Catalog;
-use actix_web::ResponseError;
 use base64::Engine as _;
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
@@ -82,11 +81,13 @@ impl Submissions {
             Ok(()) => Outcome::Ack,
             Err(Refusal::Client(request_id, e)) => {
                 tracing::info!(request = %request_id, error = %e, "submission rejected");
+                e.log();
+                let body = e.body();
                 let rejected = SubmissionRejected {
                     request_id: request_id.clone(),
-                    status: e.status_code().as_u16(),
-                    kind: e.kind().into(),
-                    message: e.to_string(),
+                    status: e.status(),
+                    kind: body.kind,
+                    message: body.message,
                 };
                 match self
                     .engine

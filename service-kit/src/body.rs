@@ -6,8 +6,9 @@
 
 pub use crate::datastore::FilePart;
 use crate::datastore::{StageError, Staged, MAX_ARCHIVE_ENTRIES};
-use crate::error::{from_actix, ApiError};
+use crate::error::ApiError;
 use crate::extract::{parse_input, Input};
+use crate::http::from_actix;
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};

@@ -1,14 +1,17 @@
-//! One error type for every handler, answered with TheHive's body
-//! `{"type": "...", "message": "..."}` and the status TheHive gives that type.
-//! Client mistakes are 4xx (thehive4py retries 5xx, even POSTs); internal errors log their
-//! cause and answer a generic 500.
+//! The failures of both services, in the API's own words: each variant is one of TheHive's
+//! and Cortex's error types (`NotFoundError`, `AttributeCheckingError`...), with the status
+//! those give it and the body `{"type": "...", "message": "..."}` a client reads, whatever
+//! carries it: an HTTP answer (`crate::http` renders it for actix) or a rejection on the
+//! broker. Nothing here knows the web framework, so use cases, the job engine and queue
+//! consumers return it without depending on HTTP.
+//!
+//! Client mistakes are 4xx (thehive4py retries 5xx, even POSTs); internal errors keep their
+//! cause for the log and show a generic message.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 pub use shared_models::error::AttributeError;
 use shared_models::error::ErrorBody;
 
-/// Everything a handler can fail with.
+/// Everything a use case or a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 401 `AuthenticationError`: no, bad or expired credentials, locked account.
@@ -114,53 +117,48 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
+impl ApiError {
+    /// The HTTP status TheHive gives this error type (also carried by broker rejections).
+    pub fn status(&self) -> u16 {
         match self {
-            ApiError::Authentication(_) => StatusCode::UNAUTHORIZED,
-            ApiError::MultiFactorRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Authorization(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Authentication(_) => 401,
+            ApiError::MultiFactorRequired(_) => 402,
+            ApiError::Authorization(_) => 403,
+            ApiError::NotFound(_) => 404,
             ApiError::BadRequest(_)
             | ApiError::Create(_)
             | ApiError::Attribute { .. }
-            | ApiError::Search(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests(_) | ApiError::RateLimit(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | ApiError::Search(_) => 400,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::TooManyRequests(_) | ApiError::RateLimit(_) => 429,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
+    /// What the client is shown: an internal error's cause stays out of it (see
+    /// [`ApiError::log`]).
+    pub fn body(&self) -> ErrorBody {
         let message = match self {
-            ApiError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
-                "An internal error occurred; see the service log".to_string()
-            }
-            ApiError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "dependency unavailable");
-                cause.clone()
-            }
+            ApiError::Internal(_) => "An internal error occurred; see the service log".to_string(),
             other => other.to_string(),
         };
         let mut body = ErrorBody::new(self.kind(), message);
         if let ApiError::Attribute { errors, .. } = self {
             body.errors = errors.clone();
         }
-        HttpResponse::build(self.status_code()).json(body)
+        body
     }
-}
 
-/// Maps actix's own extractor errors (path, query, payload) to TheHive's body.
-pub fn from_actix(err: actix_web::Error) -> ApiError {
-    let status = err.as_response_error().status_code();
-    let text = err.to_string();
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
-            "request body too large ({text}); see http.max_json_bytes"
-        )),
-        s if s.is_client_error() => ApiError::BadRequest(text),
-        _ => ApiError::internal(text),
+    /// Logs what the client is not shown: an internal error's cause, a dependency out of
+    /// reach.
+    pub fn log(&self) {
+        match self {
+            ApiError::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "dependency unavailable")
+            }
+            _ => {}
+        }
     }
 }

@@ -10,7 +10,8 @@
 //! `createdAt`, `stats`... which are ignored. Free-form bodies (`serde_json::Value`) take
 //! anything; their handlers check their fields themselves.
 
-use crate::error::{from_actix, ApiError, AttributeError};
+use crate::error::{ApiError, AttributeError};
+use crate::http::from_actix;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;

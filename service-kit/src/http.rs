@@ -1,14 +1,43 @@
-//! HTTP plumbing of both services: the access log with request ids, echoed as `X-Request-Id` (query values that may be secrets are
-//! never logged), the client address behind trusted proxies, the security headers of every
-//! answer, and the JSON 404 for unknown routes.
+//! HTTP plumbing of both services: errors as HTTP answers (and actix's own errors as ours),
+//! the access log with request ids, echoed as `X-Request-Id` (query values that may be
+//! secrets are never logged), the client address behind trusted proxies, the security
+//! headers of every answer, and the JSON 404 for unknown routes.
 
 use crate::error::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
+use actix_web::ResponseError;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use tracing_actix_web::RequestId;
+
+/// An error answers with its status and TheHive's body; what the client is not shown is
+/// logged.
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        HttpResponse::build(self.status_code()).json(self.body())
+    }
+}
+
+/// Maps actix's own extractor errors (path, query, payload) to TheHive's body.
+pub fn from_actix(err: actix_web::Error) -> ApiError {
+    let status = err.as_response_error().status_code();
+    let text = err.to_string();
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
+            "request body too large ({text}); see http.max_json_bytes"
+        )),
+        s if s.is_client_error() => ApiError::BadRequest(text),
+        _ => ApiError::internal(text),
+    }
+}
 
 /// Who made a request, as the access log names them: left in the request's extensions once
 /// the caller is authenticated.

@@ -11,7 +11,7 @@ use crate::auth::Authenticate;
 use crate::body::Uploads;
 use crate::datastore::{start_sweeper, Datastore};
 use crate::db::Db;
-use crate::error::from_actix;
+use crate::http::from_actix;
 use crate::messaging::Broker;
 use crate::service::{Service, Started};
 use crate::settings::CommonSettings;
