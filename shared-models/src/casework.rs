@@ -588,10 +588,9 @@ pub struct InputAlert {
     /// Observables, created with the alert in one transaction.
     #[serde(default)]
     pub observables: Option<Vec<InputObservable>>,
-    /// Procedures (not served yet: must be empty).
+    /// Procedures (ATT&CK patterns seen).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub procedures: Option<Vec<Value>>,
+    pub procedures: Option<Vec<InputProcedure>>,
 }
 
 /// `POST /api/v1/case`.
@@ -642,10 +641,62 @@ pub struct InputCase {
     /// Tasks (after the template's).
     #[serde(default)]
     pub tasks: Option<Vec<InputTask>>,
-    /// Pages `{title, content, category, order?}`.
+    /// Pages.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub pages: Option<Vec<Value>>,
+    pub pages: Option<Vec<InputPage>>,
+}
+
+/// `POST /api/v1/alert/{id}/case`: the case an alert becomes; what is given replaces the
+/// alert's own.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputAlertCase {
+    /// Case template (name or id; default: the alert's).
+    #[serde(default)]
+    pub case_template: Option<String>,
+    /// Title (default: the alert's).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Description (default: the alert's).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// 1..4 (default: the alert's).
+    #[serde(default)]
+    pub severity: Option<i32>,
+    /// Start (default now).
+    #[serde(default)]
+    pub start_date: Option<i64>,
+    /// End.
+    #[serde(default)]
+    pub end_date: Option<i64>,
+    /// Tags (default: the alert's).
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Flagged (default: the alert's).
+    #[serde(default)]
+    pub flag: Option<bool>,
+    /// TLP 0..4 (default: the alert's).
+    #[serde(default)]
+    pub tlp: Option<i32>,
+    /// PAP 0..3 (default: the alert's).
+    #[serde(default)]
+    pub pap: Option<i32>,
+    /// `New` (default) or `InProgress`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Summary (default: the alert's).
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Login of the assignee (default: the alert's).
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// `{name: value}` or `[{name, value, order}]`, over the alert's.
+    #[serde(default)]
+    #[schema(value_type = serde_json::Value)]
+    pub custom_fields: Option<Value>,
+    /// Tasks (after the template's).
+    #[serde(default)]
+    pub tasks: Option<Vec<InputTask>>,
 }
 
 /// `POST /api/v1/caseTemplate`.
@@ -705,6 +756,287 @@ pub struct InputLog {
     /// Show in the timeline under this date.
     #[serde(default)]
     pub include_in_timeline: Option<i64>,
+}
+
+/// An entity id in a list: `~123`, or a bare number (read as its text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct EntityId(pub String);
+
+impl<'de> Deserialize<'de> for EntityId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = EntityId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an id")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<EntityId, E> {
+                Ok(EntityId(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<EntityId, E> {
+                Ok(EntityId(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<EntityId, E> {
+                Ok(EntityId(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<EntityId, E> {
+                Ok(EntityId(v.to_string()))
+            }
+        }
+        d.deserialize_any(Id)
+    }
+}
+
+/// The schema of a list of [`EntityId`]s.
+fn entity_ids() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::Array(
+        ArrayBuilder::new()
+            .items(
+                OneOfBuilder::new()
+                    .item(ObjectBuilder::new().schema_type(Type::String))
+                    .item(ObjectBuilder::new().schema_type(Type::Integer)),
+            )
+            .description(Some("Ids (`~123` or 123)."))
+            .build(),
+    )
+}
+
+/// `POST /api/v1/alert/delete/_bulk`, `POST /api/v1/procedure/delete/_bulk`: the entities
+/// to delete, all or none.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputBulkIds {
+    /// Ids (at most 10,000).
+    #[schema(schema_with = entity_ids)]
+    pub ids: Vec<EntityId>,
+}
+
+/// `POST /api/v1/case/{id}/comment`, `POST /api/v1/alert/{id}/comment`, `PATCH
+/// /api/v1/comment/{id}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputComment {
+    /// Text (markdown, at most 1 MiB).
+    pub message: String,
+}
+
+/// An ATT&CK pattern seen in a case or an alert: `POST /api/v1/case/{id}/procedure`, and
+/// the procedures of a new alert.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputProcedure {
+    /// ATT&CK pattern id (`T1566.001`); must be known.
+    pub pattern_id: String,
+    /// When it happened, epoch ms.
+    pub occur_date: i64,
+    /// One of the pattern's tactics (`initial-access`).
+    #[serde(default)]
+    pub tactic: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `POST /api/v1/case/{id}/procedures`, `POST /api/v1/alert/{id}/procedures`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputProcedures {
+    /// The procedures (at most 1,000).
+    pub procedures: Vec<InputProcedure>,
+}
+
+/// A case page or a page template: `POST /api/v1/case/{id}/page`, `POST
+/// /api/v1/pageTemplate`, the pages of a new case.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputPage {
+    /// Title (at most 512 characters).
+    pub title: String,
+    /// Content (markdown, at most 1 MiB; default empty).
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Category (at most 128 characters).
+    pub category: String,
+    /// Position (default 0).
+    #[serde(default)]
+    pub order: Option<i64>,
+}
+
+/// `POST /api/v1/case/{id}/customEvent`: an event of the case's timeline.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputCustomEvent {
+    /// When, epoch ms.
+    pub date: i64,
+    /// Until, epoch ms.
+    #[serde(default)]
+    pub end_date: Option<i64>,
+    /// Title (at most 128 characters).
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `POST /api/v1/case/{id}/link/case/add` and `.../remove`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputCaseLink {
+    /// Link type (at most 128 characters).
+    #[serde(rename = "type")]
+    pub link_type: String,
+    /// The other case (`~id` or number).
+    pub case_id: String,
+}
+
+/// `POST /api/v1/case/{id}/link/external/add` and `.../remove`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputUrlLink {
+    /// Link type (at most 128 characters).
+    #[serde(rename = "type")]
+    pub link_type: String,
+    /// The URL (at most 2,048 characters).
+    pub url: String,
+}
+
+/// A share of a case with an organisation, created or changed.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputShare {
+    /// Organisation (name or id).
+    pub organisation: String,
+    /// Profile it works on the case with (default `analyst`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// `manual`, `existingOnly`, `upcomingOnly` or `autoShare` (default: the organisation's).
+    #[serde(default)]
+    pub task_rule: Option<String>,
+    /// Same for observables.
+    #[serde(default)]
+    pub observable_rule: Option<String>,
+}
+
+/// `POST` and `PUT /api/v1/case/{id}/shares`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputShares {
+    /// The shares (at most 1,000).
+    pub shares: Vec<InputShare>,
+}
+
+/// `DELETE /api/v1/case/{id}/shares`, and the organisations a task or an observable is
+/// shared with or taken from.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputOrganisations {
+    /// Organisations (names or ids, at most 1,000).
+    pub organisations: Vec<String>,
+}
+
+/// `PATCH /api/v1/case/share/{id}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputShareProfile {
+    /// The share's new profile.
+    pub profile: String,
+}
+
+/// Who may see a case: its organisations (`OrganisationAccessKind`), or some users only
+/// (`UserAccessKind`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct InputAccessKind {
+    /// `OrganisationAccessKind` or `UserAccessKind`.
+    #[serde(rename = "_kind", default)]
+    pub kind: Option<String>,
+    /// The users (logins, at most 1,000) of a `UserAccessKind`.
+    #[serde(default)]
+    pub users: Option<Vec<String>>,
+}
+
+/// `POST /api/v1/case/{id}/access`: `{access: {_kind, users?}}` (or the access itself).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputCaseAccess {
+    /// The access.
+    #[serde(default)]
+    pub access: Option<InputAccessKind>,
+    /// The access's kind, when given without `access`.
+    #[serde(rename = "_kind", default)]
+    pub kind: Option<String>,
+    /// Its users, when given without `access`.
+    #[serde(default)]
+    pub users: Option<Vec<String>>,
+}
+
+impl InputCaseAccess {
+    /// The access asked for, wrapped or not.
+    pub fn into_access(self) -> InputAccessKind {
+        self.access.unwrap_or(InputAccessKind {
+            kind: self.kind,
+            users: self.users,
+        })
+    }
+}
+
+/// `POST /api/v1/case/{id}/owner`: hands the case to another organisation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputCaseOwner {
+    /// The new owner (name or id).
+    pub organisation: String,
+    /// The former owner keeps a share under this profile.
+    #[serde(default)]
+    pub keep_profile: Option<String>,
+    /// Task rule of that share (default `autoShare`).
+    #[serde(default)]
+    pub task_rule: Option<String>,
+    /// Observable rule of that share (default `autoShare`).
+    #[serde(default)]
+    pub observable_rule: Option<String>,
+}
+
+/// `PUT /api/v1/caseTemplate/{id}/pageTemplate/link`: the page templates of a case
+/// template, replacing the former ones.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputPageTemplateLinks {
+    /// Page template ids.
+    pub page_template_ids: Vec<String>,
+}
+
+/// `POST /api/v1/case/_bulk/caseTemplate`: parts of a case template applied to cases.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputApplyCaseTemplate {
+    /// The cases (at most 10,000).
+    pub ids: Vec<String>,
+    /// The case template (name or id).
+    pub case_template: String,
+    /// Prefix titles with the template's prefix.
+    #[serde(default)]
+    pub update_title_prefix: Option<bool>,
+    /// Replace descriptions with the template's.
+    #[serde(default)]
+    pub update_description: Option<bool>,
+    /// Add the template's tags.
+    #[serde(default)]
+    pub update_tags: Option<bool>,
+    /// Take the template's severity.
+    #[serde(default)]
+    pub update_severity: Option<bool>,
+    /// Take the template's flag.
+    #[serde(default)]
+    pub update_flag: Option<bool>,
+    /// Take the template's TLP.
+    #[serde(default)]
+    pub update_tlp: Option<bool>,
+    /// Take the template's PAP.
+    #[serde(default)]
+    pub update_pap: Option<bool>,
+    /// Add the template's custom fields the cases lack.
+    #[serde(default)]
+    pub update_custom_fields: Option<bool>,
+    /// Titles of the template's tasks to add.
+    #[serde(default)]
+    pub import_tasks: Option<Vec<String>>,
+    /// Ids of the template's page templates to copy.
+    #[serde(default)]
+    pub import_pages: Option<Vec<String>>,
 }
 
 /// A comment on a case or an alert (meta fields without underscore, as TheHive 5 shows).

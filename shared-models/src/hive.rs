@@ -263,6 +263,39 @@ pub struct InputUpdateOrganisation {
     pub avatar: Option<String>,
 }
 
+/// `PUT /api/v1/organisation/{id}/link/{other}`: how two organisations see each other.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputOrganisationLink {
+    /// The link as the first one sees it (default `default`).
+    #[serde(default)]
+    pub link_type: Option<String>,
+    /// The link as the other one sees it (default `default`).
+    #[serde(default)]
+    pub other_link_type: Option<String>,
+}
+
+/// One link of `PUT /api/v1/organisation/{id}/links`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputOrganisationLinkTo {
+    /// The other organisation (name or id).
+    pub to_organisation: String,
+    /// The link as the first one sees it (default `default`).
+    #[serde(default)]
+    pub link_type: Option<String>,
+    /// The link as the other one sees it (default `default`).
+    #[serde(default)]
+    pub other_link_type: Option<String>,
+}
+
+/// `PUT /api/v1/organisation/{id}/links`: all the links of an organisation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct InputOrganisationLinks {
+    /// The links (at most 1,000).
+    pub links: Vec<InputOrganisationLinkTo>,
+}
+
 /// An organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,9 @@ pub trait Input: DeserializeOwned {
     /// The OpenAPI schema names of the objects it creates or changes, as the API renders
     /// them: their fields are ignored when posted back.
     const RENDERED: &'static [&'static str] = &[];
+    /// Fields it does not know are taken without a word (bodies TheHive reads that way and
+    /// that tools fill with more than the service reads: shares, links, bulk ids).
+    const OPEN: bool = false;
 }
 
 impl Input for serde_json::Value {}
@@ -24,12 +27,28 @@ macro_rules! inputs {
     };
 }
 
+/// Declares body types that take any field ([`Input::OPEN`]).
+#[macro_export]
+macro_rules! open_inputs {
+    ($($t:ty),* $(,)?) => {
+        $(impl $crate::input::Input for $t {
+            const OPEN: bool = true;
+        })*
+    };
+}
+
 crate::inputs! {
     crate::casework::InputCase => ["OutputCase"],
     crate::casework::InputAlert => ["OutputAlert"],
     crate::casework::InputObservable => ["OutputObservable"],
     crate::casework::InputTask => ["OutputTask"],
     crate::casework::InputLog => ["OutputLog"],
+    crate::casework::InputComment => ["OutputComment"],
+    crate::casework::InputProcedure => ["OutputProcedure"],
+    crate::casework::InputProcedures => [],
+    crate::casework::InputPage => ["OutputPage"],
+    crate::casework::InputCustomEvent => ["OutputCustomEvent"],
+    crate::casework::InputPageTemplateLinks => ["OutputCaseTemplate"],
     crate::casework::InputCaseTemplate => ["OutputCaseTemplate"],
     crate::hive::InputCustomField => ["OutputCustomField"],
     crate::hive::InputUpdateCustomField => ["OutputCustomField"],
@@ -52,4 +71,20 @@ crate::inputs! {
     crate::cortex::InputChangePassword => [],
     crate::cortex::InputSetKey => [],
     crate::cortex::InputLogin => [],
+}
+
+// Bodies that have always taken any field (TheHive ignores what it does not read there).
+crate::open_inputs! {
+    crate::casework::InputBulkIds,
+    crate::casework::InputAlertCase,
+    crate::casework::InputCaseLink,
+    crate::casework::InputUrlLink,
+    crate::casework::InputShares,
+    crate::casework::InputOrganisations,
+    crate::casework::InputShareProfile,
+    crate::casework::InputCaseAccess,
+    crate::casework::InputCaseOwner,
+    crate::casework::InputApplyCaseTemplate,
+    crate::hive::InputOrganisationLink,
+    crate::hive::InputOrganisationLinks,
 }

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use service_kit::error::ApiError;
 use shared_models::casework::InputObservable;
-use shared_models::casework::{InputAlert, InputCase, InputTask, OutputAlert};
+use shared_models::casework::{InputAlert, InputAlertCase, InputCase, InputTask, OutputAlert};
 
 /// A checked alert, observables expanded.
 #[derive(Debug, Clone)]
@@ -318,7 +318,7 @@ pub fn promote(
     c: &mut DbConn,
     actor: &Actor,
     a: &mut AlertRow,
-    body: &Value,
+    input: &InputAlertCase,
 ) -> Result<CaseRow, ApiError> {
     if let Some(case_id) = a.case_id {
         let exists: i64 = case_t::table.find(case_id).count().get_result(c)?;
@@ -327,63 +327,56 @@ pub fn promote(
             return super::find_case(c, actor, &crate::db::format_id(case_id));
         }
     }
-    let p = Patch::new(body)?;
-    let template_name = p
-        .nullable_string("caseTemplate")?
-        .flatten()
-        .map(str::to_string)
+    let template_name = input
+        .case_template
+        .clone()
         .or_else(|| a.case_template.clone());
     let template = match template_name.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(t) => Some(find_template(c, actor.org_id, t)?),
         None => None,
     };
     let mut cfs = custom::inputs_of(c, a.id)?;
-    if let Some(v) = p.raw("customFields") {
+    if let Some(v) = &input.custom_fields {
         let over = custom::parse(c, v)?;
         cfs.retain(|f| !over.iter().any(|o| o.field.id == f.field.id));
         cfs.extend(over);
     }
-    let tasks: Vec<InputTask> = match p.raw("tasks") {
-        Some(Value::Null) | None => Vec::new(),
-        Some(v) => {
-            let list: Vec<InputTask> = serde_json::from_value(v.clone())
-                .map_err(|e| ApiError::attribute("tasks", e.to_string()))?;
-            list.iter()
-                .enumerate()
-                .map(|(i, t)| super::tasks::check(t, &format!("tasks[{i}].")))
-                .collect::<Result<_, _>>()?
-        }
-    };
+    let tasks: Vec<InputTask> = input
+        .tasks
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| super::tasks::check(t, &format!("tasks[{i}].")))
+        .collect::<Result<_, _>>()?;
     let now = now_ms();
-    let mut tags = values::tags_of(&a.tags);
-    if let Some(v) = p.strings("tags")? {
-        tags = values::tags("tags", &v)?;
-    }
+    let tags = match &input.tags {
+        Some(v) => values::tags("tags", v)?,
+        None => values::tags_of(&a.tags),
+    };
+    let level = |name: &str, v: Option<i32>, lo: i32, hi: i32, default: i32| match v {
+        Some(v) => values::check_range(name, v, lo, hi),
+        None => Ok(default),
+    };
     let spec = CaseSpec {
-        title: match p.string("title")? {
+        title: match &input.title {
             Some(t) => values::text("title", t, 512)?,
             None => a.title.clone(),
         },
-        description: match p.string("description")? {
+        description: match &input.description {
             Some(d) => values::long_text("description", d, values::MAX_DESCRIPTION)?,
             None => a.description.clone(),
         },
-        severity: Some(p.int_in("severity", 1, 4)?.unwrap_or(a.severity)),
-        start_date: Some(p.int("startDate")?.unwrap_or(now)),
-        end_date: p.int("endDate")?,
+        severity: Some(level("severity", input.severity, 1, 4, a.severity)?),
+        start_date: Some(input.start_date.unwrap_or(now)),
+        end_date: input.end_date,
         tags,
-        flag: Some(p.bool("flag")?.unwrap_or(a.flag)),
-        tlp: Some(p.int_in("tlp", 0, 4)?.unwrap_or(a.tlp)),
-        pap: Some(p.int_in("pap", 0, 3)?.unwrap_or(a.pap)),
-        status: p.string("status")?.map(str::to_string),
-        summary: p
-            .string("summary")?
-            .map(str::to_string)
-            .or_else(|| a.summary.clone()),
-        assignee: p
-            .string("assignee")?
-            .map(str::to_string)
-            .or_else(|| a.assignee.clone()),
+        flag: Some(input.flag.unwrap_or(a.flag)),
+        tlp: Some(level("tlp", input.tlp, 0, 4, a.tlp)?),
+        pap: Some(level("pap", input.pap, 0, 3, a.pap)?),
+        status: input.status.clone(),
+        summary: input.summary.clone().or_else(|| a.summary.clone()),
+        assignee: input.assignee.clone().or_else(|| a.assignee.clone()),
         custom_fields: cfs,
         template,
         tasks,

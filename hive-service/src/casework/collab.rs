@@ -240,33 +240,21 @@ pub struct NewProcedure {
 }
 
 impl NewProcedure {
-    /// Checks `{patternId, occurDate, tactic?, description?}`; an unknown pattern is a 404.
+    /// Checks a procedure (`at` prefixes the attribute names in errors: `procedures[2].`);
+    /// an unknown pattern is a 404.
     pub fn check(
-        v: &serde_json::Value,
+        input: &shared_models::casework::InputProcedure,
         at: &str,
     ) -> Result<NewProcedure, service_kit::error::ApiError> {
         use service_kit::error::ApiError;
-        let p = crate::domain::values::Patch::new(v)?;
         let f = |n: &str| format!("{at}{n}");
-        let pattern_id = p
-            .string("patternId")
-            .map_err(|_| ApiError::attribute(&f("patternId"), "expected a string"))?
-            .ok_or_else(|| ApiError::missing(&f("patternId")))?
-            .trim()
-            .to_string();
+        let pattern_id = input.pattern_id.trim().to_string();
         let pattern = patterns()
             .get(&pattern_id)
             .ok_or_else(|| ApiError::NotFound(format!("Pattern {pattern_id} not found")))?;
-        let occur_date = p
-            .int("occurDate")
-            .map_err(|_| ApiError::attribute(&f("occurDate"), "expected epoch milliseconds"))?
-            .ok_or_else(|| ApiError::missing(&f("occurDate")))?;
-        let tactic = match p
-            .string("tactic")
-            .map_err(|_| ApiError::attribute(&f("tactic"), "expected a string"))?
-        {
-            Some(t) if !t.trim().is_empty() => {
-                let t = t.trim().to_lowercase().replace(' ', "-");
+        let tactic = match input.tactic.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => {
+                let t = t.to_lowercase().replace(' ', "-");
                 if !pattern.tactics.contains(&t) {
                     return Err(ApiError::attribute(
                         &f("tactic"),
@@ -283,13 +271,12 @@ impl NewProcedure {
         };
         let description = crate::domain::values::opt_text(
             &f("description"),
-            p.string("description").ok().flatten(),
+            input.description.as_deref(),
             crate::domain::values::MAX_DESCRIPTION,
         )?;
-        p.finish(&["OutputProcedure"])?;
         Ok(NewProcedure {
             pattern_id,
-            occur_date,
+            occur_date: input.occur_date,
             tactic,
             description,
         })

@@ -8,9 +8,8 @@ use crate::db::models::{OrganisationRow, ProfileRow};
 use crate::db::schema::{cases, observables, organisations, profiles, shared_items, shares, tasks};
 use crate::db::{format_id, next_id, now_ms, DbConn};
 use diesel::prelude::*;
-use serde_json::Value;
 use service_kit::error::ApiError;
-use shared_models::casework::{Meta, OutputShare};
+use shared_models::casework::{InputShare, InputShares, Meta, OutputShare};
 
 /// The rules of a share for new tasks and observables.
 pub const RULES: &[&str] = &["manual", "autoShare", "existingOnly", "upcomingOnly"];
@@ -146,34 +145,28 @@ pub fn upsert(
     c: &mut DbConn,
     actor: &Actor,
     k: &CaseRow,
-    input: &Value,
+    input: &InputShare,
 ) -> Result<ShareRow, ApiError> {
-    let org_key = input
-        .get("organisation")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::missing("shares[].organisation"))?;
-    let org = organisation(c, org_key)?;
+    let org = organisation(c, &input.organisation)?;
     if org.id == k.organisation_id {
         return Err(ApiError::BadRequest(format!(
             "Organisation {} owns the case",
             org.name
         )));
     }
-    let prof = profile(
-        c,
-        input
-            .get("profile")
-            .and_then(Value::as_str)
-            .unwrap_or("analyst"),
-    )?;
-    let rule = |name: &str, default: &str| -> Result<String, ApiError> {
-        match input.get(name).and_then(Value::as_str) {
+    let prof = profile(c, input.profile.as_deref().unwrap_or("analyst"))?;
+    let rule = |name: &str, given: &Option<String>, default: &str| -> Result<String, ApiError> {
+        match given {
             Some(r) => crate::domain::values::one_of(name, r, RULES),
             None => Ok(default.to_string()),
         }
     };
-    let task_rule = rule("taskRule", &org.task_rule)?;
-    let observable_rule = rule("observableRule", &org.observable_rule)?;
+    let task_rule = rule("taskRule", &input.task_rule, &org.task_rule)?;
+    let observable_rule = rule(
+        "observableRule",
+        &input.observable_rule,
+        &org.observable_rule,
+    )?;
     let existing: Option<ShareRow> = shares::table
         .filter(shares::case_id.eq(k.id))
         .filter(shares::organisation_id.eq(org.id))
@@ -262,14 +255,10 @@ pub fn owned_case(c: &mut DbConn, actor: &Actor, key: &str) -> Result<CaseRow, A
     Ok(k)
 }
 
-pub fn share_list(body: &Value) -> Result<Vec<Value>, ApiError> {
-    let list = body
-        .get("shares")
-        .and_then(Value::as_array)
-        .cloned()
-        .ok_or_else(|| ApiError::missing("shares"))?;
-    if list.len() > 1000 {
+/// The shares of a body, at most 1,000.
+pub fn share_list(body: InputShares) -> Result<Vec<InputShare>, ApiError> {
+    if body.shares.len() > 1000 {
         return Err(ApiError::attribute("shares", "at most 1000 shares"));
     }
-    Ok(list)
+    Ok(body.shares)
 }

@@ -334,6 +334,17 @@ pub fn not_found(kind: &str, key: &str) -> ApiError {
 /// Most ids in one bulk request.
 pub const MAX_BULK_IDS: usize = 10_000;
 
+/// The ids of a bulk body, at most [`MAX_BULK_IDS`].
+pub fn bulk_ids(body: shared_models::casework::InputBulkIds) -> Result<Vec<String>, ApiError> {
+    if body.ids.len() > MAX_BULK_IDS {
+        return Err(ApiError::attribute(
+            "ids",
+            format!("at most {MAX_BULK_IDS} ids"),
+        ));
+    }
+    Ok(body.ids.into_iter().map(|id| id.0).collect())
+}
+
 /// Takes the `ids` list out of a bulk body (`{ids: [...], ...fields}`), leaving the fields.
 pub fn take_ids(body: &mut serde_json::Value) -> Result<Vec<String>, ApiError> {
     use serde_json::Value;

@@ -18,7 +18,7 @@ use service_kit::body::{base_name, Upload};
 use service_kit::datastore::FilePart;
 use service_kit::error::ApiError;
 use service_kit::extract::{parse_json, JsonBody};
-use shared_models::casework::{InputAlert, InputObservable};
+use shared_models::casework::{InputAlert, InputAlertCase, InputObservable};
 use std::collections::HashMap;
 
 /// Reads a JSON body of up to `limit` bytes (v0 alerts carry their files in base64, so the
@@ -498,7 +498,10 @@ pub async fn create_case(
                     o.entry("assignee").or_insert(actor.login.clone().into());
                 }
             }
-            let k = alerts::promote(c, &actor, &mut a, &body)?;
+            // Read as the v1 body is, the attribute at fault named.
+            let input: InputAlertCase =
+                parse_json(&serde_json::to_vec(&body).map_err(ApiError::internal)?)?;
+            let k = alerts::promote(c, &actor, &mut a, &input)?;
             super::case_row(c, &k)
         })
         .await?;

@@ -14,7 +14,8 @@ use service_kit::body::Upload;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::casework::{
-    InputAlert, InputObservable, OutputAlert, OutputCase, OutputObservable,
+    InputAlert, InputAlertCase, InputBulkIds, InputObservable, OutputAlert, OutputCase,
+    OutputObservable,
 };
 
 /// Creates an alert with its observables (JSON, or multipart with `_json` and file parts
@@ -114,17 +115,16 @@ pub async fn remove(
 }
 
 /// Deletes several alerts (all or none).
-#[utoipa::path(tag = "alert", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "alert", request_body = InputBulkIds, responses((status = 204), (status = 404)))]
 #[post("/api/v1/alert/delete/_bulk")]
 pub async fn bulk_delete(
     db: web::Data<Db>,
     caller: Caller,
-    body: JsonBody<Value>,
+    body: JsonBody<InputBulkIds>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/delete")?;
     let org = caller.organisation.id;
-    let mut body = body.0;
-    let ids = crate::routes::take_ids(&mut body)?;
+    let ids = crate::routes::bulk_ids(body.0)?;
     db.write(move |c| {
         for id in &ids {
             let a = find_alert(c, org, id)?;
@@ -174,13 +174,13 @@ pub async fn unfollow(
 }
 
 /// Promotes an alert to a case (the body's case template, else the alert's).
-#[utoipa::path(tag = "alert", request_body = Object, responses((status = 201, body = OutputCase), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "alert", request_body = InputAlertCase, responses((status = 201, body = OutputCase), (status = 400), (status = 404)))]
 #[post("/api/v1/alert/{id}/case")]
 pub async fn promote(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputAlertCase>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/import")?;
     caller.require("manageCase/create")?;

@@ -6,14 +6,15 @@ use crate::casework::{custom, find_template, templates, Actor};
 use crate::db::casework::CaseTemplateRow;
 use crate::db::schema::case_templates;
 use crate::db::{Db, DbConn};
-use crate::domain::values::Patch;
 use crate::render;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
 use serde_json::Value;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
-use shared_models::casework::{InputCaseTemplate, OutputCaseTemplate};
+use shared_models::casework::{
+    InputApplyCaseTemplate, InputCaseTemplate, InputPageTemplateLinks, OutputCaseTemplate,
+};
 
 fn rendered(c: &mut DbConn, t: &CaseTemplateRow) -> Result<OutputCaseTemplate, ApiError> {
     render::templates(c, std::slice::from_ref(t))?
@@ -91,24 +92,20 @@ pub async fn remove(
 }
 
 /// Links page templates to a case template (`{pageTemplateIds}`), replacing the former ones.
-#[utoipa::path(tag = "case template", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "case template", request_body = InputPageTemplateLinks, responses((status = 204), (status = 400), (status = 404)))]
 #[put("/api/v1/caseTemplate/{id}/pageTemplate/link")]
 pub async fn link_page_templates(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputPageTemplateLinks>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut t = find_template(c, actor.org_id, &id)?;
-        let p = Patch::new(&body.0)?;
-        let ids = p
-            .strings("pageTemplateIds")?
-            .ok_or_else(|| ApiError::missing("pageTemplateIds"))?;
-        p.finish(&["OutputCaseTemplate"])?;
-        t.page_template_ids = templates::check_page_templates(c, actor.org_id, &ids)?;
+        t.page_template_ids =
+            templates::check_page_templates(c, actor.org_id, &body.0.page_template_ids)?;
         t.updated_by = Some(actor.login.clone());
         t.updated_at = Some(crate::db::now_ms());
         diesel::update(case_templates::table.find(t.id))
@@ -120,19 +117,15 @@ pub async fn link_page_templates(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn flag(p: &Patch<'_>, name: &str) -> Result<bool, ApiError> {
-    Ok(p.bool(name)?.unwrap_or(false))
-}
-
 /// Applies parts of a case template to existing cases (`{ids, caseTemplate,
 /// updateTitlePrefix?, updateDescription?, updateTags?, updateSeverity?, updateFlag?,
 /// updateTlp?, updatePap?, updateCustomFields?, importTasks?, importPages?}`).
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputApplyCaseTemplate, responses((status = 204), (status = 400), (status = 404)))]
 #[post("/api/v1/case/_bulk/caseTemplate")]
 pub async fn apply_to_cases(
     db: web::Data<Db>,
     caller: Caller,
-    body: JsonBody<Value>,
+    body: JsonBody<InputApplyCaseTemplate>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::casework::{find_case, tasks};
     use crate::db::schema::cases;
@@ -140,21 +133,18 @@ pub async fn apply_to_cases(
     caller.require("manageCase/update")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
-        let p = Patch::new(&body.0)?;
-        let ids = p.strings("ids")?.ok_or_else(|| ApiError::missing("ids"))?;
-        if ids.len() > 10_000 {
+        let p = &body.0;
+        if p.ids.len() > 10_000 {
             return Err(ApiError::attribute("ids", "at most 10000 ids"));
         }
-        let key = p
-            .string("caseTemplate")?
-            .ok_or_else(|| ApiError::missing("caseTemplate"))?;
-        let t = find_template(c, actor.org_id, key)?;
-        let import_tasks = p.strings("importTasks")?.unwrap_or_default();
-        let import_pages = p.strings("importPages")?.unwrap_or_default();
-        for id in &ids {
+        let t = find_template(c, actor.org_id, &p.case_template)?;
+        let import_tasks = p.import_tasks.clone().unwrap_or_default();
+        let import_pages = p.import_pages.clone().unwrap_or_default();
+        let flag = |f: Option<bool>| f.unwrap_or(false);
+        for id in &p.ids {
             let mut k = find_case(c, &actor, id)?;
             crate::casework::check_share_permission(c, &actor, &k, "manageCase/update")?;
-            if flag(&p, "updateTitlePrefix")? {
+            if flag(p.update_title_prefix) {
                 if let Some(prefix) = t
                     .title_prefix
                     .as_deref()
@@ -166,30 +156,30 @@ pub async fn apply_to_cases(
                     }
                 }
             }
-            if flag(&p, "updateDescription")? {
+            if flag(p.update_description) {
                 if let Some(d) = &t.description {
                     k.description = d.clone();
                 }
             }
-            if flag(&p, "updateTags")? {
+            if flag(p.update_tags) {
                 k.tags = values::tags_json(&values::union(
                     &values::tags_of(&k.tags),
                     &values::tags_of(&t.tags),
                 ));
             }
-            if flag(&p, "updateSeverity")? {
+            if flag(p.update_severity) {
                 k.severity = t.severity.unwrap_or(k.severity);
             }
-            if flag(&p, "updateFlag")? {
+            if flag(p.update_flag) {
                 k.flag = t.flag;
             }
-            if flag(&p, "updateTlp")? {
+            if flag(p.update_tlp) {
                 k.tlp = t.tlp.unwrap_or(k.tlp);
             }
-            if flag(&p, "updatePap")? {
+            if flag(p.update_pap) {
                 k.pap = t.pap.unwrap_or(k.pap);
             }
-            if flag(&p, "updateCustomFields")? {
+            if flag(p.update_custom_fields) {
                 let cfs = custom::inputs_of(c, t.id)?;
                 custom::add_missing(c, k.id, &cfs)?;
             }

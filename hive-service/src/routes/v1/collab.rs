@@ -95,13 +95,8 @@ pub fn find_page(
     Ok(row)
 }
 
-fn message_of(body: &Value) -> Result<String, ApiError> {
-    let p = Patch::new(body)?;
-    let m = p
-        .string("message")?
-        .ok_or_else(|| ApiError::missing("message"))?;
-    p.finish(&["OutputComment"])?;
-    values::text("message", m, values::MAX_DESCRIPTION)
+fn message_of(body: &InputComment) -> Result<String, ApiError> {
+    values::text("message", &body.message, values::MAX_DESCRIPTION)
 }
 
 fn new_comment(
@@ -125,13 +120,13 @@ fn new_comment(
 }
 
 /// Comments on a case.
-#[utoipa::path(tag = "comment", request_body = Object, responses((status = 201, body = OutputComment), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "comment", request_body = InputComment, responses((status = 201, body = OutputComment), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/comment")]
 pub async fn comment_case(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputComment>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageComment")?;
     let message = message_of(&body.0)?;
@@ -151,13 +146,13 @@ pub async fn comment_case(
 }
 
 /// Comments on an alert.
-#[utoipa::path(tag = "comment", request_body = Object, responses((status = 201, body = OutputComment), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "comment", request_body = InputComment, responses((status = 201, body = OutputComment), (status = 400), (status = 404)))]
 #[post("/api/v1/alert/{id}/comment")]
 pub async fn comment_alert(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputComment>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageComment")?;
     let message = message_of(&body.0)?;
@@ -176,13 +171,13 @@ pub async fn comment_alert(
 }
 
 /// Edits a comment (`isEdited` becomes true).
-#[utoipa::path(tag = "comment", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "comment", request_body = InputComment, responses((status = 204), (status = 400), (status = 404)))]
 #[patch("/api/v1/comment/{id}")]
 pub async fn update_comment(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputComment>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageComment")?;
     let message = message_of(&body.0)?;
@@ -230,7 +225,7 @@ async fn add_procedures(
     db: web::Data<Db>,
     caller: Caller,
     parent: Parent,
-    inputs: Vec<Value>,
+    inputs: Vec<InputProcedure>,
     many: bool,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageProcedure")?;
@@ -279,21 +274,14 @@ async fn add_procedures(
     })
 }
 
-fn procedure_list(body: &Value) -> Result<Vec<Value>, ApiError> {
-    body.get("procedures")
-        .and_then(Value::as_array)
-        .cloned()
-        .ok_or_else(|| ApiError::missing("procedures"))
-}
-
 /// Adds a procedure to a case.
-#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = OutputProcedure), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "procedure", request_body = InputProcedure, responses((status = 201, body = OutputProcedure), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/procedure")]
 pub async fn procedure_case(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputProcedure>,
 ) -> Result<HttpResponse, ApiError> {
     add_procedures(
         db,
@@ -306,26 +294,32 @@ pub async fn procedure_case(
 }
 
 /// Adds several procedures to a case.
-#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = Vec<OutputProcedure>), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "procedure", request_body = InputProcedures, responses((status = 201, body = Vec<OutputProcedure>), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/procedures")]
 pub async fn procedures_case(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputProcedures>,
 ) -> Result<HttpResponse, ApiError> {
-    let list = procedure_list(&body.0)?;
-    add_procedures(db, caller, Parent::Case(id.into_inner()), list, true).await
+    add_procedures(
+        db,
+        caller,
+        Parent::Case(id.into_inner()),
+        body.0.procedures,
+        true,
+    )
+    .await
 }
 
 /// Adds a procedure to an alert.
-#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = OutputProcedure), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "procedure", request_body = InputProcedure, responses((status = 201, body = OutputProcedure), (status = 400), (status = 404)))]
 #[post("/api/v1/alert/{id}/procedure")]
 pub async fn procedure_alert(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputProcedure>,
 ) -> Result<HttpResponse, ApiError> {
     add_procedures(
         db,
@@ -338,16 +332,22 @@ pub async fn procedure_alert(
 }
 
 /// Adds several procedures to an alert.
-#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 201, body = Vec<OutputProcedure>), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "procedure", request_body = InputProcedures, responses((status = 201, body = Vec<OutputProcedure>), (status = 400), (status = 404)))]
 #[post("/api/v1/alert/{id}/procedures")]
 pub async fn procedures_alert(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputProcedures>,
 ) -> Result<HttpResponse, ApiError> {
-    let list = procedure_list(&body.0)?;
-    add_procedures(db, caller, Parent::Alert(id.into_inner()), list, true).await
+    add_procedures(
+        db,
+        caller,
+        Parent::Alert(id.into_inner()),
+        body.0.procedures,
+        true,
+    )
+    .await
 }
 
 /// Updates a procedure.
@@ -363,21 +363,29 @@ pub async fn update_procedure(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut row = find_procedure(c, &actor, &id)?;
-        let mut merged = json!({ "patternId": row.pattern_id, "occurDate": row.occur_date });
-        if let (Value::Object(m), Value::Object(b)) = (&mut merged, &body.0) {
-            if !b.contains_key("patternId") {
-                if let Some(t) = &row.tactic {
-                    m.insert("tactic".into(), json!(t));
-                }
-            }
-            if let Some(d) = &row.description {
-                m.insert("description".into(), json!(d));
-            }
-            for (k, v) in b {
-                m.insert(k.clone(), v.clone());
-            }
+        let b = Patch::new(&body.0)?;
+        let mut input = InputProcedure {
+            pattern_id: row.pattern_id.clone(),
+            occur_date: row.occur_date,
+            tactic: row.tactic.clone(),
+            description: row.description.clone(),
+        };
+        if let Some(v) = b.string("patternId")? {
+            // Another pattern: the former tactic may not be one of its.
+            input.pattern_id = v.to_string();
+            input.tactic = None;
         }
-        let p = NewProcedure::check(&merged, "")?;
+        if let Some(v) = b.int("occurDate")? {
+            input.occur_date = v;
+        }
+        if let Some(v) = b.nullable_string("tactic")? {
+            input.tactic = v.map(str::to_string);
+        }
+        if let Some(v) = b.nullable_string("description")? {
+            input.description = v.map(str::to_string);
+        }
+        b.finish(&["OutputProcedure"])?;
+        let p = NewProcedure::check(&input, "")?;
         row.pattern_id = p.pattern_id;
         row.occur_date = p.occur_date;
         row.tactic = p.tactic;
@@ -413,17 +421,16 @@ pub async fn delete_procedure(
 }
 
 /// Deletes several procedures (all or none).
-#[utoipa::path(tag = "procedure", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "procedure", request_body = InputBulkIds, responses((status = 204), (status = 404)))]
 #[post("/api/v1/procedure/delete/_bulk")]
 pub async fn bulk_delete_procedures(
     db: web::Data<Db>,
     caller: Caller,
-    body: JsonBody<Value>,
+    body: JsonBody<InputBulkIds>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageProcedure")?;
     let who = Actor::of(&caller);
-    let mut body = body.0;
-    let ids = crate::routes::take_ids(&mut body)?;
+    let ids = crate::routes::bulk_ids(body.0)?;
     db.write(move |c| {
         for id in &ids {
             let row = find_procedure(c, &who, id)?;
@@ -435,38 +442,24 @@ pub async fn bulk_delete_procedures(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn page_row(actor: &Actor, case_id: Option<i64>, body: &Value) -> Result<PageRow, ApiError> {
-    let p = Patch::new(body)?;
-    let now = now_ms();
-    let row = PageRow {
+fn page_row(actor: &Actor, case_id: Option<i64>, input: &InputPage) -> Result<PageRow, ApiError> {
+    Ok(PageRow {
         id: next_id(),
         organisation_id: actor.org_id,
         case_id,
-        title: values::text(
-            "title",
-            p.string("title")?
-                .ok_or_else(|| ApiError::missing("title"))?,
-            512,
-        )?,
+        title: values::text("title", &input.title, 512)?,
         content: values::long_text(
             "content",
-            p.string("content")?.unwrap_or_default(),
+            input.content.as_deref().unwrap_or_default(),
             values::MAX_DESCRIPTION,
         )?,
-        category: values::text(
-            "category",
-            p.string("category")?
-                .ok_or_else(|| ApiError::missing("category"))?,
-            128,
-        )?,
-        page_order: p.int("order")?.unwrap_or(0),
+        category: values::text("category", &input.category, 128)?,
+        page_order: input.order.unwrap_or(0),
         created_by: actor.login.clone(),
-        created_at: now,
+        created_at: now_ms(),
         updated_by: None,
         updated_at: None,
-    };
-    p.finish(&["OutputPage"])?;
-    Ok(row)
+    })
 }
 
 fn patch_page(row: &mut PageRow, actor: &Actor, body: &Value) -> Result<(), ApiError> {
@@ -494,7 +487,7 @@ pub fn insert_pages(
     c: &mut DbConn,
     actor: &Actor,
     case_id: i64,
-    inputs: &[Value],
+    inputs: &[InputPage],
 ) -> Result<(), ApiError> {
     for v in inputs {
         let row = page_row(actor, Some(case_id), v)?;
@@ -504,13 +497,13 @@ pub fn insert_pages(
 }
 
 /// Adds a page to a case.
-#[utoipa::path(tag = "page", request_body = Object, responses((status = 201, body = OutputPage), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "page", request_body = InputPage, responses((status = 201, body = OutputPage), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/page")]
 pub async fn create_page(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputPage>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("managePage")?;
     let actor = Actor::of(&caller);
@@ -580,12 +573,12 @@ pub async fn delete_page(
 }
 
 /// Creates a page template.
-#[utoipa::path(tag = "page", request_body = Object, responses((status = 201, body = OutputPage), (status = 400)))]
+#[utoipa::path(tag = "page", request_body = InputPage, responses((status = 201, body = OutputPage), (status = 400)))]
 #[post("/api/v1/pageTemplate")]
 pub async fn create_page_template(
     db: web::Data<Db>,
     caller: Caller,
-    body: JsonBody<Value>,
+    body: JsonBody<InputPage>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("managePageTemplate")?;
     let actor = Actor::of(&caller);
@@ -654,13 +647,13 @@ fn find_event(c: &mut DbConn, who: &Actor, key: &str) -> Result<CustomEventRow, 
 }
 
 /// Adds an event to a case's timeline.
-#[utoipa::path(tag = "timeline", request_body = Object, responses((status = 201, body = OutputCustomEvent), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "timeline", request_body = InputCustomEvent, responses((status = 201, body = OutputCustomEvent), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/customEvent")]
 pub async fn create_event(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputCustomEvent>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCustomEvent")?;
     let actor = Actor::of(&caller);
@@ -668,22 +661,17 @@ pub async fn create_event(
         .write(move |c| {
             let k = find_case(c, &actor, &id)?;
             crate::casework::check_write(c, &actor, k.id, "manageCustomEvent")?;
-            let p = Patch::new(&body.0)?;
+            let e = &body.0;
             let row = CustomEventRow {
                 id: next_id(),
                 organisation_id: actor.org_id,
                 case_id: k.id,
-                date: p.int("date")?.ok_or_else(|| ApiError::missing("date"))?,
-                end_date: p.int("endDate")?,
-                title: values::text(
-                    "title",
-                    p.string("title")?
-                        .ok_or_else(|| ApiError::missing("title"))?,
-                    128,
-                )?,
+                date: e.date,
+                end_date: e.end_date,
+                title: values::text("title", &e.title, 128)?,
                 description: values::opt_text(
                     "description",
-                    p.string("description")?,
+                    e.description.as_deref(),
                     values::MAX_DESCRIPTION,
                 )?,
                 created_by: actor.login.clone(),
@@ -691,7 +679,6 @@ pub async fn create_event(
                 updated_by: None,
                 updated_at: None,
             };
-            p.finish(&["OutputCustomEvent"])?;
             diesel::insert_into(custom_events::table)
                 .values(&row)
                 .execute(c)?;
@@ -930,12 +917,18 @@ pub async fn timeline(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// The other end of a case link.
+enum LinkTo {
+    Case(String),
+    Url(String),
+}
+
 async fn link_change(
     db: web::Data<Db>,
     caller: Caller,
     id: String,
-    body: Value,
-    external: bool,
+    link_type: String,
+    to: LinkTo,
     add: bool,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/update")?;
@@ -943,30 +936,18 @@ async fn link_change(
     db.write(move |c| {
         let k = find_case(c, &actor, &id)?;
         crate::casework::check_write(c, &actor, k.id, "manageCase/update")?;
-        let p = Patch::new(&body)?;
-        let link_type = values::text(
-            "type",
-            p.string("type")?.ok_or_else(|| ApiError::missing("type"))?,
-            128,
-        )?;
-        let (other, url) = if external {
-            let url = values::text(
-                "url",
-                p.string("url")?.ok_or_else(|| ApiError::missing("url"))?,
-                2048,
-            )?;
-            (None, Some(url))
-        } else {
-            let key = p
-                .string("caseId")?
-                .ok_or_else(|| ApiError::missing("caseId"))?;
-            let other = find_case(c, &actor, key)?;
-            if other.id == k.id {
-                return Err(ApiError::BadRequest(
-                    "a case cannot be linked to itself".into(),
-                ));
+        let link_type = values::text("type", &link_type, 128)?;
+        let (other, url) = match to {
+            LinkTo::Url(url) => (None, Some(values::text("url", &url, 2048)?)),
+            LinkTo::Case(key) => {
+                let other = find_case(c, &actor, &key)?;
+                if other.id == k.id {
+                    return Err(ApiError::BadRequest(
+                        "a case cannot be linked to itself".into(),
+                    ));
+                }
+                (Some(other.id), None)
             }
-            (Some(other.id), None)
         };
         let mut existing = case_links::table
             .filter(case_links::case_id.eq(k.id))
@@ -1005,51 +986,87 @@ async fn link_change(
 }
 
 /// Links the case to another case (`{type, caseId}`).
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputCaseLink, responses((status = 204), (status = 404)))]
 #[post("/api/v1/case/{id}/link/case/add")]
 pub async fn link_case(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputCaseLink>,
 ) -> Result<HttpResponse, ApiError> {
-    link_change(db, caller, id.into_inner(), body.0, false, true).await
+    let b = body.0;
+    link_change(
+        db,
+        caller,
+        id.into_inner(),
+        b.link_type,
+        LinkTo::Case(b.case_id),
+        true,
+    )
+    .await
 }
 
 /// Removes a link to another case.
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputCaseLink, responses((status = 204), (status = 404)))]
 #[post("/api/v1/case/{id}/link/case/remove")]
 pub async fn unlink_case(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputCaseLink>,
 ) -> Result<HttpResponse, ApiError> {
-    link_change(db, caller, id.into_inner(), body.0, false, false).await
+    let b = body.0;
+    link_change(
+        db,
+        caller,
+        id.into_inner(),
+        b.link_type,
+        LinkTo::Case(b.case_id),
+        false,
+    )
+    .await
 }
 
 /// Links the case to a URL (`{type, url}`).
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputUrlLink, responses((status = 204), (status = 404)))]
 #[post("/api/v1/case/{id}/link/external/add")]
 pub async fn link_url(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputUrlLink>,
 ) -> Result<HttpResponse, ApiError> {
-    link_change(db, caller, id.into_inner(), body.0, true, true).await
+    let b = body.0;
+    link_change(
+        db,
+        caller,
+        id.into_inner(),
+        b.link_type,
+        LinkTo::Url(b.url),
+        true,
+    )
+    .await
 }
 
 /// Removes a link to a URL.
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputUrlLink, responses((status = 204), (status = 404)))]
 #[post("/api/v1/case/{id}/link/external/remove")]
 pub async fn unlink_url(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputUrlLink>,
 ) -> Result<HttpResponse, ApiError> {
-    link_change(db, caller, id.into_inner(), body.0, true, false).await
+    let b = body.0;
+    link_change(
+        db,
+        caller,
+        id.into_inner(),
+        b.link_type,
+        LinkTo::Url(b.url),
+        false,
+    )
+    .await
 }
 
 /// Types of the links between cases of the organisation.

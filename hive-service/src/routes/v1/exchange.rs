@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use service_kit::body::Upload;
 use service_kit::error::ApiError;
-use shared_models::casework::InputTask;
+use shared_models::casework::{InputPage, InputTask};
 use std::io::{Read, Write};
 
 /// Query of the export route.
@@ -432,16 +432,19 @@ fn import_doc(c: &mut DbConn, actor: &Actor, doc: &Value, held: &Held) -> Result
         .into_iter()
         .flatten()
     {
-        match NewProcedure::check(p, "procedure.") {
+        let checked = serde_json::from_value(p.clone())
+            .map_err(|e| ApiError::attribute("procedure", e.to_string()))
+            .and_then(|p| NewProcedure::check(&p, "procedure."));
+        match checked {
             Ok(np) => procs.push(np.insert(c, actor, Some(case.id), None)?),
             Err(e) => errors.push(json!({"type": "procedure", "message": e.to_string()})),
         }
     }
-    let page_inputs: Vec<Value> = doc
-        .get("pages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let page_inputs: Vec<InputPage> = match doc.get("pages") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| ApiError::attribute("pages", e.to_string()))?,
+    };
     super::collab::insert_pages(c, actor, case.id, &page_inputs)?;
     Ok(json!({
         "case": render::to_value(&crate::render::rendered_case(c, &case)?),

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::{
-    InputOrganisation, InputUpdateOrganisation, OutputOrganisation, SharingRule,
+    InputOrganisation, InputOrganisationLink, InputOrganisationLinks, InputUpdateOrganisation,
+    OutputOrganisation, SharingRule,
 };
 
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {
@@ -224,34 +225,35 @@ fn drop_links(c: &mut crate::db::DbConn, a: i64, b: Option<i64>) -> Result<usize
     })
 }
 
-fn link_types(body: &serde_json::Value) -> (String, String) {
-    let t = body
-        .get("linkType")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("default")
-        .to_string();
-    let o = body
-        .get("otherLinkType")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("default")
-        .to_string();
-    (t, o)
+/// The two link types (default `default`, at most 128 characters each).
+fn link_types(
+    link_type: &Option<String>,
+    other: &Option<String>,
+) -> Result<(String, String), ApiError> {
+    let or_default = |name: &str, t: &Option<String>| match t {
+        Some(t) => crate::domain::values::text(name, t, 128),
+        None => Ok("default".to_string()),
+    };
+    Ok((
+        or_default("linkType", link_type)?,
+        or_default("otherLinkType", other)?,
+    ))
 }
 
 /// Links two organisations (`{linkType, otherLinkType}`, default `default`).
-#[utoipa::path(tag = "organisation", request_body = Object, responses((status = 204), (status = 403), (status = 404)))]
+#[utoipa::path(tag = "organisation", request_body = InputOrganisationLink, responses((status = 204), (status = 403), (status = 404)))]
 #[put("/api/v1/organisation/{id}/link/{other}")]
 pub async fn link(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<(String, String)>,
-    body: JsonBody<serde_json::Value>,
+    body: JsonBody<InputOrganisationLink>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
     let (id, other) = path.into_inner();
     db.write(move |c| {
         let (from, to) = (link_org(c, &id)?, link_org(c, &other)?);
-        let (t, o) = link_types(&body.0);
+        let (t, o) = link_types(&body.0.link_type, &body.0.other_link_type)?;
         put_link(c, &from, &to, &t, &o)
     })
     .await?;
@@ -328,33 +330,25 @@ pub async fn links(
 
 /// Sets all the links of an organisation (`{links: [{toOrganisation, linkType,
 /// otherLinkType}]}`).
-#[utoipa::path(tag = "organisation", request_body = Object, responses((status = 204), (status = 403), (status = 404)))]
+#[utoipa::path(tag = "organisation", request_body = InputOrganisationLinks, responses((status = 204), (status = 403), (status = 404)))]
 #[put("/api/v1/organisation/{id}/links")]
 pub async fn set_links(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<serde_json::Value>,
+    body: JsonBody<InputOrganisationLinks>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
     db.write(move |c| {
         let from = link_org(c, &id)?;
-        let wanted = body
-            .0
-            .get("links")
-            .and_then(serde_json::Value::as_array)
-            .ok_or_else(|| ApiError::missing("links"))?;
+        let wanted = &body.0.links;
         if wanted.len() > 1000 {
             return Err(ApiError::attribute("links", "at most 1000 links"));
         }
         drop_links(c, from.id, None)?;
         for l in wanted {
-            let to_key = l
-                .get("toOrganisation")
-                .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| ApiError::missing("links[].toOrganisation"))?;
-            let to = link_org(c, to_key)?;
-            let (t, o) = link_types(l);
+            let to = link_org(c, &l.to_organisation)?;
+            let (t, o) = link_types(&l.link_type, &l.other_link_type)?;
             put_link(c, &from, &to, &t, &o)?;
         }
         Ok(())

@@ -10,10 +10,13 @@ use crate::db::schema::{cases, observables, profiles, shared_items, shares, task
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
-use shared_models::casework::OutputShare;
+use shared_models::casework::{
+    InputCaseAccess, InputCaseOwner, InputOrganisations, InputShare, InputShareProfile,
+    InputShares, OutputShare,
+};
 
 /// Organisations the case is shared with (other than the caller's); an unknown id lists
 /// none, as thehive4py lists an observable's shares through this route.
@@ -37,16 +40,16 @@ pub async fn list_shares(
 
 /// Shares the case with organisations (`{shares: [{organisation, profile?, taskRule?,
 /// observableRule?}]}`).
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 201, body = Vec<OutputShare>), (status = 400), (status = 403), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputShares, responses((status = 201, body = Vec<OutputShare>), (status = 400), (status = 403), (status = 404)))]
 #[post("/api/v1/case/{id}/shares")]
 pub async fn share(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputShares>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageShare")?;
-    let wanted = share_list(&body.0)?;
+    let wanted = share_list(body.0)?;
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
@@ -64,16 +67,16 @@ pub async fn share(
 }
 
 /// Sets the case's shares to exactly these.
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 200, body = Vec<OutputShare>), (status = 400), (status = 403), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputShares, responses((status = 200, body = Vec<OutputShare>), (status = 400), (status = 403), (status = 404)))]
 #[put("/api/v1/case/{id}/shares")]
 pub async fn set(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputShares>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageShare")?;
-    let wanted = share_list(&body.0)?;
+    let wanted = share_list(body.0)?;
     let actor = Actor::of(&caller);
     let out = db
         .write(move |c| {
@@ -97,37 +100,27 @@ pub async fn set(
     Ok(HttpResponse::Ok().json(out))
 }
 
-fn organisations_of(body: &Value) -> Result<Vec<String>, ApiError> {
-    let list = body
-        .get("organisations")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::missing("organisations"))?;
-    if list.len() > 1000 {
+fn organisations_of(body: InputOrganisations) -> Result<Vec<String>, ApiError> {
+    if body.organisations.len() > 1000 {
         return Err(ApiError::attribute(
             "organisations",
             "at most 1000 organisations",
         ));
     }
-    list.iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| ApiError::attribute("organisations", "names or ids"))
-        })
-        .collect()
+    Ok(body.organisations)
 }
 
 /// Stops sharing the case with organisations (`{organisations: [...]}`).
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 403), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputOrganisations, responses((status = 204), (status = 403), (status = 404)))]
 #[delete("/api/v1/case/{id}/shares")]
 pub async fn remove(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageShare")?;
-    let orgs = organisations_of(&body.0)?;
+    let orgs = organisations_of(body.0)?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let k = owned_case(c, &actor, &id)?;
@@ -176,24 +169,19 @@ pub async fn remove_one(
 }
 
 /// Changes the profile of a share (`{profile}`).
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputShareProfile, responses((status = 204), (status = 404)))]
 #[patch("/api/v1/case/share/{id}")]
 pub async fn update_one(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputShareProfile>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageShare")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut s = find_share(c, &actor, &id)?;
-        let key = body
-            .0
-            .get("profile")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::missing("profile"))?;
-        s.profile_id = profile(c, key)?.id;
+        s.profile_id = profile(c, &body.0.profile)?.id;
         s.updated_by = Some(actor.login.clone());
         s.updated_at = Some(now_ms());
         diesel::update(shares::table.find(s.id))
@@ -236,11 +224,11 @@ async fn share_item(
     caller: Caller,
     item: Item,
     key: String,
-    body: Value,
+    body: InputOrganisations,
     add: bool,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageShare")?;
-    let orgs = organisations_of(&body)?;
+    let orgs = organisations_of(body)?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let (id, case_id) = item_case(c, &actor, &item, &key)?;
@@ -295,25 +283,25 @@ async fn item_shares(
 }
 
 /// Shares a task with organisations the case is shared with.
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputOrganisations, responses((status = 204), (status = 404)))]
 #[post("/api/v1/task/{id}/shares")]
 pub async fn share_task(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
     share_item(db, caller, Item::Task, id.into_inner(), body.0, true).await
 }
 
 /// Stops sharing a task.
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputOrganisations, responses((status = 204), (status = 404)))]
 #[delete("/api/v1/task/{id}/shares")]
 pub async fn unshare_task(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
     share_item(db, caller, Item::Task, id.into_inner(), body.0, false).await
 }
@@ -330,25 +318,25 @@ pub async fn task_shares(
 }
 
 /// Shares an observable with organisations the case is shared with.
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputOrganisations, responses((status = 204), (status = 404)))]
 #[post("/api/v1/observable/{id}/shares")]
 pub async fn share_observable(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
     share_item(db, caller, Item::Observable, id.into_inner(), body.0, true).await
 }
 
 /// Stops sharing an observable.
-#[utoipa::path(tag = "share", request_body = Object, responses((status = 204), (status = 404)))]
+#[utoipa::path(tag = "share", request_body = InputOrganisations, responses((status = 204), (status = 404)))]
 #[delete("/api/v1/observable/{id}/shares")]
 pub async fn unshare_observable(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputOrganisations>,
 ) -> Result<HttpResponse, ApiError> {
     share_item(db, caller, Item::Observable, id.into_inner(), body.0, false).await
 }
@@ -366,49 +354,42 @@ pub async fn observable_shares(
 
 /// Restricts a case to some users (`{access: {_kind: "UserAccessKind", users: [...]}}`) or
 /// opens it to its organisations again (`OrganisationAccessKind`).
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputCaseAccess, responses((status = 204), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/access")]
 pub async fn access(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputCaseAccess>,
 ) -> Result<HttpResponse, ApiError> {
     // Restricting a case hides it from the rest of the organisation: not for every analyst.
     caller.require("manageCaseAccess/restrict")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut k = owned_case(c, &actor, &id)?;
-        let access = body.0.get("access").unwrap_or(&body.0);
+        let access = body.0.into_access();
         let kind = access
-            .get("_kind")
-            .and_then(Value::as_str)
+            .kind
             .ok_or_else(|| ApiError::missing("access._kind"))?;
-        match kind {
+        match kind.as_str() {
             "OrganisationAccessKind" => {
-                k.access_kind = kind.into();
+                k.access_kind = kind;
                 k.access_users = None;
             }
             "UserAccessKind" => {
                 let users: Vec<String> = access
-                    .get("users")
-                    .and_then(Value::as_array)
+                    .users
                     .ok_or_else(|| ApiError::missing("access.users"))?
                     .iter()
-                    .take(1001)
-                    .map(|u| {
-                        u.as_str()
-                            .map(|s| s.trim().to_lowercase())
-                            .ok_or_else(|| ApiError::attribute("access.users", "logins"))
-                    })
-                    .collect::<Result<_, _>>()?;
+                    .map(|u| u.trim().to_lowercase())
+                    .collect();
                 if users.len() > 1000 {
                     return Err(ApiError::attribute("access.users", "at most 1000 users"));
                 }
                 for u in &users {
                     crate::casework::check_assignee(c, actor.org_id, u)?;
                 }
-                k.access_kind = kind.into();
+                k.access_kind = kind;
                 k.access_users = Some(serde_json::to_string(&users).map_err(ApiError::internal)?);
             }
             other => {
@@ -429,33 +410,49 @@ pub async fn access(
 
 /// Hands the case to another organisation (`{organisation, keepProfile?}`); the former owner
 /// keeps a share under `keepProfile` if given.
-#[utoipa::path(tag = "case", request_body = Object, responses((status = 204), (status = 400), (status = 404)))]
+#[utoipa::path(tag = "case", request_body = InputCaseOwner, responses((status = 204), (status = 400), (status = 404)))]
 #[post("/api/v1/case/{id}/owner")]
 pub async fn change_owner(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<String>,
-    body: JsonBody<Value>,
+    body: JsonBody<InputCaseOwner>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCase/changeOwnership")?;
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let k = owned_case(c, &actor, &id)?;
-        let key = body.0.get("organisation").and_then(Value::as_str).ok_or_else(|| ApiError::missing("organisation"))?;
-        let to = organisation(c, key)?;
+        let to = organisation(c, &body.0.organisation)?;
         if to.id == k.organisation_id {
             return Ok(());
         }
         unshare(c, k.id, to.id)?;
-        diesel::update(cases::table.find(k.id)).set(cases::organisation_id.eq(to.id)).execute(c)?;
-        diesel::update(tasks::table.filter(tasks::case_id.eq(k.id))).set(tasks::organisation_id.eq(to.id)).execute(c)?;
+        diesel::update(cases::table.find(k.id))
+            .set(cases::organisation_id.eq(to.id))
+            .execute(c)?;
+        diesel::update(tasks::table.filter(tasks::case_id.eq(k.id)))
+            .set(tasks::organisation_id.eq(to.id))
+            .execute(c)?;
         diesel::update(observables::table.filter(observables::case_id.eq(k.id)))
             .set(observables::organisation_id.eq(to.id))
             .execute(c)?;
-        if let Some(p) = body.0.get("keepProfile").and_then(Value::as_str) {
-            let moved = CaseRow { organisation_id: to.id, ..k.clone() };
-            let mover = Actor { org_id: to.id, ..actor.clone() };
-            upsert(c, &mover, &moved, &json!({"organisation": actor.org_name, "profile": p, "taskRule": "autoShare", "observableRule": "autoShare"}))?;
+        if let Some(p) = &body.0.keep_profile {
+            let moved = CaseRow {
+                organisation_id: to.id,
+                ..k.clone()
+            };
+            let mover = Actor {
+                org_id: to.id,
+                ..actor.clone()
+            };
+            let rule = |r: &Option<String>| Some(r.clone().unwrap_or_else(|| "autoShare".into()));
+            let keep = InputShare {
+                organisation: actor.org_name.clone(),
+                profile: Some(p.clone()),
+                task_rule: rule(&body.0.task_rule),
+                observable_rule: rule(&body.0.observable_rule),
+            };
+            upsert(c, &mover, &moved, &keep)?;
         }
         Ok(())
     })
