@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use service_kit::error::ApiError;
 use shared_models::casework::InputObservable;
-use shared_models::casework::{InputAlert, InputAlertCase, InputCase, InputTask, OutputAlert};
+use shared_models::casework::{InputAlert, InputAlertCase, InputCase, OutputAlert};
 
 /// A checked alert, observables expanded.
 #[derive(Debug, Clone)]
@@ -341,14 +341,7 @@ pub fn promote(
         cfs.retain(|f| !over.iter().any(|o| o.field.id == f.field.id));
         cfs.extend(over);
     }
-    let tasks: Vec<InputTask> = input
-        .tasks
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| super::tasks::check(t, &format!("tasks[{i}].")))
-        .collect::<Result<_, _>>()?;
+    let tasks = super::tasks::check_list(input.tasks.as_deref())?;
     let now = now_ms();
     let tags = match &input.tags {
         Some(v) => values::tags("tags", v)?,
@@ -471,17 +464,7 @@ pub fn case_spec(c: &mut DbConn, actor: &Actor, input: &InputCase) -> Result<Cas
         Some(t) => Some(find_template(c, actor.org_id, t)?),
         None => None,
     };
-    let tasks: Vec<InputTask> = input
-        .tasks
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| super::tasks::check(t, &format!("tasks[{i}].")))
-        .collect::<Result<_, _>>()?;
-    if tasks.len() > 1000 {
-        return Err(ApiError::attribute("tasks", "at most 1000 tasks"));
-    }
+    let tasks = super::tasks::check_list(input.tasks.as_deref())?;
     Ok(CaseSpec {
         title: values::text("title", &input.title, 512)?,
         description: values::long_text("description", &input.description, values::MAX_DESCRIPTION)?,

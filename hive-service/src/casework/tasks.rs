@@ -15,6 +15,19 @@ use service_kit::error::ApiError;
 use shared_models::casework::InputLog;
 use shared_models::casework::{InputTask, OutputTask};
 
+/// Checks the tasks of a new case (`tasks[i].` in errors), at most 1,000.
+pub fn check_list(inputs: Option<&[InputTask]>) -> Result<Vec<InputTask>, ApiError> {
+    let inputs = inputs.unwrap_or_default();
+    if inputs.len() > 1000 {
+        return Err(ApiError::attribute("tasks", "at most 1000 tasks"));
+    }
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| check(t, &format!("tasks[{i}].")))
+        .collect()
+}
+
 /// Checks a task input (`at` prefixes attribute names, e.g. `tasks[2].`).
 pub fn check(input: &InputTask, at: &str) -> Result<InputTask, ApiError> {
     let f = |n: &str| format!("{at}{n}");

@@ -95,11 +95,11 @@ def hive_sqlite():
     s.stop()
 
 
-def test_a_client_generated_from_hives_document_creates_an_alert(hive_sqlite, tmp_path):
-    client_pkg, doc = generate(HIVE_BIN, "generated_hive_client", tmp_path)
+def hive_analyst(client_pkg, doc, url):
+    """As hive's admin, through the generated client: an organisation, an analyst in it and
+    the analyst's key; returns a client authenticated with that key."""
     basic = base64.b64encode(b"admin@thehive.local:secret").decode()
-    admin = client_pkg.Client(base_url=hive_sqlite.url, headers={"Authorization": f"Basic {basic}"})
-
+    admin = client_pkg.Client(base_url=url, headers={"Authorization": f"Basic {basic}"})
     r = operation(client_pkg, doc, "post", "/api/v1/organisation").sync_detailed(
         client=admin, body=model(client_pkg, "InputOrganisation", {"name": "gen-soc", "description": "SOC"}))
     assert r.status_code == 201, r.content
@@ -113,8 +113,12 @@ def test_a_client_generated_from_hives_document_creates_an_alert(hive_sqlite, tm
     assert r.status_code == 200, r.content
     key = r.content.decode().strip()
     assert len(key) >= 32
+    return client_pkg.AuthenticatedClient(base_url=url, token=key)
 
-    analyst = client_pkg.AuthenticatedClient(base_url=hive_sqlite.url, token=key)
+
+def test_a_client_generated_from_hives_document_creates_an_alert(hive_sqlite, tmp_path):
+    client_pkg, doc = generate(HIVE_BIN, "generated_hive_client", tmp_path)
+    analyst = hive_analyst(client_pkg, doc, hive_sqlite.url)
     alert = model(client_pkg, "InputAlert", {
         "type": "phishing", "source": "generated-client", "sourceRef": "GEN-1",
         "title": "Suspicious mail reported", "description": "from a generated client"})
@@ -139,18 +143,7 @@ def test_a_generated_client_works_a_case_through_typed_bodies(hive_sqlite, tmp_p
     """The document names every POST body's fields, so a generated client builds them as
     models: an alert promoted to a case, a comment, a procedure, a timeline event, a page."""
     client_pkg, doc = generate(HIVE_BIN, "generated_hive_client_bodies", tmp_path)
-    basic = base64.b64encode(b"admin@thehive.local:secret").decode()
-    admin = client_pkg.Client(base_url=hive_sqlite.url, headers={"Authorization": f"Basic {basic}"})
-    r = operation(client_pkg, doc, "post", "/api/v1/organisation").sync_detailed(
-        client=admin, body=model(client_pkg, "InputOrganisation", {"name": "gen-soc", "description": "SOC"}))
-    assert r.status_code == 201, r.content
-    r = operation(client_pkg, doc, "post", "/api/v1/user").sync_detailed(
-        client=admin, body=model(client_pkg, "InputUser", {
-            "login": "analyst@gen.soc", "name": "Analyst", "organisation": "gen-soc", "profile": "analyst"}))
-    assert r.status_code == 201, r.content
-    r = operation(client_pkg, doc, "post", "/api/v1/user/{id}/key/renew").sync_detailed(
-        client=admin, id="analyst@gen.soc")
-    analyst = client_pkg.AuthenticatedClient(base_url=hive_sqlite.url, token=r.content.decode().strip())
+    analyst = hive_analyst(client_pkg, doc, hive_sqlite.url)
 
     r = operation(client_pkg, doc, "post", "/api/v1/alert").sync_detailed(client=analyst, body=model(
         client_pkg, "InputAlert", {"type": "phishing", "source": "generated-client", "sourceRef": "GEN-2",
