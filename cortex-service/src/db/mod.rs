@@ -64,15 +64,7 @@ service_kit::row! {
     }
 }
 
-impl service_kit::auth::Account for UserRow {
-    fn password_hash(&self) -> Option<&str> {
-        self.password_hash.as_deref()
-    }
-
-    fn password_changed_at(&self) -> i64 {
-        self.password_changed_at
-    }
-}
+service_kit::account_row!(UserRow);
 
 impl UserRow {
     /// A new active user of `organization`, without roles, password or key.

@@ -68,6 +68,23 @@ pub trait Account: Send + 'static {
     fn password_changed_at(&self) -> i64;
 }
 
+/// Implements [`Account`] for a row struct with the kit's credential columns
+/// (`password_hash: Option<String>`, `password_changed_at: i64`).
+#[macro_export]
+macro_rules! account_row {
+    ($row:ty) => {
+        impl $crate::auth::Account for $row {
+            fn password_hash(&self) -> Option<&str> {
+                self.password_hash.as_deref()
+            }
+
+            fn password_changed_at(&self) -> i64 {
+                self.password_changed_at
+            }
+        }
+    };
+}
+
 impl AuthBase {
     /// Checks a login and password (the login route, Basic, a password change) from
     /// `source`: the login trimmed, its account loaded by `find`, the password verified as
