@@ -126,7 +126,13 @@ pub async fn require_caller<S: Service, B: MessageBody>(
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),
         }
     }
-    next.call(req)
+    // The handler's transactions carry the request id the access log prints.
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| crate::db::next_id().to_string());
+    crate::db::tx::scope(request_id, next.call(req))
         .await
         .map(ServiceResponse::map_into_left_body)
 }

@@ -4,7 +4,9 @@
 //! ([`Migrations`]) and advisory lock key.
 
 pub mod ids;
+pub mod tx;
 pub use ids::{format_id, next_id, now_ms, parse_id};
+pub use tx::TxHooks;
 
 use crate::error::ApiError;
 use diesel::connection::SimpleConnection;
@@ -12,7 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// A connection to either backend; queries written once serve both.
@@ -205,6 +207,8 @@ pub struct Db {
     /// SQLite has one writer at a time: writes take this lock instead of failing on a busy
     /// database. `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// What the service does around each write transaction (set once at start).
+    hooks: Arc<OnceLock<Arc<dyn TxHooks>>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -253,6 +257,7 @@ impl Db {
         Ok(Db {
             pool,
             write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
+            hooks: Arc::new(OnceLock::new()),
         })
     }
 
@@ -290,9 +295,16 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
+        let request = tx::current_request();
+        tokio::task::spawn_blocking(move || tx::with_request(request, || db.write_blocking(f)))
             .await
             .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Registers what the service does around every write transaction (the first call
+    /// wins; every clone of this pool shares it).
+    pub fn set_hooks(&self, hooks: Arc<dyn TxHooks>) {
+        let _ = self.hooks.set(hooks);
     }
 
     /// The synchronous form of [`Db::write`].
@@ -306,7 +318,17 @@ impl Db {
             .as_ref()
             .map(|lock| lock.lock().unwrap_or_else(|p| p.into_inner()));
         let conn: &mut DbConn = &mut conn;
-        conn.transaction(f)
+        let Some(hooks) = self.hooks.get() else {
+            return conn.transaction(f);
+        };
+        hooks.begin();
+        let out = conn.transaction(|c| {
+            let out = f(c)?;
+            hooks.before_commit(c)?;
+            Ok(out)
+        });
+        hooks.end(out.is_ok());
+        out
     }
 
     /// Applies pending migrations and runs `then` while holding the instance lock, so that
