@@ -13,6 +13,176 @@ service_kit::service_settings! {
     pub struct Settings {
         /// The Cortex servers analyzers and responders run on.
         pub cortex: CortexSettings,
+        /// Notifications: webhooks, mail, events on RabbitMQ.
+        pub notification: NotificationSettings,
+    }
+}
+
+/// Notifications (TheHive 4's `notification.*`): webhook endpoints, the SMTP server of
+/// `EmailToAddr`, the events on RabbitMQ, and how deliveries are retried.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Webhook endpoints by name (`notification.webhooks.<name>.url`...; env
+    /// `HIVE__NOTIFICATION__WEBHOOKS__<NAME>__URL`, the name lower-cased).
+    #[serde(default)]
+    pub webhooks: std::collections::BTreeMap<String, WebhookSettings>,
+    /// The SMTP server `EmailToAddr` sends through.
+    pub smtp: SmtpSettings,
+    /// Networks (CIDRs, comma-separated) that endpoints set through the API may reach
+    /// although private, loopback or link-local; configuration-file endpoints are trusted.
+    pub allowed_networks: String,
+    /// A delivery still failing this long after its event is dead (seconds).
+    pub dead_after_secs: u64,
+    /// The topic exchange the events go to when `amqp.url` is set (empty: none).
+    pub amqp_exchange: String,
+    /// Delivered deliveries are forgotten after this many days.
+    pub keep_delivered_days: u64,
+}
+
+/// One webhook endpoint of the configuration file or the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Where events are POSTed (http or https).
+    pub url: String,
+    /// Payload version: 0 (TheHive 4's v0 names, the default) or 1.
+    #[serde(default)]
+    pub version: u8,
+    /// How the receiver is authenticated.
+    #[serde(default)]
+    pub auth: WebhookAuthSettings,
+    /// More headers sent with every call.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Organisations whose events go there (names, comma-separated or a list; empty or
+    /// `*`: all).
+    #[serde(default, deserialize_with = "names")]
+    pub include_organisations: Vec<String>,
+    /// Organisations whose events never go there.
+    #[serde(default, deserialize_with = "names")]
+    pub exclude_organisations: Vec<String>,
+    /// Timeout of one call, milliseconds.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout_ms: u64,
+    /// Key of the HMAC-SHA256 signature of each body, sent as `X-Hive-Signature:
+    /// sha256=<hex>`.
+    #[serde(default)]
+    pub secret: Option<secrecy::SecretString>,
+}
+
+fn default_webhook_timeout() -> u64 {
+    5_000
+}
+
+/// A webhook's authentication, as TheHive 4 configures it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookAuthSettings {
+    /// `none` (default), `basic`, `bearer` (`Authorization: Bearer <key>`) or `key`
+    /// (`Authorization: <key>`).
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Login of `basic`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password of `basic`.
+    #[serde(default)]
+    pub password: Option<secrecy::SecretString>,
+    /// Key of `bearer` and `key`.
+    #[serde(default)]
+    pub key: Option<secrecy::SecretString>,
+}
+
+/// The SMTP server of `EmailToAddr` notifications.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Host (empty: no mail is sent; such notifications fail with that reason).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `starttls` (default), `tls` or `none`.
+    pub security: String,
+    /// Login, if the server wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password.
+    #[serde(default)]
+    pub password: Option<secrecy::SecretString>,
+    /// Sender address.
+    pub from: String,
+    /// Timeout of one mail, seconds.
+    pub timeout_secs: u64,
+}
+
+/// A list of names given as a list or as one comma-separated text (environment).
+fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Names {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Names::deserialize(d)? {
+        Names::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Names::Many(v) => v,
+    })
+}
+
+impl NotificationSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, w) in &self.webhooks {
+            if name.is_empty() || name.len() > 64 {
+                return Err(ConfigError(format!(
+                    "notification.webhooks: bad name {name:?}"
+                )));
+            }
+            match reqwest::Url::parse(&w.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(ConfigError(format!(
+                        "notification.webhooks.{name}.url: must be http(s)://..."
+                    )))
+                }
+            }
+            if w.version > 1 {
+                return Err(ConfigError(format!(
+                    "notification.webhooks.{name}.version: 0 or 1"
+                )));
+            }
+            if !matches!(
+                w.auth.kind.as_deref().unwrap_or("none"),
+                "none" | "basic" | "bearer" | "key"
+            ) {
+                return Err(ConfigError(format!(
+                    "notification.webhooks.{name}.auth.type: none, basic, bearer or key"
+                )));
+            }
+            if w.timeout_ms == 0 || w.timeout_ms > 600_000 {
+                return Err(ConfigError(format!(
+                    "notification.webhooks.{name}.timeout_ms: 1 to 600000"
+                )));
+            }
+        }
+        if !matches!(self.smtp.security.as_str(), "starttls" | "tls" | "none") {
+            return Err(ConfigError(
+                "notification.smtp.security: starttls, tls or none".into(),
+            ));
+        }
+        service_kit::http::TrustedProxies::parse(&self.allowed_networks)
+            .map_err(|e| ConfigError(format!("notification.allowed_networks: {e}")))?;
+        if self.dead_after_secs == 0 {
+            return Err(ConfigError(
+                "notification.dead_after_secs: at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -139,9 +309,19 @@ impl LoadSettings for Settings {
             ("cortex.max_inline_bytes", (1024_i64 * 1024).into()),
             ("cortex.timeout_secs", 30.into()),
             ("cortex.submit_retry_secs", 600.into()),
+            ("notification.smtp.host", "".into()),
+            ("notification.smtp.port", 587.into()),
+            ("notification.smtp.security", "starttls".into()),
+            ("notification.smtp.from", "thehive@localhost".into()),
+            ("notification.smtp.timeout_secs", 30.into()),
+            ("notification.allowed_networks", "".into()),
+            ("notification.dead_after_secs", (24 * 3600).into()),
+            ("notification.amqp_exchange", crate::EVENTS_EXCHANGE.into()),
+            ("notification.keep_delivered_days", 7.into()),
         ]);
         let s: Settings = load(ENV_PREFIX, &defaults, "hive.db", file, env)?;
         s.cortex.validate()?;
+        s.notification.validate()?;
         Ok(s)
     }
 }

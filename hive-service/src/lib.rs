@@ -9,6 +9,7 @@
 //! handlers in [`routes`] stay thin over [`casework`], [`access`] and [`db`].
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod casework;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod cortex;
 pub mod db;
 pub mod domain;
+pub mod notify;
 pub mod query;
 pub mod render;
 pub mod routes;
@@ -25,8 +27,9 @@ use service_kit::service::Routes;
 use service_kit::{Service, Started};
 use std::sync::Arc;
 
-/// The topic exchange this service publishes its events on.
-pub const EVENTS_EXCHANGE: &str = "hive.events";
+/// The topic exchange this service publishes its events on (routing key
+/// `<organisation>.<objectType>.<action>`, TheHive 5's webhook payload).
+pub const EVENTS_EXCHANGE: &str = "thehive.events";
 
 /// hive-service, as run by [`service_kit`].
 #[derive(Debug)]
@@ -44,6 +47,12 @@ pub struct ServiceState {
     pub cortex: Arc<cortex::Connector>,
     /// Who is calling.
     pub auth: Arc<auth::Authenticator>,
+    /// The audit trail's transaction hook (and its feed of committed records).
+    pub audit: Arc<audit::Hooks>,
+    /// Notifications: webhooks, mails, events on RabbitMQ, automation.
+    pub notifier: Arc<notify::Notifier>,
+    /// TheHive 4's long-polled event streams.
+    pub streams: Arc<notify::streams::Streams>,
 }
 
 impl Service for Hive {
@@ -64,8 +73,11 @@ impl Service for Hive {
         bootstrap::HiveSeed { vault }
     }
 
-    /// Starts the Cortex connector.
+    /// Registers the audit trail on the pool; starts the Cortex connector and the
+    /// notifications.
     async fn start(s: Started<'_, config::Settings>) -> Result<ServiceState, String> {
+        let audit = audit::Hooks::new();
+        s.db.set_hooks(audit.clone());
         let cortex = cortex::Connector::start(
             &s.settings.cortex,
             s.broker,
@@ -74,10 +86,24 @@ impl Service for Hive {
             s.settings.datastore.max_upload_bytes,
         )
         .await?;
+        let auth = Arc::new(auth::Authenticator::new(s.auth));
+        let notifier = notify::Notifier::start(
+            s.db.clone(),
+            audit.clone(),
+            s.settings.notification.clone(),
+            s.broker.clone(),
+            cortex.clone(),
+            auth.clone(),
+        )
+        .await?;
+        let streams = notify::streams::Streams::start(&audit.feed);
         Ok(ServiceState {
             uploads: s.uploads,
             cortex,
-            auth: Arc::new(auth::Authenticator::new(s.auth)),
+            auth,
+            audit,
+            notifier,
+            streams,
         })
     }
 

@@ -247,7 +247,7 @@ class Platform:
     server `local`, over RabbitMQ (`broker`) or REST. `org_admin` is a cortex4py client of an
     orgadmin of `thehive` (to enable workers); `thehive` a thehive4py client on `main-org`."""
 
-    def __init__(self, backend, broker, amqp_url=None, concurrency=4):
+    def __init__(self, backend, broker, amqp_url=None, concurrency=4, hive_env=None):
         self.backend = backend
         self.broker = broker
         cortex_env = engine_env(amqp_url, concurrency)
@@ -258,6 +258,7 @@ class Platform:
                 "HIVE__AMQP__URL": amqp_url,
                 "HIVE__CORTEX__URL": self.cortex.url,
                 "HIVE__CORTEX__API_KEY": SERVICE_KEY,
+                **(hive_env or {}),
             })
         except Exception:
             self.cortex.stop()
@@ -291,9 +292,16 @@ def platform(request):
         amqp_url = amqp_broker()
         if amqp_url is None:
             pytest.skip("RabbitMQ unreachable")
-    p = Platform(backend, broker, amqp_url)
+    # An orchestrator listening: hive's webhook endpoint `orchestrator` (switched on by the
+    # tests that want it).
+    from receiver import Receiver
+    orchestrator = Receiver()
+    p = Platform(backend, broker, amqp_url, hive_env={
+        "HIVE__NOTIFICATION__WEBHOOKS__ORCHESTRATOR__URL": orchestrator.url + "/hook"})
+    p.orchestrator = orchestrator
     print(f"platform ({request.node.callspec.id}) logs: {p.cortex.log.name} {p.hive.log.name}")
     try:
         yield p
     finally:
         p.stop()
+        orchestrator.stop()

@@ -87,6 +87,8 @@ pub enum Entity {
     CortexJob,
     /// Case templates.
     CaseTemplate,
+    /// Audit records.
+    Audit,
 }
 
 impl Entity {
@@ -106,6 +108,7 @@ impl Entity {
             Entity::Share => "shares",
             Entity::CortexJob => "cortex_jobs",
             Entity::CaseTemplate => "case_templates",
+            Entity::Audit => "audits",
         }
     }
 }
@@ -145,7 +148,57 @@ pub fn visible(entity: Entity, who: &Actor, t: &str) -> Cond {
                 .sql("))")
         }
         Entity::CortexJob => cortex_job(who, t),
+        Entity::Audit => audit(who, t),
     }
+}
+
+/// An audit record: of a case `who` sees, when their organisation owns the case or did the
+/// change, or the record is about the case itself or an item shared with them (a log
+/// through its task); of an alert of their organisation; else (accounts, settings) of their
+/// organisation.
+fn audit(who: &Actor, t: &str) -> Cond {
+    let (o, i, l) = (format!("{t}_o"), format!("{t}_i"), format!("{t}_l"));
+    let a = format!("{t}_a");
+    Cond::default()
+        .sql(&format!("(({t}.root_type = 'Case' AND "))
+        .cond(in_visible_case(who, t, "root_id"))
+        .sql(&format!(" AND ({t}.organisation_id = "))
+        .int(who.org_id)
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.root_id"),
+            "cases",
+            &o,
+            "id",
+            owned(who, &o),
+        ))
+        .sql(&format!(" OR {t}.object_type IN ('Case', 'Share') OR "))
+        .cond(among(
+            &format!("{t}.object_id"),
+            "shared_items",
+            &i,
+            "entity_id",
+            owned(who, &i),
+        ))
+        .sql(" OR ")
+        .cond(among(
+            &format!("{t}.object_id"),
+            "logs",
+            &l,
+            "id",
+            log(who, &l),
+        ))
+        .sql(&format!(")) OR ({t}.root_type = 'Alert' AND "))
+        .cond(among(
+            &format!("{t}.root_id"),
+            "alerts",
+            &a,
+            "id",
+            owned(who, &a),
+        ))
+        .sql(&format!(") OR ({t}.root_type IS NULL AND "))
+        .cond(owned(who, t))
+        .sql("))")
 }
 
 fn owned(who: &Actor, t: &str) -> Cond {

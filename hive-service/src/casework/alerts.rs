@@ -7,12 +7,13 @@ use super::custom::{self, CfInput};
 use super::find_alert;
 use super::observables::{self as obs, NewObservable, Parent};
 use super::{find_template, Actor};
+use crate::audit::{self, ObjectType, Root};
 use crate::db::casework::{AlertRow, CaseRow};
 use crate::db::schema::{alerts, cases as case_t};
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
 use crate::domain::values::{self, Patch, ALERT_STATUSES};
 use diesel::prelude::*;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use service_kit::error::ApiError;
 use shared_models::casework::InputObservable;
 use shared_models::casework::{InputAlert, InputAlertCase, InputCase, OutputAlert};
@@ -156,6 +157,19 @@ pub fn insert(c: &mut DbConn, actor: &Actor, new: NewAlert) -> Result<OutputAler
         .execute(conn))
     .map_err(|e| duplicate_as(e, || duplicate(actor, &row)))?;
     let cfs = custom::insert(c, row.id, &custom_fields)?;
+    let mut details = audit::created_fields(&row);
+    details.insert("customFields".into(), crate::render::to_value(&cfs));
+    audit::record(
+        audit::Record::new(
+            actor,
+            audit::Action::Create,
+            ObjectType::Alert,
+            Some(row.id),
+            details,
+            Some(Root::Alert(row.id)),
+        )
+        .main(),
+    );
     for p in &procedures {
         p.insert(c, actor, None, Some(row.id))?;
     }
@@ -175,6 +189,8 @@ pub fn apply_patch(
     a: &mut AlertRow,
     p: &Patch<'_>,
 ) -> Result<(), ApiError> {
+    let before = a.clone();
+    let mut extra = Map::new();
     let now = now_ms();
     if let Some(v) = p.string("type")? {
         a.alert_type = values::text("type", v, 32)?;
@@ -244,6 +260,7 @@ pub fn apply_patch(
     if let Some(v) = p.raw("customFields") {
         let cfs = custom::parse(c, v)?;
         custom::replace(c, a.id, &cfs)?;
+        extra.insert("customFields".into(), v.clone());
     }
     if let Some(status) = p.string("status")? {
         let stage = values::stage_of(ALERT_STATUSES, "status", status)?;
@@ -267,11 +284,31 @@ pub fn apply_patch(
     }
     a.updated_by = Some(actor.login.clone());
     a.updated_at = Some(now);
+    audit::updated_plus(
+        actor,
+        ObjectType::Alert,
+        a.id,
+        &before,
+        &*a,
+        extra,
+        Some(Root::Alert(a.id)),
+    );
     Ok(())
 }
 
+/// What identifies a deleted alert in its audit record.
+fn identity(a: &AlertRow) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("type".into(), a.alert_type.clone().into());
+    m.insert("source".into(), a.source.clone().into());
+    m.insert("sourceRef".into(), a.source_ref.clone().into());
+    m.insert("title".into(), a.title.clone().into());
+    m
+}
+
 /// Deletes an alert with its observables and custom values.
-pub fn delete(c: &mut DbConn, a: &AlertRow) -> QueryResult<()> {
+pub fn delete(c: &mut DbConn, actor: &Actor, a: &AlertRow) -> QueryResult<()> {
+    audit::deleted(actor, ObjectType::Alert, a.id, identity(a), None);
     let rows = obs::children(c, Parent::Alert(a.id))?;
     obs::delete(c, &rows)?;
     custom::delete_all(c, &[a.id])?;
@@ -286,6 +323,7 @@ pub fn delete(c: &mut DbConn, a: &AlertRow) -> QueryResult<()> {
 }
 
 fn mark_imported(c: &mut DbConn, actor: &Actor, a: &mut AlertRow, case_id: i64) -> QueryResult<()> {
+    let before = a.clone();
     let now = now_ms();
     a.case_id = Some(case_id);
     a.status = "Imported".into();
@@ -297,6 +335,14 @@ fn mark_imported(c: &mut DbConn, actor: &Actor, a: &mut AlertRow, case_id: i64) 
     diesel::update(alerts::table.find(a.id))
         .set(&*a)
         .execute(c)?;
+    audit::updated(
+        actor,
+        ObjectType::Alert,
+        a.id,
+        &before,
+        &*a,
+        Some(Root::Alert(a.id)),
+    );
     Ok(())
 }
 
@@ -375,7 +421,7 @@ pub fn promote(
         tasks,
         alert_dates: Some((a.date, a.created_at, now)),
     };
-    let k = cases::create(c, actor, spec)?;
+    let k = cases::create_from(c, actor, spec, Some(from_alert(a)))?;
     copy_observables(c, actor, a, k.id)?;
     super::collab::copy_procedures(c, actor, a.id, k.id)?;
     mark_imported(c, actor, a, k.id)?;
@@ -399,6 +445,7 @@ pub fn merge_into(
             crate::db::format_id(a.id)
         )));
     }
+    let before = k.clone();
     copy_observables(c, actor, a, k.id)?;
     let cfs = custom::inputs_of(c, a.id)?;
     custom::add_missing(c, k.id, &cfs)?;
@@ -415,8 +462,27 @@ pub fn merge_into(
     diesel::update(case_t::table.find(k.id))
         .set(&*k)
         .execute(c)?;
+    let mut details = audit::changes(&before, &*k);
+    details.insert("fromAlert".into(), from_alert(a));
+    audit::merged(
+        actor,
+        ObjectType::Case,
+        k.id,
+        details,
+        Some(Root::Case(k.id)),
+    );
     mark_imported(c, actor, a, k.id)?;
     Ok(())
+}
+
+/// The alert a case came from or took in, as its audit record names it.
+fn from_alert(a: &AlertRow) -> Value {
+    serde_json::json!({
+        "_id": crate::db::format_id(a.id),
+        "type": a.alert_type,
+        "source": a.source,
+        "sourceRef": a.source_ref,
+    })
 }
 
 /// Imports an alert's observables into a case and links them (TheHive 5's import).
@@ -442,6 +508,7 @@ pub fn import_into(
 
 /// Unlinks an alert from its case.
 pub fn unlink(c: &mut DbConn, actor: &Actor, a: &mut AlertRow) -> QueryResult<()> {
+    let before = a.clone();
     a.case_id = None;
     a.status = "New".into();
     a.stage = "New".into();
@@ -451,6 +518,14 @@ pub fn unlink(c: &mut DbConn, actor: &Actor, a: &mut AlertRow) -> QueryResult<()
     diesel::update(alerts::table.find(a.id))
         .set(&*a)
         .execute(c)?;
+    audit::updated(
+        actor,
+        ObjectType::Alert,
+        a.id,
+        &before,
+        &*a,
+        Some(Root::Alert(a.id)),
+    );
     Ok(())
 }
 

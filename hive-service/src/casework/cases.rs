@@ -5,6 +5,7 @@ use super::custom::{self, CfInput};
 use super::find_case;
 use super::observables::{self as obs, Parent};
 use super::{tasks, templates, Actor};
+use crate::audit::{self, ObjectType, Root};
 use crate::db::casework::{CaseRow, CaseTemplateRow};
 use crate::db::schema::{alerts, attachments, cases, counters, tasks as task_t};
 use crate::db::{next_id, now_ms, DbConn};
@@ -65,6 +66,16 @@ pub fn next_number(c: &mut DbConn) -> QueryResult<i64> {
 
 /// Creates a case with its tasks and custom values.
 pub fn create(c: &mut DbConn, actor: &Actor, spec: CaseSpec) -> Result<CaseRow, ApiError> {
+    create_from(c, actor, spec, None)
+}
+
+/// Creates a case, from an alert when `from_alert` names it (its audit record says so).
+pub fn create_from(
+    c: &mut DbConn,
+    actor: &Actor,
+    spec: CaseSpec,
+    from_alert: Option<Value>,
+) -> Result<CaseRow, ApiError> {
     let t = spec.template.as_ref();
     let title = match t.and_then(|t| t.title_prefix.as_deref()).map(str::trim_end) {
         Some(prefix) if !prefix.is_empty() => format!("{prefix} {}", spec.title),
@@ -123,7 +134,23 @@ pub fn create(c: &mut DbConn, actor: &Actor, spec: CaseSpec) -> Result<CaseRow, 
     };
     cfs.retain(|f| !spec.custom_fields.iter().any(|s| s.field.id == f.field.id));
     cfs.extend(spec.custom_fields.iter().cloned());
-    custom::insert(c, row.id, &cfs)?;
+    let stored_cfs = custom::insert(c, row.id, &cfs)?;
+    let mut details = audit::created_fields(&row);
+    details.insert("customFields".into(), crate::render::to_value(&stored_cfs));
+    if let Some(a) = from_alert {
+        details.insert("fromAlert".into(), a);
+    }
+    audit::record(
+        audit::Record::new(
+            actor,
+            audit::Action::Create,
+            ObjectType::Case,
+            Some(row.id),
+            details,
+            Some(Root::Case(row.id)),
+        )
+        .main(),
+    );
     let mut all_tasks = t.map(templates::task_inputs).unwrap_or_default();
     all_tasks.extend(spec.tasks.iter().cloned());
     for task in &all_tasks {
@@ -155,18 +182,24 @@ pub fn copy_page_templates(
             .first(c)
             .optional()?;
         if let Some(p) = found {
-            diesel::insert_into(pages::table)
-                .values(PageRow {
-                    id: next_id(),
-                    organisation_id: actor.org_id,
-                    case_id: Some(case_id),
-                    created_by: actor.login.clone(),
-                    created_at: now_ms(),
-                    updated_by: None,
-                    updated_at: None,
-                    ..p
-                })
-                .execute(c)?;
+            let row = PageRow {
+                id: next_id(),
+                organisation_id: actor.org_id,
+                case_id: Some(case_id),
+                created_by: actor.login.clone(),
+                created_at: now_ms(),
+                updated_by: None,
+                updated_at: None,
+                ..p
+            };
+            diesel::insert_into(pages::table).values(&row).execute(c)?;
+            audit::created(
+                actor,
+                ObjectType::Page,
+                row.id,
+                &row,
+                Some(Root::Case(case_id)),
+            );
         }
     }
     Ok(())
@@ -179,6 +212,8 @@ pub fn apply_patch(
     k: &mut CaseRow,
     p: &Patch<'_>,
 ) -> Result<(), ApiError> {
+    let before = k.clone();
+    let mut extra = serde_json::Map::new();
     let now = now_ms();
     if let Some(v) = p.string("title")? {
         k.title = values::text("title", v, 512)?;
@@ -233,6 +268,7 @@ pub fn apply_patch(
     if let Some(v) = p.raw("customFields") {
         let cfs = custom::parse(c, v)?;
         custom::replace(c, k.id, &cfs)?;
+        extra.insert("customFields".into(), v.clone());
     }
     if let Some(status) = p.string("status")? {
         let stage = values::stage_of(CASE_STATUSES, "status", status)?;
@@ -277,11 +313,24 @@ pub fn apply_patch(
     }
     k.updated_by = Some(actor.login.clone());
     k.updated_at = Some(now);
+    audit::updated_plus(
+        actor,
+        ObjectType::Case,
+        k.id,
+        &before,
+        &*k,
+        extra,
+        Some(Root::Case(k.id)),
+    );
     Ok(())
 }
 
 /// Deletes a case and everything in it; its alerts go back to `New`.
-pub fn delete(c: &mut DbConn, k: &CaseRow) -> QueryResult<()> {
+pub fn delete(c: &mut DbConn, actor: &Actor, k: &CaseRow) -> QueryResult<()> {
+    let mut details = serde_json::Map::new();
+    details.insert("number".into(), k.number.into());
+    details.insert("title".into(), k.title.clone().into());
+    audit::deleted(actor, ObjectType::Case, k.id, details, None);
     let task_ids: Vec<i64> = task_t::table
         .filter(task_t::case_id.eq(k.id))
         .select(task_t::id)
@@ -348,6 +397,23 @@ pub fn merge(c: &mut DbConn, actor: &Actor, sources: &[CaseRow]) -> Result<CaseR
         ..CaseSpec::default()
     };
     let mut merged = create(c, actor, spec)?;
+    audit::merged(
+        actor,
+        ObjectType::Case,
+        merged.id,
+        serde_json::Map::from_iter([(
+            "cases".to_string(),
+            serde_json::json!(sources
+                .iter()
+                .map(|s| serde_json::json!({
+                    "_id": crate::db::format_id(s.id),
+                    "number": s.number,
+                    "title": s.title,
+                }))
+                .collect::<Vec<_>>()),
+        )]),
+        Some(Root::Case(merged.id)),
+    );
     if let Some(first) = sources.first() {
         merged.case_template = first.case_template.clone();
         merged.assignee = first.assignee.clone();
@@ -365,7 +431,7 @@ pub fn merge(c: &mut DbConn, actor: &Actor, sources: &[CaseRow]) -> Result<CaseR
         diesel::update(alerts::table.filter(alerts::case_id.eq(s.id)))
             .set(alerts::case_id.eq(merged.id))
             .execute(c)?;
-        delete(c, s)?;
+        delete(c, actor, s)?;
     }
     Ok(merged)
 }
@@ -401,7 +467,7 @@ pub fn add_task(
 pub fn delete_one(c: &mut DbConn, who: &Actor, key: &str) -> Result<(), ApiError> {
     let k = find_case(c, who, key)?;
     crate::casework::require_owner(who, &k, "deletes it")?;
-    Ok(delete(c, &k)?)
+    Ok(delete(c, who, &k)?)
 }
 
 pub fn update_one(

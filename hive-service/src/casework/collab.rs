@@ -210,18 +210,26 @@ pub fn copy_procedures(
         .load(c)?;
     let now = crate::db::now_ms();
     for p in rows {
+        let row = ProcedureRow {
+            id: crate::db::next_id(),
+            alert_id: None,
+            case_id: Some(case_id),
+            created_by: actor.login.clone(),
+            created_at: now,
+            updated_by: None,
+            updated_at: None,
+            ..p
+        };
         diesel::insert_into(procedures::table)
-            .values(ProcedureRow {
-                id: crate::db::next_id(),
-                alert_id: None,
-                case_id: Some(case_id),
-                created_by: actor.login.clone(),
-                created_at: now,
-                updated_by: None,
-                updated_at: None,
-                ..p
-            })
+            .values(&row)
             .execute(c)?;
+        crate::audit::created(
+            actor,
+            crate::audit::ObjectType::Procedure,
+            row.id,
+            &row,
+            Some(crate::audit::Root::Case(case_id)),
+        );
     }
     Ok(())
 }
@@ -307,6 +315,13 @@ impl NewProcedure {
         diesel::insert_into(procedures::table)
             .values(&row)
             .execute(c)?;
+        crate::audit::created(
+            actor,
+            crate::audit::ObjectType::Procedure,
+            row.id,
+            &row,
+            crate::audit::Root::of(case_id, alert_id),
+        );
         Ok(row)
     }
 }

@@ -96,7 +96,15 @@ pub async fn insert(
         updated_at: None,
     };
     let saved = row.clone();
+    let actor = crate::access::Actor::of(caller);
     db.write(move |c| {
+        crate::audit::created(
+            &actor,
+            crate::audit::ObjectType::CustomField,
+            row.id,
+            &row,
+            None,
+        );
         diesel::insert_into(custom_fields::table)
             .values(&row)
             .execute(c)

@@ -4,6 +4,7 @@
 
 use super::find_observable;
 use super::Actor;
+use crate::audit::{self, ObjectType, Root};
 use crate::db::casework::{AttachmentRow, ObservableRow};
 use crate::db::schema::{attachments, observable_types, observables};
 use crate::db::{next_id, now_ms, DbConn};
@@ -22,6 +23,16 @@ pub enum Parent {
     Case(i64),
     /// In an alert.
     Alert(i64),
+}
+
+impl Parent {
+    /// The audit root of what it holds.
+    pub fn root(self) -> Option<Root> {
+        Some(match self {
+            Parent::Case(id) => Root::Case(id),
+            Parent::Alert(id) => Root::Alert(id),
+        })
+    }
 }
 
 /// A file for a new observable.
@@ -348,6 +359,18 @@ pub fn insert_into(
                     diesel::update(observables::table.find(found.id))
                         .set(&*found)
                         .execute(c)?;
+                    let mut details = serde_json::Map::new();
+                    details.insert(
+                        "tags".into(),
+                        serde_json::json!(values::tags_of(&found.tags)),
+                    );
+                    audit::updated_with(
+                        actor,
+                        ObjectType::Observable,
+                        found.id,
+                        details,
+                        parent.root(),
+                    );
                 }
             }
             out.push(found.clone());
@@ -409,6 +432,9 @@ pub fn insert_into(
         out.push(row);
     }
     insert_rows(c, &pending)?;
+    for row in &pending {
+        audit::created(actor, ObjectType::Observable, row.id, row, parent.root());
+    }
     if let Parent::Case(case_id) = parent {
         for row in &pending {
             crate::casework::shares::auto_share(c, case_id, row.id, false)?;
@@ -590,6 +616,18 @@ pub fn delete_row(
     if let Some(k) = o.case_id {
         crate::casework::check_write(c, who, k, "manageObservable")?;
     }
+    let mut details = serde_json::Map::new();
+    details.insert("dataType".into(), o.data_type.clone().into());
+    if let Some(d) = &o.data {
+        details.insert("data".into(), d.clone().into());
+    }
+    audit::deleted(
+        who,
+        ObjectType::Observable,
+        o.id,
+        details,
+        Root::of(o.case_id, o.alert_id),
+    );
     Ok(delete(c, &[o])?)
 }
 
@@ -606,7 +644,16 @@ pub fn update_one(
     }
     let types = types(c)?;
     let p = Patch::new(body)?;
+    let before = o.clone();
     apply_patch(&mut o, &p, &types)?;
+    audit::updated(
+        actor,
+        ObjectType::Observable,
+        o.id,
+        &before,
+        &o,
+        Root::of(o.case_id, o.alert_id),
+    );
     if let Some(rendered) = strict {
         p.finish(rendered)?;
     }

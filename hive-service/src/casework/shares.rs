@@ -2,6 +2,7 @@
 //! observables: the use cases behind both APIs' share routes, and the `autoShare` rule
 //! applied when a task or observable is added to a shared case.
 
+use crate::audit::{self, ObjectType, Root};
 use crate::casework::{find_case, Actor};
 use crate::db::casework::{CaseRow, ShareRow, SharedItemRow};
 use crate::db::models::{OrganisationRow, ProfileRow};
@@ -174,6 +175,20 @@ pub fn upsert(
         .first(c)
         .optional()?;
     let now = now_ms();
+    let mut share = serde_json::Map::new();
+    share.insert("organisation".into(), org.name.clone().into());
+    share.insert("profile".into(), prof.name.clone().into());
+    share.insert("taskRule".into(), task_rule.clone().into());
+    share.insert("observableRule".into(), observable_rule.clone().into());
+    let mut details = serde_json::Map::new();
+    details.insert("share".into(), serde_json::Value::Object(share));
+    audit::updated_with(
+        actor,
+        ObjectType::Case,
+        k.id,
+        details,
+        Some(Root::Case(k.id)),
+    );
     let row = match existing {
         Some(mut s) => {
             s.profile_id = prof.id;
@@ -220,7 +235,8 @@ pub fn upsert(
     Ok(row)
 }
 
-pub fn unshare(c: &mut DbConn, case_id: i64, org: i64) -> QueryResult<usize> {
+/// Stops sharing a case with an organisation (its shared tasks and observables too).
+pub fn unshare(c: &mut DbConn, actor: &Actor, case_id: i64, org: i64) -> QueryResult<usize> {
     let items: Vec<i64> = tasks::table
         .filter(tasks::case_id.eq(case_id))
         .select(tasks::id)
@@ -241,12 +257,31 @@ pub fn unshare(c: &mut DbConn, case_id: i64, org: i64) -> QueryResult<usize> {
         )
         .execute(c)?;
     }
-    diesel::delete(
+    let gone = diesel::delete(
         shares::table
             .filter(shares::case_id.eq(case_id))
             .filter(shares::organisation_id.eq(org)),
     )
-    .execute(c)
+    .execute(c)?;
+    if gone > 0 {
+        let name: String = organisations::table
+            .find(org)
+            .select(organisations::name)
+            .first(c)?;
+        let mut details = serde_json::Map::new();
+        details.insert(
+            "unshare".into(),
+            serde_json::json!({ "organisation": name }),
+        );
+        audit::updated_with(
+            actor,
+            ObjectType::Case,
+            case_id,
+            details,
+            Some(Root::Case(case_id)),
+        );
+    }
+    Ok(gone)
 }
 
 pub fn owned_case(c: &mut DbConn, actor: &Actor, key: &str) -> Result<CaseRow, ApiError> {

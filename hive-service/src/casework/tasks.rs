@@ -3,6 +3,7 @@
 use super::observables::NewFile;
 use super::Actor;
 use super::{find_log, find_task};
+use crate::audit::{self, ObjectType, Root};
 use crate::db::casework::AttachmentRow;
 use crate::db::casework::{LogRow, TaskRow};
 use crate::db::schema::{attachments, logs, tasks};
@@ -94,6 +95,13 @@ pub fn insert(
     };
     diesel::insert_into(tasks::table).values(&row).execute(c)?;
     crate::casework::shares::auto_share(c, case_id, row.id, true)?;
+    audit::created(
+        actor,
+        ObjectType::Task,
+        row.id,
+        &row,
+        Some(Root::Case(case_id)),
+    );
     Ok(row)
 }
 
@@ -143,10 +151,12 @@ pub fn as_input(t: &OutputTask) -> InputTask {
 /// Applies a PATCH body to a task.
 pub fn apply_patch(
     c: &mut DbConn,
-    org: i64,
+    actor: &Actor,
     t: &mut TaskRow,
     p: &Patch<'_>,
 ) -> Result<(), ApiError> {
+    let before = t.clone();
+    let org = actor.org_id;
     let now = now_ms();
     if let Some(v) = p.string("title")? {
         t.title = values::text("title", v, 128)?;
@@ -191,6 +201,14 @@ pub fn apply_patch(
     if let Some(v) = p.bool("mandatory")? {
         t.mandatory = v;
     }
+    audit::updated(
+        actor,
+        ObjectType::Task,
+        t.id,
+        &before,
+        &*t,
+        Some(Root::Case(t.case_id)),
+    );
     Ok(())
 }
 
@@ -201,6 +219,36 @@ pub fn of_case(c: &mut DbConn, case_id: i64) -> QueryResult<Vec<TaskRow>> {
         .order(tasks::id.asc())
         .select(TaskRow::as_select())
         .load(c)
+}
+
+/// Deletes a task `actor` may change, with its logs.
+pub fn remove_task(c: &mut DbConn, actor: &Actor, t: &TaskRow) -> QueryResult<()> {
+    let mut details = serde_json::Map::new();
+    details.insert("title".into(), t.title.clone().into());
+    audit::deleted(
+        actor,
+        ObjectType::Task,
+        t.id,
+        details,
+        Some(Root::Case(t.case_id)),
+    );
+    delete(c, &[t.id])
+}
+
+/// Deletes a log `actor` may change.
+pub fn remove_log(c: &mut DbConn, actor: &Actor, l: &LogRow) -> QueryResult<()> {
+    let case_id: i64 = tasks::table
+        .find(l.task_id)
+        .select(tasks::case_id)
+        .first(c)?;
+    audit::deleted(
+        actor,
+        ObjectType::Log,
+        l.id,
+        serde_json::Map::new(),
+        Some(Root::Case(case_id)),
+    );
+    delete_logs(c, &[l.id])
 }
 
 /// Deletes tasks with their logs and the logs' attachment rows.
@@ -251,6 +299,13 @@ pub fn insert_log(
         updated_at: None,
     };
     diesel::insert_into(logs::table).values(&row).execute(c)?;
+    audit::created(
+        actor,
+        ObjectType::Log,
+        row.id,
+        &row,
+        Some(Root::Case(task.case_id)),
+    );
     Ok(row)
 }
 
@@ -275,9 +330,18 @@ pub fn add_log(
     )?;
     store_attachments(c, actor, l.id, files)?;
     if t.status == "Waiting" {
+        let before = t.clone();
         t.status = "InProgress".into();
         t.start_date = t.start_date.or(Some(now_ms()));
         diesel::update(tasks::table.find(t.id)).set(&t).execute(c)?;
+        audit::updated(
+            actor,
+            ObjectType::Task,
+            t.id,
+            &before,
+            &t,
+            Some(Root::Case(t.case_id)),
+        );
     }
     Ok(l)
 }
@@ -304,7 +368,7 @@ pub fn update_one(
     let mut t = find_task(c, actor, key)?;
     crate::casework::check_write(c, actor, t.case_id, "manageTask")?;
     let p = Patch::new(body)?;
-    apply_patch(c, actor.org_id, &mut t, &p)?;
+    apply_patch(c, actor, &mut t, &p)?;
     if let Some(rendered) = strict {
         p.finish(rendered)?;
     }

@@ -2,6 +2,7 @@
 
 use super::find_template;
 use super::{custom, tasks, Actor};
+use crate::audit::{self, ObjectType};
 use crate::db::casework::CaseTemplateRow;
 use crate::db::schema::case_templates;
 use crate::db::{duplicate_as, next_id, now_ms, DbConn};
@@ -80,7 +81,17 @@ pub fn create(
                 ApiError::Create(format!("Case template {} already exists", row.name))
             })
         })?;
-    custom::insert(c, row.id, &cfs)?;
+    let stored = custom::insert(c, row.id, &cfs)?;
+    let mut details = audit::created_fields(&row);
+    details.insert("customFields".into(), crate::render::to_value(&stored));
+    audit::record(audit::Record::new(
+        actor,
+        audit::Action::Create,
+        ObjectType::CaseTemplate,
+        Some(row.id),
+        details,
+        None,
+    ));
     Ok(row)
 }
 
@@ -91,6 +102,8 @@ pub fn apply_patch(
     t: &mut CaseTemplateRow,
     p: &Patch<'_>,
 ) -> Result<(), ApiError> {
+    let before = t.clone();
+    let mut extra = serde_json::Map::new();
     if let Some(v) = p.string("name")? {
         t.name = values::text("name", v, 128)?;
     }
@@ -130,12 +143,22 @@ pub fn apply_patch(
         let cfs = custom::parse(c, v)?;
         custom::delete_all(c, &[t.id])?;
         custom::insert(c, t.id, &cfs)?;
+        extra.insert("customFields".into(), v.clone());
     }
     if let Some(v) = p.strings("pageTemplateIds")? {
         t.page_template_ids = check_page_templates(c, actor.org_id, &v)?;
     }
     t.updated_by = Some(actor.login.clone());
     t.updated_at = Some(now_ms());
+    audit::updated_plus(
+        actor,
+        ObjectType::CaseTemplate,
+        t.id,
+        &before,
+        &*t,
+        extra,
+        None,
+    );
     Ok(())
 }
 
@@ -183,8 +206,11 @@ pub fn task_inputs(t: &CaseTemplateRow) -> Vec<InputTask> {
 }
 
 /// Deletes the template `key` of organisation `org` with its custom values.
-pub fn delete_one(c: &mut DbConn, org: i64, key: &str) -> Result<(), ApiError> {
-    let t = find_template(c, org, key)?;
+pub fn delete_one(c: &mut DbConn, actor: &Actor, key: &str) -> Result<(), ApiError> {
+    let t = find_template(c, actor.org_id, key)?;
+    let mut details = serde_json::Map::new();
+    details.insert("name".into(), t.name.clone().into());
+    audit::deleted(actor, ObjectType::CaseTemplate, t.id, details, None);
     custom::delete_all(c, &[t.id])?;
     diesel::delete(case_templates::table.find(t.id)).execute(c)?;
     Ok(())

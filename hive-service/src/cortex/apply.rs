@@ -95,6 +95,7 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
             ),
         }));
     }
+    let mark = crate::audit::pending_len();
     if ended.status == JobStatus::Success.as_str() && allowed {
         if job.kind == "analyzer" {
             analyzer_results(c, &actor, &job, &ended)?;
@@ -128,6 +129,24 @@ pub fn finish(c: &mut DbConn, id: i64, ended: Ended) -> Result<Option<CortexJobR
     diesel::update(cortex_jobs::table.find(job.id))
         .set(&job)
         .execute(c)?;
+    // The job's end, and what it changed, are its worker's doing.
+    let root = crate::audit::root_of(c, &job.object_type, job.object_id)?;
+    crate::audit::record(
+        crate::audit::Record::new(
+            &actor,
+            crate::audit::Action::Update,
+            if job.kind == "analyzer" {
+                crate::audit::ObjectType::Job
+            } else {
+                crate::audit::ObjectType::Action
+            },
+            Some(job.id),
+            crate::render::jobs::audit_details(&job),
+            root,
+        )
+        .main(),
+    );
+    crate::audit::attribute_since(mark, &job.worker_name, job.id);
     Ok(Some(job))
 }
 
@@ -285,7 +304,11 @@ fn run_operation(c: &mut DbConn, actor: &Actor, job: &CortexJobRow, op: Value) -
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    let mark = crate::audit::pending_len();
     let outcome = c.transaction(|c| operation(c, actor, job, &kind, &op));
+    if outcome.is_err() {
+        crate::audit::forget_since(mark);
+    }
     match outcome {
         Ok(message) => {
             op.insert("status".into(), "Success".into());
@@ -373,7 +396,7 @@ fn operation(
         "CloseTask" => {
             let mut t = related_task(c, actor, job, op)?;
             let body = json!({"status": "Completed"});
-            cw::tasks::apply_patch(c, actor.org_id, &mut t, &Patch::new(&body)?)?;
+            cw::tasks::apply_patch(c, actor, &mut t, &Patch::new(&body)?)?;
             diesel::update(tasks::table.find(t.id)).set(&t).execute(c)?;
             Ok(format!("task {} closed {by}", t.title))
         }
@@ -397,6 +420,7 @@ fn operation(
         "AddTagToArtifact" => {
             let tag = text(op, "tag")?;
             let mut o = related_observable(c, actor, job)?;
+            let before = o.clone();
             let tags = values::union(
                 &values::tags_of(&o.tags),
                 &values::tags("tag", &[tag.to_string()])?,
@@ -407,6 +431,14 @@ fn operation(
             diesel::update(observables::table.find(o.id))
                 .set(&o)
                 .execute(c)?;
+            crate::audit::updated(
+                actor,
+                crate::audit::ObjectType::Observable,
+                o.id,
+                &before,
+                &o,
+                crate::audit::Root::of(o.case_id, o.alert_id),
+            );
             Ok(format!(
                 "tag {tag} added to observable {} {by}",
                 format_id(o.id)
@@ -415,6 +447,7 @@ fn operation(
         "AddTagToAlert" => {
             let tag = text(op, "tag")?;
             let mut a = related_alert(c, actor, job)?;
+            let before = a.clone();
             let tags = values::union(
                 &values::tags_of(&a.tags),
                 &values::tags("tag", &[tag.to_string()])?,
@@ -425,16 +458,19 @@ fn operation(
             diesel::update(alerts::table.find(a.id))
                 .set(&a)
                 .execute(c)?;
+            alert_updated(actor, &before, &a);
             Ok(format!("tag {tag} added to alert {} {by}", format_id(a.id)))
         }
         "MarkAlertAsRead" => {
             let mut a = related_alert(c, actor, job)?;
+            let before = a.clone();
             a.is_read = true;
             a.updated_at = Some(now_ms());
             a.updated_by = Some(actor.login.clone());
             diesel::update(alerts::table.find(a.id))
                 .set(&a)
                 .execute(c)?;
+            alert_updated(actor, &before, &a);
             Ok(format!("alert {} marked as read {by}", format_id(a.id)))
         }
         "AddArtifactToCase" => {
@@ -508,6 +544,17 @@ fn operation(
         "" => Err(ApiError::missing("type")),
         other => Err(ApiError::BadRequest(format!("unknown operation {other}"))),
     }
+}
+
+fn alert_updated(actor: &Actor, before: &AlertRow, after: &AlertRow) {
+    crate::audit::updated(
+        actor,
+        crate::audit::ObjectType::Alert,
+        after.id,
+        before,
+        after,
+        Some(crate::audit::Root::Alert(after.id)),
+    );
 }
 
 fn patch_case(c: &mut DbConn, actor: &Actor, k: &mut CaseRow, body: Value) -> Result<(), ApiError> {

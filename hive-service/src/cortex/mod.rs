@@ -10,6 +10,7 @@ mod amqp;
 pub mod apply;
 pub mod client;
 pub mod connector;
+pub mod jobs;
 pub mod outbox;
 mod rest;
 mod results;

@@ -5,8 +5,11 @@ use super::schema::*;
 use diesel::prelude::*;
 
 /// A row of `attachments`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+#[derive(
+    Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize,
+)]
 #[diesel(table_name = attachments, treat_none_as_null = true)]
+#[serde(rename_all = "camelCase")]
 pub struct AttachmentRow {
     pub id: i64,
     pub organisation_id: i64,
@@ -23,8 +26,9 @@ pub struct AttachmentRow {
 
 service_kit::row! {
     /// A row of `case_templates`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = case_templates, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct CaseTemplateRow {
         pub id: i64,
         pub organisation_id: i64,
@@ -46,8 +50,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `cases`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = cases, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct CaseRow {
         pub id: i64,
         pub number: i64,
@@ -80,11 +85,13 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `alerts`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = alerts, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct AlertRow {
         pub id: i64,
         pub organisation_id: i64,
+        #[serde(rename = "type")]
         pub alert_type: String,
         pub source: String,
         pub source_ref: String,
@@ -104,6 +111,7 @@ service_kit::row! {
         pub assignee: Option<String>,
         pub case_template: Option<String>,
         pub case_id: Option<i64>,
+        #[serde(rename = "read")]
         pub is_read: bool,
         pub last_sync_date: Option<i64>,
         pub in_progress_date: Option<i64>,
@@ -126,8 +134,9 @@ pub struct CustomValueRow {
 
 service_kit::row! {
     /// A row of `observables`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = observables, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct ObservableRow {
         pub id: i64,
         pub organisation_id: i64,
@@ -136,6 +145,7 @@ service_kit::row! {
         pub data_type: String,
         pub data: Option<String>,
         pub attachment_id: Option<i64>,
+        #[serde(skip)]
         pub data_hash: String,
         pub tlp: i32,
         pub pap: i32,
@@ -145,6 +155,7 @@ service_kit::row! {
         pub sighted_at: Option<i64>,
         pub ignore_similarity: bool,
         pub message: Option<String>,
+        #[serde(skip)]
         pub reports: String,
         audit_fields,
     }
@@ -152,19 +163,22 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `tasks`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = tasks, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct TaskRow {
         pub id: i64,
         pub case_id: i64,
         pub organisation_id: i64,
         pub title: String,
+        #[serde(rename = "group")]
         pub group_name: String,
         pub description: Option<String>,
         pub status: String,
         pub flag: bool,
         pub start_date: Option<i64>,
         pub end_date: Option<i64>,
+        #[serde(rename = "order")]
         pub task_order: i64,
         pub due_date: Option<i64>,
         pub assignee: Option<String>,
@@ -175,8 +189,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `logs`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = logs, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct LogRow {
         pub id: i64,
         pub task_id: i64,
@@ -191,8 +206,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `comments`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = comments, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct CommentRow {
         pub id: i64,
         pub organisation_id: i64,
@@ -206,8 +222,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `procedures`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = procedures, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct ProcedureRow {
         pub id: i64,
         pub organisation_id: i64,
@@ -223,8 +240,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `pages`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = pages, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct PageRow {
         pub id: i64,
         pub organisation_id: i64,
@@ -232,6 +250,7 @@ service_kit::row! {
         pub title: String,
         pub content: String,
         pub category: String,
+        #[serde(rename = "order")]
         pub page_order: i64,
         audit_fields,
     }
@@ -239,8 +258,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A row of `custom_events`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = custom_events, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct CustomEventRow {
         pub id: i64,
         pub organisation_id: i64,
@@ -268,8 +288,9 @@ pub struct CaseLinkRow {
 
 service_kit::row! {
     /// A row of `shares`.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, serde::Serialize)]
     #[diesel(table_name = shares, treat_none_as_null = true)]
+    #[serde(rename_all = "camelCase")]
     pub struct ShareRow {
         pub id: i64,
         pub case_id: i64,

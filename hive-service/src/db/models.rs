@@ -8,8 +8,9 @@ use diesel::prelude::*;
 
 service_kit::row! {
     /// An organisation.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, serde::Serialize)]
     #[diesel(table_name = organisations)]
+    #[serde(rename_all = "camelCase")]
     pub struct OrganisationRow {
         pub id: i64,
         pub name: String,
@@ -23,8 +24,9 @@ service_kit::row! {
 
 service_kit::row! {
     /// A profile: a named set of permissions.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, serde::Serialize)]
     #[diesel(table_name = profiles)]
+    #[serde(rename_all = "camelCase")]
     pub struct ProfileRow {
         pub id: i64,
         pub name: String,
@@ -43,8 +45,9 @@ impl ProfileRow {
 
 service_kit::row! {
     /// A user account.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, serde::Serialize)]
     #[diesel(table_name = users)]
+    #[serde(rename_all = "camelCase")]
     pub struct UserRow {
         pub id: i64,
         pub login: String,
@@ -54,19 +57,26 @@ service_kit::row! {
         pub avatar: Option<String>,
         pub locked: bool,
         /// argon2 PHC string.
+        #[serde(skip)]
         pub password_hash: Option<String>,
         /// When the password last changed; sessions issued before are void.
+        #[serde(skip)]
         pub password_changed_at: i64,
         /// SHA-256 of the API key, hex (the lookup).
+        #[serde(skip)]
         pub api_key_hash: Option<String>,
         audit_fields,
         /// The API key, encrypted under the server key (`auth::vault`), for reading it back.
+        #[serde(skip)]
         pub api_key_secret: Option<String>,
         /// The TOTP secret once multi-factor login is set up, encrypted.
+        #[serde(skip)]
         pub totp_secret: Option<String>,
         /// A TOTP secret handed out and not yet confirmed by a code, encrypted.
+        #[serde(skip)]
         pub totp_pending: Option<String>,
         /// The last TOTP time step accepted (a code is not taken twice).
+        #[serde(skip)]
         pub totp_last_step: Option<i64>,
     }
 }
@@ -166,8 +176,9 @@ pub fn memberships_of_users(
 }
 service_kit::row! {
     /// A custom field definition.
-    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, serde::Serialize)]
     #[diesel(table_name = custom_fields)]
+    #[serde(rename_all = "camelCase")]
     pub struct CustomFieldRow {
         pub id: i64,
         pub name: String,
@@ -175,6 +186,7 @@ service_kit::row! {
         pub group_name: String,
         pub description: String,
         /// `string`, `integer`, `float`, `boolean`, `date` or `url`.
+        #[serde(rename = "type")]
         pub field_type: String,
         /// JSON array of allowed values (empty: any).
         pub options: String,

@@ -396,6 +396,65 @@ service_kit::table! {
     }
 }
 
+diesel::table! {
+    audits (id) {
+        id -> BigInt,
+        request_id -> Text,
+        action -> Text,
+        main_action -> Bool,
+        object_type -> Text,
+        object_id -> Nullable<BigInt>,
+        details -> Text,
+        root_type -> Nullable<Text>,
+        root_id -> Nullable<BigInt>,
+        organisation_id -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        job_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    notification_queue (id) {
+        id -> BigInt,
+        audit_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> BigInt,
+        endpoint -> Text,
+        audit_id -> BigInt,
+        organisation_id -> BigInt,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    config_items (organisation_id, path) {
+        organisation_id -> BigInt,
+        path -> Text,
+        value -> Text,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        owner -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     cortex_jobs,
@@ -424,4 +483,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     shares,
     shared_items,
     action_required,
+    audits,
+    notification_queue,
+    notification_deliveries,
+    config_items,
+    leases,
 );

@@ -56,6 +56,8 @@ pub enum Kind {
     Organisation,
     /// Users (assignable ones of a case).
     User,
+    /// Audit records.
+    Audit,
 }
 
 const ALERT_FIELDS: &[&str] = &[
@@ -198,6 +200,7 @@ impl Kind {
             Kind::Attachment => Entity::Attachment,
             Kind::Share => Entity::Share,
             Kind::Job => Entity::CortexJob,
+            Kind::Audit => Entity::Audit,
             Kind::TemplateTask | Kind::Status | Kind::Similar | Kind::Organisation | Kind::User => {
                 return None
             }
@@ -219,6 +222,7 @@ impl Kind {
             "listAlertStatus" | "listCaseStatus" => Kind::Status,
             "listShare" | "getShare" => Kind::Share,
             "listJob" | "getJob" => Kind::Job,
+            "listAudit" | "getAudit" => Kind::Audit,
             _ => return None,
         })
     }
@@ -270,6 +274,18 @@ impl Kind {
                 "observableRule",
             ],
             Kind::Status => &["value", "stage", "order", "description", "colour", "hidden"],
+            Kind::Audit => &[
+                "action",
+                "operation",
+                "mainAction",
+                "base",
+                "requestId",
+                "objectType",
+                "objectId",
+                "rootType",
+                "rootId",
+                "details",
+            ],
             Kind::Organisation => &[
                 "name",
                 "description",
@@ -420,6 +436,23 @@ pub fn select(
                 .collect())
         }
         (Kind::Status, _) => Ok(Vec::new()),
+        (Kind::Audit, key) => {
+            use crate::db::schema::audits;
+            // Newest first, and at most MAX_AUDITS of them (filter on `objectId`,
+            // `rootId` or `requestId` in the next steps for older ones: the record of an
+            // object is found by its traversal-free filter below).
+            let mut q = audits::table
+                .filter(access::visible(Entity::Audit, &who, "audits"))
+                .order((audits::created_at.desc(), audits::id.desc()))
+                .limit(MAX_AUDITS)
+                .select(crate::audit::AuditRow::as_select())
+                .into_boxed();
+            if let Some(k) = key {
+                q = q.filter(audits::id.eq(parse_id(k).unwrap_or(-1)));
+            }
+            let rows: Vec<crate::audit::AuditRow> = q.load(c)?;
+            Ok(rows.iter().map(render::audit).collect())
+        }
         (Kind::Job, key) => {
             let all = crate::render::jobs::org_jobs(c, &who)?;
             Ok(match key {
@@ -461,6 +494,9 @@ pub fn select(
         }
     }
 }
+
+/// Most audit records one `listAudit` reads (newest first).
+pub const MAX_AUDITS: i64 = 10_000;
 
 fn ids(items: &[Value]) -> Vec<i64> {
     items
@@ -538,6 +574,7 @@ impl Kind {
             Kind::Similar => "similar",
             Kind::Organisation => "organisation",
             Kind::User => "user",
+            Kind::Audit => "audit",
         }
     }
 }

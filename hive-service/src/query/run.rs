@@ -106,6 +106,8 @@ pub const SELECTIONS: &[&str] = &[
     "getObservableType",
     "listCustomField",
     "getCustomField",
+    "listAudit",
+    "getAudit",
 ];
 
 /// The Query API's operations as the OpenAPI document lists them (`x-query-operations` of

@@ -32,6 +32,28 @@ pub fn render_job(j: &CortexJobRow) -> Value {
     v
 }
 
+/// The fields of a job or an action its audit records carry (TheHive's job details: the
+/// worker, the server, the status, the object it runs on).
+pub fn audit_details(j: &CortexJobRow) -> serde_json::Map<String, Value> {
+    let (id_key, name_key) = if j.kind == "analyzer" {
+        ("analyzerId", "analyzerName")
+    } else {
+        ("responderId", "responderName")
+    };
+    let mut m = serde_json::Map::new();
+    m.insert(id_key.into(), j.worker_id.clone().into());
+    m.insert(name_key.into(), j.worker_name.clone().into());
+    m.insert("cortexId".into(), j.cortex_id.clone().into());
+    m.insert("status".into(), j.status.clone().into());
+    m.insert("startDate".into(), j.start_date.into());
+    if let Some(end) = j.end_date {
+        m.insert("endDate".into(), end.into());
+    }
+    m.insert("objectType".into(), j.object_type.clone().into());
+    m.insert("objectId".into(), format_id(j.object_id).into());
+    m
+}
+
 /// Renders a responder action as TheHive does (`_type` `action`).
 pub fn render_action(j: &CortexJobRow) -> Value {
     let mut v = json!({

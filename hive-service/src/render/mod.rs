@@ -3,6 +3,7 @@
 //! attachments, observable counts) for a whole batch at once.
 
 pub mod jobs;
+pub mod v0;
 
 use crate::auth::Caller;
 use crate::casework::custom;
@@ -339,6 +340,30 @@ pub fn templates(c: &mut DbConn, rows: &[CaseTemplateRow]) -> QueryResult<Vec<Ou
             extra_data: Map::new(),
         })
         .collect())
+}
+
+/// An audit record as the API shows it (TheHive 5's `Audit`: the action, the object and
+/// its root, the fields set).
+pub fn audit(a: &crate::audit::AuditRow) -> Value {
+    let details: Value = serde_json::from_str(&a.details).unwrap_or(Value::Object(Map::new()));
+    serde_json::json!({
+        "_id": format_id(a.id),
+        "_type": "Audit",
+        "_createdBy": a.created_by,
+        "_createdAt": a.created_at,
+        "action": a.action,
+        "operation": a.action,
+        "mainAction": a.main_action,
+        "base": a.main_action,
+        "requestId": a.request_id,
+        "objectType": a.object_type,
+        "objectId": a.object_id.map(format_id),
+        "rootType": a.root_type,
+        "rootId": a.root_id.map(format_id),
+        "organisationId": format_id(a.organisation_id),
+        "details": details,
+        "extraData": {},
+    })
 }
 
 /// Serialises a rendered entity.

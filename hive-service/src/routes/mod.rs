@@ -4,7 +4,9 @@
 //! What the two APIs do is below them: [`crate::casework`], [`crate::query`], [`crate::render`].
 
 pub mod cortex;
+pub mod events;
 pub mod login;
+pub mod notifications;
 pub mod status;
 pub mod v0;
 pub mod v1;
@@ -46,6 +48,16 @@ pub fn finish_doc(doc: &mut utoipa::openapi::OpenApi) {
 /// Literal segments come before `{id}` ones.
 pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(status::status)
+        .service(notifications::get_org_notification)
+        .service(notifications::set_org_notification)
+        .service(notifications::get_endpoints)
+        .service(notifications::set_endpoints)
+        .service(notifications::endpoint_stats)
+        .service(notifications::retry_endpoint)
+        .service(events::create_stream)
+        .service(events::stream_status)
+        .service(events::poll_stream)
+        .service(events::events)
         .service(status::status_v1)
         .service(status::health)
         .service(status::license)
@@ -329,6 +341,30 @@ pub fn flag(v: Option<&str>) -> bool {
 /// 404 for an unknown entity.
 pub fn not_found(kind: &str, key: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {key} not found"))
+}
+
+/// Records a change to the platform's or the organisation's settings (accounts,
+/// organisations, profiles, catalogues) made by the caller; `details` is a JSON object of
+/// what was set (null members left out).
+pub fn audit_admin(
+    caller: &crate::auth::Caller,
+    action: crate::audit::Action,
+    object_type: crate::audit::ObjectType,
+    id: i64,
+    details: serde_json::Value,
+) {
+    let details = match details {
+        serde_json::Value::Object(m) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        _ => serde_json::Map::new(),
+    };
+    crate::audit::record(crate::audit::Record::new(
+        &crate::access::Actor::of(caller),
+        action,
+        object_type,
+        Some(id),
+        details,
+        None,
+    ));
 }
 
 /// Most ids in one bulk request.

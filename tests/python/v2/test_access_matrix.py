@@ -319,6 +319,8 @@ class Row:
     # fresh objects made for each cell: {name: callable(world) -> id}; params may name them
     fresh: dict = field(default_factory=dict)
     ok: tuple = (200, 201, 204)
+    # an answer that does not end (Server-Sent Events): its status is read, then it is closed
+    stream: bool = False
 
 
 def F(fn):
@@ -527,6 +529,20 @@ ROWS = {
     ("POST", "/api{v}/connector/misp/export/{case_id}/{misp_name}"): Row(sees("K1"), params={"v": lambda w, f: "/v1", "case_id": "K1", "misp_name": lambda w, f: "none"}, ok=(404,)),
     ("GET", "/api/v1/connector/misp/status"): Row(anyone()),
     ("GET", "/api/v1/connector/misp/_syncAlerts"): Row(anyone()),
+    # notifications and live events
+    ("GET", "/api/config/organisation/notification"): Row(anyone()),
+    ("PUT", "/api/config/organisation/notification"): Row(org("manageConfig"), json={"value": []}),
+    ("GET", "/api/config/notification.webhook.endpoints"): Row(platform()),
+    ("PUT", "/api/config/notification.webhook.endpoints"): Row(platform(), json={"value": []}),
+    ("GET", "/api/v1/notification/endpoint"): Row(platform()),
+    ("POST", "/api/v1/notification/endpoint/{name}/retry"): Row(platform(), params={"name": lambda w, f: "email"}),
+    ("POST", "/api/stream"): Row(anyone()),
+    ("GET", "/api/stream/status"): Row(anyone()),
+    # A stream is its creator's: nobody else polls it (404).
+    ("GET", "/api/stream/{id}"): Row(lambda who: UNAUTH if who not in AUTHENTICATED else OK if who == "admin" else DENY,
+                                     params={"id": "s"}, fresh={"s": lambda w: w.a.post("/api/stream").text},
+                                     query={"wait": "0"}),
+    ("GET", "/api/v1/events"): Row(anyone(), stream=True),
     # the Query API (its selections and traversals have their own test below)
     ("POST", "/api/v1/query"): Row(anyone(), json={"query": [{"_name": "listCase"}]}),
     # the legacy API (v0)
@@ -604,6 +620,12 @@ def call(world, who, method, path, row):
         kw["files"] = row.files(world, fresh)
     if row.query:
         kw["params"] = row.query
+    if row.stream:
+        r = world.client(who).request(method, url, stream=True, timeout=10, **kw)
+        head = r.raw.read(len(b": connected\n\n")) if r.status_code == 200 else r.content
+        r.close()
+        r._content, r._content_consumed = head, True
+        return r
     return world.client(who).request(method, url, **kw)
 
 
@@ -633,7 +655,8 @@ def check_items(world, who, items, where, failures):
     names = world_ids(world)
     allowed = visible_names(who)
     for item in items if isinstance(items, list) else []:
-        for key in ("_id", "id"):
+        # An audit record names its object and root: the caller must see them too.
+        for key in ("_id", "id", "objectId", "rootId"):
             v = item.get(key) if isinstance(item, dict) else None
             name = names.get(v) if isinstance(v, str) else None
             if name and name in KIND_OF and name not in allowed:

@@ -141,6 +141,10 @@ def test_mail_report_golden_path(platform, tmp_path):
     enable_workers(platform)
     api = tenant(platform.hive)
     doc_sha256 = sha256(fixture_bytes(DOC))
+    # An orchestrator hears of every step (TheHive 4's webhook, version 0).
+    api.session.make_request("PUT", "/api/config/organisation/notification", json={"value": [
+        {"delegate": False, "trigger": {"name": "AnyEvent"},
+         "notifier": {"name": "webhook", "endpoint": "orchestrator"}}]})
 
     # Analyzers as hive sees them.
     analyzer = named(api.cortex.list_analyzers(), ANALYZER)
@@ -224,6 +228,24 @@ def test_mail_report_golden_path(platform, tmp_path):
     [block] = api.case.find_tasks(case_id, filters=Eq("title", "Block sender"))
     messages = [log["message"] for log in api.task.find_logs(block["_id"])]
     assert any("Mail admins asked to block the sender" in m and MAIL_ADMINS in m for m in messages), messages
+
+    # The orchestrator heard of the alert, the case, the finished job and the responder's
+    # action (and what it did: the tag on the case), as TheHive 4 tells n8n or Shuffle.
+    def heard(calls):
+        seen = {(c["body"]["objectType"], c["body"]["operation"], c["body"]["objectId"]) for c in calls}
+        done = {(c["body"]["objectType"], c["body"]["objectId"]) for c in calls
+                if c["body"]["details"].get("status") == "Success"}
+        return ({("alert", "create", alert["_id"]), ("case", "create", case_id)} <= seen
+                and ("case_artifact_job", job["_id"]) in done and ("action", action["_id"]) in done
+                and any(c["body"]["objectType"] == "case" and "mail sent" in c["body"]["details"].get("tags", [])
+                        for c in calls))
+    calls = platform.orchestrator.wait(heard, timeout=30, path="/hook")
+    [finished] = [c["body"] for c in calls if c["body"]["objectType"] == "case_artifact_job"
+                  and c["body"]["details"].get("status") == "Success"]
+    assert finished["object"]["analyzerName"] == ANALYZER and finished["rootId"] == case_id
+    [tagged] = [c["body"] for c in calls if c["body"]["objectType"] == "case"
+                and "mail sent" in c["body"]["details"].get("tags", [])]
+    assert tagged["object"]["tags"] and "mail sent" in tagged["object"]["tags"]
 
 
 def test_an_operation_that_cannot_apply_is_recorded_failed(platform):

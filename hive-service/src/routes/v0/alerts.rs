@@ -340,10 +340,10 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/delete")?;
-    let org = caller.organisation.id;
+    let actor = Actor::of(&caller);
     db.write(move |c| {
-        let a = find_alert(c, org, &id)?;
-        Ok(alerts::delete(c, &a)?)
+        let a = find_alert(c, actor.org_id, &id)?;
+        Ok(alerts::delete(c, &actor, &a)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -391,12 +391,21 @@ async fn set_read(
     let out = db
         .write(move |c| {
             let mut a = find_alert(c, actor.org_id, &id)?;
+            let before = a.clone();
             a.is_read = read;
             a.updated_by = Some(actor.login.clone());
             a.updated_at = Some(now_ms());
             diesel::update(alert_t::table.find(a.id))
                 .set(&a)
                 .execute(c)?;
+            crate::audit::updated(
+                &actor,
+                crate::audit::ObjectType::Alert,
+                a.id,
+                &before,
+                &a,
+                Some(crate::audit::Root::Alert(a.id)),
+            );
             super::alert_row(c, &a)
         })
         .await?;

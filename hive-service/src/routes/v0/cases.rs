@@ -588,7 +588,7 @@ pub async fn delete_log(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let l = crate::casework::tasks::writable_log(c, &who, &id)?;
-        Ok(tasks::delete_logs(c, &[l.id])?)
+        Ok(tasks::remove_log(c, &who, &l)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -696,8 +696,8 @@ pub async fn delete_template(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
-    let org = caller.organisation.id;
-    db.write(move |c| crate::casework::templates::delete_one(c, org, &id))
+    let actor = Actor::of(&caller);
+    db.write(move |c| crate::casework::templates::delete_one(c, &actor, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

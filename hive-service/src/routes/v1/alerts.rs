@@ -105,10 +105,10 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/delete")?;
-    let org = caller.organisation.id;
+    let actor = Actor::of(&caller);
     db.write(move |c| {
-        let a = find_alert(c, org, &id)?;
-        Ok(alerts::delete(c, &a)?)
+        let a = find_alert(c, actor.org_id, &id)?;
+        Ok(alerts::delete(c, &actor, &a)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -123,12 +123,12 @@ pub async fn bulk_delete(
     body: JsonBody<InputBulkIds>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageAlert/delete")?;
-    let org = caller.organisation.id;
+    let actor = Actor::of(&caller);
     let ids = crate::routes::bulk_ids(body.0)?;
     db.write(move |c| {
         for id in &ids {
-            let a = find_alert(c, org, id)?;
-            alerts::delete(c, &a)?;
+            let a = find_alert(c, actor.org_id, id)?;
+            alerts::delete(c, &actor, &a)?;
         }
         Ok(())
     })

@@ -86,8 +86,8 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require("manageCaseTemplate")?;
-    let org = caller.organisation.id;
-    db.write(move |c| delete_one(c, org, &id)).await?;
+    let actor = Actor::of(&caller);
+    db.write(move |c| delete_one(c, &actor, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

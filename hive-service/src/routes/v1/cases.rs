@@ -1,6 +1,7 @@
 //! `/api/v1/case`: cases, their tasks and observables, merging, alert links.
 
 use super::alerts::{other_parent, similar};
+use crate::audit::{self, ObjectType, Root};
 use crate::auth::Caller;
 use crate::casework::cases::{add_observables, add_task, delete_one, update_one};
 use crate::casework::observables::{self as obs, Parent};
@@ -274,6 +275,7 @@ pub async fn merge_observables(
                     continue;
                 }
                 let mut keep = g.remove(0);
+                let before = keep.clone();
                 let mut tags = crate::domain::values::tags_of(&keep.tags);
                 for d in &g {
                     tags = crate::domain::values::union(
@@ -289,6 +291,21 @@ pub async fn merge_observables(
                 diesel::update(observables::table.find(keep.id))
                     .set(&keep)
                     .execute(c)?;
+                let mut details = audit::changes(&before, &keep);
+                details.insert(
+                    "merged".into(),
+                    json!(g
+                        .iter()
+                        .map(|d| crate::db::format_id(d.id))
+                        .collect::<Vec<_>>()),
+                );
+                audit::merged(
+                    &actor,
+                    ObjectType::Observable,
+                    keep.id,
+                    details,
+                    Some(Root::Case(k.id)),
+                );
                 obs::delete(c, &g)?;
                 updated += 1;
                 deleted += g.len();
@@ -344,6 +361,18 @@ pub async fn delete_custom_value(
             .ok_or_else(|| ApiError::NotFound(format!("CustomField {id} not found")))?;
         crate::casework::check_share_permission(c, &actor, &case, "manageCase/update")?;
         diesel::delete(custom_values::table.find(value_id)).execute(c)?;
+        let mut details = serde_json::Map::new();
+        details.insert(
+            "removeCustomField".into(),
+            json!(crate::db::format_id(value_id)),
+        );
+        audit::updated_with(
+            &actor,
+            ObjectType::Case,
+            case.id,
+            details,
+            Some(Root::Case(case.id)),
+        );
         Ok(())
     })
     .await?;

@@ -4,6 +4,7 @@
 
 use super::observables::send_file;
 use crate::access::{self, Entity};
+use crate::audit::{self, ObjectType, Root};
 use crate::auth::Caller;
 use crate::casework::collab::downloadable;
 use crate::casework::collab::{self, NewProcedure};
@@ -12,7 +13,7 @@ use crate::casework::observables::NewFile;
 use crate::casework::{find_alert, find_case, find_task, Actor};
 use crate::db::casework::*;
 use crate::db::schema::{
-    action_required, alerts, attachments, case_links, cases, comments, custom_events, logs,
+    action_required, alerts, attachments, audits, case_links, cases, comments, custom_events, logs,
     observables, pages, procedures, tasks,
 };
 use crate::db::{format_id, next_id, now_ms, parse_id, Db, DbConn};
@@ -139,6 +140,13 @@ pub async fn comment_case(
             diesel::insert_into(comments::table)
                 .values(&row)
                 .execute(c)?;
+            audit::created(
+                &actor,
+                ObjectType::Comment,
+                row.id,
+                &row,
+                Root::of(row.case_id, row.alert_id),
+            );
             Ok(row)
         })
         .await?;
@@ -164,6 +172,13 @@ pub async fn comment_alert(
             diesel::insert_into(comments::table)
                 .values(&row)
                 .execute(c)?;
+            audit::created(
+                &actor,
+                ObjectType::Comment,
+                row.id,
+                &row,
+                Root::of(row.case_id, row.alert_id),
+            );
             Ok(row)
         })
         .await?;
@@ -184,6 +199,7 @@ pub async fn update_comment(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut row = find_comment(c, &actor, &id)?;
+        let before = row.clone();
         row.message = message;
         row.is_edited = true;
         row.updated_by = Some(actor.login.clone());
@@ -191,6 +207,14 @@ pub async fn update_comment(
         diesel::update(comments::table.find(row.id))
             .set(&row)
             .execute(c)?;
+        audit::updated(
+            &actor,
+            ObjectType::Comment,
+            row.id,
+            &before,
+            &row,
+            Root::of(row.case_id, row.alert_id),
+        );
         Ok(())
     })
     .await?;
@@ -209,6 +233,13 @@ pub async fn delete_comment(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let row = find_comment(c, &who, &id)?;
+        audit::deleted(
+            &who,
+            ObjectType::Comment,
+            row.id,
+            Default::default(),
+            Root::of(row.case_id, row.alert_id),
+        );
         diesel::delete(comments::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -363,6 +394,7 @@ pub async fn update_procedure(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut row = find_procedure(c, &actor, &id)?;
+        let before = row.clone();
         let b = Patch::new(&body.0)?;
         let mut input = InputProcedure {
             pattern_id: row.pattern_id.clone(),
@@ -395,6 +427,14 @@ pub async fn update_procedure(
         diesel::update(procedures::table.find(row.id))
             .set(&row)
             .execute(c)?;
+        audit::updated(
+            &actor,
+            ObjectType::Procedure,
+            row.id,
+            &before,
+            &row,
+            Root::of(row.case_id, row.alert_id),
+        );
         Ok(())
     })
     .await?;
@@ -413,6 +453,13 @@ pub async fn delete_procedure(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let row = find_procedure(c, &who, &id)?;
+        audit::deleted(
+            &who,
+            ObjectType::Procedure,
+            row.id,
+            Default::default(),
+            Root::of(row.case_id, row.alert_id),
+        );
         diesel::delete(procedures::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -434,6 +481,13 @@ pub async fn bulk_delete_procedures(
     db.write(move |c| {
         for id in &ids {
             let row = find_procedure(c, &who, id)?;
+            audit::deleted(
+                &who,
+                ObjectType::Procedure,
+                row.id,
+                Default::default(),
+                Root::of(row.case_id, row.alert_id),
+            );
             diesel::delete(procedures::table.find(row.id)).execute(c)?;
         }
         Ok(())
@@ -492,6 +546,13 @@ pub fn insert_pages(
     for v in inputs {
         let row = page_row(actor, Some(case_id), v)?;
         diesel::insert_into(pages::table).values(&row).execute(c)?;
+        audit::created(
+            actor,
+            ObjectType::Page,
+            row.id,
+            &row,
+            row.case_id.map(Root::Case),
+        );
     }
     Ok(())
 }
@@ -513,6 +574,13 @@ pub async fn create_page(
             crate::casework::check_write(c, &actor, k.id, "managePage")?;
             let row = page_row(&actor, Some(k.id), &body.0)?;
             diesel::insert_into(pages::table).values(&row).execute(c)?;
+            audit::created(
+                &actor,
+                ObjectType::Page,
+                row.id,
+                &row,
+                row.case_id.map(Root::Case),
+            );
             Ok(row)
         })
         .await?;
@@ -535,6 +603,7 @@ pub async fn update_page(
         let k = find_case(c, &actor, &id)?;
         crate::casework::check_write(c, &actor, k.id, "managePage")?;
         let mut row = find_page(c, &actor, &page_id, false)?;
+        let before = row.clone();
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
         }
@@ -542,6 +611,14 @@ pub async fn update_page(
         diesel::update(pages::table.find(row.id))
             .set(&row)
             .execute(c)?;
+        audit::updated(
+            &actor,
+            ObjectType::Page,
+            row.id,
+            &before,
+            &row,
+            row.case_id.map(Root::Case),
+        );
         Ok(())
     })
     .await?;
@@ -565,6 +642,13 @@ pub async fn delete_page(
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
         }
+        audit::deleted(
+            &who,
+            ObjectType::Page,
+            row.id,
+            Default::default(),
+            row.case_id.map(Root::Case),
+        );
         diesel::delete(pages::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -586,6 +670,13 @@ pub async fn create_page_template(
     let saved = row.clone();
     db.write(move |c| {
         diesel::insert_into(pages::table).values(&row).execute(c)?;
+        audit::created(
+            &actor,
+            ObjectType::Page,
+            row.id,
+            &row,
+            row.case_id.map(Root::Case),
+        );
         Ok(())
     })
     .await?;
@@ -605,10 +696,19 @@ pub async fn update_page_template(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut row = find_page(c, &actor, &id, true)?;
+        let before = row.clone();
         patch_page(&mut row, &actor, &body.0)?;
         diesel::update(pages::table.find(row.id))
             .set(&row)
             .execute(c)?;
+        audit::updated(
+            &actor,
+            ObjectType::Page,
+            row.id,
+            &before,
+            &row,
+            row.case_id.map(Root::Case),
+        );
         Ok(())
     })
     .await?;
@@ -627,6 +727,13 @@ pub async fn delete_page_template(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let row = find_page(c, &who, &id, true)?;
+        audit::deleted(
+            &who,
+            ObjectType::Page,
+            row.id,
+            Default::default(),
+            row.case_id.map(Root::Case),
+        );
         diesel::delete(pages::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -682,6 +789,13 @@ pub async fn create_event(
             diesel::insert_into(custom_events::table)
                 .values(&row)
                 .execute(c)?;
+            audit::created(
+                &actor,
+                ObjectType::CustomEvent,
+                row.id,
+                &row,
+                Some(Root::Case(row.case_id)),
+            );
             Ok(row)
         })
         .await?;
@@ -701,6 +815,7 @@ pub async fn update_event(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut row = find_event(c, &actor, &id)?;
+        let before = row.clone();
         let p = Patch::new(&body.0)?;
         if let Some(v) = p.int("date")? {
             row.date = v;
@@ -720,6 +835,14 @@ pub async fn update_event(
         diesel::update(custom_events::table.find(row.id))
             .set(&row)
             .execute(c)?;
+        audit::updated(
+            &actor,
+            ObjectType::CustomEvent,
+            row.id,
+            &before,
+            &row,
+            Some(Root::Case(row.case_id)),
+        );
         Ok(())
     })
     .await?;
@@ -738,6 +861,13 @@ pub async fn delete_event(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let row = find_event(c, &who, &id)?;
+        audit::deleted(
+            &who,
+            ObjectType::CustomEvent,
+            row.id,
+            Default::default(),
+            Some(Root::Case(row.case_id)),
+        );
         diesel::delete(custom_events::table.find(row.id)).execute(c)?;
         Ok(())
     })
@@ -760,7 +890,7 @@ fn event(date: i64, kind: &str, entity: &str, id: i64, details: Value, end: Opti
 }
 
 /// The timeline of a case: its dates, its alerts, tasks, logs shown in the timeline,
-/// observables, procedures and custom events, oldest first.
+/// observables, procedures, custom events and its audit trail, oldest first.
 #[utoipa::path(tag = "timeline", responses((status = 200, description = "`{events: [...]}`"), (status = 404)))]
 #[get("/api/v1/case/{id}/timeline")]
 pub async fn timeline(
@@ -910,6 +1040,29 @@ pub async fn timeline(
                     e.end_date,
                 ));
             }
+            // The audit trail's entries of the case (the newest 1,000 the caller may see).
+            let au: Vec<crate::audit::AuditRow> = audits::table
+                .filter(audits::root_type.eq("Case"))
+                .filter(audits::root_id.eq(k.id))
+                .filter(sees(Entity::Audit, "audits"))
+                .order((audits::created_at.desc(), audits::id.desc()))
+                .limit(1000)
+                .select(crate::audit::AuditRow::as_select())
+                .load(c)?;
+            for a in au {
+                let details: Value = serde_json::from_str(&a.details).unwrap_or(json!({}));
+                // An entry of its own (entity `Audit`), beside the object's events.
+                ev.push(event(
+                    a.created_at,
+                    "Audit",
+                    "Audit",
+                    a.id,
+                    json!({"action": a.action, "objectType": a.object_type,
+                           "objectId": a.object_id.map(format_id), "mainAction": a.main_action,
+                           "by": a.created_by, "requestId": a.request_id, "details": details}),
+                    None,
+                ));
+            }
             ev.sort_by_key(|e| e.get("date").and_then(Value::as_i64).unwrap_or(0));
             Ok(json!({ "events": ev }))
         })
@@ -959,6 +1112,11 @@ async fn link_change(
             _ => existing,
         };
         let found: Vec<i64> = existing.select(case_links::id).load(c)?;
+        let link = match (other, &url) {
+            (Some(o), _) => json!({"type": link_type, "caseId": crate::db::format_id(o)}),
+            (None, Some(u)) => json!({"type": link_type, "url": u}),
+            _ => json!({"type": link_type}),
+        };
         if add {
             if found.is_empty() {
                 diesel::insert_into(case_links::table)
@@ -978,6 +1136,17 @@ async fn link_change(
                 return Err(ApiError::NotFound("no such link".into()));
             }
             diesel::delete(case_links::table.filter(case_links::id.eq_any(&found))).execute(c)?;
+        }
+        if add == found.is_empty() {
+            let mut details = serde_json::Map::new();
+            details.insert(if add { "addLink" } else { "removeLink" }.into(), link);
+            audit::updated_with(
+                &actor,
+                ObjectType::Case,
+                k.id,
+                details,
+                Some(Root::Case(k.id)),
+            );
         }
         Ok(())
     })
@@ -1125,6 +1294,7 @@ fn store_files(
     c: &mut DbConn,
     actor: &Actor,
     owner: i64,
+    root: Option<Root>,
     files: &[NewFile],
 ) -> Result<Vec<OutputAttachment>, ApiError> {
     let now = now_ms();
@@ -1146,6 +1316,7 @@ fn store_files(
         diesel::insert_into(attachments::table)
             .values(&row)
             .execute(c)?;
+        audit::created(actor, ObjectType::Attachment, row.id, &row, root);
         out.push(render::attachment(&row));
     }
     Ok(out)
@@ -1156,6 +1327,17 @@ enum Holder {
     Case,
     Alert,
     Organisation,
+}
+
+impl Holder {
+    /// The audit root of the files of `owner`.
+    fn root(self, owner: i64) -> Option<Root> {
+        match self {
+            Holder::Case => Some(Root::Case(owner)),
+            Holder::Alert => Some(Root::Alert(owner)),
+            Holder::Organisation => None,
+        }
+    }
 }
 
 /// The id of the holder of attachments named by `key`, that `who` sees (and, to `write`,
@@ -1208,7 +1390,7 @@ async fn add_files(
     let staged = body.take_staged();
     let out = service_kit::body::write_keeping(&db, &state.uploads.datastore, staged, move |c| {
         let owner = holder_id(c, &actor, holder, &key, true)?;
-        store_files(c, &actor, owner, &files)
+        store_files(c, &actor, owner, holder.root(owner), &files)
     })
     .await?;
     Ok(HttpResponse::Created().json(json!({ "attachments": out })))
@@ -1309,6 +1491,15 @@ async fn remove(
         let owner = holder_id(c, &who, holder, &key, true)?;
         let a = find_attachment(c, &who, &att, Some(owner))?;
         diesel::delete(attachments::table.find(a.id)).execute(c)?;
+        let mut details = serde_json::Map::new();
+        details.insert("name".into(), a.name.clone().into());
+        audit::deleted(
+            &who,
+            ObjectType::Attachment,
+            a.id,
+            details,
+            holder.root(owner),
+        );
         Ok(())
     })
     .await?;
@@ -1450,6 +1641,18 @@ async fn set_required(
                 required,
             })
             .execute(c)?;
+        let mut details = serde_json::Map::new();
+        details.insert(
+            "actionRequired".into(),
+            json!({"organisation": target.name, "required": required}),
+        );
+        audit::updated_with(
+            &who,
+            ObjectType::Task,
+            t.id,
+            details,
+            Some(Root::Case(t.case_id)),
+        );
         Ok(())
     })
     .await?;

@@ -1,14 +1,17 @@
 //! Custom field definitions: platform administrators define them, everyone reads them.
 
+use crate::audit::{Action, ObjectType};
 use crate::auth::Caller;
 use crate::casework::fields::{all, check_options, find, insert, optional_text, require_admin};
 use crate::db::schema::custom_fields;
 use crate::db::{now_ms, Db};
 use crate::render::render_custom_field as render;
+use crate::routes::audit_admin;
 use crate::routes::{check_text, not_found};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
+use serde_json::json;
 use serde_json::Value;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
@@ -86,6 +89,15 @@ pub async fn update(
             .unwrap_or(CustomFieldType::String);
         let current: Vec<Value> = serde_json::from_str(&f.options).unwrap_or_default();
         let options = check_options(field_type, input.options.as_deref().unwrap_or(&current))?;
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::CustomField,
+            f.id,
+            json!({"type": input.field_type.map(|t| t.as_str()), "options": input.options,
+                   "mandatory": input.mandatory, "displayName": display,
+                   "group": group, "description": description}),
+        );
         let target = custom_fields::table.find(f.id);
         diesel::update(target)
             .set((
@@ -125,6 +137,13 @@ pub async fn remove(
     let key = id.into_inner();
     db.write(move |c| {
         let f = find(c, &key)?.ok_or_else(|| not_found("CustomField", &key))?;
+        audit_admin(
+            &caller,
+            Action::Delete,
+            ObjectType::CustomField,
+            f.id,
+            json!({"name": f.name}),
+        );
         diesel::delete(
             crate::db::schema::custom_values::table
                 .filter(crate::db::schema::custom_values::field_id.eq(f.id)),

@@ -1,14 +1,17 @@
 //! Observable types (`ip`, `domain`, `file`...): platform administrators add and remove them.
 
+use crate::audit::{Action, ObjectType};
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::find_observable_type;
 use crate::db::models::ObservableTypeRow;
 use crate::db::schema::observable_types;
 use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::render::render_observable_type;
+use crate::routes::audit_admin;
 use crate::routes::{check_name, not_found};
 use actix_web::{delete, get, post, web, HttpResponse};
 use diesel::prelude::*;
+use serde_json::json;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::{InputObservableType, OutputObservableType};
@@ -41,7 +44,15 @@ pub async fn create(
         created_at: now_ms(),
     };
     let saved = row.clone();
+    let audit_caller = caller.clone();
     db.write(move |c| {
+        audit_admin(
+            &audit_caller,
+            Action::Create,
+            ObjectType::ObservableType,
+            row.id,
+            json!({"name": row.name, "isAttachment": row.is_attachment}),
+        );
         diesel::insert_into(observable_types::table)
             .values(&row)
             .execute(c)
@@ -85,6 +96,13 @@ pub async fn remove(
     let key = id.into_inner();
     db.write(move |c| {
         let t = find_observable_type(c, &key)?.ok_or_else(|| not_found("ObservableType", &key))?;
+        audit_admin(
+            &caller,
+            Action::Delete,
+            ObjectType::ObservableType,
+            t.id,
+            json!({"name": t.name}),
+        );
         diesel::delete(observable_types::table.find(t.id)).execute(c)?;
         Ok(())
     })

@@ -1,12 +1,15 @@
 //! Organisations: created and changed by platform administrators, seen by their members.
 
+use crate::audit::{Action, ObjectType};
 use crate::auth::{Caller, ADMIN_ORG};
 use crate::db::models::OrganisationRow;
 use crate::db::schema::organisations;
 use crate::db::{duplicate_as, next_id, now_ms, Db};
+use crate::routes::audit_admin;
 use crate::routes::{check_name, check_text, find_organisation, not_found, render_organisation};
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
+use serde_json::json;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::{
@@ -57,7 +60,15 @@ pub async fn create_organisation(
         updated_at: None,
     };
     let saved = row.clone();
+    let audit_caller = caller.clone();
     db.write(move |c| {
+        audit_admin(
+            &audit_caller,
+            Action::Create,
+            ObjectType::Organisation,
+            row.id,
+            json!(crate::audit::fields_of(&row)),
+        );
         diesel::insert_into(organisations::table)
             .values(&row)
             .execute(c)
@@ -125,6 +136,16 @@ pub async fn update_organisation(
                 "Organisation {ADMIN_ORG} cannot be renamed or locked"
             )));
         }
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::Organisation,
+            org.id,
+            json!({"name": name, "description": description,
+                   "taskRule": input.task_rule.map(|r| r.as_str()),
+                   "observableRule": input.observable_rule.map(|r| r.as_str()),
+                   "locked": input.locked}),
+        );
         let target = organisations::table.find(org.id);
         diesel::update(target)
             .set((
@@ -254,6 +275,13 @@ pub async fn link(
     db.write(move |c| {
         let (from, to) = (link_org(c, &id)?, link_org(c, &other)?);
         let (t, o) = link_types(&body.0.link_type, &body.0.other_link_type)?;
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::Organisation,
+            from.id,
+            json!({"link": {"organisation": to.name, "linkType": t, "otherLinkType": o}}),
+        );
         put_link(c, &from, &to, &t, &o)
     })
     .await?;
@@ -278,6 +306,13 @@ pub async fn unlink(
                 "Organisations {id} and {other} are not linked"
             )));
         }
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::Organisation,
+            from.id,
+            json!({"unlink": {"organisation": to.name}}),
+        );
         Ok(())
     })
     .await?;
@@ -345,6 +380,13 @@ pub async fn set_links(
         if wanted.len() > 1000 {
             return Err(ApiError::attribute("links", "at most 1000 links"));
         }
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::Organisation,
+            from.id,
+            json!({"links": wanted.iter().map(|l| l.to_organisation.clone()).collect::<Vec<_>>()}),
+        );
         drop_links(c, from.id, None)?;
         for l in wanted {
             let to = link_org(c, &l.to_organisation)?;

@@ -1,13 +1,16 @@
 //! Profiles: named permission sets, managed by platform administrators, readable by all.
 
+use crate::audit::{Action, ObjectType};
 use crate::auth::{Caller, SYSTEM_LOGIN};
 use crate::db::models::ProfileRow;
 use crate::db::schema::{memberships, profiles};
 use crate::db::{duplicate_as, next_id, now_ms, Db};
 use crate::domain::permissions;
+use crate::routes::audit_admin;
 use crate::routes::{check_name, find_profile, not_found, render_profile};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
+use serde_json::json;
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::{InputProfile, InputUpdateProfile, OutputProfile};
@@ -58,7 +61,15 @@ pub async fn create_profile(
         updated_at: None,
     };
     let saved = row.clone();
+    let audit_caller = caller.clone();
     db.write(move |c| {
+        audit_admin(
+            &audit_caller,
+            Action::Create,
+            ObjectType::Profile,
+            row.id,
+            json!(crate::audit::fields_of(&row)),
+        );
         diesel::insert_into(profiles::table)
             .values(&row)
             .execute(c)
@@ -119,6 +130,13 @@ pub async fn update_profile(
                 p.name
             )));
         }
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::Profile,
+            p.id,
+            json!({"name": name, "permissions": perms.as_deref().map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap_or_default())}),
+        );
         let target = profiles::table.find(p.id);
         diesel::update(target)
             .set((
@@ -176,6 +194,13 @@ pub async fn delete_profile(
                 p.name
             )));
         }
+        audit_admin(
+            &caller,
+            Action::Delete,
+            ObjectType::Profile,
+            p.id,
+            json!({"name": p.name}),
+        );
         diesel::delete(profiles::table.find(p.id)).execute(c)?;
         Ok(())
     })

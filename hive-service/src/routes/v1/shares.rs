@@ -91,7 +91,7 @@ pub async fn set(
                 .load(c)?;
             for org in current {
                 if !kept.iter().any(|s| s.organisation_id == org) {
-                    unshare(c, k.id, org)?;
+                    unshare(c, &actor, k.id, org)?;
                 }
             }
             shares_of(c, k.id, actor.org_id)
@@ -126,7 +126,7 @@ pub async fn remove(
         let k = owned_case(c, &actor, &id)?;
         for key in &orgs {
             let org = organisation(c, key)?;
-            unshare(c, k.id, org.id)?;
+            unshare(c, &actor, k.id, org.id)?;
         }
         Ok(())
     })
@@ -161,7 +161,7 @@ pub async fn remove_one(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let s = find_share(c, &actor, &id)?;
-        unshare(c, s.case_id, s.organisation_id)?;
+        unshare(c, &actor, s.case_id, s.organisation_id)?;
         Ok(())
     })
     .await?;
@@ -426,7 +426,7 @@ pub async fn change_owner(
         if to.id == k.organisation_id {
             return Ok(());
         }
-        unshare(c, k.id, to.id)?;
+        unshare(c, &actor, k.id, to.id)?;
         diesel::update(cases::table.find(k.id))
             .set(cases::organisation_id.eq(to.id))
             .execute(c)?;

@@ -81,7 +81,7 @@ pub async fn remove(
     db.write(move |c| {
         let t = find_task(c, &who, &id)?;
         crate::casework::check_write(c, &who, t.case_id, "manageTask")?;
-        Ok(tasks::delete(c, &[t.id])?)
+        Ok(tasks::remove_task(c, &who, &t)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -163,7 +163,7 @@ pub async fn remove_log(
     let who = Actor::of(&caller);
     db.write(move |c| {
         let l = writable_log(c, &who, &id)?;
-        Ok(tasks::delete_logs(c, &[l.id])?)
+        Ok(tasks::remove_log(c, &who, &l)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -13,10 +13,12 @@
 //! limit of wrong codes (429 past it).
 
 use crate::access::accounts;
+use crate::audit::{Action, ObjectType};
 use crate::auth::{totp, Authenticator, Caller};
 use crate::db::models::{memberships_of, UserRow};
 use crate::db::schema::users;
 use crate::db::{now_ms, Db};
+use crate::routes::audit_admin;
 use crate::routes::{find_user, not_found};
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
@@ -69,7 +71,15 @@ async fn hand_out(
         .seal(&totp::context(caller.user.id), &secret)
         .map_err(ApiError::internal)?;
     let uid = caller.user.id;
+    let audit_caller = caller.clone();
     db.write(move |c| {
+        audit_admin(
+            &audit_caller,
+            Action::Update,
+            ObjectType::User,
+            uid,
+            json!({"mfa": "pending"}),
+        );
         diesel::update(users::table.find(uid).filter(users::totp_secret.is_null()))
             .set(users::totp_pending.eq(sealed))
             .execute(c)?;
@@ -137,7 +147,15 @@ pub async fn set_secret(
         .seal(&context, &secret)
         .map_err(ApiError::internal)?;
     let uid = caller.user.id;
+    let audit_caller = caller.clone();
     db.write(move |c| {
+        audit_admin(
+            &audit_caller,
+            Action::Update,
+            ObjectType::User,
+            uid,
+            json!({"mfa": true}),
+        );
         diesel::update(users::table.find(uid))
             .set((
                 users::totp_secret.eq(Some(sealed)),
@@ -174,6 +192,13 @@ async fn unset(db: &Db, caller: Caller, target: Option<String>) -> Result<HttpRe
                 user
             }
         };
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::User,
+            user.id,
+            json!({"mfa": false}),
+        );
         diesel::update(users::table.find(user.id))
             .set((
                 users::totp_secret.eq(None::<String>),

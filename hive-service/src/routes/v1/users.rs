@@ -2,6 +2,7 @@
 //! what to which account is decided by [`crate::access::accounts`], for every route here.
 
 use crate::access::accounts;
+use crate::audit::{Action, ObjectType};
 use crate::auth::{secrets, Authenticator, Caller, ADMIN_ORG};
 use crate::db::models::{memberships_of, Membership, MembershipRow, UserRow};
 use crate::db::schema::*;
@@ -13,6 +14,7 @@ use crate::routes::{
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
 use shared_models::hive::*;
@@ -70,6 +72,11 @@ fn check_profile_fits(
         }));
     }
     Ok(())
+}
+
+/// Records a change of `user`'s account by the caller.
+fn record(caller: &Caller, action: Action, user: &UserRow, details: Value) {
+    crate::routes::audit_admin(caller, action, ObjectType::User, user.id, details);
 }
 
 fn check_login(login: &str) -> Result<String, ApiError> {
@@ -195,6 +202,13 @@ pub async fn create_user(
                     is_default: true,
                 })
                 .execute(c)?;
+            record(
+                &caller2,
+                Action::Create,
+                &row,
+                json!({"login": row.login, "name": row.name, "email": row.email,
+                       "type": row.user_type, "organisation": org.name, "profile": profile.name}),
+            );
             Ok((row.clone(), memberships_of(c, row.id)?))
         })
         .await?;
@@ -242,8 +256,27 @@ pub async fn update_user(
         Some(None) => Some(None),
         None => None,
     };
+    let details = json!({
+        "name": name, "email": email, "locked": input.locked,
+        "type": input.user_type.map(|t| t.as_str()), "profile": input.profile,
+        "organisation": input.organisation, "defaultOrganisation": input.default_organisation,
+    });
+    let avatar_changed = avatar.is_some();
     db.write(move |c| {
         let (user, memberships) = load_visible(c, &caller, &id)?;
+        let mut set: Map<String, Value> = details
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if avatar_changed {
+            set.insert("avatar".into(), "<changed>".into());
+        }
+        record(&caller, Action::Update, &user, Value::Object(set));
         let is_self = user.id == caller.user.id;
         let account_wide = name.is_some()
             || email.is_some()
@@ -362,6 +395,7 @@ pub async fn lock_user(
                 "You cannot lock your own account".into(),
             ));
         }
+        record(&caller, Action::Update, &user, json!({"locked": true}));
         diesel::update(users::table.find(user.id))
             .set((
                 users::locked.eq(true),
@@ -403,6 +437,12 @@ pub async fn delete_user(
                 "You cannot delete your own account".into(),
             ));
         }
+        record(
+            &caller,
+            Action::Delete,
+            &user,
+            json!({"login": user.login, "organisation": org_param}),
+        );
         let whole = accounts::is_platform_admin(&caller)
             && org_param.as_deref().is_none_or(|o| o == ADMIN_ORG);
         if whole {
@@ -505,6 +545,12 @@ pub async fn set_organisations(
                     "You cannot remove yourself from this organisation".into(),
                 ));
             }
+            record(
+                &caller,
+                Action::Update,
+                &user,
+                json!({"organisations": echo}),
+            );
             diesel::delete(memberships::table.filter(memberships::user_id.eq(user.id)))
                 .execute(c)?;
             for row in &rows {
@@ -539,7 +585,7 @@ pub async fn set_password(
         .map_err(ApiError::internal)??;
     db.write(move |c| {
         let (user, _) = load_managed(c, &caller, &id, false, "set the password")?;
-        store_password(c, &user, &hash, caller.login())?;
+        store_password(c, &caller, &user, &hash)?;
         crate::auth::end_sessions(c, user.id)?;
         Ok(())
     })
@@ -548,7 +594,19 @@ pub async fn set_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn store_password(c: &mut DbConn, user: &UserRow, hash: &str, by: &str) -> Result<(), ApiError> {
+fn store_password(
+    c: &mut DbConn,
+    caller: &Caller,
+    user: &UserRow,
+    hash: &str,
+) -> Result<(), ApiError> {
+    record(
+        caller,
+        Action::Update,
+        user,
+        json!({"password": "<hidden>"}),
+    );
+    let by = caller.login();
     let now = now_ms();
     // Strictly later than before, so sessions issued in the same millisecond die too.
     let changed = now.max(user.password_changed_at + 1);
@@ -592,7 +650,7 @@ pub async fn change_password(
         .await
         .map_err(ApiError::internal)??;
     db.write(move |c| {
-        store_password(c, &user, &hash, caller.login())?;
+        store_password(c, &caller, &user, &hash)?;
         crate::auth::end_sessions(c, user.id)
             .map_err(ApiError::from)
             .map(|_| ())
@@ -657,6 +715,7 @@ pub async fn renew_key(
             .vault
             .key_columns(&key_context(user.id), Some(&key2))
             .map_err(ApiError::internal)?;
+        record(&caller, Action::Update, &user, json!({"key": "<hidden>"}));
         diesel::update(users::table.find(user.id))
             .set((
                 users::api_key_hash.eq(digest),
@@ -684,6 +743,7 @@ pub async fn delete_key(
 ) -> Result<HttpResponse, ApiError> {
     db.write(move |c| {
         let (user, _) = load_managed(c, &caller, &id, true, "revoke the API key")?;
+        record(&caller, Action::Update, &user, json!({"key": null}));
         diesel::update(users::table.find(user.id))
             .set((
                 users::api_key_hash.eq(None::<String>),

@@ -1,0 +1,421 @@
+//! What a notification carries: TheHive 4's webhook payloads (version 0 with the legacy
+//! names and shapes, version 1 with TheHive 5's), built from an audit record and the object
+//! as the API renders it at that moment.
+
+use crate::audit::{ObjectType, Root, Stored};
+use crate::casework::{collab, shares};
+use crate::db::casework::*;
+use crate::db::models::{CustomFieldRow, OrganisationRow, ProfileRow};
+use crate::db::schema::{
+    alerts, attachments, case_templates, cases, comments, cortex_jobs, custom_events,
+    custom_fields, logs, observables, organisations, pages, procedures, profiles,
+    shares as share_t, tasks,
+};
+use crate::db::{format_id, DbConn};
+use crate::render::{self, to_value, v0};
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use service_kit::error::ApiError;
+
+/// The mail an `EmailToAddr` notification sends when it names no template.
+pub const DEFAULT_MAIL_TEMPLATE: &str = "{{organisation}}: {{objectType}} {{objectId}} {{operation}} by {{by}}\n\n{{object.title}}\n\n{{details}}\n";
+
+fn case_row(c: &mut DbConn, id: i64) -> QueryResult<Option<CaseRow>> {
+    cases::table
+        .find(id)
+        .select(CaseRow::as_select())
+        .first(c)
+        .optional()
+}
+
+fn alert_row(c: &mut DbConn, id: i64) -> QueryResult<Option<AlertRow>> {
+    alerts::table
+        .find(id)
+        .select(AlertRow::as_select())
+        .first(c)
+        .optional()
+}
+
+fn task_row(c: &mut DbConn, id: i64) -> QueryResult<Option<TaskRow>> {
+    tasks::table
+        .find(id)
+        .select(TaskRow::as_select())
+        .first(c)
+        .optional()
+}
+
+/// A case in v1 and v0.
+fn case_both(c: &mut DbConn, id: i64) -> Result<Option<(Value, Value)>, ApiError> {
+    Ok(match case_row(c, id)? {
+        Some(k) => {
+            let v1 = to_value(&render::rendered_case(c, &k)?);
+            Some((v1.clone(), v0::case(v1)))
+        }
+        None => None,
+    })
+}
+
+/// An alert in v1 and v0 (v0 with its artifacts).
+fn alert_both(c: &mut DbConn, id: i64) -> Result<Option<(Value, Value)>, ApiError> {
+    Ok(match alert_row(c, id)? {
+        Some(a) => Some((
+            to_value(&render::rendered_alert(c, &a)?),
+            v0::alert_row(c, &a)?,
+        )),
+        None => None,
+    })
+}
+
+/// A task in v1 and v0, each with its case (`case`).
+fn task_both(c: &mut DbConn, id: i64) -> Result<Option<(Value, Value)>, ApiError> {
+    let Some(t) = task_row(c, id)? else {
+        return Ok(None);
+    };
+    let v1 = to_value(&render::task(&t));
+    let (mut v1, mut v0t) = (v1.clone(), v0::task(v1));
+    if let Some((k1, k0)) = case_both(c, t.case_id)? {
+        v1["case"] = k1;
+        v0t["case"] = k0;
+    }
+    Ok(Some((v1, v0t)))
+}
+
+/// The object of a record, rendered in v1 and in v0 (`{}` when it is gone or has no
+/// rendering, as TheHive sends).
+pub fn objects(c: &mut DbConn, a: &Stored) -> Result<(Value, Value), ApiError> {
+    let empty = || (json!({}), json!({}));
+    let Some(id) = a.object_id else {
+        return Ok(empty());
+    };
+    if a.action == crate::audit::Action::Delete {
+        return Ok(empty());
+    }
+    let both = |v: Value| (v.clone(), v);
+    Ok(match a.object_type {
+        ObjectType::Case => case_both(c, id)?.unwrap_or_else(empty),
+        ObjectType::Alert => alert_both(c, id)?.unwrap_or_else(empty),
+        ObjectType::Task => task_both(c, id)?.unwrap_or_else(empty),
+        ObjectType::Log => {
+            let row: Option<LogRow> = logs::table
+                .find(id)
+                .select(LogRow::as_select())
+                .first(c)
+                .optional()?;
+            match row {
+                Some(l) => {
+                    let v1 = render::logs(c, std::slice::from_ref(&l))?
+                        .pop()
+                        .map(|x| to_value(&x))
+                        .unwrap_or(Value::Null);
+                    let (mut v1, mut v0l) = (v1.clone(), v0::log(v1));
+                    if let Some((t1, t0)) = task_both(c, l.task_id)? {
+                        v1["case_task"] = t1;
+                        v0l["case_task"] = t0;
+                    }
+                    (v1, v0l)
+                }
+                None => empty(),
+            }
+        }
+        ObjectType::Observable => {
+            let row: Option<ObservableRow> = observables::table
+                .find(id)
+                .select(ObservableRow::as_select())
+                .first(c)
+                .optional()?;
+            match row {
+                Some(o) => {
+                    let v1 = render::observables(c, std::slice::from_ref(&o))?
+                        .pop()
+                        .map(|x| to_value(&x))
+                        .unwrap_or(Value::Null);
+                    let (mut v1, mut v0o) = (v1.clone(), v0::observable(v1));
+                    if let Some(k) = o.case_id {
+                        if let Some((k1, k0)) = case_both(c, k)? {
+                            v1["Case"] = k1;
+                            v0o["case"] = k0;
+                        }
+                    } else if let Some(al) = o.alert_id {
+                        if let Some((a1, a0)) = alert_both(c, al)? {
+                            v1["Alert"] = a1;
+                            if let Value::Object(mut m) = a0 {
+                                m.remove("artifacts");
+                                v0o["alert"] = Value::Object(m);
+                            }
+                        }
+                    }
+                    (v1, v0o)
+                }
+                None => empty(),
+            }
+        }
+        ObjectType::Job | ObjectType::Action => {
+            let row: Option<CortexJobRow> = cortex_jobs::table
+                .find(id)
+                .select(CortexJobRow::as_select())
+                .first(c)
+                .optional()?;
+            match row {
+                Some(j) if j.kind == "analyzer" => both(render::jobs::render_job(&j)),
+                Some(j) => both(render::jobs::render_action(&j)),
+                None => empty(),
+            }
+        }
+        ObjectType::Comment => comments::table
+            .find(id)
+            .select(CommentRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&collab::comment(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::Procedure => {
+            let row: Option<ProcedureRow> = procedures::table
+                .find(id)
+                .select(ProcedureRow::as_select())
+                .first(c)
+                .optional()?;
+            match row {
+                Some(p) => {
+                    let v1 = to_value(&collab::procedure(&p));
+                    let mut v0p = v1.clone();
+                    if let Some((_, k0)) = match p.case_id {
+                        Some(k) => case_both(c, k)?,
+                        None => None,
+                    } {
+                        v0p["case"] = k0;
+                    }
+                    (v1, v0p)
+                }
+                None => empty(),
+            }
+        }
+        ObjectType::Page => pages::table
+            .find(id)
+            .select(PageRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&collab::page(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::CustomEvent => custom_events::table
+            .find(id)
+            .select(CustomEventRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&collab::custom_event(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::Share => match share_t::table
+            .find(id)
+            .select(ShareRow::as_select())
+            .first(c)
+            .optional()?
+        {
+            Some(s) => both(to_value(&shares::render(c, &s)?)),
+            None => empty(),
+        },
+        ObjectType::Attachment => attachments::table
+            .find(id)
+            .select(AttachmentRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&render::attachment(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::CaseTemplate => {
+            let row: Option<CaseTemplateRow> = case_templates::table
+                .find(id)
+                .select(CaseTemplateRow::as_select())
+                .first(c)
+                .optional()?;
+            match row {
+                Some(t) => render::templates(c, std::slice::from_ref(&t))?
+                    .pop()
+                    .map(|x| both(to_value(&x)))
+                    .unwrap_or_else(empty),
+                None => empty(),
+            }
+        }
+        ObjectType::CustomField => custom_fields::table
+            .find(id)
+            .select(CustomFieldRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&render::render_custom_field(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::Organisation => organisations::table
+            .find(id)
+            .select(OrganisationRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&render::render_organisation(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::Profile => profiles::table
+            .find(id)
+            .select(ProfileRow::as_select())
+            .first(c)
+            .optional()?
+            .map(|r| both(to_value(&render::render_profile(&r))))
+            .unwrap_or_else(empty),
+        ObjectType::ObservableType | ObjectType::User | ObjectType::Config => empty(),
+    })
+}
+
+/// The case or alert of a record, in v1 (`context` of version 1 payloads).
+pub fn context(c: &mut DbConn, root: Option<Root>) -> Result<Value, ApiError> {
+    Ok(match root {
+        Some(Root::Case(id)) => case_both(c, id)?.map(|b| b.0).unwrap_or(Value::Null),
+        Some(Root::Alert(id)) => alert_both(c, id)?.map(|b| b.0).unwrap_or(Value::Null),
+        None => Value::Null,
+    })
+}
+
+/// TheHive 4's rewrite of custom field details for v0 receivers: a list of values becomes
+/// `customFields: {name: {type: value, order}}`.
+fn v0_details(a: &Stored, custom_types: &dyn Fn(&str) -> Option<String>) -> Value {
+    let mut d = a.details.clone();
+    if matches!(
+        a.object_type,
+        ObjectType::Case | ObjectType::Alert | ObjectType::CaseTemplate
+    ) {
+        if let Some(cf) = d.remove("customFields") {
+            let rewritten = match cf {
+                Value::Array(items) if items.iter().all(|i| i.get("type").is_some()) => {
+                    v0::custom_fields(Some(Value::Array(items)))
+                }
+                Value::Array(items) => {
+                    let mut m = Map::new();
+                    for (i, it) in items.iter().enumerate() {
+                        if let Some(name) = it.get("name").and_then(Value::as_str) {
+                            let t = custom_types(name).unwrap_or_else(|| "string".into());
+                            m.insert(
+                                name.into(),
+                                json!({ t: it.get("value").cloned().unwrap_or(Value::Null),
+                                        "order": it.get("order").cloned().unwrap_or(json!(i)) }),
+                            );
+                        }
+                    }
+                    Value::Object(m)
+                }
+                Value::Object(map) => Value::Object(
+                    map.into_iter()
+                        .map(|(name, v)| {
+                            let t = custom_types(&name).unwrap_or_else(|| "string".into());
+                            (name, json!({ t: v }))
+                        })
+                        .collect(),
+                ),
+                other => other,
+            };
+            d.insert("customFields".into(), rewritten);
+        }
+    }
+    Value::Object(d)
+}
+
+/// The types of custom fields by name (for the v0 rewrite).
+pub fn custom_types(c: &mut DbConn) -> QueryResult<std::collections::HashMap<String, String>> {
+    Ok(custom_fields::table
+        .select((custom_fields::name, custom_fields::field_type))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect())
+}
+
+/// The webhook payload of `a` for `organisation` (`(id, name)`) in `version` 0 or 1.
+pub fn payload(
+    a: &Stored,
+    organisation: (i64, &str),
+    version: u8,
+    object: &Value,
+    context: &Value,
+    custom_types: &dyn Fn(&str) -> Option<String>,
+) -> Value {
+    let root_id = match a.root {
+        Some(Root::Case(id)) | Some(Root::Alert(id)) => Value::from(format_id(id)),
+        None => Value::from(format_id(a.organisation_id)),
+    };
+    let object_id = a
+        .object_id
+        .map(format_id)
+        .map(Value::from)
+        .unwrap_or(Value::Null);
+    if version == 0 {
+        let operation = match a.action {
+            crate::audit::Action::Merge => "update",
+            other => other.as_str(),
+        };
+        json!({
+            "operation": operation,
+            "details": v0_details(a, custom_types),
+            "objectType": a.object_type.v0_name(),
+            "objectId": object_id,
+            "base": a.main,
+            "startDate": a.at,
+            "rootId": root_id,
+            "requestId": a.request_id,
+            "object": object,
+            "organisationId": format_id(organisation.0),
+            "organisation": organisation.1,
+        })
+    } else {
+        json!({
+            "operation": a.action.as_str(),
+            "action": a.action.as_str(),
+            "details": Value::Object(a.details.clone()),
+            "objectType": a.object_type.as_str(),
+            "objectId": object_id,
+            "base": a.main,
+            "startDate": a.at,
+            "rootId": root_id,
+            "requestId": a.request_id,
+            "object": object,
+            "context": context,
+            "organisationId": format_id(organisation.0),
+            "organisation": organisation.1,
+            "_id": format_id(a.id),
+            "_type": "Audit",
+            "_createdBy": a.by,
+            "_createdAt": a.at,
+        })
+    }
+}
+
+/// Fills `{{path}}` placeholders of a mail template from the version 1 payload (`details`
+/// and `object` rendered as JSON when whole, text values as they are).
+pub fn fill(template: &str, event: &Value) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let path = after[..end].trim();
+        let key = if path == "by" { "_createdBy" } else { path };
+        let value = key.split('.').try_fold(event, |v, k| v.get(k));
+        match value {
+            Some(Value::String(s)) => out.push_str(s),
+            Some(Value::Null) | None => {}
+            Some(v) => out.push_str(&v.to_string()),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_take_payload_fields() {
+        let ev = json!({"objectType": "Case", "object": {"title": "Phish", "severity": 3},
+                        "_createdBy": "bob", "details": {"a": 1}});
+        assert_eq!(
+            fill("{{objectType}} {{object.title}} ({{object.severity}}) by {{by}}: {{details}} {{nope}}", &ev),
+            "Case Phish (3) by bob: {\"a\":1} "
+        );
+        assert_eq!(fill("open {{ never", &ev), "open {{ never");
+    }
+}
