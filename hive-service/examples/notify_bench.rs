@@ -34,6 +34,7 @@ struct Args {
     conns: usize,
     secs: u64,
     rate: u64,
+    only_latency: bool,
 }
 
 fn args() -> Args {
@@ -43,6 +44,7 @@ fn args() -> Args {
         conns: 8,
         secs: 10,
         rate: 400,
+        only_latency: false,
     };
     let v: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -53,6 +55,7 @@ fn args() -> Args {
             "--conns" => a.conns = v[i + 1].parse().expect("--conns N"),
             "--secs" => a.secs = v[i + 1].parse().expect("--secs N"),
             "--rate" => a.rate = v[i + 1].parse().expect("--rate N"),
+            "--only-latency" => a.only_latency = v[i + 1] == "1",
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -240,6 +243,22 @@ async fn start(a: &Args, db: &str, webhook: Option<u16>) -> Hive {
     }
 }
 
+/// CPU seconds (user + system) the process has used.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 async fn post_alert(h: &Hive, n: u64) -> String {
     let r = h
         .http
@@ -290,20 +309,32 @@ async fn main() {
         a.conns, a.secs, a.rate
     );
     // 1. No notification.
+    let (port, got) = receiver().await;
+    if a.only_latency {
+        let on = Arc::new(start(&a, "notify_bench_on", Some(port)).await);
+        latency(&a, &on, &got).await;
+        return;
+    }
     let off = Arc::new(start(&a, "notify_bench_off", None).await);
     for n in 0..50 {
         post_alert(&off, 1_000_000_000 + n).await;
     }
-    let (_, rate_off) = load(&off, a.conns, a.secs, 0).await;
+    let cpu0 = cpu_secs(off.child.id());
+    let (made_off, rate_off) = load(&off, a.conns, a.secs, 0).await;
+    // The queue drains (nobody listens): its work belongs to the alerts too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cpu_off = (cpu_secs(off.child.id()) - cpu0) / made_off as f64 * 1e6;
     drop(off);
-    println!("ingestion, no notification: {rate_off:.0} alerts/s");
+    println!(
+        "ingestion, no notification: {rate_off:.0} alerts/s, hive-service CPU {cpu_off:.0} us per alert"
+    );
 
     // 2. One webhook on every event.
-    let (port, got) = receiver().await;
     let on = Arc::new(start(&a, "notify_bench_on", Some(port)).await);
     for n in 0..50 {
         post_alert(&on, 1_000_000_000 + n).await;
     }
+    let cpu0 = cpu_secs(on.child.id());
     let (made, rate_on) = load(&on, a.conns, a.secs, 0).await;
     println!(
         "ingestion, one webhook on every event: {rate_on:.0} alerts/s ({:+.1} %)",
@@ -325,8 +356,22 @@ async fn main() {
             count as f64 / secs
         );
     }
+    let cpu_on = (cpu_secs(on.child.id()) - cpu0) / made as f64 * 1e6;
+    println!(
+        "hive-service CPU per alert, its 5 deliveries included: {cpu_on:.0} us ({:+.0} us for the notifications)",
+        cpu_on - cpu_off
+    );
+    drop(on);
+    // 3. On a fresh service and database (phase 2 left ~{expected} deliveries behind and a
+    // database busy writing them out).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let on = Arc::new(start(&a, "notify_bench_latency", Some(port)).await);
 
-    // 3. Latency at a fixed rate.
+    latency(&a, &on, &got).await;
+}
+
+/// 3. Latency at a fixed rate.
+async fn latency(a: &Args, on: &Arc<Hive>, got: &Got) {
     got.lock().expect("lock").clear();
     let period = Duration::from_secs_f64(1.0 / a.rate as f64);
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::new(Mutex::new(HashMap::new()));

@@ -600,14 +600,14 @@ impl AuditRow {
     }
 }
 
-/// An audit waiting for the notification dispatcher.
+/// A committed transaction whose records wait for the notification dispatcher.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notification_queue)]
 pub struct QueueRow {
     /// Id (dispatch order).
     pub id: i64,
-    /// The audit.
-    pub audit_id: i64,
+    /// Its audit records' ids, a JSON array in the order they were recorded.
+    pub audit_ids: String,
 }
 
 /// Subscribers to the records of committed transactions (the event streams).
@@ -634,9 +634,10 @@ impl Feed {
 pub struct Hooks {
     /// Committed records, for the event streams.
     pub feed: Feed,
-    /// Whether records are queued for the notification dispatcher. On from the start: an
-    /// organisation's notification list set on another instance must find every record of
-    /// this one queued at once (the dispatcher drops what no one listens to).
+    /// Whether records are queued for the notification dispatcher (one row per transaction).
+    /// On from the start: an organisation's notification list set on another instance must
+    /// find every record of this one queued at once (the dispatcher drops what no one
+    /// listens to).
     pub queue_on: AtomicBool,
     /// Woken after a commit that queued records.
     pub queued: tokio::sync::Notify,
@@ -715,18 +716,13 @@ impl TxHooks for Hooks {
                 diesel::insert_into(audits::table).values(chunk).execute(conn)?;
             }
             if self.queue_on.load(Ordering::Relaxed) {
-                let queued: Vec<QueueRow> = rows
-                    .iter()
-                    .map(|r| QueueRow {
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                diesel::insert_into(notification_queue::table)
+                    .values(QueueRow {
                         id: next_id(),
-                        audit_id: r.id,
+                        audit_ids: serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
                     })
-                    .collect();
-                for chunk in queued.chunks(500) {
-                    diesel::insert_into(notification_queue::table)
-                        .values(chunk)
-                        .execute(conn)?;
-                }
+                    .execute(conn)?;
             }
         });
         STORED.with(|s| *s.borrow_mut() = stored);

@@ -417,7 +417,7 @@ diesel::table! {
 diesel::table! {
     notification_queue (id) {
         id -> BigInt,
-        audit_id -> BigInt,
+        audit_ids -> Text,
     }
 }
 

@@ -26,6 +26,12 @@ const MAX_BACKOFF_MS: i64 = 300_000;
 /// `X-Hive-Delivery` tells).
 const FLUSH_EVERY: usize = 50;
 
+/// `status = 'pending'` written as a literal, so that the partial index of pending
+/// deliveries serves it whatever plan the database caches.
+fn pending() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("notification_deliveries.status = 'pending'")
+}
+
 /// One pending delivery.
 #[derive(Debug, Clone, Queryable)]
 struct Pending {
@@ -44,7 +50,9 @@ pub fn spawn(n: Arc<Notifier>) {
         let mut last_sweep = Instant::now();
         loop {
             tokio::select! {
-                _ = n.delivered.notified() => {}
+                _ = n.delivered.notified() => {
+                    tokio::time::sleep(super::dispatch::COALESCE).await;
+                }
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
             if !matches!(hold(&n, "notification", &mut held_until).await, Ok(true)) {
@@ -55,7 +63,7 @@ pub fn spawn(n: Arc<Notifier>) {
             let due =
                 n.db.read(move |c| {
                     Ok(nd::table
-                        .filter(nd::status.eq("pending"))
+                        .filter(pending())
                         .filter(nd::next_attempt_at.le(now))
                         .select(nd::endpoint)
                         .distinct()
@@ -109,7 +117,7 @@ async fn work(n: Arc<Notifier>, endpoint: String) {
             n.db.read(move |c| {
                 Ok(nd::table
                     .filter(nd::endpoint.eq(&name))
-                    .filter(nd::status.eq("pending"))
+                    .filter(pending())
                     .order(nd::id.asc())
                     .limit(BATCH)
                     .select((

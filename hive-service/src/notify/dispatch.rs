@@ -21,8 +21,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Queued records taken at once.
-const BATCH: i64 = 200;
+/// Queued transactions taken at once.
+const BATCH: i64 = 100;
+/// How long the dispatcher waits after a commit for the next ones (one batch, not one
+/// round of queries per commit).
+pub(crate) const COALESCE: Duration = Duration::from_millis(5);
 /// How long a lease lasts without renewal.
 const LEASE_MS: i64 = 15_000;
 /// Observables one `RunAnalyzer` runs on at most (an alert's, a case's).
@@ -32,14 +35,21 @@ const MAX_OBSERVABLES: i64 = 100;
 pub fn spawn(n: Arc<Notifier>) {
     tokio::spawn(async move {
         let mut held_until = 0_i64;
+        let mut last_reload = std::time::Instant::now();
         loop {
             tokio::select! {
-                _ = n.hooks.queued.notified() => {}
+                _ = n.hooks.queued.notified() => {
+                    // Commits come in bursts: a few milliseconds gather them in one batch.
+                    tokio::time::sleep(COALESCE).await;
+                }
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
-            if let Err(e) = n.reload_if_changed().await {
-                tracing::warn!(error = %e, "notification configuration not read");
-                continue;
+            if last_reload.elapsed() >= Duration::from_millis(500) {
+                last_reload = std::time::Instant::now();
+                if let Err(e) = n.reload_if_changed().await {
+                    tracing::warn!(error = %e, "notification configuration not read");
+                    continue;
+                }
             }
             match hold(&n, "notification", &mut held_until).await {
                 Ok(true) => {}
@@ -104,6 +114,21 @@ pub(crate) async fn hold(n: &Notifier, name: &str, held_until: &mut i64) -> Resu
     Ok(got)
 }
 
+/// A delivery to write.
+#[derive(Insertable)]
+#[diesel(table_name = notification_deliveries)]
+struct NewDelivery {
+    id: i64,
+    endpoint: String,
+    audit_id: i64,
+    organisation_id: i64,
+    payload: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: i64,
+    created_at: i64,
+}
+
 /// What the dispatcher decided for one batch.
 #[derive(Default)]
 struct Plan {
@@ -121,19 +146,40 @@ struct JobPlan {
     parameters: Map<String, Value>,
 }
 
-/// Dispatches one batch; answers how many queued records it took.
+/// Dispatches one batch; answers how many queued transactions it took.
 async fn batch(n: &Arc<Notifier>) -> Result<usize, ApiError> {
     let me = n.clone();
     let (queue_ids, plan) =
         n.db.read(move |c| {
-            let rows: Vec<(i64, AuditRow)> = notification_queue::table
-                .inner_join(audits::table.on(audits::id.eq(notification_queue::audit_id)))
+            let queued: Vec<(i64, String)> = notification_queue::table
                 .order(notification_queue::id.asc())
                 .limit(BATCH)
-                .select((notification_queue::id, AuditRow::as_select()))
+                .select((notification_queue::id, notification_queue::audit_ids))
                 .load(c)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-            let stored: Vec<Stored> = rows.iter().map(|r| r.1.stored()).collect();
+            let ids: Vec<i64> = queued.iter().map(|q| q.0).collect();
+            if !me.anyone_listens() {
+                // Nothing to read: the queue is only emptied.
+                return Ok((ids, Plan::default()));
+            }
+            // The records in queue order, then in the order each transaction made them.
+            let wanted: Vec<i64> = queued
+                .iter()
+                .flat_map(|(_, a)| serde_json::from_str::<Vec<i64>>(a).unwrap_or_default())
+                .collect();
+            let mut rows: HashMap<i64, AuditRow> = HashMap::new();
+            for chunk in wanted.chunks(1000) {
+                for r in audits::table
+                    .filter(audits::id.eq_any(chunk))
+                    .select(AuditRow::as_select())
+                    .load::<AuditRow>(c)?
+                {
+                    rows.insert(r.id, r);
+                }
+            }
+            let stored: Vec<Stored> = wanted
+                .iter()
+                .filter_map(|id| rows.get(id).map(AuditRow::stored))
+                .collect();
             let plan = plan(c, &me, &stored)?;
             Ok((ids, plan))
         })
@@ -172,28 +218,28 @@ async fn batch(n: &Arc<Notifier>) -> Result<usize, ApiError> {
                 ));
             }
             let now = now_ms();
-            let rows: Vec<_> = plan
+            let rows: Vec<NewDelivery> = plan
                 .deliveries
                 .iter()
-                .map(|(endpoint, audit, org, payload)| {
-                    (
-                        notification_deliveries::id.eq(next_id()),
-                        notification_deliveries::endpoint.eq(endpoint),
-                        notification_deliveries::audit_id.eq(*audit),
-                        notification_deliveries::organisation_id.eq(*org),
-                        notification_deliveries::payload.eq(payload),
-                        notification_deliveries::status.eq("pending"),
-                        notification_deliveries::attempts.eq(0),
-                        notification_deliveries::next_attempt_at.eq(now),
-                        notification_deliveries::created_at.eq(now),
-                    )
+                .map(|(endpoint, audit, org, payload)| NewDelivery {
+                    id: next_id(),
+                    endpoint: endpoint.clone(),
+                    audit_id: *audit,
+                    organisation_id: *org,
+                    payload: payload.clone(),
+                    status: "pending".into(),
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
                 })
                 .collect();
-            for r in rows {
-                diesel::insert_into(notification_deliveries::table)
-                    .values(r)
-                    .execute(c)?;
-            }
+            service_kit::on_backend!(c, conn => {
+                for chunk in rows.chunks(200) {
+                    diesel::insert_into(notification_deliveries::table)
+                        .values(chunk)
+                        .execute(conn)?;
+                }
+            });
             let mut prepared = Vec::new();
             for j in plan.jobs {
                 let Some((worker_id, name, cortex_id)) =
@@ -263,6 +309,22 @@ fn notified(c: &mut DbConn, a: &Stored) -> QueryResult<Vec<i64>> {
 
 /// Decides, for each record of a batch, its deliveries and jobs.
 fn plan(c: &mut DbConn, n: &Notifier, records: &[Stored]) -> Result<Plan, ApiError> {
+    let mut plan = Plan::default();
+    // Who hears of what, first; then the objects of the records someone hears of are
+    // rendered together.
+    let mut heard: Vec<(&Stored, Vec<i64>)> = Vec::with_capacity(records.len());
+    for a in records {
+        let orgs: Vec<i64> = notified(c, a)?
+            .into_iter()
+            .filter(|o| n.amqp_on() || !n.notifications_of(*o).is_empty())
+            .collect();
+        if !orgs.is_empty() {
+            heard.push((a, orgs));
+        }
+    }
+    if heard.is_empty() {
+        return Ok(plan);
+    }
     let names: HashMap<i64, String> = organisations::table
         .select((organisations::id, organisations::name))
         .load::<(i64, String)>(c)?
@@ -270,15 +332,15 @@ fn plan(c: &mut DbConn, n: &Notifier, records: &[Stored]) -> Result<Plan, ApiErr
         .collect();
     let types = payload::custom_types(c)?;
     let custom_types = |name: &str| types.get(name).cloned();
-    let mut plan = Plan::default();
-    for a in records {
-        let orgs = notified(c, a)?;
+    let listened: Vec<&Stored> = heard.iter().map(|(a, _)| *a).collect();
+    let batch = payload::Batch::load(c, &listened)?;
+    for (a, orgs) in heard {
         // Rendered once, when something needs it.
         let mut rendered: Option<(Value, Value, Value)> = None;
         let mut render = |c: &mut DbConn| -> Result<(Value, Value, Value), ApiError> {
             if rendered.is_none() {
-                let (v1, v0) = payload::objects(c, a)?;
-                let ctx = payload::context(c, a.root)?;
+                let (v1, v0) = batch.object(c, a)?;
+                let ctx = batch.context(c, a.root)?;
                 rendered = Some((v1, v0, ctx));
             }
             Ok(rendered.clone().unwrap_or_default())

@@ -1,7 +1,7 @@
 //! Notifications: every committed change reaches the orchestrators that asked for it.
 //!
-//! The audit trail ([`crate::audit`]) is the source: each audit record is also queued, in its
-//! own transaction (`notification_queue`). One instance at a time (a
+//! The audit trail ([`crate::audit`]) is the source: each transaction's records are also
+//! queued, in that transaction (`notification_queue`, one row listing them). One instance at a time (a
 //! lease in the database) runs the [`dispatch`]er: it takes the queue in order, finds the
 //! organisations that should hear of each event (the one it happened in, and those its
 //! case is shared with), runs their triggers ([`trigger`]) and turns what fires into
@@ -156,6 +156,17 @@ impl Notifier {
             s.stamp = None;
         }
         self.reload_if_changed().await
+    }
+
+    /// Whether any record may be heard: an organisation has a notification list, or the
+    /// events go to RabbitMQ.
+    pub(crate) fn anyone_listens(&self) -> bool {
+        self.amqp_on()
+            || self
+                .state
+                .read()
+                .map(|s| s.org.values().any(|l| !l.is_empty()))
+                .unwrap_or(true)
     }
 
     /// The notification list of an organisation.

@@ -80,6 +80,175 @@ fn task_both(c: &mut DbConn, id: i64) -> Result<Option<(Value, Value)>, ApiError
     Ok(Some((v1, v0t)))
 }
 
+/// The objects of a batch of records, rendered together: one query per kind for the
+/// alerts, cases, observables and logs involved (and their roots), so that dispatching a
+/// batch costs a few queries, not several per record.
+#[derive(Debug, Default)]
+pub struct Batch {
+    alerts: HashMap<i64, (Value, Value)>,
+    cases: HashMap<i64, (Value, Value)>,
+    objects: HashMap<(ObjectType, i64), (Value, Value)>,
+}
+
+use std::collections::HashMap;
+
+impl Batch {
+    /// Renders what the records of a batch name.
+    pub fn load(c: &mut DbConn, records: &[&Stored]) -> Result<Batch, ApiError> {
+        let mut b = Batch::default();
+        let live = |t: ObjectType| {
+            records
+                .iter()
+                .filter(move |r| r.object_type == t && r.action != crate::audit::Action::Delete)
+                .filter_map(|r| r.object_id)
+                .collect::<Vec<i64>>()
+        };
+        let mut alert_ids: Vec<i64> = live(ObjectType::Alert);
+        let mut case_ids: Vec<i64> = live(ObjectType::Case);
+        for r in records {
+            match r.root {
+                Some(Root::Alert(id)) => alert_ids.push(id),
+                Some(Root::Case(id)) => case_ids.push(id),
+                None => {}
+            }
+        }
+        // Observables and logs first: their alerts and cases join the lists.
+        let obs_ids = live(ObjectType::Observable);
+        let mut obs_rows: Vec<ObservableRow> = Vec::new();
+        for chunk in obs_ids.chunks(500) {
+            obs_rows.extend(
+                observables::table
+                    .filter(observables::id.eq_any(chunk))
+                    .select(ObservableRow::as_select())
+                    .load::<ObservableRow>(c)?,
+            );
+        }
+        for o in &obs_rows {
+            alert_ids.extend(o.alert_id);
+            case_ids.extend(o.case_id);
+        }
+        let log_ids = live(ObjectType::Log);
+        let mut log_rows: Vec<LogRow> = Vec::new();
+        for chunk in log_ids.chunks(500) {
+            log_rows.extend(
+                logs::table
+                    .filter(logs::id.eq_any(chunk))
+                    .select(LogRow::as_select())
+                    .load::<LogRow>(c)?,
+            );
+        }
+        let mut task_ids: Vec<i64> = live(ObjectType::Task);
+        task_ids.extend(log_rows.iter().map(|l| l.task_id));
+        task_ids.sort_unstable();
+        task_ids.dedup();
+        let mut task_rows: Vec<TaskRow> = Vec::new();
+        for chunk in task_ids.chunks(500) {
+            task_rows.extend(
+                tasks::table
+                    .filter(tasks::id.eq_any(chunk))
+                    .select(TaskRow::as_select())
+                    .load::<TaskRow>(c)?,
+            );
+        }
+        case_ids.extend(task_rows.iter().map(|t| t.case_id));
+        alert_ids.sort_unstable();
+        alert_ids.dedup();
+        case_ids.sort_unstable();
+        case_ids.dedup();
+        // Alerts: v1, and v0 with their artifacts.
+        for chunk in alert_ids.chunks(500) {
+            let rows: Vec<AlertRow> = alerts::table
+                .filter(alerts::id.eq_any(chunk))
+                .select(AlertRow::as_select())
+                .load(c)?;
+            let v1: Vec<Value> = render::alerts(c, &rows)?.iter().map(to_value).collect();
+            let v0s = v0::alerts_full(c, v1.clone())?;
+            for (r, (a1, a0)) in rows.iter().zip(v1.into_iter().zip(v0s)) {
+                b.alerts.insert(r.id, (a1, a0));
+            }
+        }
+        for chunk in case_ids.chunks(500) {
+            let rows: Vec<CaseRow> = cases::table
+                .filter(cases::id.eq_any(chunk))
+                .select(CaseRow::as_select())
+                .load(c)?;
+            for (r, k) in rows.iter().zip(render::cases(c, &rows)?) {
+                let v1 = to_value(&k);
+                b.cases.insert(r.id, (v1.clone(), v0::case(v1)));
+            }
+        }
+        for (o, r) in obs_rows.iter().zip(render::observables(c, &obs_rows)?) {
+            let v1 = to_value(&r);
+            let (mut v1, mut v0o) = (v1.clone(), v0::observable(v1));
+            if let Some((k1, k0)) = o.case_id.and_then(|k| b.cases.get(&k)) {
+                v1["Case"] = k1.clone();
+                v0o["case"] = k0.clone();
+            } else if let Some((a1, a0)) = o.alert_id.and_then(|a| b.alerts.get(&a)) {
+                v1["Alert"] = a1.clone();
+                let mut head = a0.clone();
+                if let Value::Object(m) = &mut head {
+                    m.remove("artifacts");
+                }
+                v0o["alert"] = head;
+            }
+            b.objects.insert((ObjectType::Observable, o.id), (v1, v0o));
+        }
+        let mut tasks_rendered: HashMap<i64, (Value, Value)> = HashMap::new();
+        for t in &task_rows {
+            let v1 = to_value(&render::task(t));
+            let (mut v1, mut v0t) = (v1.clone(), v0::task(v1));
+            if let Some((k1, k0)) = b.cases.get(&t.case_id) {
+                v1["case"] = k1.clone();
+                v0t["case"] = k0.clone();
+            }
+            tasks_rendered.insert(t.id, (v1, v0t));
+        }
+        for (l, r) in log_rows.iter().zip(render::logs(c, &log_rows)?) {
+            let v1 = to_value(&r);
+            let (mut v1, mut v0l) = (v1.clone(), v0::log(v1));
+            if let Some((t1, t0)) = tasks_rendered.get(&l.task_id) {
+                v1["case_task"] = t1.clone();
+                v0l["case_task"] = t0.clone();
+            }
+            b.objects.insert((ObjectType::Log, l.id), (v1, v0l));
+        }
+        for (id, t) in tasks_rendered {
+            b.objects.insert((ObjectType::Task, id), t);
+        }
+        Ok(b)
+    }
+
+    /// The object of a record (v1, v0): from the batch, else rendered alone.
+    pub fn object(&self, c: &mut DbConn, a: &Stored) -> Result<(Value, Value), ApiError> {
+        if a.action != crate::audit::Action::Delete {
+            if let Some(id) = a.object_id {
+                let found = match a.object_type {
+                    ObjectType::Alert => self.alerts.get(&id),
+                    ObjectType::Case => self.cases.get(&id),
+                    t => self.objects.get(&(t, id)),
+                };
+                if let Some(v) = found {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        objects(c, a)
+    }
+
+    /// The case or alert of a record in v1.
+    pub fn context(&self, c: &mut DbConn, root: Option<Root>) -> Result<Value, ApiError> {
+        let found = match root {
+            Some(Root::Case(id)) => self.cases.get(&id),
+            Some(Root::Alert(id)) => self.alerts.get(&id),
+            None => return Ok(Value::Null),
+        };
+        match found {
+            Some(v) => Ok(v.0.clone()),
+            None => context(c, root),
+        }
+    }
+}
+
 /// The object of a record, rendered in v1 and in v0 (`{}` when it is gone or has no
 /// rendering, as TheHive sends).
 pub fn objects(c: &mut DbConn, a: &Stored) -> Result<(Value, Value), ApiError> {

@@ -4,7 +4,7 @@
 //! lets them see.
 
 use crate::access::{self, Actor, Entity};
-use crate::audit::{AuditRow, Stored};
+use crate::audit::Stored;
 use crate::db::schema::audits;
 use crate::db::{Db, DbConn};
 use diesel::prelude::*;
@@ -22,7 +22,7 @@ const MAX_WAIT_AFTER_FIRST: Duration = Duration::from_secs(1);
 /// A stream nobody polled for this long is gone.
 const IDLE: Duration = Duration::from_secs(300);
 /// Records kept per stream between two polls.
-const MAX_QUEUED: usize = 1_000;
+const MAX_QUEUED: usize = 5_000;
 /// Streams per user (a new one replaces the user's oldest), and in all.
 const MAX_PER_USER: usize = 10;
 const MAX_STREAMS: usize = 2_000;
@@ -51,8 +51,8 @@ impl Streams {
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
-                    Ok(rec) if rec.main => s.push(rec),
-                    Ok(_) => {}
+                    // All of them: the others of a request make its main one's summary.
+                    Ok(rec) => s.push(rec),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
@@ -209,17 +209,18 @@ fn render_stream(
 ) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
     let seen = visible_ids(c, who, &ids)?;
-    let requests: Vec<String> = records.iter().map(|r| r.request_id.clone()).collect();
-    // What else each request did (its other records the caller sees), for `summary`.
-    let others: Vec<AuditRow> = audits::table
-        .filter(audits::request_id.eq_any(&requests))
-        .filter(audits::main_action.eq(false))
-        .filter(access::visible(Entity::Audit, who, "audits"))
-        .limit(10_000)
-        .select(AuditRow::as_select())
-        .load(c)?;
+    // What else each request did (its other records the caller sees), for `summary`: a
+    // transaction's records arrive together.
+    let others: Vec<&Arc<Stored>> = records
+        .iter()
+        .filter(|r| !r.main && seen.contains(&r.id))
+        .collect();
     let mut out = Vec::new();
-    for r in records.iter().rev().filter(|r| seen.contains(&r.id)) {
+    for r in records
+        .iter()
+        .rev()
+        .filter(|r| r.main && seen.contains(&r.id))
+    {
         let (_, object) = super::payload::objects(c, r)?;
         let mut summary: Map<String, Value> = Map::new();
         let mut count = |t: &str, op: &str| {
@@ -229,9 +230,7 @@ fn render_stream(
         };
         count(r.object_type.v0_name(), operation(r.action.as_str()));
         for o in others.iter().filter(|o| o.request_id == r.request_id) {
-            let t =
-                crate::audit::ObjectType::parse(&o.object_type).map_or("unknown", |t| t.v0_name());
-            count(t, operation(&o.action));
+            count(o.object_type.v0_name(), operation(o.action.as_str()));
         }
         let root = match r.root {
             Some(crate::audit::Root::Case(id)) | Some(crate::audit::Root::Alert(id)) => id,

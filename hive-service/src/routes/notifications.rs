@@ -195,6 +195,19 @@ pub async fn retry_endpoint(
     if !known {
         return Err(ApiError::NotFound(format!("Endpoint {name} not found")));
     }
-    let requeued = n.retry_dead(name).await?;
+    let requeued = n.retry_dead(name.clone()).await?;
+    // The retry is an administrator's change: in the trail too.
+    let db = n.db.clone();
+    db.write(move |_| {
+        audit_admin(
+            &caller,
+            Action::Update,
+            ObjectType::Config,
+            0,
+            json!({"path": notify::ENDPOINTS_PATH, "retry": name, "requeued": requeued}),
+        );
+        Ok(())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(json!({ "requeued": requeued })))
 }

@@ -121,7 +121,11 @@ def test_a_share_exports_and_shows_in_the_timeline_only_what_it_shares(hive):
     assert doc["tasks"] == [] and doc["observables"] == [], doc
     assert b"secret" not in blobs
     events = beta.ok("GET", f"/api/v1/case/{case['_id']}/timeline")["events"]
-    assert {e["entity"] for e in events} <= {"Case", "Alert", "Procedure", "Custom"}, events
+    assert {e["entity"] for e in events} <= {"Case", "Alert", "Procedure", "Custom", "Audit"}, events
+    # The audit's entries are those of the case itself (its creation, the share), none of the
+    # task, log or observables beta cannot read.
+    audited = {e["details"]["objectType"] for e in events if e["entity"] == "Audit"}
+    assert audited == {"Case"}, events
     assert "secret" not in json.dumps(events)
     # Once the task is shared, it and its log (and its file) come along; the observables not.
     t.as_("alpha", "admin").ok("POST", f"/api/v1/task/{task['_id']}/shares", json={"organisations": ["beta"]})
@@ -132,6 +136,8 @@ def test_a_share_exports_and_shows_in_the_timeline_only_what_it_shares(hive):
     assert blobs == b"secret log file bytes"
     events = beta.ok("GET", f"/api/v1/case/{case['_id']}/timeline")["events"]
     assert {e["entity"] for e in events} >= {"Task", "Log"} and "Observable" not in {e["entity"] for e in events}
+    audited = {e["details"]["objectType"] for e in events if e["entity"] == "Audit"}
+    assert "Observable" not in audited and "secret observable" not in json.dumps(events), events
 
 
 # ------------------------------------------------------------------ 3. restricted cases

@@ -15,15 +15,15 @@ CREATE TABLE audits (
     created_at BIGINT NOT NULL,
     job_id BIGINT
 );
+-- A case's or an alert's trail (timeline, access); an organisation's, newest first
+-- (listAudit). Kept to two: every write pays for them.
 CREATE INDEX audits_root ON audits (root_id, created_at);
-CREATE INDEX audits_object ON audits (object_id, created_at);
 CREATE INDEX audits_organisation ON audits (organisation_id, created_at);
-CREATE INDEX audits_request ON audits (request_id);
--- Audits the notification dispatcher has not handled yet (written with the audit while
--- anything consumes notifications).
+-- Transactions whose audit records the notification dispatcher has not handled yet: one
+-- row per transaction, written in it, with the ids of its records (a JSON array).
 CREATE TABLE notification_queue (
     id BIGINT PRIMARY KEY NOT NULL,
-    audit_id BIGINT NOT NULL
+    audit_ids TEXT NOT NULL
 );
 -- One delivery of one event to one endpoint (a webhook, RabbitMQ, a mail): the outbox the
 -- deliverer works through in id order per endpoint.
@@ -41,6 +41,9 @@ CREATE TABLE notification_deliveries (
     delivered_at BIGINT
 );
 CREATE INDEX notification_deliveries_endpoint ON notification_deliveries (endpoint, status, id);
+-- What is still to send, small however many deliveries are kept.
+CREATE INDEX notification_deliveries_pending ON notification_deliveries (next_attempt_at)
+    WHERE status = 'pending';
 -- Configuration set through the API: per organisation (`notification`), or for the
 -- platform (organisation 0: `notification.webhook.endpoints`). JSON values.
 CREATE TABLE config_items (

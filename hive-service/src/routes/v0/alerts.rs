@@ -603,7 +603,7 @@ pub async fn delete_artifact(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let o = alert_artifact(c, &actor, &id)?;
-        Ok(obs::delete(c, &[o])?)
+        obs::delete_row(c, &actor, o)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -104,6 +104,7 @@ pub async fn link_page_templates(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut t = find_template(c, actor.org_id, &id)?;
+        let before = t.clone();
         t.page_template_ids =
             templates::check_page_templates(c, actor.org_id, &body.0.page_template_ids)?;
         t.updated_by = Some(actor.login.clone());
@@ -111,6 +112,14 @@ pub async fn link_page_templates(
         diesel::update(case_templates::table.find(t.id))
             .set(&t)
             .execute(c)?;
+        crate::audit::updated(
+            &actor,
+            crate::audit::ObjectType::CaseTemplate,
+            t.id,
+            &before,
+            &t,
+            None,
+        );
         Ok(())
     })
     .await?;
@@ -144,6 +153,7 @@ pub async fn apply_to_cases(
         for id in &p.ids {
             let mut k = find_case(c, &actor, id)?;
             crate::casework::check_share_permission(c, &actor, &k, "manageCase/update")?;
+            let before = k.clone();
             if flag(p.update_title_prefix) {
                 if let Some(prefix) = t
                     .title_prefix
@@ -196,6 +206,17 @@ pub async fn apply_to_cases(
             k.updated_by = Some(actor.login.clone());
             k.updated_at = Some(crate::db::now_ms());
             diesel::update(cases::table.find(k.id)).set(&k).execute(c)?;
+            let mut extra = serde_json::Map::new();
+            extra.insert("caseTemplate".into(), serde_json::json!(t.name));
+            crate::audit::updated_plus(
+                &actor,
+                crate::audit::ObjectType::Case,
+                k.id,
+                &before,
+                &k,
+                extra,
+                Some(crate::audit::Root::Case(k.id)),
+            );
         }
         Ok(())
     })

@@ -1,6 +1,7 @@
 //! Sharing cases with other organisations (under a profile), sharing their tasks and
 //! observables, restricting a case to some users, handing a case to another organisation.
 
+use crate::audit::{self, ObjectType, Root};
 use crate::auth::Caller;
 use crate::casework::shares::*;
 use crate::casework::{find_case, find_observable, find_task, Actor};
@@ -181,12 +182,26 @@ pub async fn update_one(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut s = find_share(c, &actor, &id)?;
-        s.profile_id = profile(c, &body.0.profile)?.id;
+        let p = profile(c, &body.0.profile)?;
+        s.profile_id = p.id;
         s.updated_by = Some(actor.login.clone());
         s.updated_at = Some(now_ms());
         diesel::update(shares::table.find(s.id))
             .set(&s)
             .execute(c)?;
+        let org = organisation(c, &format_id(s.organisation_id))?;
+        let mut details = serde_json::Map::new();
+        details.insert(
+            "share".into(),
+            json!({"organisation": org.name, "profile": p.name}),
+        );
+        audit::updated_with(
+            &actor,
+            ObjectType::Case,
+            s.case_id,
+            details,
+            Some(Root::Case(s.case_id)),
+        );
         Ok(())
     })
     .await?;
@@ -249,6 +264,16 @@ async fn share_item(
                     org.name
                 )));
             }
+            let mut details = serde_json::Map::new();
+            details.insert(
+                if add { "share" } else { "unshare" }.into(),
+                json!({"organisation": org.name}),
+            );
+            let kind = match item {
+                Item::Task => ObjectType::Task,
+                Item::Observable => ObjectType::Observable,
+            };
+            audit::updated_with(&actor, kind, id, details, Some(Root::Case(case_id)));
             if add {
                 share_items(c, &[id], org.id)?;
             } else {
@@ -367,6 +392,7 @@ pub async fn access(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut k = owned_case(c, &actor, &id)?;
+        let before = k.clone();
         let access = body.0.into_access();
         let kind = access
             .kind
@@ -402,6 +428,14 @@ pub async fn access(
         k.updated_by = Some(actor.login.clone());
         k.updated_at = Some(now_ms());
         diesel::update(cases::table.find(k.id)).set(&k).execute(c)?;
+        audit::updated(
+            &actor,
+            ObjectType::Case,
+            k.id,
+            &before,
+            &k,
+            Some(Root::Case(k.id)),
+        );
         Ok(())
     })
     .await?;
@@ -426,6 +460,18 @@ pub async fn change_owner(
         if to.id == k.organisation_id {
             return Ok(());
         }
+        let mut details = serde_json::Map::new();
+        details.insert(
+            "owner".into(),
+            json!({"organisation": to.name, "from": actor.org_name}),
+        );
+        audit::updated_with(
+            &actor,
+            ObjectType::Case,
+            k.id,
+            details,
+            Some(Root::Case(k.id)),
+        );
         unshare(c, &actor, k.id, to.id)?;
         diesel::update(cases::table.find(k.id))
             .set(cases::organisation_id.eq(to.id))

@@ -135,6 +135,7 @@ pub async fn update_log(
             .first(c)?;
         crate::casework::check_write(c, &actor, case_id, "manageTask")?;
         let p = Patch::new(&body.0)?;
+        let before = l.clone();
         if let Some(m) = p.string("message")? {
             l.message = values::text("message", m, values::MAX_DESCRIPTION)?;
         }
@@ -145,6 +146,14 @@ pub async fn update_log(
         l.updated_by = Some(actor.login.clone());
         l.updated_at = Some(now_ms());
         diesel::update(logs::table.find(l.id)).set(&l).execute(c)?;
+        crate::audit::updated(
+            &actor,
+            crate::audit::ObjectType::Log,
+            l.id,
+            &before,
+            &l,
+            Some(crate::audit::Root::Case(case_id)),
+        );
         Ok(())
     })
     .await?;
@@ -195,6 +204,16 @@ pub async fn add_log_attachments(
             .select(task_t::case_id)
             .first(c)?;
         crate::casework::check_write(c, &actor, case_id, "manageTask")?;
+        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+        let mut details = serde_json::Map::new();
+        details.insert("addAttachments".into(), serde_json::json!(names));
+        crate::audit::updated_with(
+            &actor,
+            crate::audit::ObjectType::Log,
+            l.id,
+            details,
+            Some(crate::audit::Root::Case(case_id)),
+        );
         Ok(store_attachments(c, &actor, l.id, &files)?)
     })
     .await?;
@@ -227,6 +246,19 @@ pub async fn remove_log_attachment(
         if n == 0 {
             return Err(ApiError::NotFound(format!("Attachment {att} not found")));
         }
+        let case_id: i64 = task_t::table
+            .find(l.task_id)
+            .select(task_t::case_id)
+            .first(c)?;
+        let mut details = serde_json::Map::new();
+        details.insert("removeAttachment".into(), serde_json::json!(att));
+        crate::audit::updated_with(
+            &who,
+            crate::audit::ObjectType::Log,
+            l.id,
+            details,
+            Some(crate::audit::Root::Case(case_id)),
+        );
         Ok(())
     })
     .await?;
