@@ -108,16 +108,57 @@ struct Client {
     made: Instant,
 }
 
-/// Delivers the deliveries of one endpoint until none is due.
+/// How long an endpoint worker with nothing to send waits for new deliveries before it
+/// ends (while it waits, a new delivery goes out without a round through the loop above).
+const LINGER: Duration = Duration::from_secs(2);
+/// How often an endpoint worker reads its queue again from the oldest pending delivery.
+const RESTART_READING: Duration = Duration::from_secs(5);
+
+/// Delivers the deliveries of one endpoint until none is due for `LINGER`; then waits for
+/// its last record of delivered ones, so that the next worker does not send them again.
 async fn work(n: Arc<Notifier>, endpoint: String) {
+    let mut recording: Option<tokio::task::JoinHandle<()>> = None;
+    deliver(&n, &endpoint, &mut recording).await;
+    if let Some(h) = recording {
+        let _ = h.await;
+    }
+}
+
+async fn deliver(
+    n: &Arc<Notifier>,
+    endpoint: &str,
+    recording: &mut Option<tokio::task::JoinHandle<()>>,
+) {
     let mut client: Option<Client> = None;
+    // The last one sent by this worker: the next reads start after it, so the record of
+    // the delivered ones is written beside the sending instead of before the next read.
+    // Dead deliveries put back in the queue (older ids) start the reading over.
+    let mut after = i64::MIN;
+    let mut requeued = n.requeued.load(std::sync::atomic::Ordering::Acquire);
+    let mut started = Instant::now();
     loop {
-        let name = endpoint.clone();
+        // Listening before reading: deliveries written after the read wake this worker.
+        let fresh = n.fresh.notified();
+        tokio::pin!(fresh);
+        fresh.as_mut().enable();
+        let now_requeued = n.requeued.load(std::sync::atomic::Ordering::Acquire);
+        if now_requeued != requeued || started.elapsed() > RESTART_READING {
+            // (Another instance's requeue is not counted here: reading over from the oldest
+            // every few seconds finds it.) The record of the sent ones first.
+            if let Some(h) = recording.take() {
+                let _ = h.await;
+            }
+            requeued = now_requeued;
+            started = Instant::now();
+            after = i64::MIN;
+        }
+        let name = endpoint.to_string();
         let batch =
             n.db.read(move |c| {
                 Ok(nd::table
                     .filter(nd::endpoint.eq(&name))
                     .filter(pending())
+                    .filter(nd::id.gt(after))
                     .order(nd::id.asc())
                     .limit(BATCH)
                     .select((
@@ -132,48 +173,54 @@ async fn work(n: Arc<Notifier>, endpoint: String) {
             .await;
         let batch = match batch {
             Ok(b) if !b.is_empty() => b,
-            Ok(_) => return,
+            Ok(_) => {
+                if tokio::time::timeout(LINGER, fresh).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(endpoint = %endpoint, error = %e, "deliveries not read");
                 return;
             }
         };
         let mut done: Vec<i64> = Vec::new();
-        let mut stop = false;
         for d in batch {
             let wait = d.next_attempt_at - now_ms();
             if wait > 0 {
                 // The first pending one waits: those after it wait behind it.
-                flush(&n, &mut done).await;
+                flush(n, &mut done, recording).await;
                 if wait > 5_000 {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(wait as u64)).await;
             }
-            match send(&n, &endpoint, &d, &mut client).await {
+            match send(n, endpoint, &d, &mut client).await {
                 Ok(()) => {
+                    after = d.id;
                     done.push(d.id);
                     if done.len() >= FLUSH_EVERY {
-                        flush(&n, &mut done).await;
+                        flush(n, &mut done, recording).await;
                     }
                 }
                 Err(Failure::Permanent(e)) | Err(Failure::Retry(e))
                     if now_ms() - d.created_at >= n.settings.dead_after_secs as i64 * 1000 =>
                 {
-                    flush(&n, &mut done).await;
-                    mark(&n, d.id, "dead", d.attempts + 1, 0, Some(e)).await;
+                    after = d.id;
+                    flush(n, &mut done, recording).await;
+                    mark(n, d.id, "dead", d.attempts + 1, 0, Some(e)).await;
                 }
                 Err(Failure::Permanent(e)) => {
-                    flush(&n, &mut done).await;
-                    mark(&n, d.id, "dead", d.attempts + 1, 0, Some(e)).await;
+                    after = d.id;
+                    flush(n, &mut done, recording).await;
+                    mark(n, d.id, "dead", d.attempts + 1, 0, Some(e)).await;
                 }
                 Err(Failure::Retry(e)) => {
-                    flush(&n, &mut done).await;
-                    client = None;
+                    flush(n, &mut done, recording).await;
                     let backoff = (1000_i64 << d.attempts.clamp(0, 20)).min(MAX_BACKOFF_MS);
                     tracing::info!(endpoint = %endpoint, delivery = d.id, attempts = d.attempts + 1, error = %e, "delivery failed; retrying");
                     mark(
-                        &n,
+                        n,
                         d.id,
                         "pending",
                         d.attempts + 1,
@@ -181,39 +228,46 @@ async fn work(n: Arc<Notifier>, endpoint: String) {
                         Some(e),
                     )
                     .await;
-                    stop = true;
-                    break;
+                    return;
                 }
             }
         }
-        flush(&n, &mut done).await;
-        if stop {
-            return;
-        }
+        flush(n, &mut done, recording).await;
     }
 }
 
-/// Records delivered ones.
-async fn flush(n: &Notifier, done: &mut Vec<i64>) {
+/// Records delivered ones in the background, one record at a time (the previous one is
+/// waited for first).
+async fn flush(
+    n: &Arc<Notifier>,
+    done: &mut Vec<i64>,
+    recording: &mut Option<tokio::task::JoinHandle<()>>,
+) {
     if done.is_empty() {
         return;
     }
-    let ids = std::mem::take(done);
-    let now = now_ms();
-    let r =
-        n.db.write(move |c| {
-            Ok(diesel::update(nd::table.filter(nd::id.eq_any(&ids)))
-                .set((
-                    nd::status.eq("delivered"),
-                    nd::delivered_at.eq(now),
-                    nd::last_error.eq(None::<String>),
-                ))
-                .execute(c)?)
-        })
-        .await;
-    if let Err(e) = r {
-        tracing::warn!(error = %e, "delivered deliveries not recorded (they will be sent again)");
+    if let Some(h) = recording.take() {
+        let _ = h.await;
     }
+    let ids = std::mem::take(done);
+    let n = n.clone();
+    *recording = Some(tokio::spawn(async move {
+        let now = now_ms();
+        let r =
+            n.db.write(move |c| {
+                Ok(diesel::update(nd::table.filter(nd::id.eq_any(&ids)))
+                    .set((
+                        nd::status.eq("delivered"),
+                        nd::delivered_at.eq(now),
+                        nd::last_error.eq(None::<String>),
+                    ))
+                    .execute(c)?)
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "delivered deliveries not recorded (they will be sent again)");
+        }
+    }));
 }
 
 async fn mark(
@@ -512,6 +566,9 @@ impl Notifier {
                 .execute(c)?)
             })
             .await?;
+        self.requeued
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.fresh.notify_waiters();
         self.delivered.notify_one();
         Ok(n)
     }

@@ -25,7 +25,7 @@ use std::time::Duration;
 const BATCH: i64 = 100;
 /// How long the dispatcher waits after a commit for the next ones (one batch, not one
 /// round of queries per commit).
-pub(crate) const COALESCE: Duration = Duration::from_millis(5);
+pub(crate) const COALESCE: Duration = Duration::from_millis(2);
 /// How long a lease lasts without renewal.
 const LEASE_MS: i64 = 15_000;
 /// Observables one `RunAnalyzer` runs on at most (an alert's, a case's).
@@ -282,6 +282,7 @@ async fn batch(n: &Arc<Notifier>) -> Result<usize, ApiError> {
     for p in prepared {
         n.cortex.submit_soon(p);
     }
+    n.fresh.notify_waiters();
     n.delivered.notify_one();
     Ok(taken)
 }

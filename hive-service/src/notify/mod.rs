@@ -59,8 +59,13 @@ pub struct Notifier {
     pub(crate) owner: String,
     file_endpoints: Vec<Endpoint>,
     state: RwLock<Loaded>,
-    /// Woken when deliveries were written.
+    /// Woken when deliveries were written (the deliverer's loop).
     pub(crate) delivered: tokio::sync::Notify,
+    /// Wakes every endpoint worker waiting for new deliveries.
+    pub(crate) fresh: tokio::sync::Notify,
+    /// Counts the times dead deliveries were put back (endpoint workers read again from
+    /// the oldest pending one).
+    pub(crate) requeued: std::sync::atomic::AtomicU64,
 }
 
 /// The configuration set through the API, as last read.
@@ -104,6 +109,8 @@ impl Notifier {
             file_endpoints,
             state: RwLock::new(Loaded::default()),
             delivered: tokio::sync::Notify::new(),
+            fresh: tokio::sync::Notify::new(),
+            requeued: std::sync::atomic::AtomicU64::new(0),
         });
         n.reload_if_changed().await.map_err(|e| e.to_string())?;
         dispatch::spawn(n.clone());
