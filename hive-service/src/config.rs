@@ -38,6 +38,9 @@ pub struct NotificationSettings {
     pub amqp_exchange: String,
     /// Delivered deliveries are forgotten after this many days.
     pub keep_delivered_days: u64,
+    /// How much nicer (0-19, Linux) than the requests the dispatcher and deliverer threads
+    /// run: on a saturated CPU the requests go first and the outbox catches up after.
+    pub nice: u8,
 }
 
 /// One webhook endpoint of the configuration file or the environment.
@@ -182,6 +185,9 @@ impl NotificationSettings {
                 "notification.dead_after_secs: at least 1".into(),
             ));
         }
+        if self.nice > 19 {
+            return Err(ConfigError("notification.nice: 0 to 19".into()));
+        }
         Ok(())
     }
 }
@@ -318,6 +324,7 @@ impl LoadSettings for Settings {
             ("notification.dead_after_secs", (24 * 3600).into()),
             ("notification.amqp_exchange", crate::EVENTS_EXCHANGE.into()),
             ("notification.keep_delivered_days", 7.into()),
+            ("notification.nice", 10.into()),
         ]);
         let s: Settings = load(ENV_PREFIX, &defaults, "hive.db", file, env)?;
         s.cortex.validate()?;

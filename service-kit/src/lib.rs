@@ -6,11 +6,13 @@
 //! ([`settings`]), logging ([`telemetry`]), the HTTP server and its middleware ([`startup`],
 //! [`http`]), TheHive's and Cortex's error body ([`error`]), body extraction ([`extract`],
 //! [`body`]), the datastore ([`datastore`]), the database pool, ids and migrations ([`db`]),
-//! authentication primitives ([`auth`]) and the broker ([`messaging`]).
+//! authentication primitives ([`auth`]), the broker ([`messaging`]) and a runtime for
+//! background work at a lower OS priority ([`background`]).
 //!
 //! Layering: the kit knows no service; services depend on it, never the reverse.
 
 pub mod auth;
+pub mod background;
 pub mod body;
 pub mod bootstrap;
 pub mod cli;

@@ -43,8 +43,8 @@ struct Pending {
 }
 
 /// Starts the deliverer.
-pub fn spawn(n: Arc<Notifier>) {
-    tokio::spawn(async move {
+pub fn spawn(rt: &tokio::runtime::Handle, n: Arc<Notifier>) {
+    rt.spawn(async move {
         let mut held_until = 0_i64;
         let mut workers: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
         let mut last_sweep = Instant::now();

@@ -32,8 +32,8 @@ const LEASE_MS: i64 = 15_000;
 const MAX_OBSERVABLES: i64 = 100;
 
 /// Starts the dispatcher.
-pub fn spawn(n: Arc<Notifier>) {
-    tokio::spawn(async move {
+pub fn spawn(rt: &tokio::runtime::Handle, n: Arc<Notifier>) {
+    rt.spawn(async move {
         let mut held_until = 0_i64;
         let mut last_reload = std::time::Instant::now();
         loop {

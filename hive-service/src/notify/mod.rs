@@ -113,8 +113,11 @@ impl Notifier {
             requeued: std::sync::atomic::AtomicU64::new(0),
         });
         n.reload_if_changed().await.map_err(|e| e.to_string())?;
-        dispatch::spawn(n.clone());
-        deliver::spawn(n.clone());
+        // Their own threads, at a lower priority than the requests'.
+        let rt = service_kit::background::runtime("hive-notify", 1, n.settings.nice)
+            .map_err(|e| format!("notification runtime: {e}"))?;
+        dispatch::spawn(&rt, n.clone());
+        deliver::spawn(&rt, n.clone());
         Ok(n)
     }
 

@@ -4,6 +4,7 @@ hive-service on SQLite and PostgreSQL with webhook endpoints pointing to a local
 (receiver.py), and drives it with thehive4py 2.1.0 and plain HTTP as a feeder, an analyst
 and an orchestrator would."""
 import json
+import os
 import time
 import uuid
 
@@ -774,3 +775,36 @@ def test_n8n_trigger_nodes_recognise_every_case_work_event(hive_n, receiver):
     assert {"alert_create", "alert_update", "alert_delete", "case_create", "case_update", "observable_create",
             "observable_update", "task_create", "log_create", "comment_create"} <= v1 & N8N_THEHIVE5_EVENTS, v1
     assert log["_id"] in [b["objectId"] for b in receiver.bodies("/v1") if b["objectType"] == "Log"]
+
+
+def thread_niceness(pid):
+    """{thread name: set of niceness values} of a process, from /proc (Linux)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                # Fields after the parenthesised name: state is field 3; niceness field 19.
+                fields = f.read().rsplit(")", 1)[1].split()
+            out.setdefault(name, set()).add(int(fields[16]))
+        except FileNotFoundError:
+            continue
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux /proc only")
+def test_notification_work_runs_at_a_lower_priority_than_the_requests(backend, receiver):
+    s = start_hive(backend, receiver, HIVE__NOTIFICATION__NICE="7")
+    try:
+        api = tenant(s)
+        notify(api, webhook("v1"))
+        api.alert.create({"type": "t", "source": "s", "sourceRef": "nice-1", "title": "t", "description": "d"})
+        receiver.wait(lambda calls: any(c["body"]["objectType"] == "Alert" for c in calls), path="/v1")
+        threads = thread_niceness(s.proc.pid)
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert threads.get("hive-notify") == {min(base + 7, 19)}, threads
+        others = set().union(*(v for k, v in threads.items() if k != "hive-notify"))
+        assert others == {base}, threads
+    finally:
+        s.stop()
