@@ -136,6 +136,21 @@ pub struct ApiEndpoint {
 
 /// Most endpoints set through the API, and their sizes.
 const MAX_API_ENDPOINTS: usize = 100;
+/// Extra headers one endpoint set through the API may have.
+const MAX_HEADERS: usize = 32;
+/// Organisations an endpoint's include or exclude list may name.
+const MAX_ORGANISATIONS: usize = 1_000;
+/// Headers the deliverer sets itself.
+const SERVICE_HEADERS: [&str; 8] = [
+    "authorization",
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "x-hive-signature",
+    "x-hive-delivery",
+    "x-hive-event",
+];
 
 impl ApiEndpoint {
     /// Checks an endpoint given through the API; `stored` gives the secrets a masked value
@@ -189,7 +204,16 @@ impl ApiEndpoint {
                     username: a
                         .get("username")
                         .and_then(Value::as_str)
-                        .unwrap_or_default()
+                        .map_or(Ok(""), |u| {
+                            if u.len() <= 256 {
+                                Ok(u)
+                            } else {
+                                Err(ApiError::attribute(
+                                    "auth.username",
+                                    "at most 256 characters",
+                                ))
+                            }
+                        })?
                         .to_string(),
                     password: secret_field(a, "password")?,
                 },
@@ -204,15 +228,21 @@ impl ApiEndpoint {
             },
         };
         let mut headers = Vec::new();
+        if self.headers.as_ref().is_some_and(|h| h.len() > MAX_HEADERS) {
+            return Err(ApiError::attribute(
+                "headers",
+                format!("at most {MAX_HEADERS} headers"),
+            ));
+        }
         for (k, v) in self.headers.iter().flatten() {
-            let v = v
-                .as_str()
-                .ok_or_else(|| ApiError::attribute("headers", "values are texts"))?;
+            let v = v.as_str().filter(|v| v.len() <= 4096).ok_or_else(|| {
+                ApiError::attribute("headers", "values are texts of at most 4096 characters")
+            })?;
             reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| ApiError::attribute("headers", format!("{k} is not a header name")))?;
             reqwest::header::HeaderValue::from_str(v)
                 .map_err(|_| ApiError::attribute("headers", format!("bad value for {k}")))?;
-            if k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("host") {
+            if SERVICE_HEADERS.iter().any(|h| k.eq_ignore_ascii_case(h)) {
                 return Err(ApiError::attribute(
                     "headers",
                     format!("{k} is set by the service"),
@@ -228,6 +258,23 @@ impl ApiEndpoint {
             Some(s) if s.len() <= 4096 => Some(SecretString::from(s.to_string())),
             Some(_) => return Err(ApiError::attribute("secret", "at most 4096 characters")),
         };
+        for (field, list) in [
+            (
+                "includedTheHiveOrganisations",
+                &self.included_the_hive_organisations,
+            ),
+            (
+                "excludedTheHiveOrganisations",
+                &self.excluded_the_hive_organisations,
+            ),
+        ] {
+            if list.as_ref().is_some_and(|l| l.len() > MAX_ORGANISATIONS) {
+                return Err(ApiError::attribute(
+                    field,
+                    format!("at most {MAX_ORGANISATIONS} organisations"),
+                ));
+            }
+        }
         let request_timeout = self
             .ws_config
             .as_ref()

@@ -287,21 +287,32 @@ async fn batch(n: &Arc<Notifier>) -> Result<usize, ApiError> {
     Ok(taken)
 }
 
-/// The organisations that hear of a record: its own, and those its case is shared with.
-fn notified(c: &mut DbConn, a: &Stored) -> QueryResult<Vec<i64>> {
+/// The organisations that hear of a record: its own, and those its case is shared with
+/// (a case's read once per batch: `cases_seen` keeps them).
+fn notified(
+    c: &mut DbConn,
+    a: &Stored,
+    cases_seen: &mut HashMap<i64, Vec<i64>>,
+) -> QueryResult<Vec<i64>> {
     let mut out = vec![a.organisation_id];
     if let Some(Root::Case(k)) = a.root {
-        let owner: Option<i64> = cases::table
-            .find(k)
-            .select(cases::organisation_id)
-            .first(c)
-            .optional()?;
-        out.extend(owner);
-        let partners: Vec<i64> = shares::table
-            .filter(shares::case_id.eq(k))
-            .select(shares::organisation_id)
-            .load(c)?;
-        out.extend(partners);
+        if let std::collections::hash_map::Entry::Vacant(e) = cases_seen.entry(k) {
+            let mut orgs: Vec<i64> = cases::table
+                .find(k)
+                .select(cases::organisation_id)
+                .first(c)
+                .optional()?
+                .into_iter()
+                .collect();
+            orgs.extend(
+                shares::table
+                    .filter(shares::case_id.eq(k))
+                    .select(shares::organisation_id)
+                    .load::<i64>(c)?,
+            );
+            e.insert(orgs);
+        }
+        out.extend(cases_seen[&k].iter().copied());
     }
     out.sort_unstable();
     out.dedup();
@@ -314,8 +325,9 @@ fn plan(c: &mut DbConn, n: &Notifier, records: &[Stored]) -> Result<Plan, ApiErr
     // Who hears of what, first; then the objects of the records someone hears of are
     // rendered together.
     let mut heard: Vec<(&Stored, Vec<i64>)> = Vec::with_capacity(records.len());
+    let mut cases_seen = HashMap::new();
     for a in records {
-        let orgs: Vec<i64> = notified(c, a)?
+        let orgs: Vec<i64> = notified(c, a, &mut cases_seen)?
             .into_iter()
             .filter(|o| n.amqp_on() || !n.notifications_of(*o).is_empty())
             .collect();

@@ -335,6 +335,28 @@ def test_endpoints_set_through_the_api(hive_n, receiver):
     assert r.status_code == 403
 
 
+def test_api_endpoints_are_bounded_and_keep_the_services_own_headers(hive_n, receiver):
+    def put(**extra):
+        value = [{"name": "bounded", "url": receiver.url + "/b", "version": 1, **extra}]
+        return requests.put(hive_n.url + "/api/config/notification.webhook.endpoints",
+                            auth=(ADMIN, PASSWORD), headers={"X-Organisation": "admin"},
+                            json={"value": value})
+    for extra in ({"headers": {f"X-H{i}": "v" for i in range(33)}},
+                  {"headers": {"X-Big": "v" * 5000}},
+                  {"headers": {"X-Hive-Signature": "sha256=forged"}},
+                  {"headers": {"Content-Type": "text/plain"}},
+                  {"auth": {"type": "basic", "username": "u" * 300, "password": "p"}},
+                  {"excludedTheHiveOrganisations": [f"o{i}" for i in range(1001)]}):
+        r = put(**extra)
+        assert r.status_code == 400, (extra.keys(), r.status_code, r.text)
+        assert r.json()["type"] in ("BadRequest", "AttributeCheckingError", "InvalidFormatAttributeError"), r.text
+    # Nothing of the refused ones was kept; a reasonable one goes in.
+    shown = requests.get(hive_n.url + "/api/config/notification.webhook.endpoints",
+                         auth=(ADMIN, PASSWORD), headers={"X-Organisation": "admin"}).json()
+    assert shown["value"] == [], shown
+    assert put(headers={"X-Team": "soc"}).status_code in (200, 204)
+
+
 def test_internal_addresses_are_refused_to_api_endpoints(backend, receiver):
     s = start_hive(backend, receiver, HIVE__NOTIFICATION__ALLOWED_NETWORKS="")
     try:

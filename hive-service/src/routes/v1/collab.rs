@@ -516,6 +516,29 @@ fn page_row(actor: &Actor, case_id: Option<i64>, input: &InputPage) -> Result<Pa
     })
 }
 
+/// Applies a PATCH body to a page, stores it and records the change.
+fn save_patched_page(
+    c: &mut DbConn,
+    actor: &Actor,
+    row: &mut PageRow,
+    body: &Value,
+) -> Result<(), ApiError> {
+    let before = row.clone();
+    patch_page(row, actor, body)?;
+    diesel::update(pages::table.find(row.id))
+        .set(&*row)
+        .execute(c)?;
+    audit::updated(
+        actor,
+        ObjectType::Page,
+        row.id,
+        &before,
+        &*row,
+        row.case_id.map(Root::Case),
+    );
+    Ok(())
+}
+
 fn patch_page(row: &mut PageRow, actor: &Actor, body: &Value) -> Result<(), ApiError> {
     let p = Patch::new(body)?;
     if let Some(v) = p.string("title")? {
@@ -603,23 +626,10 @@ pub async fn update_page(
         let k = find_case(c, &actor, &id)?;
         crate::casework::check_write(c, &actor, k.id, "managePage")?;
         let mut row = find_page(c, &actor, &page_id, false)?;
-        let before = row.clone();
         if row.case_id != Some(k.id) {
             return Err(ApiError::NotFound(format!("Page {page_id} not found")));
         }
-        patch_page(&mut row, &actor, &body.0)?;
-        diesel::update(pages::table.find(row.id))
-            .set(&row)
-            .execute(c)?;
-        audit::updated(
-            &actor,
-            ObjectType::Page,
-            row.id,
-            &before,
-            &row,
-            row.case_id.map(Root::Case),
-        );
-        Ok(())
+        save_patched_page(c, &actor, &mut row, &body.0)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -696,20 +706,7 @@ pub async fn update_page_template(
     let actor = Actor::of(&caller);
     db.write(move |c| {
         let mut row = find_page(c, &actor, &id, true)?;
-        let before = row.clone();
-        patch_page(&mut row, &actor, &body.0)?;
-        diesel::update(pages::table.find(row.id))
-            .set(&row)
-            .execute(c)?;
-        audit::updated(
-            &actor,
-            ObjectType::Page,
-            row.id,
-            &before,
-            &row,
-            row.case_id.map(Root::Case),
-        );
-        Ok(())
+        save_patched_page(c, &actor, &mut row, &body.0)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
