@@ -113,3 +113,54 @@ fn service_account(
     store_key_row(c, vault, &sa.login, Some(key), SYSTEM)?;
     Ok(())
 }
+
+/// Most entries of `service_account.workers`.
+const MAX_START_WORKERS: usize = 200;
+
+/// Enables the workers of `service_account.workers` in the service account's organization,
+/// those not enabled there yet; each is checked as `POST /api/organization/{kind}/{id}`
+/// checks it, and an entry that is not valid stops the start with its reason.
+pub async fn enable_workers(
+    db: &crate::db::Db,
+    catalog: &crate::workers::Catalog,
+    settings: &Settings,
+) -> Result<usize, String> {
+    let sa = &settings.service_account;
+    let Some(path) = sa.workers.as_ref().filter(|_| sa.api_key.is_some()) else {
+        return Ok(0);
+    };
+    let what = format!("service_account.workers: {}", path.display());
+    let text = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
+    if text.len() > 1024 * 1024 {
+        return Err(format!("{what}: larger than 1 MiB"));
+    }
+    let entries: Vec<crate::workers::InputWorker> =
+        serde_json::from_slice(&text).map_err(|e| format!("{what}: {e}"))?;
+    if entries.len() > MAX_START_WORKERS {
+        return Err(format!("{what}: more than {MAX_START_WORKERS} workers"));
+    }
+    let mut rows = Vec::new();
+    for input in entries {
+        let name = input.name.clone().unwrap_or_default();
+        let def = catalog
+            .get(shared_models::cortex::WorkerKind::Analyzer, &name)
+            .or_else(|| catalog.get(shared_models::cortex::WorkerKind::Responder, &name))
+            .ok_or_else(|| format!("{what}: no worker definition {name}"))?;
+        let items = crate::workers::items_of(&def, &settings.jobs);
+        let row = crate::workers::new_worker(&def, &items, input, &sa.organization, SYSTEM)
+            .map_err(|e| format!("{what}: {name}: {e}"))?;
+        rows.push(row);
+    }
+    db.write(move |c| {
+        let mut n = 0;
+        for row in &rows {
+            let there: i64 = workers::table.find(&row.id).count().get_result(c)?;
+            if there == 0 {
+                n += diesel::insert_into(workers::table).values(row).execute(c)?;
+            }
+        }
+        Ok(n)
+    })
+    .await
+    .map_err(|e| format!("{what}: {e}"))
+}

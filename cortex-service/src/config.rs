@@ -19,7 +19,27 @@ service_kit::service_settings! {
         pub jobs: JobSettings,
         /// The account hive-service uses (made at start when `api_key` is set).
         pub service_account: ServiceAccountSettings,
+        /// The built-in workers (`Native_*`).
+        pub native: NativeSettings,
     }
+}
+
+/// Limits and resources of the built-in workers (see `native/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeSettings {
+    /// Largest file a built-in analyzer reads; a larger one ends its job as a failure.
+    pub max_input_bytes: u64,
+    /// Most bytes unpacked from one file (attachments, embedded files, archive members).
+    pub max_unpacked_bytes: u64,
+    /// Networks (comma-separated CIDRs or addresses) `Native_Webhook` may reach besides
+    /// public addresses.
+    pub egress_allow: String,
+    /// Networks (comma-separated CIDRs or addresses) of the SMTP relays `Native_Mailer` may
+    /// reach besides public addresses (a relay is usually internal: name its network).
+    pub smtp_allow: String,
+    /// Folder of `Native_Reputation`'s lists (`<name>.txt`; default `<data_dir>/lists`).
+    pub lists_dir: Option<PathBuf>,
 }
 
 /// An organization and a user for hive-service, made (if missing) at every start when
@@ -34,6 +54,11 @@ pub struct ServiceAccountSettings {
     pub login: String,
     /// Its API key (at least 32 characters); unset: no service account is made.
     pub api_key: Option<secrecy::SecretString>,
+    /// A JSON file of workers to enable in the organization at start when they are not
+    /// enabled yet: `[{"name": "Native_EmlParser_1_0", "configuration": {...}, "rate": ...}]`
+    /// (the body of `POST /api/organization/analyzer/{id}`, with `name`). Workers already
+    /// enabled are left as they are (`deploy/quickstart` enables the built-in ones this way).
+    pub workers: Option<PathBuf>,
 }
 
 /// Sources of worker definitions.
@@ -108,10 +133,28 @@ impl LoadSettings for Settings {
             ),
             ("service_account.organization", "thehive".into()),
             ("service_account.login", "thehive".into()),
+            ("native.max_input_bytes", (32_i64 * 1024 * 1024).into()),
+            ("native.max_unpacked_bytes", (64_i64 * 1024 * 1024).into()),
+            ("native.egress_allow", "".into()),
+            ("native.smtp_allow", "".into()),
         ]);
         let mut s: Settings = load(ENV_PREFIX, &defaults, "cortex.db", file, env)?;
         if s.jobs.concurrency == 0 {
             s.jobs.concurrency = std::thread::available_parallelism().map_or(2, usize::from);
+        }
+        if s.native.lists_dir.is_none() {
+            s.native.lists_dir = Some(s.data_dir.join("lists"));
+        }
+        if s.native.max_input_bytes == 0 || s.native.max_unpacked_bytes == 0 {
+            return Err(ConfigError(
+                "native.max_input_bytes and native.max_unpacked_bytes must be at least 1".into(),
+            ));
+        }
+        if let Err(e) = service_kit::net::Egress::parse(&s.native.egress_allow) {
+            return Err(ConfigError(format!("native.egress_allow: {e}")));
+        }
+        if let Err(e) = service_kit::net::Egress::parse(&s.native.smtp_allow) {
+            return Err(ConfigError(format!("native.smtp_allow: {e}")));
         }
         if s.jobs.directory.is_none() {
             s.jobs.directory = Some(s.data_dir.join("jobs"));

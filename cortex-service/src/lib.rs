@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod jobs;
+pub mod native;
 pub mod routes;
 pub mod submissions;
 pub mod workers;
@@ -83,12 +84,18 @@ impl Service for Cortex {
                 .await
                 .map_err(|e| e.to_string())?,
         );
+        let enabled = bootstrap::enable_workers(s.db, &catalog, settings).await?;
+        if enabled > 0 {
+            tracing::info!(enabled, organization = %settings.service_account.organization, "workers of service_account.workers enabled");
+        }
+        let natives = native::Natives::new(settings.native.clone())?;
         let engine = engine::Engine::start(
             s.db.clone(),
             s.broker.clone(),
             job_settings.clone(),
             catalog.clone(),
             s.datastore.clone(),
+            natives,
         )
         .await?;
         if s.broker.enabled() {

@@ -3,6 +3,8 @@
 //! definitions), validated as Cortex does, and the configuration rules of an enabled worker
 //! (validation at enable time, the merge given to the program at run time).
 
+use crate::db::{now_ms, WorkerRow};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use service_kit::error::{ApiError, AttributeError};
 use shared_models::cortex::{ConfigurationItem, OutputDefinition, WorkerKind};
@@ -46,6 +48,8 @@ pub struct Definition {
     pub root: PathBuf,
     /// The image, when the definition names one (not run here).
     pub docker_image: Option<String>,
+    /// A worker built into this service (run in process, no program).
+    pub native: Option<crate::native::Native>,
 }
 
 impl Definition {
@@ -105,7 +109,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// A catalog over these sources, scanned once.
+    /// A catalog over these sources (and the built-in workers), scanned once.
     pub fn new(analyzers: Vec<PathBuf>, responders: Vec<PathBuf>) -> Catalog {
         let mut sources = BTreeMap::new();
         sources.insert("analyzer", analyzers);
@@ -121,6 +125,10 @@ impl Catalog {
     /// Reads every source again; returns the number of definitions.
     pub fn scan(&self) -> usize {
         let mut found = BTreeMap::new();
+        // The built-in workers first: a folder cannot replace one of them.
+        for d in crate::native::definitions() {
+            found.insert((d.kind, d.id.clone()), d);
+        }
         for (kind, paths) in &self.sources {
             let kind = WorkerKind::parse(kind).unwrap_or(WorkerKind::Analyzer);
             for path in paths {
@@ -294,6 +302,7 @@ pub fn parse_definition(v: &Value, root: &Path, kind: WorkerKind) -> Result<Defi
         docker_image,
         name,
         version,
+        native: None,
     })
 }
 
@@ -474,6 +483,133 @@ pub fn runtime_config(
     out
 }
 
+/// Body of an enable or an update.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InputWorker {
+    /// The definition id (enable) or ignored (update).
+    pub name: Option<String>,
+    /// Values of the configuration items.
+    #[schema(value_type = Object)]
+    pub configuration: Option<Map<String, Value>>,
+    /// Jobs allowed per `rateUnit`.
+    pub rate: Option<i64>,
+    /// `Second`, `Minute`, `Hour`, `Day` or `Month`.
+    pub rate_unit: Option<String>,
+    /// Cache window, minutes (0: no cache).
+    pub job_cache: Option<f64>,
+    /// Timeout, minutes.
+    pub job_timeout: Option<f64>,
+    /// Accepted, not used (no docker runner).
+    pub docker_image: Option<String>,
+    /// Narrows the definition's data types.
+    pub data_type_list: Option<Vec<String>>,
+}
+
+/// `rateUnit` in milliseconds.
+pub fn rate_unit_ms(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "Second" => 1_000,
+        "Minute" => 60_000,
+        "Hour" => 3_600_000,
+        "Day" => 86_400_000,
+        "Month" => 2_592_000_000,
+        _ => return None,
+    })
+}
+
+/// Checks the rate, rate unit, cache and timeout of an enable or an update.
+pub fn check_limits(input: &InputWorker) -> Result<(), ApiError> {
+    if let Some(r) = input.rate {
+        if r < 0 {
+            return Err(ApiError::attribute("rate", "must be 0 or more"));
+        }
+    }
+    if let Some(u) = &input.rate_unit {
+        if rate_unit_ms(u).is_none() {
+            return Err(ApiError::attribute(
+                "rateUnit",
+                "must be Second, Minute, Hour, Day or Month",
+            ));
+        }
+    }
+    for (name, v) in [
+        ("jobCache", input.job_cache),
+        ("jobTimeout", input.job_timeout),
+    ] {
+        if v.is_some_and(|v| !(0.0..=100_000.0).contains(&v)) {
+            return Err(ApiError::attribute(name, "must be 0 to 100000 minutes"));
+        }
+    }
+    Ok(())
+}
+
+/// A definition's items with the common ones (global, TLP, PAP).
+pub fn items_of(def: &Definition, jobs: &crate::config::JobSettings) -> Vec<ConfigurationItem> {
+    let mut items = def.items.clone();
+    for i in common_items(def.kind, jobs.cache, jobs.timeout) {
+        if !items.iter().any(|x| x.name == i.name) {
+            items.push(i);
+        }
+    }
+    items
+}
+
+/// The data types a worker accepts: the definition's, or the narrower list asked for.
+pub fn data_types_for(
+    def: &Definition,
+    asked: Option<Vec<String>>,
+) -> Result<Vec<String>, ApiError> {
+    match asked {
+        None => Ok(def.data_types.clone()),
+        Some(types) => {
+            if let Some(bad) = types.iter().find(|t| !def.data_types.contains(t)) {
+                return Err(ApiError::attribute(
+                    "dataTypeList",
+                    format!("{bad} is not a data type of {}", def.id),
+                ));
+            }
+            Ok(types)
+        }
+    }
+}
+
+/// The row of `def` enabled in `org` by `by`, its input checked as the API checks it.
+pub fn new_worker(
+    def: &Definition,
+    items: &[ConfigurationItem],
+    input: InputWorker,
+    org: &str,
+    by: &str,
+) -> Result<WorkerRow, ApiError> {
+    check_limits(&input)?;
+    let configuration = validate_configuration(
+        items,
+        &input.configuration.clone().unwrap_or_default(),
+        false,
+    )?;
+    let kind = def.kind;
+    Ok(WorkerRow {
+        id: worker_id(org, &def.id, kind),
+        organization_id: org.to_string(),
+        kind: kind.as_str().into(),
+        name: def.id.clone(),
+        definition_id: def.id.clone(),
+        definition: def.to_stored().to_string(),
+        data_types: serde_json::to_string(&data_types_for(def, input.data_type_list)?)
+            .map_err(ApiError::internal)?,
+        configuration: Value::Object(configuration).to_string(),
+        rate: input.rate,
+        rate_unit: input.rate_unit,
+        job_cache: input.job_cache,
+        job_timeout: input.job_timeout,
+        created_by: by.to_string(),
+        created_at: now_ms(),
+        updated_by: None,
+        updated_at: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,6 +726,7 @@ mod tests {
         let ids: Vec<String> = c
             .all(WorkerKind::Analyzer)
             .into_iter()
+            .filter(|d| d.native.is_none())
             .map(|d| d.id)
             .collect();
         assert_eq!(
@@ -597,6 +734,10 @@ mod tests {
             ["EmlParser_2_1", "Local_2_1"],
             "image-only entries are skipped"
         );
+        // The built-in ones are there beside them, and a folder cannot replace one.
+        assert!(c
+            .get(WorkerKind::Analyzer, "Native_EmlParser_1_0")
+            .is_some_and(|d| d.native.is_some()));
         assert!(c.get(WorkerKind::Responder, "Local_2_1").is_none());
         let eml = c.get(WorkerKind::Analyzer, "EmlParser_2_1").expect("eml");
         assert!(eml.program().ends_with("analyzers/Eml/parse.py"));

@@ -45,6 +45,10 @@ pub struct Smtp {
     pub from: String,
     /// Longest time for one mail.
     pub timeout: Duration,
+    /// Connect to this address instead of resolving `host` (checked beforehand by the
+    /// caller, e.g. with [`crate::net::Egress`]); TLS still verifies the certificate for
+    /// `host`.
+    pub connect_to: Option<std::net::IpAddr>,
 }
 
 /// A text mail.
@@ -91,16 +95,18 @@ impl Smtp {
             .header(ContentType::TEXT_PLAIN)
             .body(body)
             .map_err(|e| e.to_string())?;
-        let mut transport = match self.security {
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&self.host),
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host),
-            Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-                &self.host,
-            )),
-        }
-        .map_err(|e| e.to_string())?
-        .port(self.port)
-        .timeout(Some(self.timeout));
+        use lettre::transport::smtp::client::{Tls, TlsParameters};
+        let server = self
+            .connect_to
+            .map_or_else(|| self.host.clone(), |ip| ip.to_string());
+        let tls = |host: &str| TlsParameters::new(host.to_string()).map_err(|e| e.to_string());
+        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server);
+        transport = match self.security {
+            Security::Tls => transport.tls(Tls::Wrapper(tls(&self.host)?)),
+            Security::StartTls => transport.tls(Tls::Required(tls(&self.host)?)),
+            Security::None => transport,
+        };
+        let mut transport = transport.port(self.port).timeout(Some(self.timeout));
         if let Some((user, password)) = &self.login {
             transport = transport.credentials(Credentials::new(
                 user.clone(),

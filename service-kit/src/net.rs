@@ -51,7 +51,15 @@ impl Egress {
             .host_str()
             .ok_or_else(|| Refused("the URL has no host".into()))?;
         let port = url.port_or_known_default().unwrap_or(80);
+        self.resolve_host(host, port).await
+    }
+
+    /// Resolves `host` (a name or an address) and checks every address it has.
+    pub async fn resolve_host(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Refused> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(Refused("no host".into()));
+        }
         let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => tokio::net::lookup_host((host, port))

@@ -183,6 +183,8 @@ def engine_env(amqp_url=None, concurrency=4):
         "CORTEX__JOBS__CONCURRENCY": str(concurrency),
         "CORTEX__JOBS__KILL_GRACE_SECS": "1",
         "CORTEX__AMQP__URL": amqp_url,  # None: unset, the in-process queue is used
+        # Native_Mailer's relay in the tests: an SmtpSink on loopback.
+        "CORTEX__NATIVE__SMTP_ALLOW": "127.0.0.1/32",
         "PATH": os.path.dirname(os.path.abspath(sys.executable)) + os.pathsep + os.environ.get("PATH", ""),
     }
 

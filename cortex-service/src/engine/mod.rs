@@ -45,6 +45,7 @@ pub struct Engine {
     settings: JobSettings,
     catalog: Arc<Catalog>,
     datastore: Datastore,
+    natives: Arc<crate::native::Natives>,
     instance: String,
     local: mpsc::UnboundedSender<String>,
     queue: Option<WorkQueue>,
@@ -70,6 +71,7 @@ impl Engine {
         settings: JobSettings,
         catalog: Arc<Catalog>,
         datastore: Datastore,
+        natives: Arc<crate::native::Natives>,
     ) -> Result<Arc<Engine>, String> {
         let instance = crate::auth::secrets::random_token(12);
         let now = now_ms();
@@ -101,6 +103,7 @@ impl Engine {
             settings,
             catalog,
             datastore,
+            natives,
             instance,
             local,
             queue,
@@ -370,7 +373,8 @@ impl Engine {
             tokio::spawn(async move { engine.announce(&job).await })
         };
         let outcome = match self.prepare(&job).await {
-            Ok(spec) => runner::run(spec, &self.datastore).await,
+            Ok((spec, Some(native))) => self.natives.run(native, spec, &self.datastore).await,
+            Ok((spec, None)) => runner::run(spec, &self.datastore).await,
             Err(message) => runner::Outcome::Failure {
                 message,
                 input: None,
@@ -383,7 +387,10 @@ impl Engine {
     }
 
     /// The run specification of a claimed job; `Err` is the failure message.
-    async fn prepare(&self, job: &JobRow) -> Result<runner::RunSpec, String> {
+    async fn prepare(
+        &self,
+        job: &JobRow,
+    ) -> Result<(runner::RunSpec, Option<crate::native::Native>), String> {
         let wid = job.worker_id.clone();
         let worker: Option<WorkerRow> = self
             .db
@@ -449,23 +456,26 @@ impl Engine {
             .unwrap_or(self.settings.timeout);
         let keep = self.settings.keep_job_folder
             || parameters.get("keepJobFolder").and_then(Value::as_bool) == Some(true);
-        Ok(runner::RunSpec {
-            job_id: job.id.clone(),
-            program: def.program(),
-            root: def.root.clone(),
-            input,
-            attachment,
-            cacerts,
-            timeout: Duration::from_secs_f64((minutes * 60.0).min(7.0 * 86400.0)),
-            kill_grace: Duration::from_secs(self.settings.kill_grace_secs),
-            max_output_bytes: self.settings.max_output_bytes,
-            keep_folder: keep,
-            jobs_dir: self
-                .settings
-                .directory
-                .clone()
-                .unwrap_or_else(|| "jobs".into()),
-        })
+        Ok((
+            runner::RunSpec {
+                job_id: job.id.clone(),
+                program: def.program(),
+                root: def.root.clone(),
+                input,
+                attachment,
+                cacerts,
+                timeout: Duration::from_secs_f64((minutes * 60.0).min(7.0 * 86400.0)),
+                kill_grace: Duration::from_secs(self.settings.kill_grace_secs),
+                max_output_bytes: self.settings.max_output_bytes,
+                keep_folder: keep,
+                jobs_dir: self
+                    .settings
+                    .directory
+                    .clone()
+                    .unwrap_or_else(|| "jobs".into()),
+            },
+            def.native,
+        ))
     }
 
     /// Stores the outcome, if the job is still this instance's to finish.

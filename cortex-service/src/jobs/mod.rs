@@ -264,17 +264,7 @@ pub fn read_run_body(mut fields: Map<String, Value>) -> Result<RunBody, ApiError
     })
 }
 
-/// `rateUnit` in milliseconds.
-pub fn rate_unit_ms(unit: &str) -> Option<i64> {
-    Some(match unit {
-        "Second" => 1_000,
-        "Minute" => 60_000,
-        "Hour" => 3_600_000,
-        "Day" => 86_400_000,
-        "Month" => 2_592_000_000,
-        _ => return None,
-    })
-}
+pub use crate::workers::rate_unit_ms;
 
 pub struct NewJob {
     row: JobRow,

@@ -6,7 +6,11 @@ use super::{list_response, to_value, ListParams, SearchBody};
 use crate::auth::Caller;
 use crate::db::schema::{base_configs, workers};
 use crate::db::{duplicate_as, now_ms, Db, WorkerRow};
-use crate::workers::{common_items, global_items, validate_configuration, worker_id, Definition};
+pub use crate::workers::InputWorker;
+use crate::workers::{
+    check_limits, data_types_for, global_items, items_of, new_worker, validate_configuration,
+    Definition,
+};
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use diesel::prelude::*;
@@ -245,79 +249,6 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(render_worker(&w, caller.has(Role::Orgadmin))))
 }
 
-/// Body of an enable or an update.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InputWorker {
-    /// The definition id (enable) or ignored (update).
-    pub name: Option<String>,
-    /// Values of the configuration items.
-    #[schema(value_type = Object)]
-    pub configuration: Option<Map<String, Value>>,
-    /// Jobs allowed per `rateUnit`.
-    pub rate: Option<i64>,
-    /// `Second`, `Minute`, `Hour`, `Day` or `Month`.
-    pub rate_unit: Option<String>,
-    /// Cache window, minutes (0: no cache).
-    pub job_cache: Option<f64>,
-    /// Timeout, minutes.
-    pub job_timeout: Option<f64>,
-    /// Accepted, not used (no docker runner).
-    pub docker_image: Option<String>,
-    /// Narrows the definition's data types.
-    pub data_type_list: Option<Vec<String>>,
-}
-
-fn check_limits(input: &InputWorker) -> Result<(), ApiError> {
-    if let Some(r) = input.rate {
-        if r < 0 {
-            return Err(ApiError::attribute("rate", "must be 0 or more"));
-        }
-    }
-    if let Some(u) = &input.rate_unit {
-        if crate::jobs::rate_unit_ms(u).is_none() {
-            return Err(ApiError::attribute(
-                "rateUnit",
-                "must be Second, Minute, Hour, Day or Month",
-            ));
-        }
-    }
-    for (name, v) in [
-        ("jobCache", input.job_cache),
-        ("jobTimeout", input.job_timeout),
-    ] {
-        if v.is_some_and(|v| !(0.0..=100_000.0).contains(&v)) {
-            return Err(ApiError::attribute(name, "must be 0 to 100000 minutes"));
-        }
-    }
-    Ok(())
-}
-
-fn items_of(def: &Definition, state: &ServiceState) -> Vec<ConfigurationItem> {
-    let mut items = def.items.clone();
-    for i in common_items(def.kind, state.jobs.cache, state.jobs.timeout) {
-        if !items.iter().any(|x| x.name == i.name) {
-            items.push(i);
-        }
-    }
-    items
-}
-
-fn data_types_for(def: &Definition, asked: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
-    match asked {
-        None => Ok(def.data_types.clone()),
-        Some(types) => {
-            if let Some(bad) = types.iter().find(|t| !def.data_types.contains(t)) {
-                return Err(ApiError::attribute(
-                    "dataTypeList",
-                    format!("{bad} is not a data type of {}", def.id),
-                ));
-            }
-            Ok(types)
-        }
-    }
-}
-
 /// Enables a definition in the caller's organization.
 #[utoipa::path(tag = "worker", params(KindIdPath), request_body = InputWorker, responses((status = 201, body = OutputWorker), (status = 400), (status = 404)))]
 #[post("/api/organization/{kind:analyzer|responder}/{id}")]
@@ -334,34 +265,13 @@ pub async fn enable(
         .catalog
         .get(kind, &path.id)
         .ok_or_else(|| ApiError::NotFound(format!("worker definition {} not found", path.id)))?;
-    let input = body.0;
-    check_limits(&input)?;
-    let configuration = validate_configuration(
-        &items_of(&def, &state),
-        &input.configuration.clone().unwrap_or_default(),
-        false,
+    let row = new_worker(
+        &def,
+        &items_of(&def, &state.jobs),
+        body.0,
+        &caller.organization.id,
+        caller.login(),
     )?;
-    let org = caller.organization.id.clone();
-    let now = now_ms();
-    let row = WorkerRow {
-        id: worker_id(&org, &def.id, kind),
-        organization_id: org,
-        kind: kind.as_str().into(),
-        name: def.id.clone(),
-        definition_id: def.id.clone(),
-        definition: def.to_stored().to_string(),
-        data_types: serde_json::to_string(&data_types_for(&def, input.data_type_list)?)
-            .map_err(ApiError::internal)?,
-        configuration: Value::Object(configuration).to_string(),
-        rate: input.rate,
-        rate_unit: input.rate_unit,
-        job_cache: input.job_cache,
-        job_timeout: input.job_timeout,
-        created_by: caller.login().to_string(),
-        created_at: now,
-        updated_by: None,
-        updated_at: None,
-    };
     let r = row.clone();
     db.write(move |c| {
         diesel::insert_into(workers::table)
@@ -402,7 +312,7 @@ pub async fn update(
             serde_json::from_str(&w.configuration).unwrap_or_default();
         merged.extend(given.clone());
         let items = match state.catalog.get(kind, &w.name) {
-            Some(def) => items_of(&def, &state),
+            Some(def) => items_of(&def, &state.jobs),
             None => {
                 return Err(ApiError::BadRequest(format!(
                     "the definition {} is no longer installed",

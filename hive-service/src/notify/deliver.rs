@@ -486,6 +486,8 @@ impl Notifier {
             login: s.username.clone().zip(s.password.clone()),
             from: s.from.clone(),
             timeout: Duration::from_secs(s.timeout_secs),
+            // The operator's own relay (notification.smtp.*): resolved as configured.
+            connect_to: None,
         }
     }
 
