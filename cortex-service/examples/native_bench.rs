@@ -5,8 +5,11 @@
 //!    `POST /api/analyzer/{id}/run` to `GET /api/job/{id}/waitreport` answering with the report
 //!    stored (end to end), p50 / p99;
 //! 2. throughput: `--jobs` jobs of `Native_Reputation` on distinct IPs, submitted by
-//!    `--clients` concurrent clients, through RabbitMQ with `--amqp` (and in process), until
-//!    the last report is stored: jobs/s;
+//!    `--clients` concurrent clients over REST (`POST .../run`, then `waitreport`), in process
+//!    and, with `--amqp`, through RabbitMQ, until the last report is stored: jobs/s; then, with
+//!    `--amqp`, the same jobs submitted as messages on the submissions queue (hive-service's
+//!    connector path: signed submissions in, `job.Success` events out), from the first
+//!    message published to the last `job.Success` event received;
 //! 3. e-mail parsing side by side, when `--emlparser` names Cortex-Analyzers' `analyzers`
 //!    folder (holding `EmlParser/`) and `--emlparser-python` the `bin` folder of a virtualenv
 //!    with its requirements: the same service runs `Native_EmlParser_1_0` and `EmlParser_2_1`
@@ -345,6 +348,134 @@ async fn throughput(a: &Args, dir: &Path, amqp: Option<&str>) {
     );
 }
 
+/// Jobs submitted as RabbitMQ messages, their ends heard as `job.Success` events.
+async fn submissions(a: &Args, dir: &Path, url: &str) {
+    use futures_util::StreamExt;
+    use hmac::{Hmac, Mac};
+    use lapin::options::{
+        BasicConsumeOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions,
+    };
+    use lapin::types::FieldTable;
+    use sha2::{Digest, Sha256};
+    let s = Service::start(a, dir, Some(url)).await;
+    let w = s.enable("Native_Reputation_1_0", json!({})).await;
+    let submit_queue = format!(
+        "cortex.submit.nbench.{}",
+        s.base.rsplit(':').next().expect("port")
+    );
+    let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+        .await
+        .expect("broker");
+    let ch = conn.create_channel().await.expect("channel");
+    let q = ch
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("queue");
+    for key in ["job.Success", "job.Failure", "request.rejected"] {
+        ch.queue_bind(
+            q.name().as_str().into(),
+            "cortex.events".into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+    }
+    let mut events = ch
+        .basic_consume(
+            q.name().as_str().into(),
+            "native-bench".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume");
+    let digest = hex::encode(Sha256::digest(s.key.as_bytes()));
+    let run = format!("nb-{}-", std::process::id());
+    let bodies: Vec<Vec<u8>> = (0..a.jobs)
+        .map(|i| {
+            let text = json!({
+                "requestId": format!("{run}{i}"), "kind": "analyzer", "worker": w,
+                "dataType": "ip", "data": format!("10.{}.{}.{}", i / 65536 % 256, i / 256 % 256, i % 256),
+                "tlp": 2, "pap": 2, "message": "", "parameters": {},
+            })
+            .to_string();
+            let mut mac = Hmac::<Sha256>::new_from_slice(digest.as_bytes()).expect("key");
+            mac.update(text.as_bytes());
+            let envelope = shared_models::envelope::Envelope {
+                message_id: format!("{run}m{i}"),
+                kind: shared_models::cortex::MessageKind::Submit.as_str().to_string(),
+                schema_version: shared_models::envelope::SCHEMA_VERSION,
+                correlation_id: Some(format!("{run}{i}")),
+                occurred_at: 0,
+                payload: shared_models::cortex::SignedSubmission {
+                    user: "bench".into(),
+                    signature: hex::encode(mac.finalize().into_bytes()),
+                    submission: text,
+                },
+            };
+            serde_json::to_vec(&envelope).expect("json")
+        })
+        .collect();
+    let started = Instant::now();
+    let publisher = conn.create_channel().await.expect("channel");
+    for body in &bodies {
+        publisher
+            .basic_publish(
+                "".into(),
+                submit_queue.as_str().into(),
+                BasicPublishOptions::default(),
+                body,
+                lapin::BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .expect("publish");
+    }
+    let published = started.elapsed();
+    let (mut ok, mut other) = (0usize, 0usize);
+    while ok + other < a.jobs {
+        let Ok(Some(Ok(d))) = tokio::time::timeout(Duration::from_secs(60), events.next()).await
+        else {
+            panic!(
+                "no event for 60 s: {ok} successes, {other} other ends of {}",
+                a.jobs
+            );
+        };
+        let v: Value = serde_json::from_slice(&d.data).unwrap_or(Value::Null);
+        let mine = v["payload"]["requestId"]
+            .as_str()
+            .is_some_and(|r| r.starts_with(&run));
+        if mine {
+            if v["type"] == "job.Success" {
+                ok += 1;
+            } else {
+                other += 1;
+            }
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    assert_eq!(other, 0, "jobs that did not succeed");
+    println!(
+        "throughput, Native_Reputation, {} jobs submitted as RabbitMQ messages (published in {:.2} s), last job.Success after {:.2} s: {:.0} jobs/s",
+        a.jobs,
+        published.as_secs_f64(),
+        total,
+        a.jobs as f64 / total
+    );
+}
+
 async fn emlparser(a: &Args, dir: &Path) {
     let s = Service::start(a, dir, None).await;
     let native = s.enable("Native_EmlParser_1_0", json!({})).await;
@@ -410,6 +541,7 @@ async fn main() {
     throughput(&a, dir.path(), None).await;
     if let Some(url) = a.amqp.clone() {
         throughput(&a, dir.path(), Some(&url)).await;
+        submissions(&a, dir.path(), &url).await;
     }
     if a.emlparser.is_some() {
         emlparser(&a, dir.path()).await;

@@ -88,7 +88,7 @@ impl Service for Cortex {
         if enabled > 0 {
             tracing::info!(enabled, organization = %settings.service_account.organization, "workers of service_account.workers enabled");
         }
-        let natives = native::Natives::new(settings.native.clone())?;
+        let natives = native::Natives::new(settings.native.clone(), job_settings.concurrency)?;
         let engine = engine::Engine::start(
             s.db.clone(),
             s.broker.clone(),

@@ -87,7 +87,10 @@ impl Egress {
         timeout: Duration,
     ) -> Result<reqwest::Client, Refused> {
         let addrs = self.resolve(url).await?;
+        // No proxy from the environment: a proxy would resolve the name again and reach
+        // what the check refused.
         let mut b = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)));

@@ -542,11 +542,15 @@ pub async fn submit(
 /// In one transaction: lock the worker, answer from the cache, check the rate, insert.
 pub fn create_job(c: &mut DbConn, new: NewJob) -> Result<(JobRow, bool), ApiError> {
     let job = new.row;
-    // Taking the worker's row lock first serialises submissions to one worker (PostgreSQL:
-    // row lock; SQLite: the write lock), so the count below cannot be raced.
-    diesel::update(workers::table.find(&job.worker_id))
-        .set(workers::rate.eq(workers::rate))
-        .execute(c)?;
+    // With a rate limit, taking the worker's row lock first serialises submissions to it
+    // (PostgreSQL: row lock; SQLite: the write lock), so the count below cannot be raced.
+    // Without one nothing needs it, and submissions to one worker go side by side (two
+    // identical ones at the same instant may both miss the cache, as in Cortex).
+    if new.rate.is_some() {
+        diesel::update(workers::table.find(&job.worker_id))
+            .set(workers::rate.eq(workers::rate))
+            .execute(c)?;
+    }
     if !new.force && new.cache_minutes > 0.0 && job.kind == "analyzer" {
         let since = job.created_at - (new.cache_minutes * 60_000.0) as i64;
         let hit: Option<JobRow> = jobs::table

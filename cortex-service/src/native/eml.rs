@@ -17,7 +17,13 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
+use std::collections::HashMap;
 use std::sync::LazyLock;
+
+/// Longest value reported as an IOC.
+const MAX_VALUE: usize = 4096;
+/// Most artifacts returned (the report's `iocs` keep up to 5,000 values of each kind).
+const MAX_ARTIFACTS: usize = 2_000;
 
 /// Deepest nesting of attached messages parsed.
 const MAX_DEPTH: usize = 3;
@@ -45,17 +51,22 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>").expect
 
 /// A list of `{data, tag[]}` entries, tags merged when a value comes again.
 #[derive(Debug, Default)]
-struct Tagged(Vec<(String, Vec<String>)>);
+struct Tagged(Vec<(String, Vec<String>)>, HashMap<String, usize>);
 
 impl Tagged {
     fn add(&mut self, data: &str, tags: &[&str]) {
-        if let Some((_, t)) = self.0.iter_mut().find(|(d, _)| d == data) {
+        if data.len() > MAX_VALUE {
+            return;
+        }
+        if let Some(i) = self.1.get(data) {
+            let t = &mut self.0[*i].1;
             for tag in tags {
                 if !t.iter().any(|x| x == tag) {
                     t.push(tag.to_string());
                 }
             }
         } else if self.0.len() < super::ioc::MAX_PER_KIND {
+            self.1.insert(data.to_string(), self.0.len());
             self.0.push((
                 data.to_string(),
                 tags.iter().map(|t| t.to_string()).collect(),
@@ -82,6 +93,8 @@ struct Found2 {
     email: Tagged,
     /// sha256, filename, tags, bytes.
     files: Vec<Attachment>,
+    /// Attachments were skipped (native.max_unpacked_bytes).
+    truncated: bool,
 }
 
 #[derive(Debug)]
@@ -148,6 +161,26 @@ pub fn parse(bytes: &[u8], name: &str, max_unpacked: u64) -> Result<Report, Stri
         0,
         &["header:Received", "mail-relay"],
     )?;
+    // URL hosts are domains too (once, over every level).
+    let hosts: Vec<(String, Vec<String>)> = found
+        .url
+        .0
+        .iter()
+        .filter_map(|(u, t)| {
+            let full = if u.starts_with("//") {
+                format!("http:{u}")
+            } else {
+                u.clone()
+            };
+            url_host(&full).map(|h| (h, t.clone()))
+        })
+        .collect();
+    for (h, t) in hosts {
+        let t: Vec<&str> = t.iter().map(String::as_str).collect();
+        if valid_domain(&h) {
+            found.domain.add(&h, &t);
+        }
+    }
     let raw = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_RAW)]).into_owned();
     let hashes: Vec<Value> = found
         .files
@@ -160,6 +193,7 @@ pub fn parse(bytes: &[u8], name: &str, max_unpacked: u64) -> Result<Report, Stri
         "body": body,
         "attachments": attachments,
         "nested_messages": nested,
+        "truncated": found.truncated,
         "iocs": {
             "ip": found.ip.to_json(),
             "domain": found.domain.to_json(),
@@ -192,17 +226,18 @@ fn check_complete(message: &mail_parser::Message<'_>, bytes: &[u8]) -> Result<()
         .and_then(|c| c.attribute("boundary"))
     {
         let close = format!("--{boundary}--");
-        if !contains(bytes, close.as_bytes()) {
+        // A message cut in transit (or a download cut short) stops mid-line without its
+        // closing boundary; one whose sender merely left the boundary out ends its last
+        // line and is parsed as mail clients parse it.
+        let ends_line = bytes.last().is_some_and(|b| *b == b'\n');
+        if !ends_line && memchr::memmem::find(bytes, close.as_bytes()).is_none() {
             return Err(format!(
-                "the message is truncated: its closing MIME boundary ({close}) is missing"
+                "the message is truncated: it stops mid-line without its closing MIME boundary \
+                 ({close})"
             ));
         }
     }
     Ok(())
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
@@ -257,13 +292,6 @@ fn message_report(
         .headers_raw()
         .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let raw_of = |name: &str| -> String {
-        raw_headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.replace(['\r', '\n'], ""))
-            .unwrap_or_default()
-    };
     let mut received = Vec::new();
     for (n, v) in raw_headers.iter().filter(|(n, _)| n == "received") {
         let _ = n;
@@ -280,7 +308,7 @@ fn message_report(
             }
             by = host(&r.by);
             with_ = r.with.as_ref().map(|w| w.to_string());
-            date = r.date.as_ref().map(|d| d.to_rfc3339());
+            date = r.date.as_ref().map(iso_date);
             for_ = r.for_.as_ref().map(|f| f.to_lowercase());
         }
         // What the crate saw, then whatever else the line holds (EmlParser reads it all).
@@ -309,12 +337,12 @@ fn message_report(
         }
         received.push(json!({
             "src": text.trim(), "from": from, "by": by, "with": with_, "date": date,
-            "for": for_,
+            "for": for_.map(|f| vec![f]).unwrap_or_default(),
         }));
     }
     let from = addresses(m.from());
     let reply_to = addresses(m.reply_to());
-    let (to, cc, bcc) = (addresses(m.to()), addresses(m.cc()), addresses(m.bcc()));
+    let (cc, bcc) = (addresses(m.cc()), addresses(m.bcc()));
     let delivered_to: Vec<String> = raw_headers
         .iter()
         .filter(|(n, _)| n == "delivered-to" || n == "x-delivered-to")
@@ -349,25 +377,32 @@ fn message_report(
             found.domain.add(d, &t);
         }
     }
-    let return_path = {
-        let v = header_text(m.return_path());
-        if v.is_empty() {
-            raw_of("return-path")
-        } else {
-            v
-        }
+    // EmlParser's types: every header a list of its values as written (unfolded), the
+    // envelope ones "" when absent, `date` the first date in ISO 8601 with its offset.
+    let values_of = |name: &str| -> Vec<String> {
+        raw_headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| unfold(v))
+            .take(100)
+            .collect()
+    };
+    let or_empty = |v: Vec<String>| if v.is_empty() { json!("") } else { json!(v) };
+    let subject: Vec<String> = match m.subject() {
+        Some(s) => vec![s.to_string()],
+        None => Vec::new(),
     };
     let headers = json!({
-        "return-path": return_path,
-        "delivered-to": raw_of("delivered-to"),
-        "x-delivered-to": raw_of("x-delivered-to"),
-        "from": from,
-        "to": to,
-        "cc": cc,
-        "bcc": bcc,
-        "reply-to": reply_to,
-        "subject": m.subject().unwrap_or(""),
-        "date": m.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
+        "return-path": or_empty(values_of("return-path")),
+        "delivered-to": or_empty(values_of("delivered-to")),
+        "x-delivered-to": or_empty(values_of("x-delivered-to")),
+        "from": values_of("from"),
+        "to": values_of("to"),
+        "cc": values_of("cc"),
+        "bcc": values_of("bcc"),
+        "reply-to": values_of("reply-to"),
+        "subject": if subject.is_empty() { json!("") } else { json!(subject) },
+        "date": m.date().map(iso_date).unwrap_or_default(),
         "message-id": m.message_id().unwrap_or(""),
         "received": received,
         "header": raw_headers.iter().fold(Map::new(), |mut acc, (n, v)| {
@@ -391,6 +426,7 @@ fn message_report(
             text_plain.push(json!({
                 "content_type": "text/plain",
                 "content": t,
+                "content_header": content_header(part),
                 "hash": digest::<Sha256>(t.as_bytes()),
             }));
         }
@@ -404,34 +440,26 @@ fn message_report(
                     .get(1)
                     .or_else(|| c.get(2))
                     .or_else(|| c.get(3))
-                    .map(|x| x.as_str().replace("&amp;", "&"))
+                    .map(|x| decode_entities(x.as_str()))
                     .unwrap_or_default();
                 let v = v.trim();
                 if url_host(v).is_some() {
                     found.url.add(v, &tg);
+                } else if v.starts_with("//") && url_host(&format!("http:{v}")).is_some() {
+                    // Protocol-relative, kept as written (as eml_parser reports it).
+                    found.url.add(v, &tg);
                 }
             }
-            found.text(h, &tg, false);
-            let visible = TAG.replace_all(h, " ");
+            let decoded = decode_entities(h);
+            found.text(&decoded, &tg, false);
+            let visible = TAG.replace_all(&decoded, " ");
             found.text(&visible, &tg, true);
             text_html.push(json!({
                 "content_type": "text/html",
                 "content": h,
+                "content_header": content_header(part),
                 "hash": digest::<Sha256>(h.as_bytes()),
             }));
-        }
-    }
-    // URL hosts are domains too.
-    let hosts: Vec<(String, Vec<String>)> = found
-        .url
-        .0
-        .iter()
-        .filter_map(|(u, t)| url_host(u).map(|h| (h, t.clone())))
-        .collect();
-    for (h, t) in hosts {
-        let t: Vec<&str> = t.iter().map(String::as_str).collect();
-        if valid_domain(&h) {
-            found.domain.add(&h, &t);
         }
     }
     let body = json!({"text_plain": text_plain, "text_html": text_html});
@@ -447,10 +475,15 @@ fn message_report(
         };
         let size = bytes.len() as u64;
         if size > *budget {
-            return Err(format!(
-                "the attachments decode to more than {} bytes (native.max_unpacked_bytes)",
-                budget
-            ));
+            // Past native.max_unpacked_bytes: the rest is listed as skipped, and what was
+            // read is still reported.
+            out.push(json!({
+                "filename": part.attachment_name().map(safe_name).unwrap_or_default(),
+                "size": size,
+                "skipped": "over native.max_unpacked_bytes",
+            }));
+            found.truncated = true;
+            continue;
         }
         *budget -= size;
         let ctype = part
@@ -493,24 +526,26 @@ fn message_report(
             let at: Vec<&str> = at.iter().map(String::as_str).collect();
             found.text(&t, &at, false);
         }
-        // Nested messages: a message/rfc822 part, or an attached .eml that parses as one.
-        let parsed_inner;
-        let inner = match inner {
-            Some(i) => Some(i),
-            None if depth + 1 < MAX_DEPTH && looks_like_mail(&filename, &bytes) => {
-                parsed_inner = MessageParser::default().parse(&bytes[..]);
-                parsed_inner.as_ref()
-            }
-            None => None,
-        };
+        // The attachment first (its bytes join it once the nested message is read).
+        let index = found.files.len();
         found.files.push(Attachment {
             sha256,
             filename: filename.clone(),
             tags,
-            bytes: bytes.clone(),
+            bytes: Vec::new(),
         });
-        if let Some(inner) = inner {
-            if depth + 1 < MAX_DEPTH {
+        // Nested messages: a message/rfc822 part, or an attached .eml that parses as one.
+        if depth + 1 < MAX_DEPTH {
+            let parsed_inner;
+            let inner = match inner {
+                Some(i) => Some(i),
+                None if looks_like_mail(&filename, &bytes) => {
+                    parsed_inner = MessageParser::default().parse(&bytes[..]);
+                    parsed_inner.as_ref()
+                }
+                None => None,
+            };
+            if let Some(inner) = inner {
                 let (h, b, a) = message_report(
                     inner,
                     found,
@@ -525,8 +560,114 @@ fn message_report(
                 }));
             }
         }
+        found.files[index].bytes = bytes;
     }
     Ok((headers, body, out))
+}
+
+/// A header value unfolded (its line breaks and their indentation made one space).
+fn unfold(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for (i, line) in v.split('\n').enumerate() {
+        let line = line.trim_end_matches('\r');
+        if i > 0 {
+            out.push(' ');
+            out.push_str(line.trim_start());
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.chars()
+        .take(8192)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// ISO 8601 with the offset written out (`+00:00`, as Python's `isoformat`).
+fn iso_date(d: &mail_parser::DateTime) -> String {
+    let s = d.to_rfc3339();
+    match s.strip_suffix('Z') {
+        Some(base) => format!("{base}+00:00"),
+        None => s,
+    }
+}
+
+/// A part's MIME headers as EmlParser gives them: lower-case name → list of values.
+fn content_header(part: &mail_parser::MessagePart<'_>) -> Value {
+    let mut out = Map::new();
+    for h in part.headers() {
+        let name = h.name().to_ascii_lowercase();
+        if !name.starts_with("content-") {
+            continue;
+        }
+        let raw = match h.value() {
+            HeaderValue::ContentType(c) => {
+                let mut v = match c.subtype() {
+                    Some(sub) => format!("{}/{}", c.ctype(), sub),
+                    None => c.ctype().to_string(),
+                };
+                for a in c.attributes().unwrap_or_default() {
+                    v.push_str(&format!("; {}=\"{}\"", a.name, a.value));
+                }
+                v
+            }
+            other => header_text(other),
+        };
+        if let Value::Array(a) = out.entry(name).or_insert_with(|| Value::Array(Vec::new())) {
+            a.push(Value::String(raw));
+        }
+    }
+    Value::Object(out)
+}
+
+/// HTML character references decoded (`&amp;`, `&#64;`, `&#x2F;`, a few named ones).
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail[..tail.len().min(12)].find(';');
+        let decoded = end.and_then(|e| {
+            let name = &tail[1..e];
+            let c = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
+            } else if let Some(dec) = name.strip_prefix('#') {
+                dec.parse::<u32>().ok().and_then(char::from_u32)
+            } else {
+                match name {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    "nbsp" => Some(' '),
+                    "sol" => Some('/'),
+                    "colon" => Some(':'),
+                    "period" => Some('.'),
+                    "commat" => Some('@'),
+                    _ => None,
+                }
+            };
+            c.map(|c| (c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &tail[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether an attachment is an e-mail to parse as one.
@@ -550,16 +691,24 @@ fn safe_name(raw: &str) -> String {
         .rsplit('/')
         .next()
         .unwrap_or("")
-        .replace(['\0', '\r', '\n'], "")
-        .trim()
         .chars()
+        // Control and format characters (right-to-left overrides that show
+        // `invoice\u{202e}fdp.exe` as `invoiceexe.pdf`) are dropped.
+        .filter(|c| !c.is_control() && !is_format_char(*c))
         .take(255)
-        .collect::<String>();
+        .collect::<String>()
+        .trim()
+        .to_string();
     if base.is_empty() || base == "." || base == ".." {
         "attachment".into()
     } else {
         base
     }
+}
+
+/// Unicode format characters (Cf) that change how a name is shown.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}' | '\u{00ad}')
 }
 
 /// A short type by content (EmlParser gives libmagic's words; this gives a MIME type).
@@ -588,6 +737,12 @@ fn super_type(bytes: &[u8]) -> String {
 /// EmlParser's artifacts: URLs, IPs and addresses with `autoImport:true`, domains, then
 /// each attachment's hash, file name and file.
 fn artifacts(found: Found2) -> Vec<Found> {
+    let mut out = artifacts_uncapped(found);
+    out.truncate(MAX_ARTIFACTS);
+    out
+}
+
+fn artifacts_uncapped(found: Found2) -> Vec<Found> {
     let mut out = Vec::new();
     let with_auto = |tags: &[String]| -> Vec<String> {
         let mut t = tags.to_vec();
@@ -689,7 +844,11 @@ mod tests {
         let relay = relay.expect("relay");
         assert!(relay.contains(&"mail-relay".to_string()), "{relay:?}");
         assert!(relay.contains(&"autoImport:true".to_string()));
-        assert_eq!(r.full["headers"]["subject"], "Overdue payment notice 88231");
+        assert_eq!(
+            r.full["headers"]["subject"],
+            json!(["Overdue payment notice 88231"])
+        );
+        assert_eq!(r.full["headers"]["date"], "2020-06-26T09:26:00+02:00");
         assert_eq!(r.taxonomies[0].value, json!(1));
     }
 
@@ -715,14 +874,36 @@ mod tests {
         assert!(parse(b"", "x", 1 << 20).is_err());
         let e = parse(b"\x00\x01\x02 just bytes", "x.bin", 1 << 20).expect_err("not mail");
         assert!(e.contains("not an e-mail"), "{e}");
-        let cut = b"From: a@b.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello http://x.example/\r\n";
+        let cut = b"From: a@b.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello http://x.exa";
         let e = parse(cut, "cut.eml", 1 << 20).expect_err("truncated");
         assert!(e.contains("truncated"), "{e}");
         let big = format!(
             "From: a@b.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",
             "QUFBQUFB".repeat(200_000)
         );
-        let e = parse(big.as_bytes(), "big.eml", 1 << 20).expect_err("too big");
-        assert!(e.contains("max_unpacked_bytes"), "{e}");
+        // Past native.max_unpacked_bytes the attachment is skipped, the rest reported.
+        let r = parse(big.as_bytes(), "big.eml", 1 << 20).expect("reported");
+        assert_eq!(r.full["truncated"], true);
+        assert_eq!(
+            r.full["attachments"][0]["skipped"],
+            "over native.max_unpacked_bytes"
+        );
+        // A sender that left the closing boundary out (last line ended) is parsed.
+        let open = b"From: a@b.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello http://x.example/\r\n";
+        let r = parse(open, "open.eml", 1 << 20).expect("parsed");
+        assert_eq!(r.full["iocs"]["url"][0]["data"], "http://x.example/");
+        // Entities, protocol-relative links, right-to-left overrides.
+        let html = "From: a@b.example\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n<a href=\"https:&#x2F;&#x2F;ent.example/x\">x</a> <a href=\"//cdn.evil.example/p\">y</a> bob&#64;evil.example\r\n";
+        let r = parse(html.as_bytes(), "h.eml", 1 << 20).expect("parsed");
+        let urls: Vec<&str> = r.full["iocs"]["url"]
+            .as_array()
+            .expect("urls")
+            .iter()
+            .filter_map(|u| u["data"].as_str())
+            .collect();
+        assert!(urls.contains(&"https://ent.example/x"), "{urls:?}");
+        assert!(urls.contains(&"//cdn.evil.example/p"), "{urls:?}");
+        assert!(values(&r, "mail").contains(&"bob@evil.example".to_string()));
+        assert_eq!(safe_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
     }
 }

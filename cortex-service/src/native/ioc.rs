@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 
 /// Most values of one kind reported.
 pub const MAX_PER_KIND: usize = 5_000;
+/// Longest value (a URL) reported.
+const MAX_VALUE: usize = 4096;
 /// Most characters of text looked at.
 const MAX_TEXT: usize = 16 * 1024 * 1024;
 
@@ -22,12 +24,11 @@ static WWW: LazyLock<Regex> = LazyLock::new(|| {
         .expect("www regex")
 });
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^0-9.])((?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(?:$|[^0-9])")
+    Regex::new(r"(?:^|[^0-9.])((?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))")
         .expect("ipv4 regex")
 });
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[^0-9a-z:])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?:$|[^0-9a-z:])")
-        .expect("ipv6 regex")
+    Regex::new(r"(?i)(?:^|[^0-9a-z:])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})").expect("ipv6 regex")
 });
 static MAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -36,20 +37,19 @@ static MAIL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("mail regex")
 });
 static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[^a-z0-9.@_-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z][a-z0-9-]{0,61}[a-z0-9])(?:$|[^a-z0-9@_-])")
+    Regex::new(r"(?i)(?:^|[^a-z0-9.@_-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z][a-z0-9-]{0,61}[a-z0-9])")
         .expect("domain regex")
 });
 static HASH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:^|[^0-9a-z])([0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128})(?:$|[^0-9a-z])",
-    )
-    .expect("hash regex")
+    Regex::new(r"(?i)(?:^|[^0-9a-z])([0-9a-f]{128}|[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})")
+        .expect("hash regex")
 });
 
 /// Defanging forms and what they stand for.
 static DEFANG: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
-        (r"(?i)\bh(?:xx|\*\*|XX)p(s?)(\[?:\]?|:)//", "http$1://"),
+        (r"(?i)\bh(?:xx|\*\*)p(s?)\[://\]", "http$1://"),
+        (r"(?i)\bh(?:xx|\*\*)p(s?)(\[?:\]?|:)//", "http$1://"),
         (r"(?i)\bhxxp(s?)\b", "http$1"),
         (r"(?i)\bfxp(s?)://", "ftp$1://"),
         (
@@ -130,19 +130,36 @@ pub fn valid_domain(d: &str) -> bool {
         })
 }
 
-/// Trims what ends a URL in prose: closing punctuation, quotes, a lone closing parenthesis.
+/// Trims what ends a URL in prose: closing punctuation, quotes, a closing parenthesis
+/// that opened nowhere in it. One pass from the end.
 fn trim_url(u: &str) -> &str {
-    let mut u = u;
+    let mut opens = u.matches('(').count();
+    let mut closes = u.matches(')').count();
+    let mut end = u.len();
     loop {
-        let before = u.len();
-        u = u.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"', '>', '*']);
-        if u.ends_with(')') && u.matches('(').count() < u.matches(')').count() {
-            u = &u[..u.len() - 1];
-        }
-        if u.len() == before {
-            return u;
+        let s = &u[..end];
+        match s.chars().next_back() {
+            Some(c @ ('.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '>' | '*')) => {
+                end -= c.len_utf8();
+            }
+            Some(')') if opens < closes => {
+                end -= 1;
+                closes -= 1;
+            }
+            Some('(') if opens > closes => {
+                end -= 1;
+                opens -= 1;
+            }
+            _ => return s,
         }
     }
+}
+
+/// Whether the character after a match (if any) is not one of `more` (which would make
+/// the match part of a longer token). Matches never take that character, so the next
+/// match may start with it.
+fn ends_clean(text: &str, end: usize, more: fn(char) -> bool) -> bool {
+    text[end..].chars().next().is_none_or(|c| !more(c))
 }
 
 /// The host of a URL, if it parses and has one.
@@ -177,21 +194,28 @@ impl Iocs {
         let text = refang(text);
         let mut seen = self.seen();
         // URLs first: their hosts are domains (or IPs) even when a file extension ends them.
-        let mut in_urls = String::new();
+        let mut url_spans: Vec<(usize, usize)> = Vec::new();
         for m in URL.find_iter(&text) {
+            url_spans.push((m.start(), m.end()));
+            if m.len() > MAX_VALUE {
+                continue;
+            }
             let u = trim_url(m.as_str());
             if let Some(host) = url_host(u) {
-                in_urls.push_str(m.as_str());
-                in_urls.push(' ');
                 push(&mut self.urls, &mut seen.0, u.to_string());
                 self.add_host(&host, &mut seen);
             }
         }
+        // `www.` links, unless inside a URL found above (both lists are in text order).
+        let mut span = 0;
         for m in WWW.find_iter(&text) {
-            let u = trim_url(m.as_str());
-            if in_urls.contains(u) {
+            while span < url_spans.len() && url_spans[span].1 <= m.start() {
+                span += 1;
+            }
+            if url_spans.get(span).is_some_and(|(a, _)| *a <= m.start()) || m.len() > MAX_VALUE {
                 continue;
             }
+            let u = trim_url(m.as_str());
             let full = format!("http://{u}");
             if let Some(host) = url_host(&full).filter(|h| valid_domain(h)) {
                 push(&mut self.urls, &mut seen.0, u.to_string());
@@ -209,25 +233,39 @@ impl Iocs {
             }
         }
         for c in IPV4.captures_iter(&text) {
-            if let Some(ip) = c.get(1).and_then(|m| m.as_str().parse::<Ipv4Addr>().ok()) {
+            let Some(m) = c.get(1) else { continue };
+            if !ends_clean(&text, m.end(), |c| c.is_ascii_digit()) {
+                continue;
+            }
+            if let Ok(ip) = m.as_str().parse::<Ipv4Addr>() {
                 push(&mut self.ips, &mut seen.1, ip.to_string());
             }
         }
         for c in IPV6.captures_iter(&text) {
-            if let Some(ip) = c.get(1).and_then(|m| m.as_str().parse::<Ipv6Addr>().ok()) {
+            let Some(m) = c.get(1) else { continue };
+            if !ends_clean(&text, m.end(), |c| c.is_ascii_alphanumeric() || c == ':') {
+                continue;
+            }
+            if let Ok(ip) = m.as_str().parse::<Ipv6Addr>() {
                 push(&mut self.ips, &mut seen.1, ip.to_string());
             }
         }
         for c in DOMAIN.captures_iter(&text) {
-            let Some(d) = c.get(1) else { continue };
-            let d = d.as_str().to_lowercase();
+            let Some(m) = c.get(1) else { continue };
+            if !ends_clean(&text, m.end(), |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '@' | '_' | '-')
+            }) {
+                continue;
+            }
+            let d = m.as_str().to_lowercase();
             let tld = d.rsplit('.').next().unwrap_or("");
             if valid_domain(&d) && !FILE_EXTENSIONS.contains(&tld) {
                 push(&mut self.domains, &mut seen.2, d);
             }
         }
         for c in HASH.captures_iter(&text) {
-            if let Some(h) = c.get(1) {
+            let Some(h) = c.get(1) else { continue };
+            if ends_clean(&text, h.end(), |c| c.is_ascii_alphanumeric()) {
                 push(&mut self.hashes, &mut seen.4, h.as_str().to_lowercase());
             }
         }
@@ -383,6 +421,36 @@ mod tests {
         );
         assert_eq!(i.urls, ["http://a.example/p?q=1", "www.b.example/x"]);
         assert_eq!(i.domains, ["a.example", "www.b.example"]);
+    }
+
+    #[test]
+    fn one_indicator_per_line_loses_none() {
+        let h1 = "a".repeat(64);
+        let h2 = "b".repeat(32);
+        let i = Iocs::extract(&format!(
+            "1.1.1.1\n2.2.2.2\n3.3.3.3\nevil.com bad.net worse.org\n{h1}\n{h2}\n1.2.3.45 1.2.3.456"
+        ));
+        assert_eq!(i.ips, ["1.1.1.1", "2.2.2.2", "3.3.3.3", "1.2.3.45"]);
+        assert_eq!(i.domains, ["evil.com", "bad.net", "worse.org"]);
+        assert_eq!(i.hashes, [h1, h2]);
+        assert_eq!(
+            Iocs::extract("hxxp[://]evil[.]example/x").urls,
+            ["http://evil.example/x"]
+        );
+    }
+
+    #[test]
+    fn crafted_urls_cost_linear_time() {
+        let t = std::time::Instant::now();
+        let mut text = format!("http://a.example/{}", ")".repeat(1_000_000));
+        text.push_str(&" www.q.example".repeat(100_000));
+        let i = Iocs::extract(&text);
+        assert!(i.urls.len() <= MAX_PER_KIND);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     #[test]

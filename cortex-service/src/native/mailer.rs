@@ -73,12 +73,13 @@ fn text_of(v: &Value) -> String {
 /// The domain a value belongs to (a mail's, a URL's host, a domain itself), lower-case.
 fn domain_of(value: &str) -> Option<String> {
     let v = super::ioc::refang(value.trim()).to_lowercase();
-    let d = if let Some((_, d)) = v.rsplit_once('@') {
-        d.trim_end_matches('>').to_string()
-    } else if v.contains("://") {
+    // A URL first (`http://alice@corp.example:443/x` is corp.example), then an address.
+    let d = if v.contains("://") {
         super::ioc::url_host(&v)?
+    } else if let Some((_, d)) = v.rsplit_once('@') {
+        d.trim_end_matches('>').to_string()
     } else {
-        v
+        v.split(['/', ':']).next().unwrap_or("").to_string()
     };
     // `corp.example.` is `corp.example` (the root's dot).
     Some(d.trim().trim_end_matches('.').to_string())
@@ -181,19 +182,29 @@ pub async fn run(job: &Job, egress: &Egress) -> Result<Report, String> {
         _ if is_observable => render("Observable {{dataType}}: {{data}}\n\n{{message}}", &object),
         _ => description.to_string(),
     };
-    let security = match job.conf_str("smtp_security") {
-        None => Security::None,
-        Some(s) => Security::parse(&s.to_lowercase())
-            .ok_or_else(|| format!("smtp_security {s}: none, starttls or tls"))?,
-    };
-    let port = job.conf_f64("smtp_port").unwrap_or(25.0);
-    if !(1.0..=65535.0).contains(&port) {
-        return Err(format!("smtp_port {port}: not a port"));
-    }
     let login = match (job.conf_str("smtp_user"), job.conf_str("smtp_pwd")) {
         (Some(u), Some(p)) => Some((u, secrecy::SecretString::from(p))),
         _ => None,
     };
+    // A login never goes in clear: without a setting it means STARTTLS (as Mailer tries it
+    // first), and `none` with a login is refused.
+    let security = match job.conf_str("smtp_security") {
+        None if login.is_some() => Security::StartTls,
+        None => Security::None,
+        Some(s) => Security::parse(&s.to_lowercase())
+            .ok_or_else(|| format!("smtp_security {s}: none, starttls or tls"))?,
+    };
+    if security == Security::None && login.is_some() {
+        return Err(
+            "smtp_security none with smtp_user/smtp_pwd would send the password in clear: \
+             use starttls or tls"
+                .into(),
+        );
+    }
+    let port = job.conf_f64("smtp_port").unwrap_or(25.0);
+    if !port.is_finite() || !(1.0..=65535.0).contains(&port) {
+        return Err(format!("smtp_port {port}: not a port"));
+    }
     let host = job
         .conf_str("smtp_host")
         .unwrap_or_else(|| "localhost".into());
@@ -268,6 +279,8 @@ mod tests {
             "http://corp.example/x",
             "alice@corp.example.",
             "http://CORP.example./x",
+            "http://alice@corp.example:443/x",
+            "corp.example:25",
             "alice[@]corp[.]example",
         ] {
             let d = domain_of(v).expect("domain");

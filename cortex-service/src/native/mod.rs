@@ -216,11 +216,12 @@ pub struct Natives {
     egress: Egress,
     smtp: Egress,
     lists: reputation::Lists,
+    computing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Natives {
     /// From the settings (already validated).
-    pub fn new(settings: NativeSettings) -> Result<Arc<Natives>, String> {
+    pub fn new(settings: NativeSettings, concurrency: usize) -> Result<Arc<Natives>, String> {
         let egress = Egress::parse(&settings.egress_allow)
             .map_err(|e| format!("native.egress_allow: {e}"))?;
         let smtp =
@@ -231,6 +232,7 @@ impl Natives {
             egress,
             smtp,
             lists,
+            computing: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
         }))
     }
 
@@ -249,17 +251,40 @@ impl Natives {
         let me = self.clone();
         let work = async move {
             match native {
-                Native::Mailer => mailer::run(&job, &me.smtp).await,
-                Native::Webhook => webhook::run(&job, &me.egress).await,
-                _ => tokio::task::spawn_blocking(move || match native {
-                    Native::EmlParser => eml::run(&job, &me.settings),
-                    Native::FileInfo => fileinfo::run(&job, &me.settings),
-                    Native::IocExtract => ioc::run(&job),
-                    Native::Reputation => me.lists.run(&job),
-                    Native::Mailer | Native::Webhook => Err("not a blocking worker".into()),
+                // In their own task: a panic ends the job as a failure, never the runner.
+                Native::Mailer | Native::Webhook => tokio::spawn(async move {
+                    match native {
+                        Native::Mailer => mailer::run(&job, &me.smtp).await,
+                        _ => webhook::run(&job, &me.egress).await,
+                    }
                 })
                 .await
                 .unwrap_or_else(|e| Err(format!("the worker failed: {e}"))),
+                _ => {
+                    // A computing worker holds one of `jobs.concurrency` permits until its
+                    // thread really ends, even past the job's timeout: work left running
+                    // cannot pile up beyond the engine's slots.
+                    let permit = me
+                        .computing
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        match native {
+                            Native::EmlParser => eml::run(&job, &me.settings),
+                            Native::FileInfo => fileinfo::run(&job, &me.settings),
+                            Native::IocExtract => ioc::run(&job),
+                            Native::Reputation => me.lists.run(&job),
+                            Native::Mailer | Native::Webhook => {
+                                Err("not a computing worker".into())
+                            }
+                        }
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the worker failed: {e}")))
+                }
             }
         };
         let report = match tokio::time::timeout(spec.timeout, work).await {

@@ -69,6 +69,9 @@ impl List {
                         l.values.insert(entry);
                     }
                 }
+            } else if let Ok(ip) = entry.parse::<IpAddr>() {
+                // Written as the lookup writes it (`2001:0db8::1` is `2001:db8::1`).
+                l.values.insert(ip.to_string());
             } else {
                 l.values.insert(entry);
             }
@@ -106,6 +109,23 @@ impl List {
         }
         None
     }
+}
+
+/// Reads a list file: never through a link (O_NOFOLLOW on the open itself, so a link
+/// swapped in after the look is not followed), at most `MAX_LIST_BYTES`.
+fn read_list(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_LIST_BYTES).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The lists of `native.lists_dir`, kept in memory and refreshed when the files change.
@@ -159,7 +179,7 @@ impl Lists {
             if loaded.get(&name).is_some_and(|l| l.stamp == stamp) {
                 continue;
             }
-            match std::fs::read(&path) {
+            match read_list(&path) {
                 Ok(bytes) => {
                     let list = List::parse(&String::from_utf8_lossy(&bytes), stamp);
                     tracing::info!(list = %name, entries = list.values.len() + list.suffixes.len() + list.nets.len(), "reputation list loaded");
@@ -184,6 +204,12 @@ impl Lists {
                 let ip: IpAddr = value
                     .parse()
                     .map_err(|_| format!("{value} is not an IP address"))?;
+                // `::ffff:198.51.100.7` is looked up as 198.51.100.7 too.
+                if let IpAddr::V6(v6) = ip {
+                    if let Some(v4) = v6.to_ipv4_mapped() {
+                        ips.push(IpAddr::V4(v4));
+                    }
+                }
                 ips.push(ip);
             }
             "domain" | "fqdn" => domains.push(value.trim_end_matches('.').to_string()),

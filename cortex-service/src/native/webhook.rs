@@ -19,9 +19,21 @@ const KEPT_ANSWER: usize = 4096;
 /// Runs the responder.
 pub async fn run(job: &Job, egress: &Egress) -> Result<Report, String> {
     let url = job.conf_str("url").ok_or("no url configured")?;
-    let url = reqwest::Url::parse(&url).map_err(|e| format!("url {url}: {e}"))?;
-    let timeout =
-        Duration::from_secs_f64(job.conf_f64("timeout").unwrap_or(10.0).clamp(1.0, 120.0));
+    let url = reqwest::Url::parse(&url).map_err(|e| format!("url: {e}"))?;
+    // What messages show of it: no credentials, no query.
+    let shown = {
+        let mut u = url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.set_query(None);
+        u.to_string()
+    };
+    let timeout = Duration::from_secs_f64(
+        job.conf_f64("timeout")
+            .filter(|t| t.is_finite())
+            .unwrap_or(10.0)
+            .clamp(1.0, 120.0),
+    );
     let client = egress
         .client_for(&url, timeout)
         .await
@@ -47,19 +59,27 @@ pub async fn run(job: &Job, egress: &Egress) -> Result<Report, String> {
             format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
         );
     }
-    let answer = req
+    let mut answer = req
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("the call to {url} failed: {e}"))?;
+        .map_err(|e| format!("the call to {shown} failed: {}", e.without_url()))?;
     let status = answer.status();
-    let text = answer.text().await.unwrap_or_default();
-    let text: String = text.chars().take(KEPT_ANSWER).collect();
+    // At most KEPT_ANSWER bytes are read of the answer, however long it is.
+    let mut kept = Vec::new();
+    while kept.len() < KEPT_ANSWER {
+        match answer.chunk().await {
+            Ok(Some(c)) => kept.extend_from_slice(&c[..c.len().min(KEPT_ANSWER - kept.len())]),
+            _ => break,
+        }
+    }
+    drop(answer);
+    let text = String::from_utf8_lossy(&kept).into_owned();
     if !status.is_success() {
-        return Err(format!("{url} answered {status}: {text}"));
+        return Err(format!("{shown} answered {status}"));
     }
     Ok(Report {
-        full: json!({"url": url.as_str(), "status": status.as_u16(), "answer": text}),
+        full: json!({"url": shown, "status": status.as_u16(), "answer": text}),
         taxonomies: Vec::new(),
         artifacts: Vec::new(),
         operations: Vec::new(),

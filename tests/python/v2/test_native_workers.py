@@ -380,7 +380,9 @@ def test_eml_parser_reports_the_suspicious_message(natives):
     full = report["full"]
     assert {"headers", "body", "attachments", "iocs"} <= set(full), sorted(full)
     assert set(full["iocs"]) >= {"ip", "domain", "url", "email", "hash", "files"}, full["iocs"]
-    assert full["headers"]["subject"] == "Overdue payment notice 88231"
+    # EmlParser's types: headers are lists of values (TheHive's report template loops over them).
+    assert full["headers"]["subject"] == ["Overdue payment notice 88231"]
+    assert full["headers"]["date"] == "2020-06-26T09:26:00+02:00"
     assert SENDER in json.dumps(full["headers"]["from"])
     assert [a["filename"] for a in full["attachments"]] == [DOC]
     assert full["attachments"][0]["hash"]["sha256"] == doc_sha256
