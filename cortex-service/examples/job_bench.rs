@@ -156,24 +156,6 @@ impl Drop for Service {
     }
 }
 
-fn fresh_pg(admin_url: &str, name: &str) -> String {
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(admin_url);
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        let ok = Command::new("psql")
-            .args([admin_url, "-q", "-c", &sql])
-            .status()
-            .expect("psql");
-        assert!(ok.success(), "{sql}");
-    }
-    format!("{base}/{name}")
-}
-
 async fn start(a: &Args, root: &Path, dir: &Path, amqp: Option<&str>, path_env: &str) -> Service {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
@@ -183,7 +165,9 @@ async fn start(a: &Args, root: &Path, dir: &Path, amqp: Option<&str>, path_env: 
     let mode = if amqp.is_some() { "amqp" } else { "inproc" };
     let data = dir.join(format!("service-{mode}-{port}"));
     let db = match &a.pg {
-        Some(pg) => fresh_pg(pg, &format!("job_bench_{mode}_{port}")),
+        Some(pg) => {
+            service_kit::test_support::recreate_pg_database(pg, &format!("job_bench_{mode}_{port}"))
+        }
         None => format!("sqlite://{}/cortex.db", data.display()),
     };
     let mut cmd = Command::new(&a.bin);

@@ -100,24 +100,6 @@ impl Drop for Service {
     }
 }
 
-fn fresh_pg(admin_url: &str, name: &str) -> String {
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(admin_url);
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        let ok = Command::new("psql")
-            .args([admin_url, "-q", "-c", &sql])
-            .status()
-            .expect("psql");
-        assert!(ok.success(), "{sql}");
-    }
-    format!("{base}/{name}")
-}
-
 impl Service {
     async fn start(a: &Args, dir: &Path, amqp: Option<&str>) -> Service {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -127,7 +109,9 @@ impl Service {
             .port();
         let data = dir.join(format!("service-{port}"));
         let db = match &a.pg {
-            Some(pg) => fresh_pg(pg, &format!("native_bench_{port}")),
+            Some(pg) => {
+                service_kit::test_support::recreate_pg_database(pg, &format!("native_bench_{port}"))
+            }
             None => format!("sqlite://{}/cortex.db", data.display()),
         };
         let mut path = std::env::var("PATH").unwrap_or_default();
@@ -352,10 +336,7 @@ async fn throughput(a: &Args, dir: &Path, amqp: Option<&str>) {
 async fn submissions(a: &Args, dir: &Path, url: &str) {
     use futures_util::StreamExt;
     use hmac::{Hmac, Mac};
-    use lapin::options::{
-        BasicConsumeOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions,
-    };
-    use lapin::types::FieldTable;
+    use lapin::options::BasicPublishOptions;
     use sha2::{Digest, Sha256};
     let s = Service::start(a, dir, Some(url)).await;
     let w = s.enable("Native_Reputation_1_0", json!({})).await;
@@ -363,45 +344,8 @@ async fn submissions(a: &Args, dir: &Path, url: &str) {
         "cortex.submit.nbench.{}",
         s.base.rsplit(':').next().expect("port")
     );
-    let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
-        .await
-        .expect("broker");
-    let ch = conn.create_channel().await.expect("channel");
-    let q = ch
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
-    for key in ["job.Success", "job.Failure", "request.rejected"] {
-        ch.queue_bind(
-            q.name().as_str().into(),
-            "cortex.events".into(),
-            key.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind");
-    }
-    let mut events = ch
-        .basic_consume(
-            q.name().as_str().into(),
-            "native-bench".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("consume");
+    // Every event of cortex.events; the ends of this run's jobs are counted below.
+    let (conn, mut events) = service_kit::test_support::listen_on(url, "cortex.events", "#").await;
     let digest = hex::encode(Sha256::digest(s.key.as_bytes()));
     let run = format!("nb-{}-", std::process::id());
     let bodies: Vec<Vec<u8>> = (0..a.jobs)
@@ -457,12 +401,10 @@ async fn submissions(a: &Args, dir: &Path, url: &str) {
         let mine = v["payload"]["requestId"]
             .as_str()
             .is_some_and(|r| r.starts_with(&run));
-        if mine {
-            if v["type"] == "job.Success" {
-                ok += 1;
-            } else {
-                other += 1;
-            }
+        match v["type"].as_str() {
+            Some("job.Success") if mine => ok += 1,
+            Some("job.Failure" | "request.rejected") if mine => other += 1,
+            _ => {}
         }
     }
     let total = started.elapsed().as_secs_f64();

@@ -130,10 +130,13 @@ pub async fn enable_workers(
         return Ok(0);
     };
     let what = format!("service_account.workers: {}", path.display());
-    let text = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
-    if text.len() > 1024 * 1024 {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{what}: {e}"))?
+        .len();
+    if size > 1024 * 1024 {
         return Err(format!("{what}: larger than 1 MiB"));
     }
+    let text = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
     let entries: Vec<crate::workers::InputWorker> =
         serde_json::from_slice(&text).map_err(|e| format!("{what}: {e}"))?;
     if entries.len() > MAX_START_WORKERS {

@@ -62,6 +62,42 @@ pub struct Mail {
     pub body: String,
 }
 
+/// Fills the `{{path}}` placeholders of a mail template: `value(path)` gives each one's text
+/// (the path trimmed; `None` leaves it empty); an unterminated `{{` stays as written. Filling
+/// stops once the output passes `max_bytes`, which the output is then cut to (in characters).
+/// hive-service's notification mails and cortex-service's mail responder both use it, each
+/// with its own way of reading a path.
+pub fn fill_template(
+    template: &str,
+    max_bytes: usize,
+    value: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(template.len().min(max_bytes));
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        if let Some(v) = value(after[..end].trim()) {
+            out.push_str(&v);
+        }
+        rest = &after[end + 2..];
+        if out.len() > max_bytes {
+            rest = "";
+            break;
+        }
+    }
+    out.push_str(rest);
+    if out.len() > max_bytes {
+        out = out.chars().take(max_bytes).collect();
+    }
+    out
+}
+
 /// Longest subject and body sent.
 const MAX_SUBJECT: usize = 998;
 const MAX_BODY: usize = 1024 * 1024;

@@ -56,6 +56,20 @@ pub fn fresh_pg_database(prefix: &str) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// Drops the database `name` on the PostgreSQL server `server` (a URL of one of its
+/// databases) if it exists, creates it empty and returns its URL (the benchmarks' databases).
+pub fn recreate_pg_database(server: &str, name: &str) -> String {
+    let mut admin = PgConnection::establish(server).expect("connect to PostgreSQL");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        diesel::sql_query(&sql).execute(&mut admin).expect(&sql);
+    }
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
 /// A backend for an existing database URL.
 pub fn backend_for(name: &'static str, url: String) -> Backend {
     Backend {
@@ -203,8 +217,17 @@ pub async fn check_credentials_required(
 /// A connection of the test's own and a consumer (no acks) of an exclusive queue bound to
 /// `exchange` with `pattern`: what a service publishes there.
 pub async fn listen(exchange: &str, pattern: &str) -> (lapin::Connection, lapin::Consumer) {
+    listen_on(&amqp_url(), exchange, pattern).await
+}
+
+/// [`listen`] on the broker at `url`.
+pub async fn listen_on(
+    url: &str,
+    exchange: &str,
+    pattern: &str,
+) -> (lapin::Connection, lapin::Consumer) {
     use lapin::options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueDeclareOptions};
-    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+    let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
         .await
         .expect("conn");
     let ch = conn.create_channel().await.expect("channel");

@@ -9,11 +9,10 @@ attachment are observables of the case -> Native_Mailer on the sender asks the m
 block it -> the mail arrives, the case is tagged "mail sent".
 
 Usage: quickstart_seed.py HIVE_URL ADMIN_PASSWORD   (exit status 0 when every step held)"""
-import email
-import email.policy
 import hashlib
 import json
 import os
+import pathlib
 import sys
 import tempfile
 import time
@@ -22,8 +21,10 @@ import uuid
 from thehive4py import TheHiveApi
 from thehive4py.query.filters import Eq
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "v2")]
 from smtp_sink import SmtpSink  # noqa: E402
+from test_connector_seed import feed_user_report  # noqa: E402
 
 FIXTURES = os.environ.get("MAIL_FIXTURES", os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "mail")))
@@ -51,11 +52,6 @@ def wait(what, fetch, done, timeout=60):
         time.sleep(0.3)
 
 
-def attachments_of(raw):
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    return {part.get_filename(): part.get_payload(decode=True) for part in msg.iter_attachments()}
-
-
 def main(url, password):
     sink = SmtpSink(port=2525)
     root = TheHiveApi(url=url, username="admin@thehive.local", password=password, max_retries=0)
@@ -75,25 +71,8 @@ def main(url, password):
                               "titlePrefix": "[MALSPAM]", "severity": 2, "tags": ["phishing"],
                               "description": "Suspicious mail report by user",
                               "tasks": [{"title": t, "order": i} for i, t in enumerate(TASKS)]})
-    with open(os.path.join(FIXTURES, "user-report.eml"), "rb") as f:
-        report_raw = f.read()
-    report = email.message_from_bytes(report_raw, policy=email.policy.default)
-    reported_raw = attachments_of(report_raw)[REPORTED]
-    reported = email.message_from_bytes(reported_raw, policy=email.policy.default)
-    doc_raw = attachments_of(reported_raw)[DOC]
-    tmp = tempfile.mkdtemp()
-    for name, raw in ((REPORTED, reported_raw), (DOC, doc_raw)):
-        with open(os.path.join(tmp, name), "wb") as f:
-            f.write(raw)
-    alert = api.alert.create({
-        "type": "email report", "source": "Internal mail Server", "sourceRef": uuid.uuid4().hex[:12],
-        "title": str(report["subject"]), "description": report.get_body(("plain",)).get_content(),
-        "caseTemplate": "MALSPAM", "observables": [
-            {"dataType": "mail", "data": reported["from"].addresses[0].addr_spec, "message": "sender"},
-            {"dataType": "mail-subject", "data": str(reported["subject"])},
-            {"dataType": "file", "attachment": "eml", "message": "the reported message"},
-            {"dataType": "file", "attachment": "doc", "message": "attached to the reported message"},
-        ]}, attachment_map={"eml": os.path.join(tmp, REPORTED), "doc": os.path.join(tmp, DOC)})
+    # What a mail feeder does with the user's report, as the connector's seed test does it.
+    alert = feed_user_report(api, pathlib.Path(tempfile.mkdtemp()))
     step(f"alert {alert['_id']} with {alert['observableCount']} observables")
 
     case = api.alert.promote_to_case(alert["_id"])
@@ -114,7 +93,8 @@ def main(url, password):
     step(f"Native_EmlParser: {job['status']}, taxonomies "
          f"{[(t['predicate'], t['value']) for t in job['report']['summary']['taxonomies']]}")
 
-    doc_sha256 = hashlib.sha256(doc_raw).hexdigest()
+    with open(os.path.join(FIXTURES, DOC), "rb") as f:
+        doc_sha256 = hashlib.sha256(f.read()).hexdigest()
 
     def imported():
         obs = api.case.find_observables(case_id)

@@ -26,38 +26,12 @@ const MAX_RENDERED: usize = 256 * 1024;
 /// Fills `{{path}}` placeholders with the object's fields (text as is, numbers and booleans
 /// printed, lists joined with ", ", anything else or a missing field empty).
 pub fn render(template: &str, object: &Value) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            rest = "";
-            break;
-        };
-        let path = after[..end].trim();
-        let mut v = object;
-        let mut ok = true;
-        for key in path.split('.').filter(|k| !k.is_empty()) {
-            match v.get(key) {
-                Some(x) => v = x,
-                None => {
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        if ok {
-            out.push_str(&text_of(v));
-        }
-        rest = &after[end + 2..];
-        if out.len() > MAX_RENDERED {
-            break;
-        }
-    }
-    out.push_str(rest);
-    out.chars().take(MAX_RENDERED).collect()
+    service_kit::mail::fill_template(template, MAX_RENDERED, |path| {
+        path.split('.')
+            .filter(|k| !k.is_empty())
+            .try_fold(object, |v, k| v.get(k))
+            .map(text_of)
+    })
 }
 
 fn text_of(v: &Value) -> String {

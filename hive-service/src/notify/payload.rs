@@ -550,27 +550,14 @@ pub fn payload(
 /// Fills `{{path}}` placeholders of a mail template from the version 1 payload (`details`
 /// and `object` rendered as JSON when whole, text values as they are).
 pub fn fill(template: &str, event: &Value) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let path = after[..end].trim();
+    service_kit::mail::fill_template(template, usize::MAX, |path| {
         let key = if path == "by" { "_createdBy" } else { path };
-        let value = key.split('.').try_fold(event, |v, k| v.get(k));
-        match value {
-            Some(Value::String(s)) => out.push_str(s),
-            Some(Value::Null) | None => {}
-            Some(v) => out.push_str(&v.to_string()),
+        match key.split('.').try_fold(event, |v, k| v.get(k))? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            v => Some(v.to_string()),
         }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
+    })
 }
 
 #[cfg(test)]
