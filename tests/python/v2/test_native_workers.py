@@ -573,6 +573,35 @@ def test_webhook_refuses_a_loopback_receiver_by_default(natives):
     assert receiver.received() == [], "the refused call must not be made"
 
 
+def test_service_account_workers_are_enabled_at_start_once(tmp_path):
+    """service_account.workers (deploy/quickstart's switch), on PostgreSQL: the workers of the
+    file are enabled in the service account's organization at start, with their configuration
+    checked as the API checks it; at the next start, a worker already enabled is left as it is."""
+    from conftest import SERVICE_KEY
+    workers = tmp_path / "workers.json"
+    workers.write_text(json.dumps([
+        {"name": EML_PARSER, "configuration": {"auto_extract_artifacts": True}},
+        {"name": MAILER, "configuration": seed_mailer_config(2525)},
+    ]))
+    env = engine_env()
+    env.update({"CORTEX__SERVICE_ACCOUNT__API_KEY": SERVICE_KEY,
+                "CORTEX__SERVICE_ACCOUNT__WORKERS": str(workers)})
+    service = Service(CORTEX_BIN, "CORTEX", _db_for("postgres"), env)
+    try:
+        hive = Api(service.url, SERVICE_KEY)
+        [parser] = [w for w in hive.analyzers.find_all({}, range="all") if w.name == EML_PARSER]
+        # Its configuration came with it: "extract observables" on, so the job has artifacts.
+        report = succeeded(run_file(hive, parser.id, fixture_path(REPORTED)))
+        assert report["artifacts"], report
+        assert [w.name for w in hive.responders.find_all({}, range="all")] == [MAILER]
+        service.stop()
+        service.start()
+        assert [w.name for w in hive.analyzers.find_all({}, range="all")] == [EML_PARSER]
+        assert [w.name for w in hive.responders.find_all({}, range="all")] == [MAILER]
+    finally:
+        service.stop()
+
+
 def test_webhook_posts_the_signed_object_where_egress_is_allowed():
     """A service with native.egress_allow = 127.0.0.0/8 (SQLite, in-process queue), and no
     native.smtp_allow: its Mailer may not reach a relay on loopback (an organization cannot
