@@ -223,6 +223,9 @@ pub struct CortexSettings {
     /// How long a job whose server cannot be reached keeps being submitted before it
     /// fails, seconds.
     pub submit_retry_secs: u64,
+    /// Whether an analyzer's artifacts tagged `autoImport:true` become observables as soon
+    /// as the job ends (TheHive 5); off, analysts import them from the report (TheHive 4).
+    pub auto_import: bool,
 }
 
 /// One Cortex server of `cortex.servers`.
@@ -315,6 +318,7 @@ impl LoadSettings for Settings {
             ("cortex.max_inline_bytes", (1024_i64 * 1024).into()),
             ("cortex.timeout_secs", 30.into()),
             ("cortex.submit_retry_secs", 600.into()),
+            ("cortex.auto_import", true.into()),
             ("notification.smtp.host", "".into()),
             ("notification.smtp.port", 587.into()),
             ("notification.smtp.security", "starttls".into()),

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod casework;
 pub mod config;
+pub mod console;
 pub mod cortex;
 pub mod db;
 pub mod domain;
@@ -122,6 +123,14 @@ impl Service for Hive {
             .load(c)
             .map_err(|e| e.to_string())?;
         Ok(found.into_iter().collect())
+    }
+
+    /// The console's pages and files (not part of the API document).
+    fn configure(
+        _state: &actix_web::web::Data<ServiceState>,
+        cfg: &mut actix_web::web::ServiceConfig,
+    ) {
+        console::register(cfg);
     }
 
     fn auth(state: &ServiceState) -> &Arc<auth::Authenticator> {

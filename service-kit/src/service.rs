@@ -49,6 +49,15 @@ pub struct Routes {
     pub finish: fn(&mut utoipa::openapi::OpenApi),
     /// What the last pass over the document adds ([`crate::openapi::polish`]).
     pub policy: crate::openapi::DocPolicy,
+    /// The paths of the service's console (browser pages and their files): they are
+    /// authenticated by the session cookie when one comes, and a page without a caller
+    /// answers itself (the login page) instead of the API's 401. The API keeps its rule.
+    pub pages: fn(&str) -> bool,
+}
+
+/// [`Routes::pages`] of a service without a console.
+pub fn no_pages(_path: &str) -> bool {
+    false
 }
 
 /// A service run by the kit.

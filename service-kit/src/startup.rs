@@ -115,7 +115,16 @@ pub async fn require_caller<S: Service, B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    if !S::ROUTES.policy.public.contains(&req.path()) && !crate::http::is_docs(req.path()) {
+    if (S::ROUTES.pages)(req.path()) {
+        // A console page: its caller when the request has a good credential; the page
+        // decides what to show without one (the login page).
+        if let Ok(caller) = authenticate::<S::Auth>(req.request()).await {
+            let who = S::Auth::identity(&caller);
+            let mut ext = req.extensions_mut();
+            ext.insert(who);
+            ext.insert(caller);
+        }
+    } else if !S::ROUTES.policy.public.contains(&req.path()) && !crate::http::is_docs(req.path()) {
         match authenticate::<S::Auth>(req.request()).await {
             Ok(caller) => {
                 let who = S::Auth::identity(&caller);

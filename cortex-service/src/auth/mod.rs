@@ -203,7 +203,8 @@ impl Authenticate for Authenticator {
     /// middleware runs it before any handler (and keeps the caller in the request's extensions),
     /// so that a request is refused before its body is read.
     async fn authenticate_request(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
-        let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
+        let credential =
+            credential_of(req, SESSION_COOKIE, &self.base.sessions)?.ok_or_else(auth_failure)?;
         self.authenticate(credential, service_kit::http::client_ip(req))
             .await
     }

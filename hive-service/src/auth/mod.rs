@@ -33,6 +33,9 @@ use std::net::IpAddr;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "THEHIVE-SESSION";
+/// The cookie of the console's organisation switch: the organisation a cookie-authenticated
+/// request acts in when it names none in `X-Organisation`.
+pub const ORG_COOKIE: &str = "THEHIVE-ORGANISATION";
 /// Login of the account that owns built-in data.
 pub const SYSTEM_LOGIN: &str = "system@thehive.local";
 /// Name of the platform administration organisation.
@@ -530,12 +533,24 @@ impl Authenticate for Authenticator {
     /// address. The service's middleware runs it before any handler (and keeps the caller in
     /// the request's extensions), so that a request is refused before its body is read.
     async fn authenticate_request(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
-        let credential = credential_of(req, SESSION_COOKIE)?.ok_or_else(auth_failure)?;
+        let credential =
+            credential_of(req, SESSION_COOKIE, &self.base.sessions)?.ok_or_else(auth_failure)?;
         let organisation = req
             .headers()
             .get("X-Organisation")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| match credential {
+                // The console's organisation switch (a membership is still required).
+                Credential::Cookie(_) => req.cookie(ORG_COOKIE).and_then(|c| {
+                    percent_encoding::percent_decode_str(c.value())
+                        .decode_utf8()
+                        .ok()
+                        .map(|s| s.into_owned())
+                        .filter(|s| !s.is_empty() && s.len() <= 256)
+                }),
+                _ => None,
+            });
         let source = service_kit::http::client_ip(req);
         self.authenticate(credential, organisation, source).await
     }

@@ -532,3 +532,189 @@ pub fn downloadable(c: &mut DbConn, who: &Actor, key: &str) -> Result<Attachment
         .optional()?
         .ok_or_else(|| ApiError::NotFound(format!("Attachment {key} not found")))
 }
+
+/// The timeline of a case: its dates, its alerts, tasks, logs shown in the timeline,
+/// observables, procedures, custom events and its audit trail, oldest first (`{events}`),
+/// each through the access layer (a partner sees what is shared with it).
+pub fn timeline(c: &mut DbConn, who: &Actor, id: &str) -> Result<Value, ApiError> {
+    use crate::db::schema::{alerts, audits, custom_events, logs, observables, procedures, tasks};
+    let who = who.clone();
+    let k = super::find_case(c, &who, id)?;
+    let mut ev = vec![event(
+        k.created_at,
+        "CaseCreated",
+        "Case",
+        k.id,
+        json!({"title": k.title}),
+        None,
+    )];
+    if let Some(d) = k.closed_date {
+        ev.push(event(
+            d,
+            "CaseClosed",
+            "Case",
+            k.id,
+            json!({"status": k.status}),
+            None,
+        ));
+    }
+    // Everything through the access layer: a partner sees what is shared with it.
+    let sees = |e: Entity, t: &str| access::visible(e, &who, t);
+    let al: Vec<AlertRow> = alerts::table
+        .filter(alerts::case_id.eq(k.id))
+        .filter(sees(Entity::Alert, "alerts"))
+        .select(AlertRow::as_select())
+        .load(c)?;
+    for a in al {
+        ev.push(event(
+            a.date,
+            "AlertDate",
+            "Alert",
+            a.id,
+            json!({"title": a.title, "source": a.source, "sourceRef": a.source_ref}),
+            None,
+        ));
+    }
+    let ts: Vec<TaskRow> = tasks::table
+        .filter(tasks::case_id.eq(k.id))
+        .filter(sees(Entity::Task, "tasks"))
+        .select(TaskRow::as_select())
+        .load(c)?;
+    for t in &ts {
+        ev.push(event(
+            t.created_at,
+            "TaskCreated",
+            "Task",
+            t.id,
+            json!({"title": t.title, "group": t.group_name}),
+            None,
+        ));
+        if let Some(s) = t.start_date {
+            ev.push(event(
+                s,
+                "TaskStarted",
+                "Task",
+                t.id,
+                json!({"title": t.title}),
+                t.end_date,
+            ));
+        }
+        if let (Some(e), "Completed") = (t.end_date, t.status.as_str()) {
+            ev.push(event(
+                e,
+                "TaskCompleted",
+                "Task",
+                t.id,
+                json!({"title": t.title}),
+                None,
+            ));
+        }
+    }
+    let task_ids: Vec<i64> = ts.iter().map(|t| t.id).collect();
+    let ls: Vec<LogRow> = logs::table
+        .filter(logs::task_id.eq_any(&task_ids))
+        .filter(logs::include_in_timeline.is_not_null())
+        .filter(sees(Entity::Log, "logs"))
+        .select(LogRow::as_select())
+        .load(c)?;
+    for l in ls {
+        ev.push(event(
+            l.include_in_timeline.unwrap_or(l.date),
+            "LogInTimeline",
+            "Log",
+            l.id,
+            json!({"message": l.message}),
+            None,
+        ));
+    }
+    let os: Vec<ObservableRow> = observables::table
+        .filter(observables::case_id.eq(k.id))
+        .filter(sees(Entity::Observable, "observables"))
+        .select(ObservableRow::as_select())
+        .load(c)?;
+    for o in os {
+        if o.ioc || o.sighted {
+            ev.push(event(
+                o.sighted_at.unwrap_or(o.created_at),
+                if o.sighted {
+                    "ObservableSighted"
+                } else {
+                    "IocCreated"
+                },
+                "Observable",
+                o.id,
+                json!({"dataType": o.data_type, "data": o.data}),
+                None,
+            ));
+        }
+    }
+    let ps: Vec<ProcedureRow> = procedures::table
+        .filter(procedures::case_id.eq(k.id))
+        .filter(sees(Entity::Procedure, "procedures"))
+        .select(ProcedureRow::as_select())
+        .load(c)?;
+    for p in ps {
+        ev.push(event(
+            p.occur_date,
+            "ProcedureOccurred",
+            "Procedure",
+            p.id,
+            json!({"patternId": p.pattern_id, "tactic": p.tactic}),
+            None,
+        ));
+    }
+    let cs: Vec<CustomEventRow> = custom_events::table
+        .filter(custom_events::case_id.eq(k.id))
+        .filter(sees(Entity::CustomEvent, "custom_events"))
+        .select(CustomEventRow::as_select())
+        .load(c)?;
+    for e in cs {
+        ev.push(event(
+            e.date,
+            "CustomEvent",
+            "Custom",
+            e.id,
+            json!({"title": e.title, "description": e.description}),
+            e.end_date,
+        ));
+    }
+    // The audit trail's entries of the case (the newest 1,000 the caller may see).
+    let au: Vec<crate::audit::AuditRow> = audits::table
+        .filter(audits::root_type.eq("Case"))
+        .filter(audits::root_id.eq(k.id))
+        .filter(sees(Entity::Audit, "audits"))
+        .order((audits::created_at.desc(), audits::id.desc()))
+        .limit(1000)
+        .select(crate::audit::AuditRow::as_select())
+        .load(c)?;
+    for a in au {
+        let details: Value = serde_json::from_str(&a.details).unwrap_or(json!({}));
+        // An entry of its own (entity `Audit`), beside the object's events.
+        ev.push(event(
+            a.created_at,
+            "Audit",
+            "Audit",
+            a.id,
+            json!({"action": a.action, "objectType": a.object_type,
+                   "objectId": a.object_id.map(format_id), "mainAction": a.main_action,
+                   "by": a.created_by, "requestId": a.request_id, "details": details}),
+            None,
+        ));
+    }
+    ev.sort_by_key(|e| e.get("date").and_then(Value::as_i64).unwrap_or(0));
+    Ok(json!({ "events": ev }))
+}
+
+fn event(date: i64, kind: &str, entity: &str, id: i64, details: Value, end: Option<i64>) -> Value {
+    let mut e = json!({
+        "date": date,
+        "kind": kind,
+        "entity": entity,
+        "entityId": format_id(id),
+        "details": details,
+    });
+    if let (Some(end), Value::Object(o)) = (end, &mut e) {
+        o.insert("endDate".into(), json!(end));
+    }
+    e
+}

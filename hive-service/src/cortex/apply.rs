@@ -38,6 +38,9 @@ pub struct Ended {
     pub report: Value,
     /// File artifacts already copied into this service's datastore, by Cortex attachment id.
     pub files: HashMap<String, NewFile>,
+    /// Whether the artifacts tagged `autoImport:true` become observables now
+    /// (`cortex.auto_import`); otherwise analysts import them from the report.
+    pub auto_import: bool,
 }
 
 impl Ended {
@@ -50,6 +53,7 @@ impl Ended {
             start_date: None,
             report: json!({"success": false, "errorMessage": message.into()}),
             files: HashMap::new(),
+            auto_import: true,
         }
     }
 }
@@ -220,6 +224,7 @@ fn analyzer_results(
         .report
         .get("artifacts")
         .and_then(Value::as_array)
+        .filter(|_| ended.auto_import)
         .cloned()
         .unwrap_or_default();
     let mut news = Vec::new();

@@ -100,7 +100,8 @@ impl Connector {
             report
         };
         let mut files = HashMap::new();
-        if out.status == JobStatus::Success && out.kind == WorkerKind::Analyzer {
+        let auto_import = self.settings.auto_import;
+        if auto_import && out.status == JobStatus::Success && out.kind == WorkerKind::Analyzer {
             for a in report
                 .get("artifacts")
                 .and_then(Value::as_array)
@@ -145,6 +146,7 @@ impl Connector {
             start_date: out.start_date,
             report,
             files,
+            auto_import,
         }
     }
 

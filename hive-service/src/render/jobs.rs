@@ -110,3 +110,81 @@ fn common(j: &CortexJobRow, v: &mut Value) {
         v["report"] = r;
     }
 }
+
+/// The object type of a connector path (`case`, `case_task`/`task`, `case_task_log`/`log`,
+/// `case_artifact`/`observable`, `alert`), as jobs store it.
+pub fn object_type(t: &str) -> Result<&'static str, ApiError> {
+    Ok(match t {
+        "case" => "case",
+        "case_task" | "task" => "case_task",
+        "case_task_log" | "log" => "case_task_log",
+        "case_artifact" | "observable" => "case_artifact",
+        "alert" => "alert",
+        other => {
+            return Err(ApiError::attribute(
+                "objectType",
+                format!("{other}: expected case, case_task, case_task_log, case_artifact or alert"),
+            ))
+        }
+    })
+}
+
+/// The row id of the object a job or an action runs on, found through the access layer
+/// (404 for what the caller cannot see).
+pub fn object_id(
+    c: &mut DbConn,
+    actor: &Actor,
+    object_type: &str,
+    id: &str,
+) -> Result<i64, ApiError> {
+    use crate::casework as cw;
+    Ok(match object_type {
+        "case" => cw::find_case(c, actor, id)?.id,
+        "case_task" => cw::find_task(c, actor, id)?.id,
+        "case_task_log" => cw::find_log(c, actor, id)?.id,
+        "case_artifact" => cw::find_observable(c, actor, id)?.id,
+        "alert" => cw::find_alert(c, actor.org_id, id)?.id,
+        other => return Err(ApiError::NotFound(format!("{other} {id} not found"))),
+    })
+}
+
+/// The jobs (`responder`: actions) run on an object the caller can see, newest first.
+fn runs_on(
+    c: &mut DbConn,
+    actor: &Actor,
+    object_type: &str,
+    id: &str,
+    kind: &str,
+) -> Result<Vec<CortexJobRow>, ApiError> {
+    let object_type = self::object_type(object_type)?;
+    let oid = object_id(c, actor, object_type, id)?;
+    Ok(cortex_jobs::table
+        .filter(cortex_jobs::object_type.eq(object_type))
+        .filter(cortex_jobs::object_id.eq(oid))
+        .filter(cortex_jobs::kind.eq(kind))
+        .order(cortex_jobs::id.desc())
+        .limit(1_000)
+        .select(CortexJobRow::as_select())
+        .load::<CortexJobRow>(c)?)
+}
+
+/// The responder actions run on an object, newest first, rendered.
+pub fn actions_on(
+    c: &mut DbConn,
+    actor: &Actor,
+    object_type: &str,
+    id: &str,
+) -> Result<Vec<Value>, ApiError> {
+    Ok(runs_on(c, actor, object_type, id, "responder")?
+        .iter()
+        .map(render_action)
+        .collect())
+}
+
+/// The analyzer jobs run on an observable, newest first, rendered.
+pub fn jobs_on(c: &mut DbConn, actor: &Actor, observable: &str) -> Result<Vec<Value>, ApiError> {
+    Ok(runs_on(c, actor, "case_artifact", observable, "analyzer")?
+        .iter()
+        .map(render_job)
+        .collect())
+}

@@ -329,32 +329,7 @@ pub struct InputAction {
     pub tlp: Option<i32>,
 }
 
-fn object_type(t: &str) -> Result<&'static str, ApiError> {
-    Ok(match t {
-        "case" => "case",
-        "case_task" | "task" => "case_task",
-        "case_task_log" | "log" => "case_task_log",
-        "case_artifact" | "observable" => "case_artifact",
-        "alert" => "alert",
-        other => {
-            return Err(ApiError::attribute(
-                "objectType",
-                format!("{other}: expected case, case_task, case_task_log, case_artifact or alert"),
-            ))
-        }
-    })
-}
-
-fn object_id(c: &mut DbConn, actor: &Actor, object_type: &str, id: &str) -> Result<i64, ApiError> {
-    Ok(match object_type {
-        "case" => cw::find_case(c, actor, id)?.id,
-        "case_task" => cw::find_task(c, actor, id)?.id,
-        "case_task_log" => cw::find_log(c, actor, id)?.id,
-        "case_artifact" => cw::find_observable(c, actor, id)?.id,
-        "alert" => cw::find_alert(c, actor.org_id, id)?.id,
-        other => return Err(ApiError::NotFound(format!("{other} {id} not found"))),
-    })
-}
+use crate::render::jobs::{object_id, object_type};
 
 /// The case an object belongs to, if any.
 fn case_of(
@@ -466,22 +441,11 @@ pub async fn actions_of(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, t, id) = path.into_inner();
-    let object_type = object_type(&t)?;
     let actor = Actor::of(&caller);
-    let rows = db
-        .read(move |c| {
-            let oid = object_id(c, &actor, object_type, &id)?;
-            Ok(cortex_jobs::table
-                .filter(cortex_jobs::object_type.eq(object_type))
-                .filter(cortex_jobs::object_id.eq(oid))
-                .filter(cortex_jobs::kind.eq("responder"))
-                .order(cortex_jobs::id.desc())
-                .limit(1_000)
-                .select(CortexJobRow::as_select())
-                .load::<CortexJobRow>(c)?)
-        })
+    let list = db
+        .read(move |c| crate::render::jobs::actions_on(c, &actor, &t, &id))
         .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(render_action).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// One action.

@@ -27,6 +27,7 @@ pub const ROUTES: service_kit::service::Routes = service_kit::service::Routes {
     register,
     finish: finish_doc,
     policy: DOC_POLICY,
+    pages: crate::console::is_page,
 };
 
 /// Completes the generated document: the Query API's operations as `x-query-operations` of

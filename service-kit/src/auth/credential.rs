@@ -3,8 +3,9 @@
 //! cross-site requests too (CVE-2025-48740 in TheHive), so for the credentials a browser adds
 //! by itself a request that changes data is refused when the browser says it comes from
 //! another site (`Sec-Fetch-Site`, `Origin`), and a cookie-authenticated one must also carry
-//! `X-Requested-With`, which a cross-site form cannot set. Scripts (thehive4py, cortex4py,
-//! feeders) send neither header and are not affected.
+//! the session's CSRF token as `X-CSRF-Token` (a header a cross-site form cannot set, with a
+//! value another site cannot know: the console's pages hold it). Scripts (thehive4py,
+//! cortex4py, feeders) use API keys or Basic and are not affected.
 
 use super::auth_failure;
 use crate::error::ApiError;
@@ -56,8 +57,16 @@ fn cross_site_refused() -> ApiError {
     )
 }
 
-/// Reads the credential of `req` (`None`: it carries none); `cookie` names the session cookie.
-pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credential>, ApiError> {
+/// Name of the header carrying the session's CSRF token.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// Reads the credential of `req` (`None`: it carries none); `cookie` names the session cookie,
+/// `sessions` checks the CSRF token of cookie-authenticated writes.
+pub fn credential_of(
+    req: &HttpRequest,
+    cookie: &str,
+    sessions: &super::session::SessionKeys,
+) -> Result<Option<Credential>, ApiError> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| auth_failure())?.trim();
         let (scheme, rest) = value.split_once(' ').ok_or_else(auth_failure)?;
@@ -88,10 +97,16 @@ pub fn credential_of(req: &HttpRequest, cookie: &str) -> Result<Option<Credentia
             return Err(cross_site_refused());
         }
         let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-        if !safe && req.headers().get("X-Requested-With").is_none() {
+        let token_ok = || {
+            req.headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|given| sessions.csrf_matches(cookie.value(), given))
+        };
+        if !safe && !token_ok() {
             return Err(ApiError::Authorization(
-                "Requests authenticated by the session cookie that change data must carry an \
-                 X-Requested-With header"
+                "Requests authenticated by the session cookie that change data must carry the \
+                 session's CSRF token (X-CSRF-Token)"
                     .into(),
             ));
         }

@@ -130,15 +130,22 @@ pub struct SessionKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl_secs: u64,
+    /// Key of the sessions' CSRF tokens (derived from the instance secret).
+    csrf_key: [u8; 32],
 }
 
 impl SessionKeys {
     /// Keys from the instance secret.
     pub fn new(secret: &[u8], ttl_secs: u64) -> Self {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"csrf-token-key\0");
+        h.update(secret);
         SessionKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             ttl_secs,
+            csrf_key: h.finalize().into(),
         }
     }
 
@@ -248,6 +255,32 @@ impl SessionKeys {
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| format!("cannot sign session: {e}"))
+    }
+
+    /// The CSRF token of the session a (validly signed) session token names: an HMAC of the
+    /// session id, the same for the session's whole life on every instance, useless for
+    /// another session. Pages carry it; a request that changes data with the session
+    /// cookie must send it back as `X-CSRF-Token` ([`super::credential::credential_of`]).
+    pub fn csrf_token(&self, session_token: &str) -> Option<String> {
+        use hmac::Mac;
+        let claims = self.verify(session_token)?;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.csrf_key).ok()?;
+        mac.update(claims.sid.as_bytes());
+        Some(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Whether `given` is the CSRF token of the session `session_token` (constant time).
+    pub fn csrf_matches(&self, session_token: &str, given: &str) -> bool {
+        use hmac::Mac;
+        let (Some(claims), Ok(given)) = (self.verify(session_token), hex::decode(given.trim()))
+        else {
+            return false;
+        };
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.csrf_key) else {
+            return false;
+        };
+        mac.update(claims.sid.as_bytes());
+        mac.verify_slice(&given).is_ok()
     }
 
     /// Checks a token's signature and expiry (a token without a session id is refused).

@@ -10,6 +10,7 @@ import os
 import statistics
 import struct
 import subprocess
+import re
 import time
 from urllib.parse import urlparse
 
@@ -162,29 +163,47 @@ def test_a_new_password_ends_the_sessions_opened_before_it(hive):
     assert Client(hive.url, key=r.json()["token"]).get("/api/v1/user/current").status_code == 200
 
 
-def test_cookie_sessions_need_a_header_a_cross_site_form_cannot_send(hive):
+def csrf_token_of(session, url):
+    """The CSRF token a console page gives its session (what the console's script sends)."""
+    page = session.get(url + "/alerts")
+    assert page.status_code == 200, page.status_code
+    return re.search(r'<meta name="csrf-token" content="([0-9a-f]{64})">', page.text).group(1)
+
+
+def test_cookie_sessions_need_the_session_csrf_token_a_cross_site_form_cannot_send(hive):
     s = requests.Session()
     r = s.post(hive.url + "/api/v1/login", json={"user": ADMIN, "password": PASSWORD})
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    r = s.post(hive.url + "/api/v1/organisation", json={"name": "csrf", "description": "x"})
-    assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError")
-    # Even with the header, a browser that says the request comes from another site is refused.
+    body = {"name": "csrf", "description": "x"}
+    # No token, a header alone, a wrong token, another session's token: refused.
+    other = requests.Session()
+    other.post(hive.url + "/api/v1/login", json={"user": ADMIN, "password": PASSWORD})
+    token, others = csrf_token_of(s, hive.url), csrf_token_of(other, hive.url)
+    assert token != others
+    for headers in ({}, {"X-Requested-With": "XMLHttpRequest"}, {"X-CSRF-Token": "00" * 32},
+                    {"X-CSRF-Token": others}, {"X-CSRF-Token": "not hex"}):
+        r = s.post(hive.url + "/api/v1/organisation", json=body, headers=headers)
+        assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError"), headers
+    # Even with the token, a browser that says the request comes from another site is refused.
     for cross in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}):
-        r = s.post(hive.url + "/api/v1/organisation", json={"name": "csrf", "description": "x"},
-                   headers={"X-Requested-With": "XMLHttpRequest", **cross})
+        r = s.post(hive.url + "/api/v1/organisation", json=body, headers={"X-CSRF-Token": token, **cross})
         assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError"), cross
         # Basic credentials a browser remembers are refused the same way (CVE-2025-48740).
         r = requests.post(hive.url + "/api/v1/organisation", json={"name": "csrf-basic", "description": "x"},
                           auth=(ADMIN, PASSWORD), headers=cross)
         assert (r.status_code, r.json()["type"]) == (403, "AuthorizationError"), cross
-    r = s.post(hive.url + "/api/v1/organisation", json={"name": "csrf", "description": "x"},
-               headers={"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Site": "same-origin",
-                        "Origin": hive.url})
+    r = s.post(hive.url + "/api/v1/organisation", json=body,
+               headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "same-origin", "Origin": hive.url})
     assert r.status_code == 201
     assert requests.get(hive.url + "/api/v1/organisation/csrf", auth=(ADMIN, PASSWORD)).json()["name"] == "csrf"
     r = requests.get(hive.url + "/api/v1/organisation/csrf-basic", auth=(ADMIN, PASSWORD))
     assert r.status_code == 404, "nothing was created by the refused requests"
+    # After logout the token opens nothing.
+    s.post(hive.url + "/api/v1/logout", headers={"X-CSRF-Token": token})
+    r = s.post(hive.url + "/api/v1/organisation", json={"name": "late", "description": "x"},
+               headers={"X-CSRF-Token": token})
+    assert r.status_code in (401, 403)
 
 
 def test_unknown_users_and_wrong_passwords_look_the_same(hive):

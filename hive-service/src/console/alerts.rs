@@ -1,0 +1,187 @@
+//! The alert list (the analyst's inbox) and an alert's preview.
+
+use super::{clean, page, query, query_one, PageError, Paging, Viewer};
+use crate::db::Db;
+use crate::ServiceState;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+use shared_models::cortex::WorkerKind;
+use std::collections::HashMap;
+
+/// Columns the list sorts by, as the Query API names them.
+const SORTS: &[&str] = &[
+    "_createdAt",
+    "date",
+    "severity",
+    "title",
+    "type",
+    "source",
+    "sourceRef",
+    "status",
+];
+
+/// The list's quick filters.
+const QUICK: &[(&str, &str)] = &[
+    ("all", "All"),
+    ("new", "New"),
+    ("unread", "Unread"),
+    ("read", "Read"),
+    ("imported", "Imported"),
+    ("followed", "Followed"),
+    ("mine", "Assigned to me"),
+];
+
+fn eq(field: &str, value: Value) -> Value {
+    json!({"_eq": {"_field": field, "_value": value}})
+}
+
+/// The Query API operations of the alert list for these parameters, and what the page
+/// shows of them.
+pub fn list_query(viewer: &Viewer, p: &HashMap<String, String>, paging: Paging) -> (Value, Value) {
+    let quick = clean(p.get("quick"))
+        .filter(|q| QUICK.iter().any(|(k, _)| k == q))
+        .unwrap_or_else(|| "all".into());
+    let mut filters = Vec::new();
+    match quick.as_str() {
+        "new" => filters.push(eq("status", "New".into())),
+        "unread" => filters.push(eq("read", false.into())),
+        "read" => filters.push(eq("read", true.into())),
+        "imported" => filters.push(eq("imported", true.into())),
+        "followed" => filters.push(eq("follow", true.into())),
+        "mine" => filters.push(eq("assignee", viewer.caller.login().into())),
+        _ => {}
+    }
+    let mut active = serde_json::Map::new();
+    for field in ["type", "source", "tag", "sourceRef", "status"] {
+        if let Some(v) = clean(p.get(field)) {
+            let name = if field == "tag" { "tags" } else { field };
+            filters.push(eq(name, v.clone().into()));
+            active.insert(field.into(), v.into());
+        }
+    }
+    if let Some(s) = clean(p.get("severity")).and_then(|s| s.parse::<i64>().ok()) {
+        filters.push(json!({"_gte": {"_field": "severity", "_value": s.clamp(1, 4)}}));
+        active.insert("severity".into(), s.clamp(1, 4).into());
+    }
+    if let Some(t) = clean(p.get("title")) {
+        filters.push(json!({"_like": {"_field": "title", "_value": format!("*{t}*")}}));
+        active.insert("title".into(), t.into());
+    }
+    let sort = clean(p.get("sort"))
+        .filter(|s| SORTS.contains(&s.as_str()))
+        .unwrap_or_else(|| "_createdAt".into());
+    let dir = if clean(p.get("dir")).as_deref() == Some("asc") {
+        "asc"
+    } else {
+        "desc"
+    };
+    let mut ops = vec![json!({"_name": "listAlert"})];
+    match filters.len() {
+        0 => {}
+        1 => ops.push(json!({"_name": "filter", "_and": [filters[0].clone()]})),
+        _ => ops.push(json!({"_name": "filter", "_and": filters})),
+    }
+    ops.push(json!({"_name": "sort", "_fields": [{ sort.clone(): dir }]}));
+    ops.push(paging.op());
+    let state = json!({
+        "quick": quick,
+        "quicks": QUICK.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
+        "sort": sort,
+        "dir": dir,
+        "active": active,
+    });
+    (Value::Array(ops), state)
+}
+
+/// `GET /alerts`: the list, or only its rows (`?rows=1`, what the live update fetches).
+pub async fn list(
+    db: web::Data<Db>,
+    viewer: Viewer,
+    params: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let p = params.into_inner();
+    let paging = Paging::of(
+        p.get("page").and_then(|v| v.parse().ok()),
+        p.get("per").and_then(|v| v.parse().ok()),
+    );
+    let (ops, state) = list_query(&viewer, &p, paging);
+    let caller = viewer.caller.clone();
+    let (items, total) = db.read(move |c| query(c, &caller, ops)).await?;
+    let total = total.unwrap_or(items.len());
+    page(
+        &viewer,
+        "alerts",
+        "alerts.html",
+        json!({
+            "alerts": items,
+            "pager": paging.view(total),
+            "state": state,
+            "params": p,
+            "can_manage": viewer.can("manageAlert"),
+            "can_case": viewer.can("manageCase"),
+        }),
+    )
+}
+
+/// `GET /alerts/{id}`: an alert's preview with its observables, similar cases, the case
+/// templates to import it with, and the responders that act on alerts.
+pub async fn preview(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    viewer: Viewer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let caller = viewer.caller.clone();
+    let data = db
+        .read(move |c| {
+            let get = json!({"_name": "getAlert", "idOrName": id});
+            let alert = query_one(c, &caller, json!([get.clone()]), "Alert")?;
+            let (observables, _) = query(
+                c,
+                &caller,
+                json!([get.clone(), {"_name": "observables"},
+                       {"_name": "sort", "_fields": [{"dataType": "asc"}]},
+                       {"_name": "page", "from": 0, "to": 500}]),
+            )?;
+            let (similar, _) = query(
+                c,
+                &caller,
+                json!([get.clone(), {"_name": "similarCases"},
+                       {"_name": "page", "from": 0, "to": 20}]),
+            )
+            .unwrap_or_default();
+            let (templates, _) = query(
+                c,
+                &caller,
+                json!([{"_name": "listCaseTemplate"},
+                       {"_name": "sort", "_fields": [{"displayName": "asc"}]},
+                       {"_name": "page", "from": 0, "to": 200}]),
+            )?;
+            Ok((alert, observables, similar, templates))
+        })
+        .await?;
+    let (alert, observables, similar, templates) = data;
+    let responders = state
+        .cortex
+        .workers(WorkerKind::Responder)
+        .await
+        .into_iter()
+        .filter(|w| w.data_type_list.iter().any(|t| t == "thehive:alert"))
+        .collect::<Vec<_>>();
+    page(
+        &viewer,
+        "alerts",
+        "alert.html",
+        json!({
+            "alert": alert,
+            "observables": observables,
+            "similar": similar,
+            "templates": templates,
+            "responders": responders,
+            "can_manage": viewer.can("manageAlert"),
+            "can_case": viewer.can("manageCase"),
+            "can_act": viewer.can("manageAction"),
+        }),
+    )
+}

@@ -1,0 +1,284 @@
+//! The analyst console, served by hive-service itself at `/`: pages rendered on the server
+//! from the templates of [`view`], made live by one small script (`/ui/app.js`).
+//!
+//! What a page shows comes from the same Query API operations, case-work and access functions
+//! as the API ([`crate::query::run::run`], [`crate::casework`]), with the caller of the
+//! session: a page never shows what its viewer could not read through the API. A page
+//! changes nothing: every action of the console is a call of the API itself from the
+//! script (same permissions, audit and webhooks), with the session cookie and the session's
+//! CSRF token (`X-CSRF-Token`, which every cookie-authenticated write must carry). Live
+//! updates follow the organisation's event stream (`/api/v1/events`, SSE).
+//!
+//! Pages are reached with the session cookie only; without a live session a page sends
+//! the browser to the login page. The organisation is the session's, or the one the
+//! organisation switch keeps in the `THEHIVE-ORGANISATION` cookie (a membership is still
+//! required, as with `X-Organisation`).
+
+mod alerts;
+mod cases;
+mod misc;
+mod observables;
+pub mod view;
+
+use crate::auth::{Authenticator, Caller, SESSION_COOKIE};
+use crate::db::DbConn;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use serde_json::{json, Value};
+use service_kit::error::ApiError;
+use std::sync::Arc;
+
+pub use crate::auth::ORG_COOKIE;
+
+/// The console's top-level paths (besides `/`).
+const SECTIONS: &[&str] = &[
+    "/login",
+    "/alerts",
+    "/cases",
+    "/tasks",
+    "/search",
+    "/account",
+    "/ui",
+    "/observables",
+    "/new-case",
+];
+
+/// Whether a path is one of the console's (see [`service_kit::service::Routes::pages`]).
+pub fn is_page(path: &str) -> bool {
+    path == "/"
+        || SECTIONS.iter().any(|s| {
+            path.strip_prefix(s)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
+
+/// Registers the console's pages and files.
+pub fn register(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(misc::home))
+        .route("/login", web::get().to(misc::login))
+        .route("/ui/{file}", web::get().to(misc::static_file))
+        .route("/alerts", web::get().to(alerts::list))
+        .route("/alerts/{id}", web::get().to(alerts::preview))
+        .route("/cases", web::get().to(cases::list))
+        .route("/cases/{id}", web::get().to(cases::show))
+        .route(
+            "/observables/{id}",
+            web::get().to(observables::page_handler),
+        )
+        .route("/tasks/{which}", web::get().to(misc::tasks))
+        .route("/search", web::get().to(misc::search))
+        .route("/account", web::get().to(misc::account))
+        .route("/new-case", web::get().to(misc::new_case));
+}
+
+/// The viewer of a page: the session's caller and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// Who is looking, in which organisation.
+    pub caller: Caller,
+    /// The token the page's script sends back with every change.
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// Whether the viewer's profile has a permission (a page shows the controls of what the
+    /// API would let the viewer do; the API checks again).
+    pub fn can(&self, permission: &str) -> bool {
+        self.caller.has(permission)
+    }
+
+    /// What every page's layout reads: the user, the organisations, the token, the
+    /// permissions.
+    pub fn frame(&self, section: &str) -> Value {
+        let c = &self.caller;
+        json!({
+            "user": {"login": c.user.login, "name": c.user.name},
+            "org": c.organisation.name,
+            "orgs": c.memberships.iter().map(|m| m.organisation.name.clone()).collect::<Vec<_>>(),
+            "profile": c.profile.name,
+            "csrf": self.csrf,
+            "perms": c.permissions,
+            "section": section,
+        })
+    }
+}
+
+impl FromRequest for Viewer {
+    type Error = PageError;
+    type Future = std::future::Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(viewer_of(req))
+    }
+}
+
+fn viewer_of(req: &HttpRequest) -> Result<Viewer, PageError> {
+    let login = || PageError::Login(login_target(req));
+    let caller = req
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(login)?;
+    // Pages are for browsers: the session cookie, not an API key.
+    let cookie = req.cookie(SESSION_COOKIE).ok_or_else(login)?;
+    let auth = req
+        .app_data::<web::Data<Arc<Authenticator>>>()
+        .ok_or_else(|| PageError::Api(ApiError::internal("the authenticator is missing")))?;
+    let csrf = auth
+        .base()
+        .sessions
+        .csrf_token(cookie.value())
+        .ok_or_else(login)?;
+    Ok(Viewer { caller, csrf })
+}
+
+fn login_target(req: &HttpRequest) -> String {
+    let here = match req.query_string() {
+        "" => req.path().to_string(),
+        q => format!("{}?{q}", req.path()),
+    };
+    format!(
+        "/login?next={}",
+        percent_encoding::utf8_percent_encode(&here, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+/// Why a page is not shown: no session (to the login page), or the API's refusal shown as
+/// a page with the API's status.
+#[derive(Debug)]
+pub enum PageError {
+    /// To the login page, then back to this address.
+    Login(String),
+    /// What the API would have answered.
+    Api(ApiError),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Login(to) => write!(f, "login first ({to})"),
+            PageError::Api(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Api(e)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Login(_) => StatusCode::SEE_OTHER,
+            PageError::Api(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::Login(to) => HttpResponse::SeeOther()
+                .insert_header(("Location", to.as_str()))
+                .insert_header(("Content-Security-Policy", view::CSP))
+                .finish(),
+            PageError::Api(e) => {
+                if e.status() >= 500 {
+                    e.log();
+                }
+                let ctx = json!({"status": e.status(), "message": e.to_string()});
+                let body = view::render("error.html", &ctx)
+                    .unwrap_or_else(|_| "<!doctype html><title>Error</title>".into());
+                html(e.status_code(), body)
+            }
+        }
+    }
+}
+
+/// An HTML answer with the console's headers.
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", view::CSP))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
+/// Renders a page for `viewer`: the template `name` with `ctx` plus the layout's frame.
+pub fn page(
+    viewer: &Viewer,
+    section: &str,
+    name: &str,
+    mut ctx: Value,
+) -> Result<HttpResponse, PageError> {
+    ctx["frame"] = viewer.frame(section);
+    Ok(html(StatusCode::OK, view::render(name, &ctx)?))
+}
+
+/// Runs Query API operations for the caller, as `POST /api/v1/query` runs them: the items
+/// and the total when the page asked for it.
+pub fn query(
+    c: &mut DbConn,
+    caller: &Caller,
+    ops: Value,
+) -> Result<(Vec<Value>, Option<usize>), ApiError> {
+    let Value::Array(ops) = ops else {
+        return Err(ApiError::internal(
+            "a console query is a list of operations",
+        ));
+    };
+    let (items, total, count) = crate::query::run::run(c, caller, &ops, &[])?;
+    Ok((items, total.or(count)))
+}
+
+/// The one item of a `get...` query, or 404.
+pub fn query_one(
+    c: &mut DbConn,
+    caller: &Caller,
+    ops: Value,
+    what: &str,
+) -> Result<Value, ApiError> {
+    query(c, caller, ops)?
+        .0
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("{what} not found")))
+}
+
+/// Paging of a list: `page` (from 0) and `per` (15 by default, at most 100).
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    /// The page, from 0.
+    pub page: usize,
+    /// Rows per page.
+    pub per: usize,
+}
+
+impl Paging {
+    /// From the query string's values.
+    pub fn of(page: Option<usize>, per: Option<usize>) -> Paging {
+        Paging {
+            page: page.unwrap_or(0).min(100_000),
+            per: per.unwrap_or(15).clamp(5, 100),
+        }
+    }
+
+    /// The Query API's `page` operation, with the total.
+    pub fn op(&self) -> Value {
+        json!({"_name": "page", "from": self.page * self.per, "to": (self.page + 1) * self.per,
+               "extraData": ["total"]})
+    }
+
+    /// What the pager shows.
+    pub fn view(&self, total: usize) -> Value {
+        let pages = total.div_ceil(self.per).max(1);
+        json!({"page": self.page, "per": self.per, "total": total, "pages": pages,
+               "first": (self.page * self.per + 1).min(total), "last": ((self.page + 1) * self.per).min(total)})
+    }
+}
+
+/// A value of the query string kept when it is short and plain text.
+pub fn clean(v: Option<&String>) -> Option<String> {
+    v.map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control))
+}
