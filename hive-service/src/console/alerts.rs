@@ -136,7 +136,20 @@ pub async fn preview(
     let data = db
         .read(move |c| {
             let get = json!({"_name": "getAlert", "idOrName": id});
-            let alert = query_one(c, &caller, json!([get.clone()]), "Alert")?;
+            let mut alert = query_one(c, &caller, json!([get.clone()]), "Alert")?;
+            // The case it went into, only when the viewer may see that case too.
+            if let Some(k) = alert
+                .get("caseId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
+                let seen = query(c, &caller, json!([{"_name": "getCase", "idOrName": k}]))
+                    .is_ok_and(|(items, _)| !items.is_empty());
+                if !seen {
+                    alert["caseId"] = Value::Null;
+                    alert["caseHidden"] = Value::Bool(true);
+                }
+            }
             let (observables, _) = query(
                 c,
                 &caller,
