@@ -189,7 +189,9 @@ pub async fn page_of(
                     out["shares"] = json!(query(c, &caller, json!([get.clone(), {"_name": "shares"}])).map(|r| r.0).unwrap_or_default());
                 }
                 "tasks" => {
-                    let (tasks, _) = query(c, &caller, sub("tasks", json!([{"order": "asc"}, {"_createdAt": "asc"}]), 1_000))?;
+                    let (tasks, _) = query(c, &caller, json!([get.clone(), {"_name": "tasks"},
+                        {"_name": "sort", "_fields": [{"order": "asc"}, {"_createdAt": "asc"}]},
+                        {"_name": "page", "from": 0, "to": 1_000, "extraData": ["actionRequired"]}]))?;
                     let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
                     for t in &tasks {
                         let g = t.get("group").and_then(Value::as_str).unwrap_or("default");

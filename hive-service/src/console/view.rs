@@ -94,6 +94,15 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env.add_filter("md", markdown_filter);
     env.add_filter("text", text_filter);
+    // A JSON text (an action's operations) as a list; anything else as an empty one.
+    env.add_filter("fromjson", |v: J| {
+        let parsed = v
+            .as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .filter(Value::is_array)
+            .unwrap_or_else(|| Value::Array(Vec::new()));
+        J::from_serialize(&parsed)
+    });
     env.add_filter("date", date_filter);
     env.add_filter("ago", ago_filter);
     env.add_filter("severity", |v: i64| severity_label(v).to_string());
