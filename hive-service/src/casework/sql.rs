@@ -183,6 +183,18 @@ pub const ALERTS: Table = Table {
     name: "alerts",
     columns: &ALERT_COLS,
 };
+/// `alert_tags`: one row per tag of each alert with the alert's fields below, kept by
+/// triggers (migration `alert_tags`). Counts of a tag plus these fields read only its index.
+pub const ALERT_TAGS: Table = Table {
+    name: "alert_tags",
+    columns: &[
+        ("tags", Col::Text("tag")),
+        ("status", Col::Text("status")),
+        ("severity", Col::Int("severity")),
+        ("read", Col::Bool("is_read")),
+        ("caseId", Col::Id("case_id")),
+    ],
+};
 /// Cases.
 pub const CASES: Table = Table {
     name: "cases",
@@ -450,6 +462,11 @@ fn text_op(out: &mut Sql, table: &Table, op: TextOp, field: &str, pattern: &str)
             let starts = pattern.starts_with('*');
             let ends = pattern.ends_with('*') && pattern.len() > 1;
             let core = pattern.trim_matches('*').to_string();
+            if core.is_empty() && starts {
+                // `*` alone: any value (SQLite's substr(x, -0) is not the empty suffix).
+                out.push(&format!("{expr} IS NOT NULL"));
+                return Ok(());
+            }
             match (starts, ends) {
                 (true, true) => contains(out, &expr, core, false),
                 (true, false) => suffix(out, &expr, core),
