@@ -192,6 +192,7 @@ pub const ALERT_TAGS: Table = Table {
         ("status", Col::Text("status")),
         ("severity", Col::Int("severity")),
         ("read", Col::Bool("is_read")),
+        ("imported", Col::Expr("(alert_tags.case_id IS NOT NULL)")),
         ("caseId", Col::Id("case_id")),
     ],
 };

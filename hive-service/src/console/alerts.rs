@@ -1,6 +1,6 @@
 //! The alert list (the analyst's inbox) and an alert's preview.
 
-use super::{clean, page, query, query_one, PageError, Paging, Viewer};
+use super::{clean, list_page, page, query, query_one, PageError, Paging, Viewer};
 use crate::db::Db;
 use crate::ServiceState;
 use actix_web::{web, HttpResponse};
@@ -106,7 +106,7 @@ pub async fn list(
     );
     let (ops, state) = list_query(&viewer, &p, paging);
     let caller = viewer.caller.clone();
-    let (items, total) = db.read(move |c| query(c, &caller, ops)).await?;
+    let (items, total) = db.read(move |c| list_page(c, &caller, ops)).await?;
     let total = total.unwrap_or(items.len());
     page(
         &viewer,

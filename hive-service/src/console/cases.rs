@@ -1,7 +1,7 @@
 //! The case list and the case page (Details, Tasks, Observables, TTPs, Timeline, Comments,
 //! Pages).
 
-use super::{clean, page, query, query_one, PageError, Paging, Viewer};
+use super::{clean, list_page, page, query, query_one, PageError, Paging, Viewer};
 use crate::db::Db;
 use crate::ServiceState;
 use actix_web::{web, HttpResponse};
@@ -118,7 +118,7 @@ pub async fn list(
                     .collect();
                 Ok((items, Some(total)))
             } else {
-                query(c, &caller, Value::Array(ops))
+                list_page(c, &caller, Value::Array(ops))
             }
         })
         .await?;

@@ -2,7 +2,7 @@
 //! task lists (My tasks, Waiting tasks), the search box's results, the account page and the
 //! New case form.
 
-use super::{clean, html, page, query, view, PageError, Paging, Viewer};
+use super::{clean, html, list_page, page, query, view, PageError, Paging, Viewer};
 use crate::db::Db;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -69,7 +69,7 @@ pub async fn tasks(
     let ops = json!([{"_name": "listTask"}, {"_name": "filter", "_and": [filter]},
                      {"_name": "sort", "_fields": [{"_createdAt": "desc"}]}, page_op]);
     let caller = viewer.caller.clone();
-    let (items, total) = db.read(move |c| query(c, &caller, ops)).await?;
+    let (items, total) = db.read(move |c| list_page(c, &caller, ops)).await?;
     let total = total.unwrap_or(items.len());
     page(
         &viewer,

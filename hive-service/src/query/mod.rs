@@ -1284,6 +1284,19 @@ pub fn try_sql(
     selection: &str,
     ops: &[Value],
 ) -> Result<Option<SqlOutcome>, ApiError> {
+    try_sql_capped(c, caller, selection, ops, None)
+}
+
+/// [`try_sql`], with the total (or count) counted up to `cap + 1` matches only when `cap` is
+/// set: a total above `cap` means "more than `cap`". The console's lists show totals so, which
+/// stay cheap among millions of rows; the API's totals are exact.
+pub fn try_sql_capped(
+    c: &mut DbConn,
+    caller: &Caller,
+    selection: &str,
+    ops: &[Value],
+    cap: Option<usize>,
+) -> Result<Option<SqlOutcome>, ApiError> {
     use crate::casework::sql::{self, Bind, Sql};
     use shared_models::query::{Filter, Sort};
     let (kind, table) = match selection {
@@ -1366,12 +1379,15 @@ pub fn try_sql(
         None
     };
     let count_of = |c: &mut DbConn| -> Result<usize, ApiError> {
-        if let Some(q) = &by_tag {
-            let rows: Vec<CountRow> = q.clone().load(c)?;
-            return Ok(rows.first().map(|r| r.n.max(0) as usize).unwrap_or(0));
-        }
-        let mut q = wh.clone();
-        q.text = format!("SELECT COUNT(*) AS n{}", q.text);
+        let mut q = by_tag.clone().unwrap_or_else(|| wh.clone());
+        q.text = match cap {
+            None => format!("SELECT COUNT(*) AS n{}", q.text),
+            Some(cap) => format!(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 AS one{} LIMIT {}) AS capped",
+                q.text,
+                cap.saturating_add(1)
+            ),
+        };
         let rows: Vec<CountRow> = q.load(c)?;
         Ok(rows.first().map(|r| r.n.max(0) as usize).unwrap_or(0))
     };
@@ -1421,17 +1437,19 @@ fn alert_count_by_tag(
     }
     let mut all = Vec::new();
     filters.iter().for_each(|f| conjuncts(f, &mut all));
-    let is_tag_eq = |f: &Filter| {
-        matches!(f, Filter::Cmp { op: CmpOp::Eq, field, value: Value::String(_) } if field == "tags")
-    };
+    let is_tag_eq = |f: &Filter| matches!(f, Filter::Cmp { op: CmpOp::Eq, field, value: Value::String(_) } if field == "tags");
     if all.iter().filter(|f| is_tag_eq(f)).count() != 1 {
         return None;
     }
     let mut q = Sql::new(pg);
-    q.push("SELECT COUNT(*) AS n FROM alert_tags WHERE ");
+    q.push(" FROM alert_tags WHERE ");
     crate::access::visible(Entity::Alert, &cw::Actor::of(caller), "alert_tags").write(&mut q);
     for f in &all {
-        if !is_tag_eq(f) && f.fields().iter().any(|field| field.split('.').next() == Some("tags")) {
+        if !is_tag_eq(f)
+            && f.fields()
+                .iter()
+                .any(|field| field.split('.').next() == Some("tags"))
+        {
             return None;
         }
         q.push(" AND ");

@@ -35,6 +35,7 @@ def check(c):
         [eq("tags", "phishing"), eq("status", "New"), {"_gte": {"_field": "severity", "_value": 3}}],
         [eq("tags", "malware"), {"_lt": {"_field": "severity", "_value": 3}}],
         [eq("tags", "phishing"), eq("read", True)],
+        [eq("tags", "phishing"), eq("imported", False), eq("read", False)],  # v0's status New
         [eq("tags", "phishing"), {"_not": eq("status", "Imported")}],
         [eq("tags", "phishing"), {"_or": [eq("severity", 1), eq("severity", 4)]}],
         [eq("tags", "phishing"), eq("tags", "malware")],  # two tags: counted on the alerts
