@@ -1,6 +1,9 @@
 //! The alert list (the analyst's inbox) and an alert's preview.
 
-use super::{clean, list_page, page, query, query_one, PageError, Paging, Viewer};
+use super::{
+    clean, field_filters, list_page, page, query, query_one, sort_of, workers_for, PageError,
+    Paging, Viewer,
+};
 use crate::db::Db;
 use crate::ServiceState;
 use actix_web::{web, HttpResponse};
@@ -52,29 +55,17 @@ pub fn list_query(viewer: &Viewer, p: &HashMap<String, String>, paging: Paging) 
         _ => {}
     }
     let mut active = serde_json::Map::new();
-    for field in ["type", "source", "tag", "sourceRef", "status"] {
-        if let Some(v) = clean(p.get(field)) {
-            let name = if field == "tag" { "tags" } else { field };
-            filters.push(eq(name, v.clone().into()));
-            active.insert(field.into(), v.into());
-        }
-    }
-    if let Some(s) = clean(p.get("severity")).and_then(|s| s.parse::<i64>().ok()) {
-        filters.push(json!({"_gte": {"_field": "severity", "_value": s.clamp(1, 4)}}));
-        active.insert("severity".into(), s.clamp(1, 4).into());
-    }
+    field_filters(
+        p,
+        &["type", "source", "tag", "sourceRef", "status"],
+        &mut filters,
+        &mut active,
+    );
     if let Some(t) = clean(p.get("title")) {
         filters.push(json!({"_like": {"_field": "title", "_value": format!("*{t}*")}}));
         active.insert("title".into(), t.into());
     }
-    let sort = clean(p.get("sort"))
-        .filter(|s| SORTS.contains(&s.as_str()))
-        .unwrap_or_else(|| "_createdAt".into());
-    let dir = if clean(p.get("dir")).as_deref() == Some("asc") {
-        "asc"
-    } else {
-        "desc"
-    };
+    let (sort, dir) = sort_of(p, SORTS, "_createdAt");
     let mut ops = vec![json!({"_name": "listAlert"})];
     match filters.len() {
         0 => {}
@@ -175,13 +166,7 @@ pub async fn preview(
         })
         .await?;
     let (alert, observables, similar, templates) = data;
-    let responders = state
-        .cortex
-        .workers(WorkerKind::Responder)
-        .await
-        .into_iter()
-        .filter(|w| w.data_type_list.iter().any(|t| t == "thehive:alert"))
-        .collect::<Vec<_>>();
+    let responders = workers_for(&state, WorkerKind::Responder, &["thehive:alert"]).await;
     page(
         &viewer,
         "alerts",

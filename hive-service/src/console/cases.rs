@@ -1,7 +1,10 @@
 //! The case list and the case page (Details, Tasks, Observables, TTPs, Timeline, Comments,
 //! Pages).
 
-use super::{clean, list_page, page, query, query_one, PageError, Paging, Viewer};
+use super::{
+    clean, field_filters, list_page, page, query, query_one, sort_of, workers_for, PageError,
+    Paging, Viewer,
+};
 use crate::db::Db;
 use crate::ServiceState;
 use actix_web::{web, HttpResponse};
@@ -67,25 +70,13 @@ pub async fn list(
         _ => {}
     }
     let mut active = serde_json::Map::new();
-    for field in ["tag", "assignee", "status"] {
-        if let Some(v) = clean(p.get(field)) {
-            let name = if field == "tag" { "tags" } else { field };
-            filters.push(eq(name, v.clone().into()));
-            active.insert(field.into(), v.into());
-        }
-    }
-    if let Some(s) = clean(p.get("severity")).and_then(|s| s.parse::<i64>().ok()) {
-        filters.push(json!({"_gte": {"_field": "severity", "_value": s.clamp(1, 4)}}));
-        active.insert("severity".into(), s.clamp(1, 4).into());
-    }
-    let sort = clean(p.get("sort"))
-        .filter(|s| SORTS.contains(&s.as_str()))
-        .unwrap_or_else(|| "number".into());
-    let dir = if clean(p.get("dir")).as_deref() == Some("asc") {
-        "asc"
-    } else {
-        "desc"
-    };
+    field_filters(
+        &p,
+        &["tag", "assignee", "status"],
+        &mut filters,
+        &mut active,
+    );
+    let (sort, dir) = sort_of(&p, SORTS, "number");
     let mut ops = vec![json!({"_name": "listCase"})];
     if !filters.is_empty() {
         ops.push(json!({"_name": "filter", "_and": filters}));
@@ -238,9 +229,6 @@ pub async fn page_of(
                 }
                 _ => {}
             }
-            let (templates, _) = query(c, &caller, json!([{"_name": "listCaseTemplate"},
-                {"_name": "page", "from": 0, "to": 200}]))?;
-            out["templates"] = json!(templates);
             Ok(out)
         })
         .await?;
@@ -252,17 +240,14 @@ pub async fn page_of(
         "done": stats.get("Completed").and_then(Value::as_i64).unwrap_or(0),
         "all": stats.get("total").and_then(Value::as_i64).unwrap_or(0),
     });
-    let object_types = ["thehive:case", "thehive:case_task"];
-    data["responders"] = json!(state
-        .cortex
-        .workers(WorkerKind::Responder)
+    data["responders"] = json!(
+        workers_for(
+            &state,
+            WorkerKind::Responder,
+            &["thehive:case", "thehive:case_task"]
+        )
         .await
-        .into_iter()
-        .filter(|w| w
-            .data_type_list
-            .iter()
-            .any(|t| object_types.contains(&t.as_str())))
-        .collect::<Vec<_>>());
+    );
     if tab == "details" || tab == "observables" {
         let k = data["case"]["_id"].as_str().unwrap_or_default().to_string();
         let caller = viewer.caller.clone();

@@ -314,6 +314,62 @@ impl Paging {
     }
 }
 
+/// The filters the list pages share: an equality per plain field of `fields` the query
+/// string holds (`tag` filters `tags`), and `severity` as a minimum. Each is also recorded in
+/// `active` (what the page shows as removable filters).
+pub fn field_filters(
+    p: &std::collections::HashMap<String, String>,
+    fields: &[&str],
+    filters: &mut Vec<Value>,
+    active: &mut serde_json::Map<String, Value>,
+) {
+    for field in fields {
+        if let Some(v) = clean(p.get(*field)) {
+            let name = if *field == "tag" { "tags" } else { field };
+            filters.push(json!({"_eq": {"_field": name, "_value": v}}));
+            active.insert((*field).into(), v.into());
+        }
+    }
+    if let Some(s) = clean(p.get("severity")).and_then(|s| s.parse::<i64>().ok()) {
+        filters.push(json!({"_gte": {"_field": "severity", "_value": s.clamp(1, 4)}}));
+        active.insert("severity".into(), s.clamp(1, 4).into());
+    }
+}
+
+/// The list's sort: `sort` when it is one of `allowed`, else `default`; `dir` asc or desc.
+pub fn sort_of(
+    p: &std::collections::HashMap<String, String>,
+    allowed: &[&str],
+    default: &str,
+) -> (String, &'static str) {
+    let sort = clean(p.get("sort"))
+        .filter(|s| allowed.contains(&s.as_str()))
+        .unwrap_or_else(|| default.into());
+    let dir = if clean(p.get("dir")).as_deref() == Some("asc") {
+        "asc"
+    } else {
+        "desc"
+    };
+    (sort, dir)
+}
+
+/// The workers of the Cortex servers of `kind` that accept one of `types` (a data type, or
+/// `thehive:<object>` for responders).
+pub async fn workers_for(
+    state: &crate::ServiceState,
+    kind: shared_models::cortex::WorkerKind,
+    types: &[&str],
+) -> Vec<Value> {
+    state
+        .cortex
+        .workers(kind)
+        .await
+        .into_iter()
+        .filter(|w| w.data_type_list.iter().any(|t| types.contains(&t.as_str())))
+        .filter_map(|w| serde_json::to_value(w).ok())
+        .collect()
+}
+
 /// A value of the query string kept when it is short and plain text.
 pub fn clean(v: Option<&String>) -> Option<String> {
     v.map(|s| s.trim().to_string())

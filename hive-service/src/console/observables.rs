@@ -2,7 +2,7 @@
 //! live, reports readable, extracted artifacts to import), and the responders that act on
 //! it.
 
-use super::{clean, page, query, query_one, PageError, Viewer};
+use super::{clean, page, query, query_one, workers_for, PageError, Viewer};
 use crate::casework::Actor;
 use crate::db::Db;
 use crate::ServiceState;
@@ -99,23 +99,9 @@ pub async fn page_handler(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    data["analyzers"] = json!(state
-        .cortex
-        .workers(WorkerKind::Analyzer)
-        .await
-        .into_iter()
-        .filter(|w| w.data_type_list.contains(&data_type))
-        .collect::<Vec<_>>());
-    data["responders"] = json!(state
-        .cortex
-        .workers(WorkerKind::Responder)
-        .await
-        .into_iter()
-        .filter(|w| w
-            .data_type_list
-            .iter()
-            .any(|t| t == "thehive:case_artifact"))
-        .collect::<Vec<_>>());
+    data["analyzers"] = json!(workers_for(&state, WorkerKind::Analyzer, &[&data_type]).await);
+    data["responders"] =
+        json!(workers_for(&state, WorkerKind::Responder, &["thehive:case_artifact"]).await);
     data["pending"] = json!(jobs
         .iter()
         .chain(data["actions"].as_array().into_iter().flatten())

@@ -28,7 +28,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 import uuid
 
 import pytest
@@ -41,6 +40,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from thehive4py import TheHiveApi  # noqa: E402
 
 import conftest  # noqa: E402
+from quickstart_seed import wait  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
 from test_connector_seed import DOC, RELAY_IP, REPORTED, SENDER, TASKS, URL, feed_user_report  # noqa: E402
 from test_native_workers import seed_mailer_config  # noqa: E402
@@ -132,16 +132,6 @@ def logged_in(browser, console, login):
     page.click("button[type=submit]")
     page.wait_for_url(f"{console.url}/alerts")
     return page
-
-
-def wait(what, fetch, done, timeout=60):
-    deadline = time.time() + timeout
-    while True:
-        v = fetch()
-        if done(v):
-            return v
-        assert time.time() < deadline, f"{what}: still {v!r} after {timeout} s"
-        time.sleep(0.3)
 
 
 def test_the_seed_scenario_in_the_browser(console, browser, tmp_path):
