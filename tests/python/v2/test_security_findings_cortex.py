@@ -108,3 +108,20 @@ def test_uploaded_file_names_reach_workers_without_paths(engine, tmp_path):
         assert rep["status"] == "Success", rep
         name = rep["report"]["full"]["filename"]
         assert name == expected, (evil, name)
+
+
+def test_cortex_cookie_writes_need_the_session_csrf_token(cortex):
+    """As on hive-service: a change made with the session cookie alone (or with a header a page of
+    another site could be made to send, or a wrong token) is refused, and nothing is written."""
+    make_org_user(cortex.url, org="soc", login="lead")
+    admin = Api(cortex.url, CORTEX_ADMIN_KEY)
+    admin.users.set_password("lead", "lead-password")
+    s = requests.Session()
+    r = s.post(cortex.url + "/api/login", json={"user": "lead", "password": "lead-password"})
+    assert r.status_code == 200
+    for headers in ({}, {"X-Requested-With": "XMLHttpRequest"}, {"X-CSRF-Token": "00" * 32}):
+        r = s.post(cortex.url + "/api/user", json={"login": "forged", "name": "Forged", "roles": ["read"]},
+                   headers=headers)
+        assert r.status_code == 403, (headers, r.status_code, r.text)
+    assert requests.get(cortex.url + "/api/user/forged",
+                        headers={"Authorization": f"Bearer {CORTEX_ADMIN_KEY}"}).status_code == 404
