@@ -98,6 +98,7 @@ impl Service for Hive {
         )
         .await?;
         let streams = notify::streams::Streams::start(&audit.feed);
+        query::counts::keep_compact(s.db.clone());
         Ok(ServiceState {
             uploads: s.uploads,
             cortex,

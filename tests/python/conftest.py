@@ -100,8 +100,20 @@ class Service:
             else:
                 env[k] = v
         self.env = env
+        self.db_url = env[f"{prefix}__DATABASE__URL"]
         self.log = None
         self.start()
+
+    def sql(self, query):
+        """The rows of a read-only query on the service's own database (tests that check what
+        is stored)."""
+        if self.db_url.startswith("sqlite://"):
+            import sqlite3
+            with sqlite3.connect(f"file:{self.db_url[len('sqlite://'):]}?mode=ro", uri=True) as db:
+                return [tuple(r) for r in db.execute(query).fetchall()]
+        r = subprocess.run(["psql", self.db_url, "-At", "-F", "|", "-c", query], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return [tuple(line.split("|")) for line in r.stdout.splitlines() if line]
 
     def start(self):
         """Starts the binary (again, after `stop` or `kill`: same port, data and database)."""

@@ -196,6 +196,19 @@ pub const ALERT_TAGS: Table = Table {
         ("caseId", Col::Id("case_id")),
     ],
 };
+/// `alert_tag_counts`: how many rows of `alert_tags` each combination of organisation, tag,
+/// status, severity, read flag and "in a case" has, as delta rows summed on reading (kept by
+/// triggers on `alert_tags`, merged by [`crate::query::counts::compact`]).
+pub const ALERT_TAG_COUNTS: Table = Table {
+    name: "alert_tag_counts",
+    columns: &[
+        ("tags", Col::Text("tag")),
+        ("status", Col::Text("status")),
+        ("severity", Col::Int("severity")),
+        ("read", Col::Bool("is_read")),
+        ("imported", Col::Bool("imported")),
+    ],
+};
 /// Cases.
 pub const CASES: Table = Table {
     name: "cases",

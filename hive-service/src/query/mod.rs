@@ -2,6 +2,7 @@
 //! logs and case templates of the caller's organisation, rendered by the same renderers as
 //! the REST routes.
 
+pub mod counts;
 pub mod run;
 
 use crate::access::{self, Entity};
@@ -1047,6 +1048,53 @@ pub fn add_extra(
     if keys.is_empty() {
         return Ok(());
     }
+    // What a list of cases asks for on every row (task progress, ownership), read for the
+    // whole page at once rather than per row.
+    let ids: Vec<i64> = items
+        .iter()
+        .filter_map(|i| i.get("_id").and_then(Value::as_str).and_then(parse_id))
+        .collect();
+    let wants = |k: &str| kind == Kind::Case && keys.iter().any(|key| key == k);
+    let mut task_stats: std::collections::HashMap<i64, serde_json::Map<String, Value>> =
+        Default::default();
+    if wants("taskStats") {
+        let rows: Vec<(i64, String, i64)> = tasks::table
+            .filter(tasks::case_id.eq_any(&ids))
+            .filter(access::visible(Entity::Task, &who, "tasks"))
+            .group_by((tasks::case_id, tasks::status))
+            .select((tasks::case_id, tasks::status, diesel::dsl::count_star()))
+            .load(c)?;
+        for (case_id, status, n) in rows {
+            let m = task_stats.entry(case_id).or_default();
+            m.insert(status, json!(n));
+        }
+    }
+    let owners: std::collections::HashMap<i64, i64> = if wants("isOwner") {
+        cases::table
+            .filter(cases::id.eq_any(&ids))
+            .select((cases::id, cases::organisation_id))
+            .load::<(i64, i64)>(c)?
+            .into_iter()
+            .collect()
+    } else {
+        Default::default()
+    };
+    // Whether the caller's organisation is asked to act on each task (the items are tasks it
+    // sees: it owns their case or the task is shared with it).
+    let required: std::collections::HashSet<i64> =
+        if kind == Kind::Task && keys.iter().any(|k| k == "actionRequired") {
+            use crate::db::schema::action_required;
+            action_required::table
+                .filter(action_required::task_id.eq_any(&ids))
+                .filter(action_required::organisation_id.eq(org))
+                .filter(action_required::required.eq(true))
+                .select(action_required::task_id)
+                .load::<i64>(c)?
+                .into_iter()
+                .collect()
+        } else {
+            Default::default()
+        };
     for item in items.iter_mut() {
         let Some(id) = item.get("_id").and_then(Value::as_str).and_then(parse_id) else {
             continue;
@@ -1054,6 +1102,13 @@ pub fn add_extra(
         let mut extra = serde_json::Map::new();
         for key in keys {
             let v = match (kind, key.as_str()) {
+                (Kind::Case, "isOwner") => json!(owners.get(&id) == Some(&org)),
+                (Kind::Case, "taskStats") => {
+                    let mut m = task_stats.remove(&id).unwrap_or_default();
+                    let total: i64 = m.values().filter_map(Value::as_i64).sum();
+                    m.insert("total".into(), json!(total));
+                    Value::Object(m)
+                }
                 (Kind::Alert | Kind::Case, "status") => json!({
                     "value": item.get("status"),
                     "stage": item.get("stage"),
@@ -1108,13 +1163,8 @@ pub fn add_extra(
                         .get_result(c)?;
                     json!(n)
                 }
-                (Kind::Case, "isOwner") | (Kind::Task | Kind::Observable, "isOwner") => {
+                (Kind::Task | Kind::Observable, "isOwner") => {
                     let owner: Option<i64> = match kind {
-                        Kind::Case => cases::table
-                            .find(id)
-                            .select(cases::organisation_id)
-                            .first(c)
-                            .optional()?,
                         Kind::Task => tasks::table
                             .find(id)
                             .select(tasks::organisation_id)
@@ -1152,23 +1202,6 @@ pub fn add_extra(
                         .get_result(c)?;
                     json!({ "total": total })
                 }
-                (Kind::Case, "taskStats") => {
-                    let rows: Vec<String> = tasks::table
-                        .filter(tasks::case_id.eq(id))
-                        .filter(access::visible(Entity::Task, &who, "tasks"))
-                        .select(tasks::status)
-                        .load(c)?;
-                    let mut m = serde_json::Map::new();
-                    for s in rows {
-                        let n = m.get(&s).and_then(Value::as_i64).unwrap_or(0) + 1;
-                        m.insert(s, json!(n));
-                    }
-                    m.insert(
-                        "total".into(),
-                        json!(m.values().filter_map(Value::as_i64).sum::<i64>()),
-                    );
-                    Value::Object(m)
-                }
                 (_, "permissions") => json!(caller.permissions),
                 (Kind::Task, "caseId") | (Kind::Task, "case") => {
                     let case_id: Option<i64> = tasks::table
@@ -1189,14 +1222,7 @@ pub fn add_extra(
                         _ => Value::Null,
                     }
                 }
-                (Kind::Task, "actionRequired") => {
-                    let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
-                    let map = crate::casework::collab::required_actions(c, &t, who.org_id)?;
-                    json!(map
-                        .get(&caller.organisation.name)
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false))
-                }
+                (Kind::Task, "actionRequired") => json!(required.contains(&id)),
                 (Kind::Task, "actionRequiredMap") => {
                     let t = cw::find_task(c, &who, &crate::db::format_id(id))?;
                     Value::Object(crate::casework::collab::required_actions(
@@ -1379,7 +1405,17 @@ pub fn try_sql_capped(
         None
     };
     let count_of = |c: &mut DbConn| -> Result<usize, ApiError> {
-        let mut q = by_tag.clone().unwrap_or_else(|| wh.clone());
+        let mut q = match &by_tag {
+            Some(TagCount::Sum(q)) => {
+                // A sum of a few counter rows: exact and cheap, whatever the cap.
+                let mut q = q.clone();
+                q.text = format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n{}", q.text);
+                let rows: Vec<CountRow> = q.load(c)?;
+                return Ok(rows.first().map(|r| r.n.max(0) as usize).unwrap_or(0));
+            }
+            Some(TagCount::Rows(q)) => q.clone(),
+            None => wh.clone(),
+        };
         q.text = match cap {
             None => format!("SELECT COUNT(*) AS n{}", q.text),
             Some(cap) => format!(
@@ -1415,16 +1451,40 @@ pub fn try_sql_capped(
     Ok(Some(SqlOutcome::Items(items, total)))
 }
 
-/// The count of alerts matching `filters` read from `alert_tags` alone, when the filters are
-/// one conjunction holding exactly one tag equality and otherwise only fields `alert_tags`
-/// keeps (status, severity, read flag, case): each alert then has exactly one row there that
-/// matches, so counting rows counts alerts. The analyst's inbox (status New, a tag, severity
-/// at least 3) is such a filter; among a million alerts its total reads one index range
-/// instead of every alert's tags. `None`: count the alerts themselves.
+/// How a count of alerts is read without the alerts table (see [`alert_count_by_tag`]).
+enum TagCount {
+    /// `FROM alert_tag_counts WHERE ...`: the sum of the counter rows' `n`.
+    Sum(crate::casework::sql::Sql),
+    /// `FROM alert_tags WHERE ...`: the number of rows.
+    Rows(crate::casework::sql::Sql),
+}
+
+/// The count of alerts matching `filters` read from the tag tables alone, when the filters
+/// are one conjunction holding exactly one tag equality and otherwise only fields those
+/// tables keep: each alert then has exactly one row of `alert_tags` that matches, so counting
+/// rows counts alerts. With status, severity, read flag and "in a case" only (the analyst's
+/// inbox: status New, a tag, severity at least 3; v0's status New: unread, in no case), the
+/// count is a sum over the few rows of `alert_tag_counts` for that tag, whatever the number
+/// of alerts; with a case id, a range of `alert_tags`'s index. `None`: count the alerts.
 fn alert_count_by_tag(
     pg: bool,
     caller: &Caller,
     filters: &[shared_models::query::Filter],
+) -> Option<TagCount> {
+    alert_count_on(pg, caller, filters, &crate::casework::sql::ALERT_TAG_COUNTS)
+        .map(TagCount::Sum)
+        .or_else(|| {
+            alert_count_on(pg, caller, filters, &crate::casework::sql::ALERT_TAGS)
+                .map(TagCount::Rows)
+        })
+}
+
+/// The `FROM table WHERE ...` of [`alert_count_by_tag`] on one of the tag tables.
+fn alert_count_on(
+    pg: bool,
+    caller: &Caller,
+    filters: &[shared_models::query::Filter],
+    table: &crate::casework::sql::Table,
 ) -> Option<crate::casework::sql::Sql> {
     use crate::casework::sql::{self, Sql};
     use shared_models::query::{CmpOp, Filter};
@@ -1442,8 +1502,8 @@ fn alert_count_by_tag(
         return None;
     }
     let mut q = Sql::new(pg);
-    q.push(" FROM alert_tags WHERE ");
-    crate::access::visible(Entity::Alert, &cw::Actor::of(caller), "alert_tags").write(&mut q);
+    q.push(&format!(" FROM {} WHERE ", table.name));
+    crate::access::visible(Entity::Alert, &cw::Actor::of(caller), table.name).write(&mut q);
     for f in &all {
         if !is_tag_eq(f)
             && f.fields()
@@ -1453,7 +1513,7 @@ fn alert_count_by_tag(
             return None;
         }
         q.push(" AND ");
-        sql::filter(&mut q, &sql::ALERT_TAGS, f).ok()?;
+        sql::filter(&mut q, table, f).ok()?;
     }
     Some(q)
 }
