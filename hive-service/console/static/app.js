@@ -70,11 +70,64 @@
 
   // A form's fields as a JSON body (data-type: int, bool, list, lines, date; data-keep keeps
   // empty values; data-path fields go into the URL instead).
+  // A value of a row's custom field default, typed after the field chosen beside it.
+  function cfValue(el, v) {
+    const select = el.parentElement.querySelector("select[name=name]");
+    const opt = select && select.selectedOptions[0];
+    const kind = opt ? opt.dataset.kind : "string";
+    if (v === "") return null;
+    if (kind === "integer") return parseInt(v, 10);
+    if (kind === "float") return parseFloat(v);
+    if (kind === "boolean") return v === "true" || v === "yes" || v === "1";
+    if (kind === "date") return new Date(v).getTime();
+    return v;
+  }
+
+  function valueOf(el) {
+    const type = el.dataset.type || "";
+    if (el.type === "checkbox") {
+      if (type !== "bool") return el.checked ? el.value : undefined;
+      return el.checked || ("keep" in el.dataset) ? el.checked : undefined;
+    }
+    let v = el.value.trim();
+    if (type === "cf") return cfValue(el, v);
+    if (v === "" && !("keep" in el.dataset)) return undefined;
+    if (type === "int") v = parseInt(v, 10);
+    else if (type === "bool-value") v = v === "true";
+    else if (type === "list") v = v.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (type === "lines") v = v.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+    else if (type === "date") v = new Date(v).getTime();
+    return v;
+  }
+
+  // Repeated rows (fieldset[data-rows=<name>] of .row-item): an array of objects under <name>,
+  // each row's order its place when it gives none.
+  function rowsOf(form, body) {
+    for (const set of form.querySelectorAll("fieldset[data-rows]")) {
+      body[set.dataset.rows] = Array.from(set.querySelectorAll(":scope > .row-item")).map((row, i) => {
+        const item = {};
+        for (const el of row.querySelectorAll("[name]")) {
+          const v = valueOf(el);
+          if (v !== undefined && !(typeof v === "number" && isNaN(v))) item[el.name] = v;
+        }
+        if (set.dataset.rows === "tasks" && item.order === undefined) item.order = i;
+        if (set.dataset.rows === "customFields") item.order = i;
+        return item;
+      });
+    }
+  }
+
   function bodyOf(form) {
     const body = {};
     const path = {};
+    if (form.dataset.json) {
+      const text = form.elements[form.dataset.json].value;
+      try { return { body: JSON.parse(text), path }; } catch (e) { throw new Error("Not valid JSON: " + e.message); }
+    }
+    rowsOf(form, body);
     for (const el of form.elements) {
       if (!el.name || el.type === "file" || el.type === "submit" || el.name === "artifact") continue;
+      if (el.closest("fieldset[data-rows]")) continue;
       const type = el.dataset.type || "";
       let v;
       if (el.type === "checkbox") {
@@ -96,7 +149,9 @@
 
   async function submitForm(form) {
     const method = form.dataset.method || "POST";
-    const { body, path } = bodyOf(form);
+    let parts;
+    try { parts = bodyOf(form); } catch (e) { return flash(e.message); }
+    const { body, path } = parts;
     let url = fill(form.dataset.url, path).replace(/%2C/g, ",");
     const button = form.querySelector("button:not([type=button])");
     if (button) button.disabled = true;
@@ -295,12 +350,26 @@
       if (el) el.hidden = !el.hidden;
       return;
     }
+    if (t.classList.contains("add-row")) {
+      const set = t.closest("fieldset[data-rows]");
+      const row = set.querySelector("template").content.firstElementChild.cloneNode(true);
+      set.insertBefore(row, t);
+      const first = row.querySelector("input:not([type=checkbox]), select, textarea");
+      if (first) first.focus();
+      return;
+    }
+    if (t.classList.contains("remove-row")) { t.closest(".row-item").remove(); return; }
     if (t.dataset.action === "case-from-selection") return caseFromSelection();
     if ("runAll" in t.dataset) return runAll();
     if (t.dataset.url || t.dataset.each) { ev.preventDefault(); clickAction(t); }
   });
   document.addEventListener("change", (ev) => {
     if (ev.target.matches("input.sel")) updateSelection();
+    if (ev.target.matches("select[data-url][data-field]")) {
+      const sel = ev.target;
+      api(sel.dataset.method || "PATCH", sel.dataset.url, { [sel.dataset.field]: sel.value })
+        .then(() => flash("Saved", "ok"), (e) => flash(e.message));
+    }
     if (ev.target.id === "org-switch") {
       document.cookie = "THEHIVE-ORGANISATION=" + encodeURIComponent(ev.target.value) + "; path=/; SameSite=Strict";
       location.href = "/alerts";

@@ -14,6 +14,7 @@
 //! organisation switch keeps in the `THEHIVE-ORGANISATION` cookie (a membership is still
 //! required, as with `X-Organisation`).
 
+mod admin;
 mod alerts;
 mod cases;
 mod misc;
@@ -41,6 +42,7 @@ const SECTIONS: &[&str] = &[
     "/ui",
     "/observables",
     "/new-case",
+    "/admin",
 ];
 
 /// Whether a path is one of the console's (see [`service_kit::service::Routes::pages`]).
@@ -68,7 +70,11 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/tasks/{which}", web::get().to(misc::tasks))
         .route("/search", web::get().to(misc::search))
         .route("/account", web::get().to(misc::account))
-        .route("/new-case", web::get().to(misc::new_case));
+        .route("/new-case", web::get().to(misc::new_case))
+        .route("/admin", web::get().to(admin::index))
+        .route("/admin/templates", web::get().to(admin::templates))
+        .route("/admin/templates/{id}", web::get().to(admin::template))
+        .route("/admin/users", web::get().to(admin::users));
 }
 
 /// The viewer of a page: the session's caller and the session's CSRF token.
@@ -99,6 +105,7 @@ impl Viewer {
             "csrf": self.csrf,
             "perms": c.permissions,
             "section": section,
+            "admin": !admin::menu(self).is_empty(),
         })
     }
 }

@@ -61,6 +61,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "new_case.html",
         include_str!("../../console/templates/new_case.html"),
     ),
+    (
+        "admin_menu.html",
+        include_str!("../../console/templates/admin_menu.html"),
+    ),
+    (
+        "admin_templates.html",
+        include_str!("../../console/templates/admin_templates.html"),
+    ),
+    (
+        "admin_template.html",
+        include_str!("../../console/templates/admin_template.html"),
+    ),
+    (
+        "admin_users.html",
+        include_str!("../../console/templates/admin_users.html"),
+    ),
 ];
 
 /// The console's own files: `/ui/<name>`, with their type.

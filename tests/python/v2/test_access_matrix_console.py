@@ -8,12 +8,13 @@ Every route registered by hive-service/src/console/mod.rs must have a row in PAG
 reads the registration itself), as every API operation has one in ROWS."""
 import re
 import pathlib
+from urllib.parse import quote
 
 import pytest
 import requests
 
 from tenants import PASSWORD
-from test_access_matrix import CALLERS, KIND_OF, SEES, World, world_ids
+from test_access_matrix import CALLERS, KIND_OF, PROFILE, SEES, World, grants, world_ids
 
 CONSOLE_SRC = pathlib.Path(__file__).resolve().parents[3] / "hive-service" / "src" / "console" / "mod.rs"
 PEOPLE = CALLERS[:8]
@@ -59,7 +60,15 @@ PAGES = {
     "/search": {"paths": ["/search?q=K1", "/search?q=K2", "/search?q=10.1.2.3", "/search?q=a"], "kind": "list"},
     "/account": {"paths": ["/account"], "kind": "list"},
     "/new-case": {"paths": ["/new-case"], "kind": "list"},
+    # Administration (issue 18): 403 without the permission the API asks for the same writes.
+    "/admin": {"paths": ["/admin"], "kind": "admin-index"},
+    "/admin/templates": {"paths": ["/admin/templates"], "kind": "list", "perm": "manageCaseTemplate"},
+    "/admin/templates/{id}": {"objects": ["CT1"], "kind": "one", "perm": "manageCaseTemplate",
+                              "path": ["/admin/templates/{}", "/admin/templates/new?from={}"]},
+    "/admin/users": {"paths": ["/admin/users"], "kind": "list", "perm": "manageUser"},
 }
+# The first administration page each permission opens (console/admin.rs's PAGES, in order).
+ADMIN_PAGES = [("/admin/templates", "manageCaseTemplate"), ("/admin/users", "manageUser")]
 
 
 def registered_routes():
@@ -76,7 +85,13 @@ def leaks(world, who, html):
     """The world's objects the page shows (by id) that `who` may not see."""
     names = world_ids(world)
     return sorted(name for i, name in names.items()
-                  if name in KIND_OF and not visible(who, name) and re.search(re.escape(i) + r"\b", html))
+                  if name in KIND_OF and not visible(who, name) and shows(html, i))
+
+
+def shows(html, i):
+    """Whether a page holds an id, as text or in a link (URL-encoded: ~ as %7E)."""
+    forms = {i, quote(i, safe=""), quote(i, safe="").replace("~", "%7E")}
+    return any(re.search(re.escape(form) + r"\b", html, re.IGNORECASE) for form in forms)
 
 
 def test_console_pages_show_each_caller_only_what_it_may_see(world):
@@ -103,8 +118,15 @@ def test_console_pages_show_each_caller_only_what_it_may_see(world):
                     failures.append(f"{path} as {label} shows {name}")
             for who in PEOPLE:
                 r = sessions[who].get(world.url + path, allow_redirects=False)
+                perm = row.get("perm")
                 if row["kind"] == "home":
                     ok = r.status_code == 303 and r.headers.get("Location") == "/alerts"
+                elif row["kind"] == "admin-index":
+                    first = next((p for p, need in ADMIN_PAGES if grants(PROFILE[who], need)), None)
+                    ok = (r.status_code == 303 and r.headers.get("Location") == first) if first \
+                        else r.status_code == 403
+                elif perm and not grants(PROFILE[who], perm):
+                    ok = r.status_code == 403
                 elif row["kind"] == "one":
                     want = 200 if visible(who, name) else 404
                     ok = r.status_code == want
@@ -127,4 +149,7 @@ def test_console_pages_show_each_caller_only_what_it_may_see(world):
     # Not vacuous: the named analyst's case page of the restricted case opens, the outsider's not.
     assert sessions["analyst"].get(f"{world.url}/cases/{world.ids['K2']}").status_code == 200
     assert sessions["outsider"].get(f"{world.url}/cases/{world.ids['K2']}").status_code == 404
+    # ...and the lead's template list shows alpha's template, the reader gets none.
+    assert shows(sessions["admin"].get(f"{world.url}/admin/templates").text, world.ids["CT1"])
+    assert sessions["reader"].get(f"{world.url}/admin/templates", allow_redirects=False).status_code == 403
     assert not failures, "\n".join(failures)

@@ -1,0 +1,228 @@
+//! The console's administration pages (issue 18): the organisation's case templates (list,
+//! the template form, duplicate, import and export as JSON) and its users (create, profile,
+//! lock, password, API key, TOTP reset, remove). Each page reads through the Query API's
+//! operations as the viewer and opens only for a viewer whose profile holds the permission the
+//! API asks for the same writes (else 403, as the API answers); every change is the API's call.
+
+use super::{page, query, PageError, Viewer};
+use crate::db::Db;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+use service_kit::error::ApiError;
+use std::collections::HashMap;
+
+/// The administration pages, each with the permission it needs and its label in the menu.
+pub const PAGES: &[(&str, &str, &str)] = &[
+    ("/admin/templates", "manageCaseTemplate", "Case templates"),
+    ("/admin/users", "manageUser", "Users"),
+];
+
+/// The administration pages `viewer` may open (the menu).
+pub fn menu(viewer: &Viewer) -> Vec<Value> {
+    PAGES
+        .iter()
+        .filter(|(_, perm, _)| viewer.can(perm))
+        .map(|(path, _, label)| json!({"path": path, "label": label}))
+        .collect()
+}
+
+fn require(viewer: &Viewer, permission: &str) -> Result<(), PageError> {
+    viewer.caller.require(permission).map_err(PageError::Api)
+}
+
+/// `GET /admin`: the first administration page the viewer may open, else 403.
+pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
+    match PAGES.iter().find(|(_, perm, _)| viewer.can(perm)) {
+        Some((path, _, _)) => Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", *path))
+            .finish()),
+        None => Err(PageError::Api(ApiError::Authorization(
+            "Your profile administers nothing in this organisation".into(),
+        ))),
+    }
+}
+
+/// `GET /admin/templates`: the organisation's case templates, with the import form.
+pub async fn templates(db: web::Data<Db>, viewer: Viewer) -> Result<HttpResponse, PageError> {
+    require(&viewer, "manageCaseTemplate")?;
+    let caller = viewer.caller.clone();
+    let (items, _) = db
+        .read(move |c| {
+            query(
+                c,
+                &caller,
+                json!([{"_name": "listCaseTemplate"},
+                       {"_name": "sort", "_fields": [{"displayName": "asc"}]},
+                       {"_name": "page", "from": 0, "to": 1000}]),
+            )
+        })
+        .await?;
+    page(
+        &viewer,
+        "admin",
+        "admin_templates.html",
+        json!({"templates": items, "menu": menu(&viewer), "here": "/admin/templates"}),
+    )
+}
+
+/// What a template's form exports and imports: the template without its ids and dates.
+fn exported(t: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for k in [
+        "name",
+        "displayName",
+        "titlePrefix",
+        "severity",
+        "tlp",
+        "pap",
+        "tags",
+        "flag",
+        "description",
+        "summary",
+        "tasks",
+        "customFields",
+    ] {
+        if let Some(v) = t.get(k).filter(|v| !v.is_null()) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    // Of a task and of a custom field, what the template's own input takes.
+    let keep = |key: &str, fields: &[&str], out: &mut serde_json::Map<String, Value>| {
+        if let Some(Value::Array(items)) = out.get_mut(key) {
+            for item in items.iter_mut() {
+                if let Value::Object(m) = item {
+                    m.retain(|k, v| fields.contains(&k.as_str()) && !v.is_null());
+                }
+            }
+        }
+    };
+    keep(
+        "tasks",
+        &[
+            "title",
+            "group",
+            "description",
+            "order",
+            "mandatory",
+            "assignee",
+            "flag",
+            "dueDate",
+        ],
+        &mut out,
+    );
+    keep("customFields", &["name", "value", "order"], &mut out);
+    Value::Object(out)
+}
+
+/// `GET /admin/templates/{id}`: the template form, empty for `new`, or filled from the
+/// template `?from=` for a duplicate.
+pub async fn template(
+    db: web::Data<Db>,
+    viewer: Viewer,
+    id: web::Path<String>,
+    params: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    require(&viewer, "manageCaseTemplate")?;
+    let id = id.into_inner();
+    let from = super::clean(params.get("from"));
+    let caller = viewer.caller.clone();
+    let key = if id == "new" {
+        from.clone()
+    } else {
+        Some(id.clone())
+    };
+    let (found, fields, users) = db
+        .read(move |c| {
+            let found = match key {
+                Some(k) => Some(super::query_one(
+                    c,
+                    &caller,
+                    json!([{"_name": "getCaseTemplate", "idOrName": k}]),
+                    "case template",
+                )?),
+                None => None,
+            };
+            let (fields, _) = query(
+                c,
+                &caller,
+                json!([{"_name": "listCustomField"},
+                       {"_name": "sort", "_fields": [{"name": "asc"}]},
+                       {"_name": "page", "from": 0, "to": 1000}]),
+            )?;
+            let (users, _) = query(
+                c,
+                &caller,
+                json!([{"_name": "listUser"}, {"_name": "page", "from": 0, "to": 1000}]),
+            )?;
+            Ok::<_, ApiError>((found, fields, users))
+        })
+        .await?;
+    let editing = id != "new";
+    let mut t = found.map(|t| {
+        let mut e = exported(&t);
+        e["_id"] = t.get("_id").cloned().unwrap_or(Value::Null);
+        e
+    });
+    if let (false, Some(t)) = (editing, t.as_mut()) {
+        // A duplicate: a new template with the copy's fields and a name of its own.
+        let name = t.get("name").and_then(Value::as_str).unwrap_or("template");
+        t["name"] = json!(format!("{name} (copy)"));
+        t["_id"] = Value::Null;
+    }
+    let export = t.as_ref().map(|t| {
+        let mut e = t.clone();
+        if let Value::Object(m) = &mut e {
+            m.remove("_id");
+        }
+        serde_json::to_string_pretty(&e).unwrap_or_default()
+    });
+    let org = viewer.caller.organisation.name.clone();
+    let users: Vec<Value> = users
+        .into_iter()
+        .filter(|u| u.get("organisation").and_then(Value::as_str) == Some(org.as_str()))
+        .collect();
+    page(
+        &viewer,
+        "admin",
+        "admin_template.html",
+        json!({"t": t, "editing": editing, "fields": fields, "users": users,
+               "export": export, "menu": menu(&viewer), "here": "/admin/templates"}),
+    )
+}
+
+/// `GET /admin/users`: the organisation's users (every user for a platform administrator),
+/// with the forms that create, change and remove them.
+pub async fn users(db: web::Data<Db>, viewer: Viewer) -> Result<HttpResponse, PageError> {
+    require(&viewer, "manageUser")?;
+    let caller = viewer.caller.clone();
+    let (users, profiles) = db
+        .read(move |c| {
+            let (users, _) = query(
+                c,
+                &caller,
+                json!([{"_name": "listUser"},
+                       {"_name": "sort", "_fields": [{"login": "asc"}]},
+                       {"_name": "page", "from": 0, "to": 5000}]),
+            )?;
+            let (profiles, _) = query(
+                c,
+                &caller,
+                json!([{"_name": "listProfile"}, {"_name": "page", "from": 0, "to": 200}]),
+            )?;
+            Ok::<_, ApiError>((users, profiles))
+        })
+        .await?;
+    // Profiles of an organisation (the admin organisation's are the platform's).
+    let platform = viewer.caller.organisation.name == "admin";
+    let profiles: Vec<Value> = profiles
+        .into_iter()
+        .filter(|p| p.get("isAdmin").and_then(Value::as_bool).unwrap_or(false) == platform)
+        .collect();
+    page(
+        &viewer,
+        "admin",
+        "admin_users.html",
+        json!({"users": users, "profiles": profiles, "menu": menu(&viewer),
+               "here": "/admin/users", "me": viewer.caller.login()}),
+    )
+}

@@ -1,0 +1,256 @@
+"""The consoles of leads and administrators (issue 18), driven in headless Chromium (Debian's
+`chromium`, by Playwright) against hive-service and cortex-service on PostgreSQL with RabbitMQ.
+
+* hive-service: an org-admin (the team lead) creates an analyst and a read-only user through the
+  Users page, then builds the seed's "[MALSPAM] Suspicious mail report by user" template with its
+  8 tasks through the template form; the analyst then imports the reported mail's alert with it
+  and gets the 8 tasks. The template is exported as JSON, imported again under another name, and
+  duplicated. A read-only user and an analyst get no administration page (403) and no menu
+  entry, and their forged writes answer 403 with nothing written.
+
+Screenshots go to target/console-screenshots (and to docs/console with UPDATE_SCREENSHOTS=1)."""
+import json
+import os
+import sys
+
+import pytest
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, ".."), os.path.join(HERE, "..", "v2")]
+
+from playwright.sync_api import expect  # noqa: E402
+from thehive4py import TheHiveApi  # noqa: E402
+
+import conftest  # noqa: E402
+from test_connector_seed import TASKS, feed_user_report  # noqa: E402
+from test_console import CHROMIUM, PASSWORD, TEMPLATE, browser, shot  # noqa: E402,F401
+
+GROUPS = ["Triage", "Triage", "Investigation", "Investigation", "Containment", "Containment",
+          "Communication", "Closure"]
+
+
+class Admin:
+    """The platform, with organisation `soc` and its lead (org-admin) only."""
+
+    def __init__(self):
+        amqp = conftest.amqp_broker()
+        self.platform = conftest.Platform("postgres", amqp is not None, amqp)
+        self.url = self.platform.hive.url
+        self.root = TheHiveApi(url=self.url, username="admin@thehive.local", password="secret", max_retries=0)
+        self.root.organisation.create({"name": "soc", "description": "the SOC"})
+        u = self.root.user.create({"login": "lead@soc.test", "name": "Lead", "profile": "org-admin",
+                                   "organisation": "soc"})
+        self.root.user.set_password(u["_id"], PASSWORD)
+        self.lead = TheHiveApi(url=self.url, username="lead@soc.test", password=PASSWORD,
+                               organisation="soc", max_retries=0)
+
+    def stop(self):
+        self.platform.stop()
+
+
+@pytest.fixture(scope="module")
+def admin():
+    a = Admin()
+    print(f"logs: {a.platform.hive.log.name} {a.platform.cortex.log.name}")
+    try:
+        yield a
+    finally:
+        a.stop()
+
+
+def log_in(browser, url, login, first="/alerts"):
+    ctx = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url + first)
+    page.wait_for_url("**/login?next=*")
+    page.fill("input[name=user]", login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + first)
+    return page
+
+
+def test_a_lead_creates_users_and_builds_the_seed_template_then_an_analyst_imports_with_it(admin, browser, tmp_path):
+    page = log_in(browser, admin.url, "lead@soc.test")
+    page.click("#nav-admin")
+    page.wait_for_url("**/admin/templates")
+
+    # Users: an analyst and a read-only user, through the form.
+    page.click("text=Users")
+    page.wait_for_url("**/admin/users")
+    for login, profile in [("ana@soc.test", "analyst"), ("rob@soc.test", "read-only")]:
+        form = page.locator("#new-user")
+        form.locator("input[name=login]").fill(login)
+        form.locator("input[name=name]").fill(login.split("@")[0].title())
+        form.locator("select[name=profile]").select_option(profile)
+        form.locator("input[name=password]").fill(PASSWORD)
+        form.locator("button").click()
+        expect(page.locator(f'tr[data-login="{login}"]')).to_contain_text(profile)
+    # Lock and unlock; a new API key shown once; the profile changed in place.
+    rob = page.locator('tr[data-login="rob@soc.test"]')
+    rob.get_by_role("button", name="Lock").click()
+    expect(rob).to_contain_text("locked")
+    assert any(u["login"] == "rob@soc.test" and u["locked"] for u in admin.lead.user.find())
+    rob.get_by_role("button", name="Unlock").click()
+    expect(rob).to_contain_text("active")
+    page.once("dialog", lambda d: d.accept())
+    rob.get_by_role("button", name="Renew key").click()
+    expect(page.locator("#key-shown")).not_to_be_empty()
+    key = page.locator("#key-shown").inner_text().strip()
+    r = requests.get(admin.url + "/api/v1/user/current", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200 and r.json()["login"] == "rob@soc.test", r.text
+    rob.locator("select.profile-of").select_option("analyst")
+    expect(page.locator("#flash")).to_contain_text("Saved")
+    assert {u["login"]: u["profile"] for u in admin.lead.user.find()}["rob@soc.test"] == "analyst"
+    rob.locator("select.profile-of").select_option("read-only")
+    expect(page.locator("#flash")).to_contain_text("Saved")
+    page.reload()
+    shot(page, "admin-users")
+    users = {u["login"]: u for u in admin.lead.user.find()}
+    assert users["ana@soc.test"]["profile"] == "analyst" and users["rob@soc.test"]["profile"] == "read-only"
+    assert not users["rob@soc.test"]["locked"]
+
+    # The seed's template with its 8 tasks, through the form.
+    page.click("text=Case templates")
+    page.click("#new-template")
+    page.wait_for_url("**/admin/templates/new")
+    form = page.locator("#template-form")
+    form.locator("input[name=name]").fill("MALSPAM")
+    form.locator("input[name=displayName]").fill(TEMPLATE)
+    form.locator("input[name=titlePrefix]").fill("[MALSPAM]")
+    form.locator("select[name=severity]").select_option("2")
+    form.locator("select[name=tlp]").select_option("2")
+    form.locator("select[name=pap]").select_option("2")
+    form.locator("input[name=tags]").fill("phishing, user-report")
+    form.locator("textarea[name=description]").fill("A user reported a **suspicious** e-mail.")
+    for i, title in enumerate(TASKS):
+        page.click("#add-task")
+        row = page.locator("#template-tasks .task-row").nth(i)
+        row.locator("input[name=group]").fill(GROUPS[i])
+        row.locator("input[name=title]").fill(title)
+        row.locator("input[name=order]").fill(str(i))
+        row.locator("textarea[name=description]").fill(f"Step {i + 1}: {title.lower()}.")
+        if title in ("Acknowledge the report", "Close"):
+            row.locator("input[name=mandatory]").check()
+        if i == 0:
+            row.locator("select[name=assignee]").select_option("ana@soc.test")
+    shot(page, "admin-template")
+    page.click("#save-template")
+    page.wait_for_url("**/admin/templates")
+    expect(page.locator('tr[data-name="MALSPAM"]')).to_contain_text("8")
+
+    [t] = [t for t in admin.lead.case_template.find() if t["name"] == "MALSPAM"]
+    assert t["displayName"] == TEMPLATE and t["titlePrefix"] == "[MALSPAM]" and t["severity"] == 2
+    assert t["tlp"] == 2 and t["pap"] == 2 and sorted(t["tags"]) == ["phishing", "user-report"]
+    tasks = sorted(t["tasks"], key=lambda k: k["order"])
+    assert [k["title"] for k in tasks] == TASKS
+    assert [k["group"] for k in tasks] == GROUPS
+    assert [k["title"] for k in tasks if k.get("mandatory")] == ["Acknowledge the report", "Close"]
+    assert tasks[0].get("assignee") == "ana@soc.test" and not tasks[1].get("assignee")
+
+    # Editing keeps what is not changed; a removed task goes.
+    page.locator('tr[data-name="MALSPAM"] td.title a').click()
+    expect(page.locator('#template-form[data-method="PATCH"]')).to_be_visible()
+    expect(page.locator("#template-tasks .task-row")).to_have_count(8)
+    page.locator("#template-tasks .task-row").nth(7).locator(".remove-row").click()
+    page.locator("#template-form textarea[name=description]").first.fill("Reported by a user.")
+    page.click("#save-template")
+    page.wait_for_url("**/admin/templates")
+    [t] = [t for t in admin.lead.case_template.find() if t["name"] == "MALSPAM"]
+    assert len(t["tasks"]) == 7 and t["description"] == "Reported by a user." and t["displayName"] == TEMPLATE
+    # ...and back to the seed's 8 (the last task again).
+    page.locator('tr[data-name="MALSPAM"] td.title a').click()
+    expect(page.locator('#template-form[data-method="PATCH"]')).to_be_visible()
+    page.click("#add-task")
+    row = page.locator("#template-tasks .task-row").nth(7)
+    row.locator("input[name=group]").fill(GROUPS[7])
+    row.locator("input[name=title]").fill(TASKS[7])
+    row.locator("input[name=order]").fill("7")
+    row.locator("input[name=mandatory]").check()
+    page.click("#save-template")
+    page.wait_for_url("**/admin/templates")
+
+    # Export as JSON, import it again under another name; duplicate.
+    page.locator('tr[data-name="MALSPAM"] td.title a').click()
+    expect(page.locator('#template-form[data-method="PATCH"]')).to_be_visible()
+    page.click("text=Export as JSON")
+    exported = json.loads(page.locator("#template-export").inner_text())
+    assert exported["name"] == "MALSPAM" and len(exported["tasks"]) == 8 and "_id" not in exported
+    exported["name"] = "MALSPAM-imported"
+    page.goto(admin.url + "/admin/templates")
+    page.fill("#import-template textarea", json.dumps(exported))
+    page.click("#import-template button")
+    expect(page.locator('tr[data-name="MALSPAM-imported"]')).to_contain_text("8")
+    page.fill("#import-template textarea", "{not json")
+    page.click("#import-template button")
+    expect(page.locator("#flash")).to_contain_text("Not valid JSON")
+    page.locator('tr[data-name="MALSPAM"]').get_by_role("link", name="Duplicate").click()
+    page.wait_for_url("**/admin/templates/new?from=*")
+    expect(page.locator("#template-form input[name=name]")).to_have_value("MALSPAM (copy)")
+    expect(page.locator("#template-tasks .task-row")).to_have_count(8)
+    page.click("#save-template")
+    page.wait_for_url("**/admin/templates")
+    shot(page, "admin-templates")
+    names = {t["name"]: t for t in admin.lead.case_template.find()}
+    assert {"MALSPAM", "MALSPAM-imported", "MALSPAM (copy)"} <= set(names), names
+    assert [k["title"] for k in sorted(names["MALSPAM (copy)"]["tasks"], key=lambda k: k["order"])] == TASKS
+    page.once("dialog", lambda d: d.accept())
+    page.locator('tr[data-name="MALSPAM (copy)"]').get_by_role("button", name="Delete").click()
+    expect(page.locator('tr[data-name="MALSPAM (copy)"]')).to_have_count(0)
+    page.context.close()
+
+    # The analyst imports the reported mail's alert with the lead's template: 8 tasks.
+    alert = feed_user_report(admin.lead, tmp_path)
+    page = log_in(browser, admin.url, "ana@soc.test")
+    expect(page.locator("#nav-admin")).to_have_count(0)
+    page.goto(f"{admin.url}/alerts/{alert['_id']}")
+    page.select_option("#import-template", label=TEMPLATE)
+    page.click("#import-button")
+    page.wait_for_url("**/cases/~*")
+    expect(page.locator("h1")).to_contain_text("[MALSPAM]")
+    page.click("#tab-tasks")
+    expect(page.locator("tr[data-task]")).to_have_count(8)
+    case_id = page.url.split("/cases/")[1].split("?")[0]
+    got = admin.lead.case.find_tasks(case_id)
+    assert sorted(k["title"] for k in got) == sorted(TASKS)
+    assert {k["title"]: k.get("assignee") for k in got}["Acknowledge the report"] == "ana@soc.test"
+    page.context.close()
+
+
+@pytest.mark.parametrize("login,profile", [("reader2@soc.test", "read-only"), ("analyst2@soc.test", "analyst")])
+def test_no_admin_page_for_a_read_only_user_or_an_analyst_and_forged_writes_are_refused(admin, browser, login, profile):
+    u = admin.lead.user.create({"login": login, "name": profile, "profile": profile, "organisation": "soc"})
+    admin.lead.user.set_password(u["_id"], PASSWORD)
+    page = log_in(browser, admin.url, login)
+    expect(page.locator("#nav-admin")).to_have_count(0)
+    for path in ["/admin", "/admin/templates", "/admin/templates/new", "/admin/users"]:
+        r = page.goto(admin.url + path)
+        assert r.status == 403, (path, r.status)
+        expect(page.locator("#template-form, #new-user")).to_have_count(0)
+    page.goto(admin.url + "/alerts")  # a page of theirs, with their session's token
+    before_templates = len(admin.lead.case_template.find())
+    before_users = len(admin.lead.user.find())
+    statuses = page.evaluate("""async () => {
+        const token = document.querySelector('meta[name=csrf-token]').content;
+        const post = (url, body) => fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
+            'X-CSRF-Token': token}, body: JSON.stringify(body)}).then((r) => r.status);
+        return [await post('/api/v1/caseTemplate', {name: 'forged', tasks: [{title: 'x'}]}),
+                await post('/api/v1/user', {login: 'forged@soc.test', name: 'f', profile: 'org-admin',
+                                            organisation: 'soc'})]; }""")
+    assert statuses == [403, 403], statuses
+    assert len(admin.lead.case_template.find()) == before_templates
+    assert len(admin.lead.user.find()) == before_users
+    page.context.close()
+
+
+def test_an_admin_page_without_a_session_goes_to_the_login_page(admin):
+    for path in ["/admin", "/admin/templates", "/admin/users"]:
+        r = requests.get(admin.url + path, allow_redirects=False)
+        assert r.status_code == 303 and r.headers["Location"].startswith("/login?next="), (path, r.status_code)
+    # An API key is not a console session either.
+    key = requests.post(admin.url + "/api/v1/user/lead@soc.test/key/renew",
+                        auth=("admin@thehive.local", "secret")).text.strip().strip('"')
+    r = requests.get(admin.url + "/admin/users", headers={"Authorization": f"Bearer {key}"}, allow_redirects=False)
+    assert r.status_code == 303, r.status_code
