@@ -16,6 +16,7 @@ pub mod background;
 pub mod body;
 pub mod bootstrap;
 pub mod cli;
+pub mod console;
 pub mod datastore;
 pub mod db;
 pub mod error;

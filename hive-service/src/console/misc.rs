@@ -19,25 +19,14 @@ pub async fn home(_viewer: Viewer) -> HttpResponse {
 /// `GET /login`: the login form (it posts to the API's login, then goes on to `next`, a
 /// path of this console only).
 pub async fn login(params: web::Query<HashMap<String, String>>) -> Result<HttpResponse, PageError> {
-    let next = clean(params.get("next"))
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/alerts".into());
+    let next = service_kit::console::safe_next(params.get("next"), "/alerts");
     let body = view::render("login.html", &json!({ "next": next }))?;
     Ok(html(StatusCode::OK, body))
 }
 
 /// `GET /ui/{file}`: the console's script and style sheet (compiled in).
 pub async fn static_file(file: web::Path<String>) -> HttpResponse {
-    match view::STATIC
-        .iter()
-        .find(|(name, _, _)| *name == file.as_str())
-    {
-        Some((_, kind, body)) => HttpResponse::Ok()
-            .content_type(*kind)
-            .insert_header(("Cache-Control", "private, max-age=300"))
-            .body(*body),
-        None => HttpResponse::NotFound().finish(),
-    }
+    service_kit::console::static_file(&file)
 }
 
 /// `GET /tasks/mine` (the open tasks assigned to the viewer) and `GET /tasks/waiting` (the

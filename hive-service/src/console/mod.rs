@@ -24,12 +24,13 @@ pub mod view;
 use crate::auth::{Authenticator, Caller, SESSION_COOKIE};
 use crate::db::DbConn;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use service_kit::error::ApiError;
 use std::sync::Arc;
 
 pub use crate::auth::ORG_COOKIE;
+pub use service_kit::console::{html, login_target, PageError};
 
 /// The console's top-level paths (besides `/`).
 const SECTIONS: &[&str] = &[
@@ -127,88 +128,12 @@ fn viewer_of(req: &HttpRequest) -> Result<Viewer, PageError> {
         .cloned()
         .ok_or_else(login)?;
     // Pages are for browsers: the session cookie, not an API key.
-    let cookie = req.cookie(SESSION_COOKIE).ok_or_else(login)?;
     let auth = req
         .app_data::<web::Data<Arc<Authenticator>>>()
         .ok_or_else(|| PageError::Api(ApiError::internal("the authenticator is missing")))?;
-    let csrf = auth
-        .base()
-        .sessions
-        .csrf_token(cookie.value())
+    let csrf = service_kit::console::session_csrf(req, SESSION_COOKIE, &auth.base().sessions)
         .ok_or_else(login)?;
     Ok(Viewer { caller, csrf })
-}
-
-fn login_target(req: &HttpRequest) -> String {
-    let here = match req.query_string() {
-        "" => req.path().to_string(),
-        q => format!("{}?{q}", req.path()),
-    };
-    format!(
-        "/login?next={}",
-        percent_encoding::utf8_percent_encode(&here, percent_encoding::NON_ALPHANUMERIC)
-    )
-}
-
-/// Why a page is not shown: no session (to the login page), or the API's refusal shown as
-/// a page with the API's status.
-#[derive(Debug)]
-pub enum PageError {
-    /// To the login page, then back to this address.
-    Login(String),
-    /// What the API would have answered.
-    Api(ApiError),
-}
-
-impl std::fmt::Display for PageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PageError::Login(to) => write!(f, "login first ({to})"),
-            PageError::Api(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        PageError::Api(e)
-    }
-}
-
-impl ResponseError for PageError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            PageError::Login(_) => StatusCode::SEE_OTHER,
-            PageError::Api(e) => e.status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            PageError::Login(to) => HttpResponse::SeeOther()
-                .insert_header(("Location", to.as_str()))
-                .insert_header(("Content-Security-Policy", view::CSP))
-                .finish(),
-            PageError::Api(e) => {
-                if e.status() >= 500 {
-                    e.log();
-                }
-                let ctx = json!({"status": e.status(), "message": e.to_string()});
-                let body = view::render("error.html", &ctx)
-                    .unwrap_or_else(|_| "<!doctype html><title>Error</title>".into());
-                html(e.status_code(), body)
-            }
-        }
-    }
-}
-
-/// An HTML answer with the console's headers.
-pub fn html(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", view::CSP))
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
 }
 
 /// Renders a page for `viewer`: the template `name` with `ctx` plus the layout's frame.

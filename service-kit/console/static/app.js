@@ -1,6 +1,7 @@
-// The console's script: every change is a call of hive-service's API (the session cookie
-// plus the session's CSRF token), and the page's live regions follow the organisation's
-// event stream. No framework, no build step.
+// The consoles' script (hive-service's and cortex-service's): every change is a call of the
+// service's API (the session cookie plus the session's CSRF token), and the page's live regions
+// follow the organisation's event stream (hive) or are polled while something runs. No
+// framework, no build step.
 "use strict";
 
 (function () {
@@ -93,6 +94,7 @@
     if (type === "cf") return cfValue(el, v);
     if (v === "" && !("keep" in el.dataset)) return undefined;
     if (type === "int") v = parseInt(v, 10);
+    else if (type === "number") v = parseFloat(v);
     else if (type === "bool-value") v = v === "true";
     else if (type === "list") v = v.split(",").map((s) => s.trim()).filter(Boolean);
     else if (type === "lines") v = v.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
@@ -128,20 +130,10 @@
     for (const el of form.elements) {
       if (!el.name || el.type === "file" || el.type === "submit" || el.name === "artifact") continue;
       if (el.closest("fieldset[data-rows]")) continue;
-      const type = el.dataset.type || "";
-      let v;
-      if (el.type === "checkbox") {
-        if (type !== "bool") { if (!el.checked) continue; v = el.value; } else v = el.checked;
-        if (type === "bool" && !el.checked && !("keep" in el.dataset)) continue;
-      } else {
-        v = el.value.trim();
-        if (v === "" && !("keep" in el.dataset)) continue;
-        if (type === "int") v = parseInt(v, 10);
-        else if (type === "bool-value") v = v === "true";
-        else if (type === "list") v = v.split(",").map((s) => s.trim()).filter(Boolean);
-        else if (type === "lines") v = v.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
-        else if (type === "date") v = new Date(v).getTime();
-      }
+      const v = valueOf(el);
+      if (v === undefined || (typeof v === "number" && isNaN(v))) continue;
+      // data-group="configuration": the value goes into body.configuration.
+      if (el.dataset.group) { (body[el.dataset.group] = body[el.dataset.group] || {})[el.name] = v; continue; }
       if ("path" in el.dataset) path[el.name] = v; else body[el.name] = v;
     }
     return { body, path };
@@ -311,9 +303,9 @@
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = { user: form.user.value.trim(), password: form.password.value };
-      if (form.code.value.trim()) body.code = form.code.value.trim();
+      if (form.code && form.code.value.trim()) body.code = form.code.value.trim();
       try {
-        const res = await fetch("/api/v1/login", {
+        const res = await fetch(form.dataset.api || "/api/v1/login", {
           method: "POST", credentials: "same-origin",
           headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
         });
