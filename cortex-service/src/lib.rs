@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod engine;
 pub mod jobs;
@@ -153,6 +154,14 @@ impl Service for Cortex {
         Ok(pass.as_ref().map_or_else(Default::default, |all| {
             batch.iter().filter(|s| all.contains(*s)).cloned().collect()
         }))
+    }
+
+    /// The console's pages and files (not part of the API document).
+    fn configure(
+        _state: &actix_web::web::Data<ServiceState>,
+        cfg: &mut actix_web::web::ServiceConfig,
+    ) {
+        console::register(cfg);
     }
 
     fn auth(state: &ServiceState) -> &Arc<auth::Authenticator> {

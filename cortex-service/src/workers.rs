@@ -610,6 +610,59 @@ pub fn new_worker(
     })
 }
 
+fn kind_of(s: &str) -> WorkerKind {
+    WorkerKind::parse(s).unwrap_or(WorkerKind::Analyzer)
+}
+
+/// Renders a worker; the configuration only for an orgadmin.
+pub fn render_worker(w: &WorkerRow, with_config: bool) -> shared_models::cortex::OutputWorker {
+    let kind = kind_of(&w.kind);
+    let def: Value = serde_json::from_str(&w.definition).unwrap_or_default();
+    let s = |k: &str| {
+        def.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let config: Map<String, Value> = serde_json::from_str(&w.configuration).unwrap_or_default();
+    let level = |k: &str| config.get(k).and_then(Value::as_i64);
+    shared_models::cortex::OutputWorker {
+        id: w.id.clone(),
+        underscore_id: w.id.clone(),
+        entity: "worker".into(),
+        name: w.name.clone(),
+        version: s("version"),
+        description: s("description"),
+        author: s("author"),
+        url: s("url"),
+        license: s("license"),
+        data_type_list: serde_json::from_str(&w.data_types).unwrap_or_default(),
+        base_config: s("baseConfig"),
+        worker_definition_id: w.definition_id.clone(),
+        analyzer_definition_id: (kind == WorkerKind::Analyzer).then(|| w.definition_id.clone()),
+        command: def
+            .get("command")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        docker_image: def
+            .get("dockerImage")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        rate: w.rate,
+        rate_unit: w.rate_unit.clone(),
+        job_cache: w.job_cache,
+        job_timeout: w.job_timeout,
+        max_tlp: level("max_tlp"),
+        max_pap: level("max_pap"),
+        kind,
+        configuration: with_config.then_some(Value::Object(config)),
+        created_at: w.created_at,
+        created_by: w.created_by.clone(),
+        updated_at: w.updated_at,
+        updated_by: w.updated_by.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,8 @@
 //! transaction that first locks the worker's row, so two concurrent submissions cannot both
 //! slip under a limit; and the rendering of jobs and artifacts as Cortex shows them.
 
+pub mod listing;
+
 use crate::db::schema::{artifacts, jobs, workers};
 use crate::db::{now_ms, ArtifactRow, Db, DbConn, JobRow, WorkerRow};
 use crate::workers::runtime_config;

@@ -10,7 +10,7 @@
 use super::{list_response, to_value, ListParams, SearchBody};
 use crate::auth::Caller;
 use crate::db::schema::jobs;
-use crate::db::{now_ms, Db, JobRow};
+use crate::db::{now_ms, Db};
 use crate::jobs::*;
 use crate::ServiceState;
 use actix_web::{delete, get, post, web, HttpResponse};
@@ -333,134 +333,16 @@ pub async fn remove(
 }
 
 async fn org_jobs(db: &Db, org: String, hide_deleted: bool) -> Result<Vec<Value>, ApiError> {
-    let rows: Vec<JobRow> = db
-        .read(move |c| {
-            let mut q = jobs::table
-                .filter(jobs::organization_id.eq(org))
-                .into_boxed();
-            if hide_deleted {
-                q = q.filter(jobs::status.ne(JobStatus::Deleted.as_str()));
-            }
-            // Every column but the report, which lists never show.
-            use diesel::dsl::sql;
-            use diesel::sql_types::{Nullable, Text};
-            Ok(q.order(jobs::created_at.desc())
-                .select((
-                    (
-                        jobs::id,
-                        jobs::organization_id,
-                        jobs::worker_id,
-                        jobs::worker_name,
-                        jobs::worker_definition_id,
-                        jobs::kind,
-                        jobs::status,
-                        jobs::data_type,
-                        jobs::data,
-                        jobs::attachment,
-                        jobs::tlp,
-                        jobs::pap,
-                        jobs::message,
-                        jobs::parameters,
-                    ),
-                    (
-                        jobs::label,
-                        jobs::cache_tag,
-                        jobs::start_date,
-                        jobs::end_date,
-                        jobs::error_message,
-                        jobs::input,
-                        sql::<Nullable<Text>>("NULL"),
-                        jobs::runner,
-                        jobs::attempts,
-                        jobs::published,
-                        jobs::created_by,
-                        jobs::created_at,
-                        jobs::updated_by,
-                        jobs::updated_at,
-                        jobs::request_id,
-                    ),
-                ))
-                .load::<(JobHead, JobTail)>(c)?
-                .into_iter()
-                .map(JobRow::from)
-                .collect())
-        })
+    let filter = listing::JobFilter {
+        hide_deleted,
+        ..Default::default()
+    };
+    let rows = db
+        .read(move |c| listing::jobs_of(c, &org, &filter, None))
         .await?;
     rows.iter()
         .map(|r| to_value(&render_job(r, None)))
         .collect()
-}
-
-type JobHead = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i32,
-    i32,
-    String,
-    String,
-);
-type JobTail = (
-    Option<String>,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i32,
-    bool,
-    String,
-    i64,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-
-impl From<(JobHead, JobTail)> for JobRow {
-    fn from((h, t): (JobHead, JobTail)) -> JobRow {
-        JobRow {
-            id: h.0,
-            organization_id: h.1,
-            worker_id: h.2,
-            worker_name: h.3,
-            worker_definition_id: h.4,
-            kind: h.5,
-            status: h.6,
-            data_type: h.7,
-            data: h.8,
-            attachment: h.9,
-            tlp: h.10,
-            pap: h.11,
-            message: h.12,
-            parameters: h.13,
-            label: t.0,
-            cache_tag: t.1,
-            start_date: t.2,
-            end_date: t.3,
-            error_message: t.4,
-            input: t.5,
-            report: t.6,
-            runner: t.7,
-            attempts: t.8,
-            published: t.9,
-            created_by: t.10,
-            created_at: t.11,
-            updated_by: t.12,
-            updated_at: t.13,
-            request_id: t.14,
-            // Not shown by lists.
-            announced: None,
-        }
-    }
 }
 
 /// Filters of `GET /api/job`.

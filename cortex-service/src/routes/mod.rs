@@ -25,7 +25,7 @@ pub const ROUTES: service_kit::service::Routes = service_kit::service::Routes {
     register,
     finish: finish_doc,
     policy: DOC_POLICY,
-    pages: service_kit::service::no_pages,
+    pages: crate::console::is_page,
 };
 
 /// Completes the generated document (nothing to add here).

@@ -1,6 +1,13 @@
 """The consoles of leads and administrators (issue 18), driven in headless Chromium (Debian's
 `chromium`, by Playwright) against hive-service and cortex-service on PostgreSQL with RabbitMQ.
 
+* cortex-service: its orgadmin logs in to Cortex's own console, finds Native_EmlParser and the
+  Mailer in the catalogue, enables them through their forms with the seed's configuration (the
+  mail admins' address, SMTP host and port, internal domains, the "[MAILSERVERS] Block {{data}}
+  in mailservers" subject and the message; an SMTP password that the form never shows again
+  and keeps when left empty); a job run from hive on the reported .eml appears in Cortex's job
+  list and its page shows the report, the summary and the extracted artifacts. A user with the
+  read and analyze roles gets no worker page (403).
 * hive-service: an org-admin (the team lead) creates an analyst and a read-only user through the
   Users page, then builds the seed's "[MALSPAM] Suspicious mail report by user" template with its
   8 tasks through the template form; the analyst then imports the reported mail's alert with it
@@ -23,7 +30,9 @@ from playwright.sync_api import expect  # noqa: E402
 from thehive4py import TheHiveApi  # noqa: E402
 
 import conftest  # noqa: E402
-from test_connector_seed import TASKS, feed_user_report  # noqa: E402
+from test_connector_seed import RELAY_IP, REPORTED, TASKS, feed_user_report  # noqa: E402
+from test_native_workers import seed_mailer_config  # noqa: E402
+from quickstart_seed import wait  # noqa: E402
 from test_console import CHROMIUM, PASSWORD, TEMPLATE, browser, shot  # noqa: E402,F401
 
 GROUPS = ["Triage", "Triage", "Investigation", "Investigation", "Containment", "Containment",
@@ -254,3 +263,141 @@ def test_an_admin_page_without_a_session_goes_to_the_login_page(admin):
                         auth=("admin@thehive.local", "secret")).text.strip().strip('"')
     r = requests.get(admin.url + "/admin/users", headers={"Authorization": f"Bearer {key}"}, allow_redirects=False)
     assert r.status_code == 303, r.status_code
+
+
+def test_a_cortex_orgadmin_enables_the_seed_workers_and_sees_a_job_run_from_hive(admin, browser, tmp_path):
+    cortex = admin.platform.cortex.url
+    superadmin = {"Authorization": f"Bearer {conftest.CORTEX_ADMIN_KEY}"}
+    r = requests.post(f"{cortex}/api/user/cortex-admin/password/set", json={"password": PASSWORD}, headers=superadmin)
+    assert r.status_code in (200, 204), r.text
+    page = log_in(browser, cortex, "cortex-admin", first="/jobs")
+
+    # Native_EmlParser, found by a search, enabled with extraction on.
+    page.click("#nav-analyzers")
+    page.fill("form.inline input[name=q]", "emlparser")
+    page.click("form.inline button")
+    row = page.locator('tr[data-def="Native_EmlParser_1_0"]')
+    expect(row).to_contain_text("disabled")
+    shown = page.locator("#workers tbody tr").evaluate_all("rows => rows.map((r) => r.dataset.def)")
+    # The search reads names and descriptions: the file info analyzer is not among them.
+    assert "Native_EmlParser_1_0" in shown and "Native_FileInfo_1_0" not in shown, shown
+    page.select_option("form.inline select[name=type]", "ip")
+    page.click("form.inline button")
+    expect(page.locator('tr[data-def="Native_EmlParser_1_0"]')).to_have_count(0)
+    page.select_option("form.inline select[name=type]", "file")
+    page.click("form.inline button")
+    row.locator("td.title a").click()
+    page.wait_for_url("**/workers/analyzer/Native_EmlParser_1_0")
+    page.locator("#worker-form input[name=auto_extract_artifacts]").check()
+    page.fill("#worker-form input[name=jobCache]", "0")
+    page.click("#save-worker")
+    page.wait_for_url("**/workers?kind=analyzer")
+    expect(page.locator('tr[data-def="Native_EmlParser_1_0"]')).to_contain_text("enabled")
+
+    # The Mailer with the seed's configuration, typed into its form.
+    seed = seed_mailer_config(2525)
+    page.click("#nav-responders")
+    page.locator('tr[data-def="Native_Mailer_1_0"] td.title a').click()
+    page.wait_for_url("**/workers/responder/Native_Mailer_1_0")
+    form = page.locator("#worker-form")
+    form.locator("input[name=from]").fill(seed["from"])
+    form.locator("textarea[name=to]").fill("\n".join(seed["to"]))
+    form.locator("input[name=subject]").fill(seed["subject"])
+    form.locator("textarea[name=body]").fill(seed["body"])
+    form.locator("textarea[name=internal_domains]").fill("\n".join(seed["internal_domains"]))
+    form.locator("input[name=smtp_host]").fill(seed["smtp_host"])
+    form.locator("input[name=smtp_port]").fill(str(seed["smtp_port"]))
+    form.locator("input[name=smtp_security]").fill(seed["smtp_security"])
+    form.locator("input[name=smtp_pwd]").fill("s3cret-smtp-pw")
+    form.locator("input[name=rate]").fill("100")
+    form.locator("select[name=rateUnit]").select_option("Hour")
+    shot(page, "cortex-worker")
+    page.click("#save-worker")
+    page.wait_for_url("**/workers?kind=responder")
+    expect(page.locator('tr[data-def="Native_Mailer_1_0"]')).to_contain_text("enabled")
+    shot(page, "cortex-workers")
+    [mailer] = [w for w in requests.get(f"{cortex}/api/responder", headers=orgadmin_headers(admin)).json()
+                if w["name"] == "Native_Mailer_1_0"]
+    conf = mailer["configuration"]
+    for k in ("from", "to", "subject", "body", "internal_domains", "smtp_host", "smtp_port", "smtp_security"):
+        assert conf[k] == seed[k], (k, conf[k], seed[k])
+    assert conf["smtp_pwd"] == "s3cret-smtp-pw" and mailer["rate"] == 100 and mailer["rateUnit"] == "Hour"
+    # The secret is never sent back to the page, and saving without it keeps it.
+    page.locator('tr[data-def="Native_Mailer_1_0"] td.title a').click()
+    page.wait_for_url("**/workers/responder/Native_Mailer_1_0")
+    assert "s3cret-smtp-pw" not in page.content()
+    expect(page.locator("#worker-form input[name=smtp_pwd]")).to_have_attribute("placeholder", "saved; leave empty to keep it")
+    page.locator("#worker-form input[name=subject]").fill(seed["subject"] + " now")
+    page.click("#save-worker")
+    page.wait_for_url("**/workers?kind=responder")
+    [mailer] = [w for w in requests.get(f"{cortex}/api/responder", headers=orgadmin_headers(admin)).json()
+                if w["name"] == "Native_Mailer_1_0"]
+    assert mailer["configuration"]["smtp_pwd"] == "s3cret-smtp-pw"
+    assert mailer["configuration"]["subject"] == seed["subject"] + " now"
+
+    # A job run from hive on the reported .eml: in Cortex's job list, with its report.
+    if not any(t["name"] == "MALSPAM" for t in admin.lead.case_template.find()):  # run alone
+        admin.lead.case_template.create({"name": "MALSPAM", "displayName": TEMPLATE, "titlePrefix": "[MALSPAM]"})
+    alert = feed_user_report(admin.lead, tmp_path)
+    case = admin.lead.alert.promote_to_case(alert["_id"])
+    [eml] = [o for o in admin.lead.case.find_observables(case["_id"])
+             if (o.get("attachment") or {}).get("name") == REPORTED]
+    hive = requests.Session()
+    hive.auth = ("lead@soc.test", PASSWORD)
+    hive.headers["X-Organisation"] = "soc"
+    analyzer = wait("the parser in hive", lambda: [a for a in hive.get(admin.url + "/api/connector/cortex/analyzer").json()
+                                                   if a["name"] == "Native_EmlParser_1_0"], bool)[0]
+    r = hive.post(admin.url + "/api/connector/cortex/job",
+                  json={"analyzerId": analyzer["id"], "cortexId": "local", "artifactId": eml["_id"]})
+    assert r.status_code == 201, r.text
+    page.goto(cortex + "/jobs")
+    row = page.locator("#jobs tbody tr", has_text="Native_EmlParser_1_0")
+    expect(row).to_contain_text("Success", timeout=60_000)
+    expect(row).to_contain_text(REPORTED)
+    shot(page, "cortex-jobs")
+    row.locator("td.title a").click()
+    page.wait_for_url("**/jobs/*")
+    expect(page.locator("#job-status")).to_have_text("Success")
+    expect(page.locator("#job-summary .tax").first).to_be_visible()
+    expect(page.locator("#job-artifacts")).to_contain_text(RELAY_IP)
+    expect(page.locator("#job-report")).to_contain_text(RELAY_IP)
+    shot(page, "cortex-job")
+    # Filters: by status and by worker.
+    page.goto(cortex + "/jobs?status=Failure")
+    expect(page.locator("#jobs tbody")).not_to_contain_text("Native_EmlParser_1_0")
+    page.goto(cortex + "/jobs?worker=Native_EmlParser_1_0")
+    expect(page.locator("#jobs tbody tr", has_text="Native_EmlParser_1_0")).to_have_count(1)
+    page.context.close()
+
+
+def orgadmin_headers(admin):
+    """The headers of an orgadmin of the platform's organization `thehive` (its API key)."""
+    key = requests.post(f"{admin.platform.cortex.url}/api/user/cortex-admin/key/renew",
+                        headers={"Authorization": f"Bearer {conftest.CORTEX_ADMIN_KEY}"}).text.strip().strip('"')
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_cortex_worker_pages_need_the_orgadmin_role(admin, browser):
+    cortex = admin.platform.cortex.url
+    superadmin = {"Authorization": f"Bearer {conftest.CORTEX_ADMIN_KEY}"}
+    r = requests.post(f"{cortex}/api/user", headers=superadmin, json={
+        "login": "cortex-analyst", "name": "Analyst", "organization": "thehive", "roles": ["read", "analyze"],
+        "password": PASSWORD})
+    assert r.status_code in (200, 201), r.text
+    page = log_in(browser, cortex, "cortex-analyst", first="/jobs")
+    expect(page.locator("#nav-analyzers")).to_have_count(0)
+    for path in ["/workers?kind=analyzer", "/workers?kind=responder", "/workers/analyzer/Native_EmlParser_1_0"]:
+        assert page.goto(cortex + path).status == 403, path
+    page.goto(cortex + "/jobs")
+    status = page.evaluate("""async () => {
+        const token = document.querySelector('meta[name=csrf-token]').content;
+        const r = await fetch('/api/organization/analyzer/Native_FileInfo_1_0', {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token}, body: '{"configuration": {}}'});
+        return r.status; }""")
+    assert status == 403, status
+    names = [w["name"] for w in requests.get(f"{cortex}/api/analyzer", headers=orgadmin_headers(admin)).json()]
+    assert "Native_FileInfo_1_0" not in names, names
+    # Without a session: the login page.
+    r = requests.get(cortex + "/jobs", allow_redirects=False)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/login?next="), r.status_code
+    page.context.close()

@@ -12,6 +12,8 @@ the caller's organization. Runs on SQLite and PostgreSQL.
   wrong_key   a Bearer key that is no key
 """
 import json
+import pathlib
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -232,3 +234,79 @@ def test_cortex_lists_show_only_the_callers_organization(world):
                 assert not ids & (mine | {world.echo}), (who, path)
     r = world.http("reader").get(world.url + "/api/job", params={"range": "all"})
     assert mine <= {x["id"] for x in r.json()}
+
+
+# --------------------------------------------------------------------------- the console
+# cortex-service's console (issue 18): every route registered by cortex-service/src/console/
+# mod.rs has a row; each caller, with its session cookie, gets a page only with the role the
+# API asks for the same reads (403 otherwise), another organization's job answers 404, and no
+# page shows an id of an object of another organization. Without a session, or with an API key
+# only, a page sends the browser to the login page.
+
+CONSOLE_SRC = pathlib.Path(__file__).resolve().parents[3] / "cortex-service" / "src" / "console" / "mod.rs"
+CONSOLE = {
+    "/": {"paths": ["/"], "rule": "home"},
+    "/login": {"paths": ["/login"], "rule": "public"},
+    "/ui/{file}": {"paths": ["/ui/app.js", "/ui/app.css"], "rule": "public"},
+    "/jobs": {"paths": ["/jobs", "/jobs?status=Success", "/jobs?worker=Echo_1_0&type=domain&data=example"], "rule": "read"},
+    "/jobs/{id}": {"paths": ["/jobs/{job}", "/jobs/{file_job}"], "rule": "read-soc"},
+    "/workers": {"paths": ["/workers", "/workers?kind=responder", "/workers?kind=analyzer&q=echo&type=domain"],
+                 "rule": "orgadmin"},
+    "/workers/{kind}/{id}": {"paths": ["/workers/analyzer/Echo_1_0", "/workers/responder/Notify_1_0"],
+                             "rule": "orgadmin"},
+}
+PASSWORD = "Correct-horse-42"
+
+
+def console_routes():
+    return set(re.findall(r'\.route\(\s*"([^"]+)"', CONSOLE_SRC.read_text()))
+
+
+def test_every_cortex_console_route_has_a_row():
+    routes = console_routes()
+    assert routes and routes == set(CONSOLE), (routes - set(CONSOLE), set(CONSOLE) - routes)
+
+
+def test_cortex_console_pages_follow_the_roles_and_the_organization(world):
+    superadmin = {"Authorization": f"Bearer {CORTEX_ADMIN_KEY}"}
+    sessions = {}
+    for who in ROLES:
+        login = requests.get(world.url + "/api/user/current", headers=world.http(who).headers).json()["id"]
+        r = requests.post(f"{world.url}/api/user/{login}/password/set", headers=superadmin, json={"password": PASSWORD})
+        assert r.status_code in (200, 204), r.text
+        s = requests.Session()
+        assert s.post(world.url + "/api/login", json={"user": login, "password": PASSWORD}).status_code == 200
+        sessions[who] = s
+    soc_ids = {world.job, world.file_job, world.echo, world.notify}
+    failures = []
+    for route, row in CONSOLE.items():
+        for path in row["paths"]:
+            path = path.format(job=world.job, file_job=world.file_job)
+            for label, client in (("anonymous", requests.Session()), ("api key", world.http("orgadmin"))):
+                r = client.get(world.url + path, allow_redirects=False)
+                if row["rule"] == "public":
+                    ok = r.status_code == 200
+                else:
+                    ok = r.status_code == 303 and r.headers.get("Location", "").startswith("/login?next=")
+                if not ok:
+                    failures.append(f"{path} as {label}: {r.status_code}")
+            for who, s in sessions.items():
+                r = s.get(world.url + path, allow_redirects=False)
+                roles = ROLES[who]
+                want = {
+                    "public": 200,
+                    "home": 303,
+                    "read": 200 if "read" in roles else 403,
+                    "read-soc": (200 if ORG[who] == "soc" else 404) if "read" in roles else 403,
+                    "orgadmin": 200 if "orgadmin" in roles else 403,
+                }[row["rule"]]
+                if r.status_code != want:
+                    failures.append(f"{path} as {who}: {r.status_code}, not {want}")
+                if r.status_code == 200 and ORG[who] != "soc" and row["rule"] != "public":
+                    shown = [i for i in soc_ids if i in r.text]
+                    if shown:
+                        failures.append(f"{path} as {who} shows soc's {shown}")
+    # Not vacuous: soc's reader sees soc's job in the list, soc's orgadmin the enabled worker.
+    assert world.job in sessions["reader"].get(world.url + "/jobs").text
+    assert world.echo in sessions["orgadmin"].get(world.url + "/workers").text
+    assert not failures, "\n".join(failures)
