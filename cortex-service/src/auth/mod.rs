@@ -71,6 +71,29 @@ pub struct Authenticator {
     base: AuthBase,
 }
 
+/// Renders a user (no secrets).
+pub fn render_user(u: &UserRow) -> shared_models::cortex::OutputUser {
+    shared_models::cortex::OutputUser {
+        id: u.id.clone(),
+        underscore_id: u.id.clone(),
+        kind: "user".into(),
+        name: u.name.clone(),
+        roles: u.role_list(),
+        status: if u.status == "Ok" {
+            shared_models::cortex::UserStatus::Ok
+        } else {
+            shared_models::cortex::UserStatus::Locked
+        },
+        organization: u.organization_id.clone(),
+        has_key: u.api_key_hash.is_some(),
+        has_password: u.password_hash.is_some(),
+        created_at: u.created_at,
+        created_by: u.created_by.clone(),
+        updated_at: u.updated_at,
+        updated_by: u.updated_by.clone(),
+    }
+}
+
 /// Ends every session of a user (lock, password change).
 pub fn end_sessions(c: &mut DbConn, login: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(login))).execute(c)

@@ -3,13 +3,16 @@
 //! form to enable, edit or disable it (typed configuration items, secrets masked once saved,
 //! TLP/PAP checks and maxima, proxies, CA certificates, cache, timeout, extraction, rate
 //! limit); the jobs (filters, paging) and a job's input, status, error, report and artifacts,
-//! followed while it runs. Pages are rendered on the server from templates compiled into the
+//! followed while it runs; the users (a superadmin's organizations and every user, an
+//! orgadmin's own users: roles, lock, password, API key). Pages are rendered on the server from templates compiled into the
 //! binary with the shared console kit ([`service_kit::console`]); every change is a call of
 //! cortex-service's API from the shared script, with the session's CSRF token. A page needs
-//! the role the API asks for the same reads (`read` for jobs, `orgadmin` for workers) and
+//! the role the API asks for the same reads (`read` for jobs, `orgadmin` for workers,
+//! `superadmin` or `orgadmin` for users) and
 //! answers 403 otherwise.
 
 mod jobs;
+mod users;
 mod workers;
 
 use crate::auth::{Authenticator, Caller, SESSION_COOKIE};
@@ -24,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 /// The console's top-level paths (besides `/`).
-const SECTIONS: &[&str] = &["/login", "/ui", "/workers", "/jobs"];
+const SECTIONS: &[&str] = &["/login", "/ui", "/workers", "/jobs", "/users"];
 
 /// Whether a path is one of the console's (see [`service_kit::service::Routes::pages`]).
 pub fn is_page(path: &str) -> bool {
@@ -43,7 +46,8 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/workers", web::get().to(workers::list))
         .route("/workers/{kind}/{id}", web::get().to(workers::form))
         .route("/jobs", web::get().to(jobs::list))
-        .route("/jobs/{id}", web::get().to(jobs::show));
+        .route("/jobs/{id}", web::get().to(jobs::show))
+        .route("/users", web::get().to(users::list));
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -68,6 +72,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../console/templates/jobs.html"),
     ),
     ("job.html", include_str!("../../console/templates/job.html")),
+    (
+        "users.html",
+        include_str!("../../console/templates/users.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> =
@@ -129,6 +137,7 @@ pub fn page(
         "csrf": viewer.csrf,
         "section": section,
         "orgadmin": c.has(Role::Orgadmin),
+        "admin": c.has(Role::Orgadmin) || c.has(Role::Superadmin),
     });
     Ok(html(
         StatusCode::OK,
@@ -138,10 +147,13 @@ pub fn page(
 
 /// `GET /`: the jobs (the login page first without a session).
 async fn home(viewer: Viewer) -> HttpResponse {
-    let to = if viewer.caller.has(Role::Read) {
+    let c = &viewer.caller;
+    let to = if c.has(Role::Read) {
         "/jobs"
-    } else {
+    } else if c.has(Role::Orgadmin) {
         "/workers"
+    } else {
+        "/users"
     };
     HttpResponse::SeeOther()
         .insert_header(("Location", to))

@@ -10,12 +10,12 @@ pub mod status;
 pub mod users;
 pub mod workers;
 
-use crate::db::{OrganizationRow, UserRow};
+use crate::db::OrganizationRow;
 use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::Value;
 use service_kit::error::ApiError;
-use shared_models::cortex::{OrganizationStatus, OutputOrganization, OutputUser, UserStatus};
+use shared_models::cortex::{OrganizationStatus, OutputOrganization};
 use shared_models::query::{Filter, Range, Sort};
 
 /// The routes and the OpenAPI document of this service.
@@ -194,28 +194,7 @@ pub fn render_organization(o: &OrganizationRow) -> OutputOrganization {
     }
 }
 
-/// Renders a user (no secrets).
-pub fn render_user(u: &UserRow) -> OutputUser {
-    OutputUser {
-        id: u.id.clone(),
-        underscore_id: u.id.clone(),
-        kind: "user".into(),
-        name: u.name.clone(),
-        roles: u.role_list(),
-        status: if u.status == "Ok" {
-            UserStatus::Ok
-        } else {
-            UserStatus::Locked
-        },
-        organization: u.organization_id.clone(),
-        has_key: u.api_key_hash.is_some(),
-        has_password: u.password_hash.is_some(),
-        created_at: u.created_at,
-        created_by: u.created_by.clone(),
-        updated_at: u.updated_at,
-        updated_by: u.updated_by.clone(),
-    }
-}
+pub use crate::auth::render_user;
 
 /// JSON of a renderable value.
 pub fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {

@@ -130,6 +130,8 @@
     for (const el of form.elements) {
       if (!el.name || el.type === "file" || el.type === "submit" || el.name === "artifact") continue;
       if (el.closest("fieldset[data-rows]")) continue;
+      // data-type="multi" checkboxes of one name: the checked values as a list.
+      if (el.dataset.type === "multi") { body[el.name] = (body[el.name] || []).concat(el.checked ? [el.value] : []); continue; }
       const v = valueOf(el);
       if (v === undefined || (typeof v === "number" && isNaN(v))) continue;
       // data-group="configuration": the value goes into body.configuration.

@@ -7,7 +7,8 @@
   in mailservers" subject and the message; an SMTP password that the form never shows again
   and keeps when left empty); a job run from hive on the reported .eml appears in Cortex's job
   list and its page shows the report, the summary and the extracted artifacts. A user with the
-  read and analyze roles gets no worker page (403).
+  read and analyze roles gets no worker page (403). The superadmin creates an organization and a
+  user in it with roles and a password, who then logs in; locks and unlocks it.
 * hive-service: an org-admin (the team lead) creates an analyst and a read-only user through the
   Users page, then builds the seed's "[MALSPAM] Suspicious mail report by user" template with its
   8 tasks through the template form; the analyst then imports the reported mail's alert with it
@@ -400,4 +401,44 @@ def test_cortex_worker_pages_need_the_orgadmin_role(admin, browser):
     # Without a session: the login page.
     r = requests.get(cortex + "/jobs", allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].startswith("/login?next="), r.status_code
+    page.context.close()
+
+
+def test_the_cortex_superadmin_creates_an_organization_and_its_user(admin, browser):
+    cortex = admin.platform.cortex.url
+    superadmin = {"Authorization": f"Bearer {conftest.CORTEX_ADMIN_KEY}"}
+    login = requests.get(cortex + "/api/user/current", headers=superadmin).json()["id"]
+    r = requests.post(f"{cortex}/api/user/{login}/password/set", headers=superadmin, json={"password": PASSWORD})
+    assert r.status_code in (200, 204), r.text
+    page = log_in(browser, cortex, login, first="/users")
+    page.fill("#new-organization input[name=name]", "acme")
+    page.fill("#new-organization input[name=description]", "ACME's SOC")
+    page.click("#new-organization button")
+    expect(page.locator('tr[data-org="acme"]')).to_contain_text("Active")
+    form = page.locator("#new-user")
+    form.locator("input[name=login]").fill("ann")
+    form.locator("input[name=name]").fill("Ann")
+    form.locator("select[name=organization]").select_option("acme")
+    form.locator('input[name=roles][value="analyze"]').check()
+    form.locator('input[name=roles][value="orgadmin"]').check()
+    form.locator("input[name=password]").fill(PASSWORD)
+    form.locator("button").click()
+    row = page.locator('tr[data-login="ann"]')
+    expect(row).to_contain_text("acme")
+    expect(row).to_contain_text("read, analyze, orgadmin")
+    shot(page, "cortex-users")
+    ann = requests.get(cortex + "/api/user/ann", headers=superadmin).json()
+    assert ann["organization"] == "acme" and sorted(ann["roles"]) == ["analyze", "orgadmin", "read"], ann
+    row.get_by_role("button", name="Lock").click()
+    expect(page.locator('tr[data-login="ann"]')).to_contain_text("Locked")
+    assert requests.post(cortex + "/api/login", json={"user": "ann", "password": PASSWORD}).status_code == 401
+    page.locator('tr[data-login="ann"]').get_by_role("button", name="Unlock").click()
+    expect(page.locator('tr[data-login="ann"]')).to_contain_text("Ok")
+    page.context.close()
+    # Ann logs in to her organization's console: its workers, not soc's or thehive's jobs.
+    page = log_in(browser, cortex, "ann", first="/workers")
+    expect(page.locator("#nav-users")).to_have_text("Users")
+    page.goto(cortex + "/users")
+    expect(page.locator("#organizations")).to_have_count(0)
+    assert page.locator("#users tbody tr").count() == 1
     page.context.close()

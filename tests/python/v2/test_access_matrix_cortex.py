@@ -254,6 +254,7 @@ CONSOLE = {
                  "rule": "orgadmin"},
     "/workers/{kind}/{id}": {"paths": ["/workers/analyzer/Echo_1_0", "/workers/responder/Notify_1_0"],
                              "rule": "orgadmin"},
+    "/users": {"paths": ["/users"], "rule": "admin"},
 }
 PASSWORD = "Correct-horse-42"
 
@@ -299,6 +300,7 @@ def test_cortex_console_pages_follow_the_roles_and_the_organization(world):
                     "read": 200 if "read" in roles else 403,
                     "read-soc": (200 if ORG[who] == "soc" else 404) if "read" in roles else 403,
                     "orgadmin": 200 if "orgadmin" in roles else 403,
+                    "admin": 200 if roles & {"orgadmin", "superadmin"} else 403,
                 }[row["rule"]]
                 if r.status_code != want:
                     failures.append(f"{path} as {who}: {r.status_code}, not {want}")
@@ -306,6 +308,12 @@ def test_cortex_console_pages_follow_the_roles_and_the_organization(world):
                     shown = [i for i in soc_ids if i in r.text]
                     if shown:
                         failures.append(f"{path} as {who} shows soc's {shown}")
+    # Users: another organization's orgadmin sees its own people only, the superadmin everyone.
+    other_users = sessions["other"].get(world.url + "/users").text
+    assert 'data-login="other"' in other_users
+    assert not [u for u in ("orgadmin", "analyst", "reader") if f'data-login="{u}"' in other_users]
+    every = sessions["super"].get(world.url + "/users").text
+    assert all(f'data-login="{u}"' in every for u in ("orgadmin", "analyst", "reader", "other"))
     # Not vacuous: soc's reader sees soc's job in the list, soc's orgadmin the enabled worker.
     assert world.job in sessions["reader"].get(world.url + "/jobs").text
     assert world.echo in sessions["orgadmin"].get(world.url + "/workers").text
