@@ -1,6 +1,7 @@
 //! The console's administration pages (issue 18): the organisation's case templates (list,
-//! the template form, duplicate, import and export as JSON) and its users (create, profile,
-//! lock, password, API key, TOTP reset, remove). Each page reads through the Query API's
+//! the template form, duplicate, import and export as JSON), its users (create, profile,
+//! lock, password, API key, TOTP reset, remove), and for the platform's administrators the
+//! platform's state (database, broker, Cortex servers, notification deliveries). Each page reads through the Query API's
 //! operations as the viewer and opens only for a viewer whose profile holds the permission the
 //! API asks for the same writes (else 403, as the API answers); every change is the API's call.
 
@@ -11,28 +12,48 @@ use serde_json::{json, Value};
 use service_kit::error::ApiError;
 use std::collections::HashMap;
 
-/// The administration pages, each with the permission it needs and its label in the menu.
+/// The administration pages, each with the permission it needs (`platform:` a permission
+/// held in the platform's `admin` organisation, acting there) and its label in the menu.
 pub const PAGES: &[(&str, &str, &str)] = &[
     ("/admin/templates", "manageCaseTemplate", "Case templates"),
     ("/admin/users", "manageUser", "Users"),
+    ("/admin/platform", "platform:manageConfig", "Platform"),
 ];
+
+/// Whether `viewer` holds `perm` as [`PAGES`] states it.
+fn allowed(viewer: &Viewer, perm: &str) -> bool {
+    match perm.strip_prefix("platform:") {
+        Some(p) => viewer.caller.is_platform_admin(p),
+        None => viewer.can(perm),
+    }
+}
 
 /// The administration pages `viewer` may open (the menu).
 pub fn menu(viewer: &Viewer) -> Vec<Value> {
     PAGES
         .iter()
-        .filter(|(_, perm, _)| viewer.can(perm))
+        .filter(|(_, perm, _)| allowed(viewer, perm))
         .map(|(path, _, label)| json!({"path": path, "label": label}))
         .collect()
 }
 
 fn require(viewer: &Viewer, permission: &str) -> Result<(), PageError> {
+    if permission.starts_with("platform:") {
+        return if allowed(viewer, permission) {
+            Ok(())
+        } else {
+            Err(PageError::Api(ApiError::Authorization(format!(
+                "{} in organisation admin is needed",
+                &permission["platform:".len()..]
+            ))))
+        };
+    }
     viewer.caller.require(permission).map_err(PageError::Api)
 }
 
 /// `GET /admin`: the first administration page the viewer may open, else 403.
 pub async fn index(viewer: Viewer) -> Result<HttpResponse, PageError> {
-    match PAGES.iter().find(|(_, perm, _)| viewer.can(perm)) {
+    match PAGES.iter().find(|(_, perm, _)| allowed(&viewer, perm)) {
         Some((path, _, _)) => Ok(HttpResponse::SeeOther()
             .insert_header(("Location", *path))
             .finish()),
@@ -224,5 +245,61 @@ pub async fn users(db: web::Data<Db>, viewer: Viewer) -> Result<HttpResponse, Pa
         "admin_users.html",
         json!({"users": users, "profiles": profiles, "menu": menu(&viewer),
                "here": "/admin/users", "me": viewer.caller.login()}),
+    )
+}
+
+/// `GET /admin/platform`: the platform's state for its administrators: versions, the
+/// database (and how long it takes to answer), the broker, each Cortex server (status,
+/// version, analyzers and responders), and each notification endpoint's deliveries (pending,
+/// delivered, dead, last error) with a retry of the dead ones.
+pub async fn platform(
+    db: web::Data<Db>,
+    broker: web::Data<service_kit::messaging::Broker>,
+    state: web::Data<crate::ServiceState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, PageError> {
+    require(&viewer, "platform:manageConfig")?;
+    let started = std::time::Instant::now();
+    let database = db
+        .read(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(c)?;
+            Ok(())
+        })
+        .await;
+    let ping_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut servers = Vec::new();
+    if state.cortex.enabled() {
+        let analyzers = state
+            .cortex
+            .workers(shared_models::cortex::WorkerKind::Analyzer)
+            .await;
+        let responders = state
+            .cortex
+            .workers(shared_models::cortex::WorkerKind::Responder)
+            .await;
+        for s in state.cortex.status().await {
+            let count = |ws: &[crate::cortex::servers::MergedWorker]| {
+                ws.iter().filter(|w| w.cortex_ids.contains(&s.name)).count()
+            };
+            servers.push(
+                json!({"name": s.name, "status": s.status, "version": s.version,
+                                "error": s.error, "analyzers": count(&analyzers),
+                                "responders": count(&responders)}),
+            );
+        }
+    }
+    let endpoints = state.notifier.endpoint_stats().await.unwrap_or_default();
+    page(
+        &viewer,
+        "admin",
+        "admin_platform.html",
+        json!({"menu": menu(&viewer), "here": "/admin/platform",
+               "version": env!("CARGO_PKG_VERSION"),
+               "database": {"kind": if db.is_sqlite() { "SQLite" } else { "PostgreSQL" },
+                            "ok": database.is_ok(), "ms": format!("{ping_ms:.1}"),
+                            "error": database.err().map(|e| e.to_string())},
+               "broker": broker.state(), "cortex": state.cortex.enabled(), "servers": servers,
+               "endpoints": endpoints}),
     )
 }

@@ -75,7 +75,8 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/admin", web::get().to(admin::index))
         .route("/admin/templates", web::get().to(admin::templates))
         .route("/admin/templates/{id}", web::get().to(admin::template))
-        .route("/admin/users", web::get().to(admin::users));
+        .route("/admin/users", web::get().to(admin::users))
+        .route("/admin/platform", web::get().to(admin::platform));
 }
 
 /// The viewer of a page: the session's caller and the session's CSRF token.

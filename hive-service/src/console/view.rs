@@ -74,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_users.html",
         include_str!("../../console/templates/admin_users.html"),
     ),
+    (
+        "admin_platform.html",
+        include_str!("../../console/templates/admin_platform.html"),
+    ),
 ];
 
 pub use service_kit::console::{date, markdown, tlp_label, CSP, STATIC};

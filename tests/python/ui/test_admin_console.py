@@ -442,3 +442,30 @@ def test_the_cortex_superadmin_creates_an_organization_and_its_user(admin, brows
     expect(page.locator("#organizations")).to_have_count(0)
     assert page.locator("#users tbody tr").count() == 1
     page.context.close()
+
+
+def test_the_platform_page_shows_the_database_broker_cortex_and_deliveries_to_platform_admins_only(admin, browser):
+    r = requests.post(admin.url + "/api/v1/user/admin@thehive.local/password/set", auth=("admin@thehive.local", "secret"),
+                      json={"password": PASSWORD})
+    assert r.status_code in (200, 204), r.text
+    cortex, key = admin.platform.cortex.url, orgadmin_headers(admin)
+    if not requests.get(cortex + "/api/analyzer", headers=key).json():  # run alone
+        r = requests.post(cortex + "/api/organization/analyzer/Native_EmlParser_1_0", headers=key,
+                          json={"configuration": {}})
+        assert r.status_code == 201, r.text
+    enabled = len(requests.get(cortex + "/api/analyzer", headers=key).json())
+    page = log_in(browser, admin.url, "admin@thehive.local", first="/admin/platform")
+    expect(page.locator("#platform-database")).to_contain_text("PostgreSQL")
+    expect(page.locator("#platform-database")).to_contain_text("OK")
+    expect(page.locator("#platform-broker")).to_contain_text("connected" if admin.platform.broker else "none")
+    server = page.locator('#cortex-servers tr[data-server="local"]')
+    expect(server).to_contain_text("OK")
+    assert int(server.locator("td.n").first.inner_text()) == enabled >= 1  # the analyzers hive sees
+    expect(page.locator("#endpoints")).to_be_visible()
+    shot(page, "admin-platform")
+    page.context.close()
+    # An organisation's administrator is no platform administrator.
+    page = log_in(browser, admin.url, "lead@soc.test")
+    assert page.goto(admin.url + "/admin/platform").status == 403
+    expect(page.locator('.admin-menu a[href="/admin/platform"]')).to_have_count(0)
+    page.context.close()
