@@ -38,17 +38,13 @@ pub fn menu(viewer: &Viewer) -> Vec<Value> {
 }
 
 fn require(viewer: &Viewer, permission: &str) -> Result<(), PageError> {
-    if permission.starts_with("platform:") {
-        return if allowed(viewer, permission) {
-            Ok(())
-        } else {
-            Err(PageError::Api(ApiError::Authorization(format!(
-                "{} in organisation admin is needed",
-                &permission["platform:".len()..]
-            ))))
-        };
+    match permission.strip_prefix("platform:") {
+        Some(p) if !allowed(viewer, permission) => Err(PageError::Api(ApiError::Authorization(
+            format!("{p} in organisation admin is needed"),
+        ))),
+        Some(_) => Ok(()),
+        None => viewer.caller.require(permission).map_err(PageError::Api),
     }
-    viewer.caller.require(permission).map_err(PageError::Api)
 }
 
 /// `GET /admin`: the first administration page the viewer may open, else 403.
