@@ -60,6 +60,27 @@ pub fn session_csrf(req: &HttpRequest, cookie: &str, sessions: &SessionKeys) -> 
     sessions.csrf_token(c.value())
 }
 
+/// Who looks at a page and the session's CSRF token: the caller the service's middleware put
+/// in the request's extensions, authenticated by the session cookie `cookie` (pages are for
+/// browsers: an API key alone opens none). Else the login page, then back here.
+pub fn session_viewer<C: Clone + 'static>(
+    req: &HttpRequest,
+    cookie: &str,
+    sessions: &SessionKeys,
+) -> Result<(C, String), PageError> {
+    use actix_web::HttpMessage;
+    let login = || PageError::Login(login_target(req));
+    let caller = req.extensions().get::<C>().cloned().ok_or_else(login)?;
+    let csrf = session_csrf(req, cookie, sessions).ok_or_else(login)?;
+    Ok((caller, csrf))
+}
+
+/// A value of the query string kept when it is short (200 characters) and plain text.
+pub fn clean(v: Option<&String>) -> Option<String> {
+    v.map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control))
+}
+
 /// `/login?next=<this page>`.
 pub fn login_target(req: &HttpRequest) -> String {
     let here = match req.query_string() {

@@ -17,10 +17,10 @@ mod workers;
 
 use crate::auth::{Authenticator, Caller, SESSION_COOKIE};
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use minijinja::Environment;
 use serde_json::{json, Value};
-use service_kit::console::{html, login_target, PageError};
+use service_kit::console::{html, PageError};
 use service_kit::error::ApiError;
 use shared_models::cortex::Role;
 use std::collections::HashMap;
@@ -107,18 +107,11 @@ impl FromRequest for Viewer {
 }
 
 fn viewer_of(req: &HttpRequest) -> Result<Viewer, PageError> {
-    let login = || PageError::Login(login_target(req));
-    let caller = req
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(login)?;
-    // Pages are for browsers: the session cookie, not an API key.
     let auth = req
         .app_data::<web::Data<Arc<Authenticator>>>()
         .ok_or_else(|| PageError::Api(ApiError::internal("the authenticator is missing")))?;
-    let csrf = service_kit::console::session_csrf(req, SESSION_COOKIE, &auth.base().sessions)
-        .ok_or_else(login)?;
+    let (caller, csrf) =
+        service_kit::console::session_viewer::<Caller>(req, SESSION_COOKIE, &auth.base().sessions)?;
     Ok(Viewer { caller, csrf })
 }
 
@@ -171,11 +164,7 @@ async fn static_file(file: web::Path<String>) -> HttpResponse {
     service_kit::console::static_file(&file)
 }
 
-/// A value of the query string kept when it is short and plain text.
-fn clean(v: Option<&String>) -> Option<String> {
-    v.map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control))
-}
+use service_kit::console::clean;
 
 #[cfg(test)]
 mod tests {

@@ -24,13 +24,13 @@ pub mod view;
 use crate::auth::{Authenticator, Caller, SESSION_COOKIE};
 use crate::db::DbConn;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use service_kit::error::ApiError;
 use std::sync::Arc;
 
 pub use crate::auth::ORG_COOKIE;
-pub use service_kit::console::{html, login_target, PageError};
+pub use service_kit::console::{html, PageError};
 
 /// The console's top-level paths (besides `/`).
 const SECTIONS: &[&str] = &[
@@ -122,18 +122,11 @@ impl FromRequest for Viewer {
 }
 
 fn viewer_of(req: &HttpRequest) -> Result<Viewer, PageError> {
-    let login = || PageError::Login(login_target(req));
-    let caller = req
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(login)?;
-    // Pages are for browsers: the session cookie, not an API key.
     let auth = req
         .app_data::<web::Data<Arc<Authenticator>>>()
         .ok_or_else(|| PageError::Api(ApiError::internal("the authenticator is missing")))?;
-    let csrf = service_kit::console::session_csrf(req, SESSION_COOKIE, &auth.base().sessions)
-        .ok_or_else(login)?;
+    let (caller, csrf) =
+        service_kit::console::session_viewer::<Caller>(req, SESSION_COOKIE, &auth.base().sessions)?;
     Ok(Viewer { caller, csrf })
 }
 
@@ -303,8 +296,4 @@ pub async fn workers_for(
         .collect()
 }
 
-/// A value of the query string kept when it is short and plain text.
-pub fn clean(v: Option<&String>) -> Option<String> {
-    v.map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control))
-}
+pub use service_kit::console::clean;
