@@ -18,6 +18,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A dead delivery as read: id, endpoint, organisation, payload, attempts, created, error.
+type DeadRow = (i64, String, String, String, i32, i64, Option<String>);
+
 /// Deliveries one endpoint worker takes at once.
 const BATCH: i64 = 200;
 /// Longest wait between two attempts of one delivery.
@@ -491,9 +494,16 @@ impl Notifier {
         }
     }
 
-    /// Each endpoint's pending, delivered and dead counts and last error.
-    pub async fn endpoint_stats(&self) -> Result<Vec<Value>, ApiError> {
+    /// Each endpoint's pending, delivered and dead counts and last error: of every
+    /// organisation's deliveries, or of `org`'s only (then only the endpoints that serve it).
+    pub async fn endpoint_stats(&self, org: Option<(i64, String)>) -> Result<Vec<Value>, ApiError> {
         let mut names = self.endpoint_names();
+        if let Some((_, name)) = &org {
+            names.retain(|e| self.endpoint(e).is_some_and(|e| e.serves(name)));
+        }
+        // One organisation's rows, or every organisation's (no boxing: the query stays one
+        // statement for both databases).
+        let (lo, hi) = org.map_or((i64::MIN, i64::MAX), |(id, _)| (id, id));
         if self.amqp_on() {
             names.push(AMQP_ENDPOINT.into());
         }
@@ -502,10 +512,12 @@ impl Notifier {
             .db
             .read(move |c| {
                 let counts: Vec<(String, String, i64)> = nd::table
+                    .filter(nd::organisation_id.between(lo, hi))
                     .group_by((nd::endpoint, nd::status))
                     .select((nd::endpoint, nd::status, diesel::dsl::count_star()))
                     .load(c)?;
                 let errors: Vec<(String, Option<String>, i64)> = nd::table
+                    .filter(nd::organisation_id.between(lo, hi))
                     .filter(nd::last_error.is_not_null())
                     .order(nd::id.desc())
                     .limit(1000)
@@ -547,25 +559,74 @@ impl Notifier {
         Ok(out)
     }
 
-    /// Puts an endpoint's dead deliveries back in its queue; answers how many.
-    pub async fn retry_dead(&self, endpoint: String) -> Result<usize, ApiError> {
+    /// The latest dead deliveries (at most `limit`), of `org` or of every organisation:
+    /// `[{id, endpoint, organisation, objectType, operation, objectId, attempts, createdAt,
+    /// lastError}]`, newest first. The payload itself is not shown.
+    pub async fn dead_deliveries(
+        &self,
+        org: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Value>, ApiError> {
+        use crate::db::schema::organisations as o;
+        let rows: Vec<DeadRow> = self
+            .db
+            .read(move |c| {
+                let (lo, hi) = org.map_or((i64::MIN, i64::MAX), |id| (id, id));
+                Ok(nd::table
+                    .inner_join(o::table.on(o::id.eq(nd::organisation_id)))
+                    .filter(nd::status.eq("dead"))
+                    .filter(nd::organisation_id.between(lo, hi))
+                    .order(nd::id.desc())
+                    .limit(limit)
+                    .select((
+                        nd::id,
+                        nd::endpoint,
+                        o::name,
+                        nd::payload,
+                        nd::attempts,
+                        nd::created_at,
+                        nd::last_error,
+                    ))
+                    .load(c)?)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, endpoint, organisation, payload, attempts, created, error)| {
+                    let p: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+                    let field = |k: &str| p.get(k).cloned().unwrap_or(Value::Null);
+                    serde_json::json!({
+                        "id": id, "endpoint": endpoint, "organisation": organisation,
+                        "objectType": field("objectType"), "operation": field("operation"),
+                        "objectId": field("objectId"), "attempts": attempts,
+                        "createdAt": created, "lastError": error,
+                    })
+                },
+            )
+            .collect())
+    }
+
+    /// Puts an endpoint's dead deliveries (of `org`, or of every organisation) back in its
+    /// queue; answers how many.
+    pub async fn retry_dead(&self, endpoint: String, org: Option<i64>) -> Result<usize, ApiError> {
         let now = now_ms();
         let n = self
             .db
             .write(move |c| {
-                Ok(diesel::update(
-                    nd::table
-                        .filter(nd::endpoint.eq(&endpoint))
-                        .filter(nd::status.eq("dead")),
-                )
-                .set((
+                let set = (
                     nd::status.eq("pending"),
                     nd::attempts.eq(0),
                     nd::next_attempt_at.eq(now),
                     // A fresh time to live from now.
                     nd::created_at.eq(now),
-                ))
-                .execute(c)?)
+                );
+                let (lo, hi) = org.map_or((i64::MIN, i64::MAX), |id| (id, id));
+                let dead = nd::table
+                    .filter(nd::endpoint.eq(&endpoint))
+                    .filter(nd::status.eq("dead"))
+                    .filter(nd::organisation_id.between(lo, hi));
+                Ok(diesel::update(dead).set(set).execute(c)?)
             })
             .await?;
         self.requeued

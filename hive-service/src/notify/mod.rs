@@ -305,6 +305,18 @@ fn load(
     Ok((api, org))
 }
 
+/// An organisation's notification list as stored (`[]` when it has none).
+pub fn org_list(c: &mut DbConn, organisation_id: i64) -> QueryResult<serde_json::Value> {
+    Ok(config_items::table
+        .filter(config_items::organisation_id.eq(organisation_id))
+        .filter(config_items::path.eq(ORG_PATH))
+        .select(config_items::value)
+        .first::<String>(c)
+        .optional()?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_else(|| serde_json::json!([])))
+}
+
 /// Stores a configuration item (organisation 0: the platform's).
 pub fn store(
     c: &mut DbConn,

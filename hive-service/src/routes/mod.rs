@@ -55,6 +55,7 @@ pub fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(notifications::set_endpoints)
         .service(notifications::endpoint_stats)
         .service(notifications::retry_endpoint)
+        .service(notifications::dead_deliveries)
         .service(events::create_stream)
         .service(events::stream_status)
         .service(events::poll_stream)

@@ -3,13 +3,11 @@
 
 use crate::audit::{Action, ObjectType};
 use crate::auth::{Caller, ADMIN_ORG};
-use crate::db::schema::config_items;
 use crate::db::Db;
 use crate::notify::{self, config as ncfg};
 use crate::routes::audit_admin;
 use crate::ServiceState;
 use actix_web::{get, post, put, web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use service_kit::error::ApiError;
@@ -43,18 +41,7 @@ pub async fn get_org_notification(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller.organisation.id;
-    let value = db
-        .read(move |c| {
-            Ok(config_items::table
-                .filter(config_items::organisation_id.eq(org))
-                .filter(config_items::path.eq(notify::ORG_PATH))
-                .select(config_items::value)
-                .first::<String>(c)
-                .optional()?)
-        })
-        .await?
-        .and_then(|v| serde_json::from_str::<Value>(&v).ok())
-        .unwrap_or_else(|| json!([]));
+    let value = db.read(move |c| Ok(notify::org_list(c, org)?)).await?;
     Ok(
         HttpResponse::Ok()
             .json(json!({"path": "notification", "defaultValue": [], "value": value})),
@@ -166,19 +153,47 @@ pub async fn set_endpoints(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Each endpoint's deliveries: pending, delivered, dead, and the last error (platform
-/// administrators).
+/// Whose deliveries a caller sees and retries: every organisation's for a platform
+/// administrator; its own organisation's (on the endpoints that serve it) for a holder of
+/// `manageConfig` there; else 403.
+fn delivery_scope(caller: &Caller) -> Result<Option<(i64, String)>, ApiError> {
+    if caller.is_platform_admin("manageConfig") {
+        return Ok(None);
+    }
+    caller.require("manageConfig")?;
+    Ok(Some((
+        caller.organisation.id,
+        caller.organisation.name.clone(),
+    )))
+}
+
+/// Each endpoint's deliveries: pending, delivered, dead, and the last error (a platform
+/// administrator: every organisation's; `manageConfig` in an organisation: its own).
 #[utoipa::path(tag = "notification", responses((status = 200, description = "`[{name, type, pending, delivered, dead, lastError}]`"), (status = 403)))]
 #[get("/api/v1/notification/endpoint")]
 pub async fn endpoint_stats(
     state: web::Data<ServiceState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    require_platform_admin(&caller)?;
-    Ok(HttpResponse::Ok().json(state.notifier.endpoint_stats().await?))
+    let scope = delivery_scope(&caller)?;
+    Ok(HttpResponse::Ok().json(state.notifier.endpoint_stats(scope).await?))
 }
 
-/// Puts an endpoint's dead deliveries back in its queue (platform administrators).
+/// The latest 100 dead deliveries, newest first (who sees which as for the endpoints):
+/// `[{id, endpoint, organisation, objectType, operation, objectId, attempts, createdAt,
+/// lastError}]`.
+#[utoipa::path(tag = "notification", responses((status = 200, description = "`[{id, endpoint, organisation, objectType, operation, objectId, attempts, createdAt, lastError}]`"), (status = 403)))]
+#[get("/api/v1/notification/dead")]
+pub async fn dead_deliveries(
+    state: web::Data<ServiceState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let scope = delivery_scope(&caller)?.map(|(id, _)| id);
+    Ok(HttpResponse::Ok().json(state.notifier.dead_deliveries(scope, 100).await?))
+}
+
+/// Puts an endpoint's dead deliveries back in its queue (a platform administrator: every
+/// organisation's; `manageConfig` in an organisation: its own).
 #[utoipa::path(tag = "notification", responses((status = 200, description = "`{requeued}`"), (status = 403), (status = 404)))]
 #[post("/api/v1/notification/endpoint/{name}/retry")]
 pub async fn retry_endpoint(
@@ -186,16 +201,18 @@ pub async fn retry_endpoint(
     caller: Caller,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_platform_admin(&caller)?;
+    let scope = delivery_scope(&caller)?;
     let name = name.into_inner();
     let n = &state.notifier;
-    let known = n.endpoint(&name).is_some()
-        || name == notify::AMQP_ENDPOINT
+    let known = match &scope {
+        None => n.endpoint(&name).is_some(),
+        Some((_, org)) => n.endpoint(&name).is_some_and(|e| e.serves(org)),
+    } || name == notify::AMQP_ENDPOINT
         || name == notify::EMAIL_ENDPOINT;
     if !known {
         return Err(ApiError::NotFound(format!("Endpoint {name} not found")));
     }
-    let requeued = n.retry_dead(name.clone()).await?;
+    let requeued = n.retry_dead(name.clone(), scope.map(|(id, _)| id)).await?;
     // The retry is an administrator's change: in the trail too.
     let db = n.db.clone();
     db.write(move |_| {

@@ -534,8 +534,11 @@ ROWS = {
     ("PUT", "/api/config/organisation/notification"): Row(org("manageConfig"), json={"value": []}),
     ("GET", "/api/config/notification.webhook.endpoints"): Row(platform()),
     ("PUT", "/api/config/notification.webhook.endpoints"): Row(platform(), json={"value": []}),
-    ("GET", "/api/v1/notification/endpoint"): Row(platform()),
-    ("POST", "/api/v1/notification/endpoint/{name}/retry"): Row(platform(), params={"name": lambda w, f: "email"}),
+    # Deliveries: a platform administrator's of every organisation, manageConfig's of its own.
+    ("GET", "/api/v1/notification/endpoint"): Row(either(platform(), org("manageConfig"))),
+    ("GET", "/api/v1/notification/dead"): Row(either(platform(), org("manageConfig"))),
+    ("POST", "/api/v1/notification/endpoint/{name}/retry"): Row(either(platform(), org("manageConfig")),
+                                                               params={"name": lambda w, f: "email"}),
     ("POST", "/api/stream"): Row(anyone()),
     ("GET", "/api/stream/status"): Row(anyone()),
     # A stream is its creator's: nobody else polls it (404).
