@@ -297,3 +297,51 @@ pub fn share_list(body: InputShares) -> Result<Vec<InputShare>, ApiError> {
     }
     Ok(body.shares)
 }
+
+/// The organisations linked to `org`: `[{linkType, otherLinkType, organisation}]` (the
+/// caller's right to see `org` is checked before).
+pub fn links_of(c: &mut DbConn, org: &OrganisationRow) -> Result<Vec<serde_json::Value>, ApiError> {
+    use crate::db::schema::organisation_links as l;
+    let rows: Vec<(i64, String)> = l::table
+        .filter(l::organisation_id.eq(org.id))
+        .select((l::other_id, l::link_type))
+        .load(c)?;
+    let mut out = Vec::new();
+    for (other, t) in rows {
+        let back: Option<String> = l::table
+            .filter(l::organisation_id.eq(other))
+            .filter(l::other_id.eq(org.id))
+            .select(l::link_type)
+            .first(c)
+            .optional()?;
+        let o: OrganisationRow = organisations::table
+            .find(other)
+            .select(OrganisationRow::as_select())
+            .first(c)?;
+        out.push(serde_json::json!({
+            "linkType": t,
+            "otherLinkType": back.unwrap_or_else(|| "default".into()),
+            "organisation": crate::render::render_organisation(&o),
+        }));
+    }
+    Ok(out)
+}
+
+/// The sharing profiles: for each profile an organisation may hold, a manual one (tasks and
+/// observables shared by hand) and an automatic one (`<profile>-auto`, everything shared).
+pub fn sharing_profiles(c: &mut DbConn) -> Result<Vec<serde_json::Value>, ApiError> {
+    let rows: Vec<ProfileRow> = profiles::table
+        .order(profiles::id.asc())
+        .select(ProfileRow::as_select())
+        .load(c)?;
+    Ok(rows
+        .iter()
+        .filter(|p| !crate::domain::permissions::is_admin_profile(&p.permission_list()))
+        .flat_map(|p| {
+            [
+                serde_json::json!({"name": p.name, "description": format!("Share under the {} profile, tasks and observables by hand", p.name), "autoShare": false, "editable": false, "permissionProfile": p.name, "taskRule": "manual", "observableRule": "manual"}),
+                serde_json::json!({"name": format!("{}-auto", p.name), "description": format!("Share under the {} profile with every task and observable", p.name), "autoShare": true, "editable": false, "permissionProfile": p.name, "taskRule": "autoShare", "observableRule": "autoShare"}),
+            ]
+        })
+        .collect())
+}

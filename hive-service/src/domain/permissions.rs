@@ -99,6 +99,19 @@ const SCOPED: &[&str] = &[
     "manageFunction/create",
 ];
 
+/// Every permission a profile may hold, sorted (the profile form's choices).
+pub fn all() -> Vec<&'static str> {
+    let mut out: Vec<&str> = ADMIN
+        .iter()
+        .chain(ORG_ADMIN)
+        .chain(SCOPED)
+        .copied()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Whether `name` is a permission TheHive knows.
 pub fn is_known(name: &str) -> bool {
     ADMIN.contains(&name) || ORG_ADMIN.contains(&name) || SCOPED.contains(&name)

@@ -328,36 +328,13 @@ pub async fn links(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::db::schema::organisation_links as l;
     let out = db
         .read(move |c| {
             let org = link_org(c, &id)?;
             if !(caller.is_platform_admin("manageOrganisation") || caller.is_member_of(org.id)) {
                 return Err(not_found("Organisation", &id));
             }
-            let rows: Vec<(i64, String)> = l::table
-                .filter(l::organisation_id.eq(org.id))
-                .select((l::other_id, l::link_type))
-                .load(c)?;
-            let mut out = Vec::new();
-            for (other, t) in rows {
-                let back: Option<String> = l::table
-                    .filter(l::organisation_id.eq(other))
-                    .filter(l::other_id.eq(org.id))
-                    .select(l::link_type)
-                    .first(c)
-                    .optional()?;
-                let o: OrganisationRow = organisations::table
-                    .find(other)
-                    .select(OrganisationRow::as_select())
-                    .first(c)?;
-                out.push(serde_json::json!({
-                    "linkType": t,
-                    "otherLinkType": back.unwrap_or_else(|| "default".into()),
-                    "organisation": render_organisation(&o),
-                }));
-            }
-            Ok(out)
+            crate::casework::shares::links_of(c, &org)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))

@@ -6,8 +6,7 @@ use crate::auth::Caller;
 use crate::casework::shares::*;
 use crate::casework::{find_case, find_observable, find_task, Actor};
 use crate::db::casework::{CaseRow, ShareRow};
-use crate::db::models::ProfileRow;
-use crate::db::schema::{cases, observables, profiles, shared_items, shares, tasks};
+use crate::db::schema::{cases, observables, shared_items, shares, tasks};
 use crate::db::{format_id, now_ms, parse_id, Db, DbConn};
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use diesel::prelude::*;
@@ -513,20 +512,6 @@ pub async fn sharing_profiles(
     db: web::Data<Db>,
     _caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let out = db
-        .read(|c| {
-            let rows: Vec<ProfileRow> = profiles::table.order(profiles::id.asc()).select(ProfileRow::as_select()).load(c)?;
-            Ok(rows
-                .iter()
-                .filter(|p| !crate::domain::permissions::is_admin_profile(&p.permission_list()))
-                .flat_map(|p| {
-                    [
-                        json!({"name": p.name, "description": format!("Share under the {} profile, tasks and observables by hand", p.name), "autoShare": false, "editable": false, "permissionProfile": p.name, "taskRule": "manual", "observableRule": "manual"}),
-                        json!({"name": format!("{}-auto", p.name), "description": format!("Share under the {} profile with every task and observable", p.name), "autoShare": true, "editable": false, "permissionProfile": p.name, "taskRule": "autoShare", "observableRule": "autoShare"}),
-                    ]
-                })
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let out = db.read(crate::casework::shares::sharing_profiles).await?;
     Ok(HttpResponse::Ok().json(out))
 }
