@@ -1,7 +1,8 @@
 //! The console's administration pages (issue 18): the organisation's case templates (list,
 //! the template form, duplicate, import and export as JSON), its users (create, profile,
 //! lock, password, API key, TOTP reset, remove), and for the platform's administrators the
-//! platform's state (database, broker, Cortex servers, notification deliveries). Each page reads through the Query API's
+//! platform's state (database, broker, Cortex servers, notification deliveries). The other
+//! organisation pages are in `admin_org`, the platform's catalogues in `admin_catalogue`. Each page reads through the Query API's
 //! operations as the viewer and opens only for a viewer whose profile holds the permission the
 //! API asks for the same writes (else 403, as the API answers); every change is the API's call.
 
@@ -16,28 +17,57 @@ use std::collections::HashMap;
 /// held in the platform's `admin` organisation, acting there) and its label in the menu.
 pub const PAGES: &[(&str, &str, &str)] = &[
     ("/admin/templates", "manageCaseTemplate", "Case templates"),
+    (
+        "/admin/page-templates",
+        "managePageTemplate",
+        "Page templates",
+    ),
     ("/admin/users", "manageUser", "Users"),
+    ("/admin/notifications", "manageConfig", "Notifications"),
+    ("/admin/sharing", "manageConfig", "Sharing profiles"),
+    (
+        "/admin/organisations",
+        "platform:manageOrganisation",
+        "Organisations",
+    ),
+    ("/admin/profiles", "platform:manageProfile", "Profiles"),
+    (
+        "/admin/fields",
+        "platform:manageCustomField",
+        "Custom fields",
+    ),
+    (
+        "/admin/observable-types",
+        "platform:manageObservableTemplate",
+        "Observable types",
+    ),
     ("/admin/platform", "platform:manageConfig", "Platform"),
 ];
 
 /// Whether `viewer` holds `perm` as [`PAGES`] states it.
-fn allowed(viewer: &Viewer, perm: &str) -> bool {
+pub(super) fn allowed(viewer: &Viewer, perm: &str) -> bool {
     match perm.strip_prefix("platform:") {
         Some(p) => viewer.caller.is_platform_admin(p),
         None => viewer.can(perm),
     }
 }
 
-/// The administration pages `viewer` may open (the menu).
+/// The administration pages `viewer` may open (the menu), and the ATT&CK catalogue (open
+/// to every user) when there is any.
 pub fn menu(viewer: &Viewer) -> Vec<Value> {
-    PAGES
+    let mut out: Vec<Value> = PAGES
         .iter()
         .filter(|(_, perm, _)| allowed(viewer, perm))
         .map(|(path, _, label)| json!({"path": path, "label": label}))
-        .collect()
+        .collect();
+    if !out.is_empty() {
+        out.push(json!({"path": "/attack", "label": "ATT&CK catalogue"}));
+    }
+    out
 }
 
-fn require(viewer: &Viewer, permission: &str) -> Result<(), PageError> {
+/// 403 unless `viewer` holds `permission` as [`PAGES`] states it.
+pub(super) fn require(viewer: &Viewer, permission: &str) -> Result<(), PageError> {
     match permission.strip_prefix("platform:") {
         Some(p) if !allowed(viewer, permission) => Err(PageError::Api(ApiError::Authorization(
             format!("{p} in organisation admin is needed"),
@@ -285,7 +315,11 @@ pub async fn platform(
             );
         }
     }
-    let endpoints = state.notifier.endpoint_stats().await.unwrap_or_default();
+    let endpoints = state
+        .notifier
+        .endpoint_stats(None)
+        .await
+        .unwrap_or_default();
     page(
         &viewer,
         "admin",

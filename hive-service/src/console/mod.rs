@@ -15,6 +15,8 @@
 //! required, as with `X-Organisation`).
 
 mod admin;
+mod admin_catalogue;
+mod admin_org;
 mod alerts;
 mod cases;
 mod misc;
@@ -44,6 +46,7 @@ const SECTIONS: &[&str] = &[
     "/observables",
     "/new-case",
     "/admin",
+    "/attack",
 ];
 
 /// Whether a path is one of the console's (see [`service_kit::service::Routes::pages`]).
@@ -76,7 +79,27 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/admin/templates", web::get().to(admin::templates))
         .route("/admin/templates/{id}", web::get().to(admin::template))
         .route("/admin/users", web::get().to(admin::users))
-        .route("/admin/platform", web::get().to(admin::platform));
+        .route("/admin/platform", web::get().to(admin::platform))
+        .route(
+            "/admin/page-templates",
+            web::get().to(admin_org::page_templates),
+        )
+        .route(
+            "/admin/notifications",
+            web::get().to(admin_org::notifications),
+        )
+        .route("/admin/sharing", web::get().to(admin_org::sharing))
+        .route("/admin/fields", web::get().to(admin_catalogue::fields))
+        .route(
+            "/admin/observable-types",
+            web::get().to(admin_catalogue::observable_types),
+        )
+        .route("/admin/profiles", web::get().to(admin_catalogue::profiles))
+        .route(
+            "/admin/organisations",
+            web::get().to(admin_catalogue::organisations),
+        )
+        .route("/attack", web::get().to(admin_catalogue::attack));
 }
 
 /// The viewer of a page: the session's caller and the session's CSRF token.

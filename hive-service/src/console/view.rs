@@ -78,6 +78,38 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_platform.html",
         include_str!("../../console/templates/admin_platform.html"),
     ),
+    (
+        "admin_page_templates.html",
+        include_str!("../../console/templates/admin_page_templates.html"),
+    ),
+    (
+        "admin_notifications.html",
+        include_str!("../../console/templates/admin_notifications.html"),
+    ),
+    (
+        "admin_sharing.html",
+        include_str!("../../console/templates/admin_sharing.html"),
+    ),
+    (
+        "admin_organisations.html",
+        include_str!("../../console/templates/admin_organisations.html"),
+    ),
+    (
+        "admin_profiles.html",
+        include_str!("../../console/templates/admin_profiles.html"),
+    ),
+    (
+        "admin_fields.html",
+        include_str!("../../console/templates/admin_fields.html"),
+    ),
+    (
+        "admin_observable_types.html",
+        include_str!("../../console/templates/admin_observable_types.html"),
+    ),
+    (
+        "attack.html",
+        include_str!("../../console/templates/attack.html"),
+    ),
 ];
 
 pub use service_kit::console::{date, markdown, tlp_label, CSP, STATIC};
@@ -119,6 +151,22 @@ mod tests {
     fn every_template_parses() {
         for (name, _) in TEMPLATES {
             ENV.get_template(name).expect("the template parses");
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_compiled_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console/templates");
+        for f in std::fs::read_dir(&dir).expect("the templates folder") {
+            let name = f
+                .expect("an entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8");
+            assert!(
+                TEMPLATES.iter().any(|(n, _)| *n == name),
+                "{name} is not in TEMPLATES"
+            );
         }
     }
 

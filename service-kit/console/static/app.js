@@ -97,7 +97,14 @@
     else if (type === "number") v = parseFloat(v);
     else if (type === "bool-value") v = v === "true";
     else if (type === "list") v = v.split(",").map((s) => s.trim()).filter(Boolean);
-    else if (type === "lines") v = v.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+    else if (type === "lines") {
+      v = v.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+      // data-kind (or data-kind-from: the form field that names it): numbers for numeric kinds.
+      const from = el.dataset.kindFrom && el.form && el.form.elements[el.dataset.kindFrom];
+      const kind = el.dataset.kind || (from ? from.value : "");
+      if (kind === "integer") v = v.map((s) => parseInt(s, 10));
+      else if (kind === "float") v = v.map((s) => parseFloat(s));
+    }
     else if (type === "date") v = new Date(v).getTime();
     return v;
   }
@@ -165,6 +172,8 @@
           payload[form.dataset.bulk] = ids;
         }
         if (form.dataset.wrap) payload = { [form.dataset.wrap]: [payload] };
+        // data-key: the body goes under that key ({"value": <the JSON>} for a setting).
+        if (form.dataset.key) payload = { [form.dataset.key]: payload };
         const files = [];
         if (form.dataset.files) {
           for (const input of form.querySelectorAll('input[type="file"]')) {

@@ -67,9 +67,24 @@ PAGES = {
                               "path": ["/admin/templates/{}", "/admin/templates/new?from={}"]},
     "/admin/users": {"paths": ["/admin/users"], "kind": "list", "perm": "manageUser"},
     "/admin/platform": {"paths": ["/admin/platform"], "kind": "list", "perm": "platform:manageConfig"},
+    "/admin/page-templates": {"paths": ["/admin/page-templates"], "kind": "list", "perm": "managePageTemplate"},
+    "/admin/notifications": {"paths": ["/admin/notifications"], "kind": "list", "perm": "manageConfig"},
+    "/admin/sharing": {"paths": ["/admin/sharing"], "kind": "list", "perm": "manageConfig"},
+    "/admin/organisations": {"paths": ["/admin/organisations"], "kind": "list", "perm": "platform:manageOrganisation"},
+    "/admin/profiles": {"paths": ["/admin/profiles"], "kind": "list", "perm": "platform:manageProfile"},
+    "/admin/fields": {"paths": ["/admin/fields"], "kind": "list", "perm": "platform:manageCustomField"},
+    "/admin/observable-types": {"paths": ["/admin/observable-types"], "kind": "list",
+                                "perm": "platform:manageObservableTemplate"},
+    # The ATT&CK catalogue: every signed-in user's (it holds no organisation's data).
+    "/attack": {"paths": ["/attack", "/attack?q=T1566&tactic=initial-access", "/attack?q=%3Cscript%3E"],
+                "kind": "list"},
 }
 # The first administration page each permission opens (console/admin.rs's PAGES, in order).
-ADMIN_PAGES = [("/admin/templates", "manageCaseTemplate"), ("/admin/users", "manageUser"),
+ADMIN_PAGES = [("/admin/templates", "manageCaseTemplate"), ("/admin/page-templates", "managePageTemplate"),
+               ("/admin/users", "manageUser"), ("/admin/notifications", "manageConfig"),
+               ("/admin/sharing", "manageConfig"), ("/admin/organisations", "platform:manageOrganisation"),
+               ("/admin/profiles", "platform:manageProfile"), ("/admin/fields", "platform:manageCustomField"),
+               ("/admin/observable-types", "platform:manageObservableTemplate"),
                ("/admin/platform", "platform:manageConfig")]
 
 
