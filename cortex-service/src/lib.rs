@@ -8,6 +8,7 @@
 //! [`Cortex`] is what this crate gives it.
 
 pub mod auth;
+pub mod base_configs;
 pub mod bootstrap;
 pub mod config;
 pub mod console;

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 /// The console's top-level paths (besides `/`).
-const SECTIONS: &[&str] = &["/login", "/ui", "/workers", "/jobs", "/users"];
+const SECTIONS: &[&str] = &["/login", "/ui", "/workers", "/configs", "/jobs", "/users"];
 
 /// Whether a path is one of the console's (see [`service_kit::service::Routes::pages`]).
 pub fn is_page(path: &str) -> bool {
@@ -45,6 +45,7 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         .route("/ui/{file}", web::get().to(static_file))
         .route("/workers", web::get().to(workers::list))
         .route("/workers/{kind}/{id}", web::get().to(workers::form))
+        .route("/configs", web::get().to(workers::configs))
         .route("/jobs", web::get().to(jobs::list))
         .route("/jobs/{id}", web::get().to(jobs::show))
         .route("/users", web::get().to(users::list));
@@ -75,6 +76,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "users.html",
         include_str!("../../console/templates/users.html"),
+    ),
+    (
+        "fields.html",
+        include_str!("../../console/templates/fields.html"),
+    ),
+    (
+        "configs.html",
+        include_str!("../../console/templates/configs.html"),
     ),
 ];
 
@@ -174,6 +183,22 @@ mod tests {
     fn every_template_parses() {
         for (name, _) in TEMPLATES {
             ENV.get_template(name).expect("the template parses");
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_compiled_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console/templates");
+        for f in std::fs::read_dir(&dir).expect("the templates folder") {
+            let name = f
+                .expect("an entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8");
+            assert!(
+                TEMPLATES.iter().any(|(n, _)| *n == name),
+                "{name} is not in TEMPLATES"
+            );
         }
     }
 

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use service_kit::console::PageError;
 use service_kit::error::ApiError;
-use shared_models::cortex::{Role, WorkerKind};
+use shared_models::cortex::{ConfigurationItem, Role, WorkerKind};
 use std::collections::HashMap;
 
 fn kind_of(s: &str) -> Result<WorkerKind, PageError> {
@@ -83,6 +83,82 @@ pub async fn list(
     )
 }
 
+/// The items the worker form puts apart under "Options".
+const COMMON: &[&str] = &[
+    "check_tlp",
+    "max_tlp",
+    "check_pap",
+    "max_pap",
+    "auto_extract_artifacts",
+    "jobCache",
+    "jobTimeout",
+    "proxy_http",
+    "proxy_https",
+    "cacerts",
+];
+
+/// A configuration item as the form's field: its current value from `config` (else its
+/// default), secrets never sent back (`saved` tells one is).
+fn item_field(i: &ConfigurationItem, config: &Map<String, Value>) -> Value {
+    let hidden = secret(&i.name) && i.kind == "string";
+    let current = config.get(&i.name).filter(|v| !v.is_null()).cloned();
+    let value = if hidden {
+        Value::Null
+    } else {
+        current
+            .clone()
+            .or(i.default_value.clone())
+            .unwrap_or(Value::Null)
+    };
+    json!({"name": i.name, "description": i.description, "type": i.kind, "multi": i.multi,
+           "required": i.required, "value": value, "secret": hidden,
+           "saved": hidden && current.as_ref().is_some_and(|v| v.as_str() != Some("")),
+           "common": COMMON.contains(&i.name.as_str())})
+}
+
+/// `GET /configs?kind=analyzer|responder&q=`: the organization's base configurations of a
+/// kind (`global` first, then one per family of workers), each as a form of its items.
+pub async fn configs(
+    db: web::Data<Db>,
+    state: web::Data<ServiceState>,
+    viewer: Viewer,
+    params: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    viewer.require(Role::Orgadmin)?;
+    let kind = kind_of(clean(params.get("kind")).as_deref().unwrap_or("analyzer"))?;
+    let q = clean(params.get("q")).map(|s| s.to_lowercase());
+    let all = crate::base_configs::of(
+        &db,
+        &state.catalog,
+        &state.jobs,
+        viewer.caller.organization.id.clone(),
+        kind,
+    )
+    .await?;
+    let configs: Vec<Value> = all
+        .iter()
+        .filter(|b| {
+            q.as_ref().is_none_or(|q| {
+                b.name.to_lowercase().contains(q)
+                    || b.workers.iter().any(|w| w.to_lowercase().contains(q))
+            })
+        })
+        .map(|b| {
+            let config = b.config.as_object().cloned().unwrap_or_default();
+            json!({"name": b.name, "workers": b.workers, "set": !config.is_empty(),
+                   "open": q.is_some(),
+                   "items": b.configuration_items.iter().map(|i| item_field(i, &config))
+                       .collect::<Vec<_>>()})
+        })
+        .collect();
+    page(
+        &viewer,
+        kind.as_str(),
+        "configs.html",
+        json!({"kind": kind.as_str(), "configs": configs, "q": clean(params.get("q"))}),
+    )
+}
+
 /// `GET /workers/{kind}/{definition}`: the form of a definition: its configuration items
 /// (typed; secrets masked once saved), TLP/PAP checks, proxies, CA certificates, cache,
 /// timeout, extraction and rate limit; the current values when it is enabled.
@@ -102,41 +178,16 @@ pub async fn form(
     })?;
     let rows = enabled(&db, viewer.caller.organization.id.clone(), kind).await?;
     let worker = rows.iter().find(|w| w.definition_id == def.id);
-    let config: Map<String, Value> = worker
-        .and_then(|w| serde_json::from_str(&w.configuration).ok())
-        .unwrap_or_default();
-    let items: Vec<Value> = items_of(&def, &state.jobs)
-        .into_iter()
-        .map(|i| {
-            let hidden = secret(&i.name) && i.kind == "string";
-            let current = config.get(&i.name).filter(|v| !v.is_null()).cloned();
-            let value = if hidden {
-                Value::Null
-            } else {
-                current
-                    .clone()
-                    .or(i.default_value.clone())
-                    .unwrap_or(Value::Null)
-            };
-            let common = matches!(
-                i.name.as_str(),
-                "check_tlp"
-                    | "max_tlp"
-                    | "check_pap"
-                    | "max_pap"
-                    | "auto_extract_artifacts"
-                    | "jobCache"
-                    | "jobTimeout"
-                    | "proxy_http"
-                    | "proxy_https"
-                    | "cacerts"
-            );
-            json!({"name": i.name, "description": i.description, "type": i.kind, "multi": i.multi,
-                   "required": i.required, "value": value, "secret": hidden,
-                   "saved": hidden && current.as_ref().is_some_and(|v| v.as_str() != Some("")),
-                   "common": common})
-        })
-        .collect();
+    let items = items_of(&def, &state.jobs);
+    // A worker not enabled yet starts from the organization's base configurations.
+    let config: Map<String, Value> = match worker {
+        Some(w) => serde_json::from_str(&w.configuration).unwrap_or_default(),
+        None => {
+            let org = viewer.caller.organization.id.clone();
+            crate::base_configs::defaults_for(&db, org, &def, &items).await?
+        }
+    };
+    let items: Vec<Value> = items.iter().map(|i| item_field(i, &config)).collect();
     page(
         &viewer,
         kind.as_str(),

@@ -4,12 +4,14 @@
 
 use super::{list_response, to_value, ListParams, SearchBody};
 use crate::auth::Caller;
-use crate::db::schema::{base_configs, workers};
+use crate::base_configs;
+pub use crate::base_configs::InputBaseConfig;
+pub use crate::base_configs::OutputBaseConfig;
+use crate::db::schema::workers;
 use crate::db::{duplicate_as, now_ms, Db, WorkerRow};
 pub use crate::workers::InputWorker;
 use crate::workers::{
-    check_limits, data_types_for, global_items, items_of, new_worker, validate_configuration,
-    Definition,
+    check_limits, data_types_for, items_of, new_worker, validate_configuration, Definition,
 };
 use crate::ServiceState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -18,8 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use service_kit::error::ApiError;
 use service_kit::extract::JsonBody;
-use shared_models::cortex::{ConfigurationItem, OutputDefinition, OutputWorker, Role, WorkerKind};
-use std::collections::BTreeMap;
+use shared_models::cortex::{OutputDefinition, OutputWorker, Role, WorkerKind};
 
 /// `{kind}` in paths.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -214,13 +215,23 @@ pub async fn enable(
         .catalog
         .get(kind, &path.id)
         .ok_or_else(|| ApiError::NotFound(format!("worker definition {} not found", path.id)))?;
-    let row = new_worker(
-        &def,
-        &items_of(&def, &state.jobs),
-        body.0,
-        &caller.organization.id,
-        caller.login(),
-    )?;
+    let items = items_of(&def, &state.jobs);
+    let mut input = body.0;
+    // What the configuration leaves out comes from the organization's base configurations.
+    let base =
+        base_configs::defaults_for(&db, caller.organization.id.clone(), &def, &items).await?;
+    let given_apart = [
+        ("jobCache", input.job_cache.is_some()),
+        ("jobTimeout", input.job_timeout.is_some()),
+    ];
+    let cfg = input.configuration.get_or_insert_with(Map::new);
+    for (k, v) in base {
+        let apart = given_apart.iter().any(|(n, given)| *n == k && *given);
+        if !apart && cfg.get(&k).is_none_or(Value::is_null) {
+            cfg.insert(k, v);
+        }
+    }
+    let row = new_worker(&def, &items, input, &caller.organization.id, caller.login())?;
     let r = row.clone();
     db.write(move |c| {
         diesel::insert_into(workers::table)
@@ -393,82 +404,6 @@ pub async fn scan_responders(
     rescan(state, caller).await
 }
 
-/// A base configuration: values shared by the flavors of one worker, for the UI to pre-fill.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OutputBaseConfig {
-    /// `global` or a `baseConfig` name.
-    pub name: String,
-    /// Definitions sharing it.
-    pub workers: Vec<String>,
-    /// Items (none required).
-    pub configuration_items: Vec<ConfigurationItem>,
-    /// Values stored.
-    #[schema(value_type = Object)]
-    pub config: Value,
-}
-
-fn base_config_items(
-    state: &ServiceState,
-    kind: WorkerKind,
-) -> BTreeMap<String, (Vec<String>, Vec<ConfigurationItem>)> {
-    let mut out: BTreeMap<String, (Vec<String>, Vec<ConfigurationItem>)> = BTreeMap::new();
-    for d in state.catalog.all(kind) {
-        let e = out.entry(d.base_config.clone()).or_default();
-        e.0.push(d.id.clone());
-        for i in &d.items {
-            if !e.1.iter().any(|x| x.name == i.name) {
-                let mut i = i.clone();
-                i.required = false;
-                e.1.push(i);
-            }
-        }
-    }
-    out
-}
-
-async fn base_configs_of(
-    db: &Db,
-    state: &ServiceState,
-    org: String,
-    kind: WorkerKind,
-) -> Result<Vec<OutputBaseConfig>, ApiError> {
-    let stored: Vec<(String, String)> = db
-        .read(move |c| {
-            Ok(base_configs::table
-                .filter(base_configs::organization_id.eq(org))
-                .filter(base_configs::kind.eq(kind.as_str()))
-                .select((base_configs::name, base_configs::config))
-                .load(c)?)
-        })
-        .await?;
-    let stored: BTreeMap<String, Value> = stored
-        .into_iter()
-        .map(|(n, c)| (n, serde_json::from_str(&c).unwrap_or_default()))
-        .collect();
-    let value = |n: &str| {
-        stored
-            .get(n)
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Map::new()))
-    };
-    let mut out = vec![OutputBaseConfig {
-        name: "global".into(),
-        workers: Vec::new(),
-        configuration_items: global_items(kind, state.jobs.cache, state.jobs.timeout),
-        config: value("global"),
-    }];
-    for (name, (workers, items)) in base_config_items(state, kind) {
-        out.push(OutputBaseConfig {
-            config: value(&name),
-            name,
-            workers,
-            configuration_items: items,
-        });
-    }
-    Ok(out)
-}
-
 async fn list_configs(
     db: web::Data<Db>,
     state: web::Data<ServiceState>,
@@ -476,7 +411,14 @@ async fn list_configs(
     kind: WorkerKind,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Orgadmin])?;
-    let out = base_configs_of(&db, &state, caller.organization.id.clone(), kind).await?;
+    let out = base_configs::of(
+        &db,
+        &state.catalog,
+        &state.jobs,
+        caller.organization.id.clone(),
+        kind,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total", out.len().to_string()))
         .json(out))
@@ -490,21 +432,18 @@ async fn get_config(
     name: String,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Orgadmin])?;
-    base_configs_of(&db, &state, caller.organization.id.clone(), kind)
-        .await?
-        .into_iter()
-        .find(|b| b.name == name)
-        .map(|b| HttpResponse::Ok().json(b))
-        .ok_or_else(|| ApiError::NotFound(format!("base config {name} not found")))
-}
-
-/// Body of a base-configuration update.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InputBaseConfig {
-    /// Values of its items.
-    #[schema(value_type = Object)]
-    pub config: Map<String, Value>,
+    base_configs::of(
+        &db,
+        &state.catalog,
+        &state.jobs,
+        caller.organization.id.clone(),
+        kind,
+    )
+    .await?
+    .into_iter()
+    .find(|b| b.name == name)
+    .map(|b| HttpResponse::Ok().json(b))
+    .ok_or_else(|| ApiError::NotFound(format!("base config {name} not found")))
 }
 
 async fn set_config(
@@ -516,38 +455,16 @@ async fn set_config(
     body: InputBaseConfig,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_any(&[Role::Orgadmin])?;
-    let items = if name == "global" {
-        global_items(kind, state.jobs.cache, state.jobs.timeout)
-    } else {
-        base_config_items(&state, kind)
-            .remove(&name)
-            .map(|(_, items)| items)
-            .ok_or_else(|| ApiError::NotFound(format!("base config {name} not found")))?
-    };
-    let config = Value::Object(validate_configuration(&items, &body.config, true)?).to_string();
-    let org = caller.organization.id.clone();
-    let who = caller.login().to_string();
-    let n = name.clone();
-    db.write(move |c| {
-        diesel::delete(
-            base_configs::table
-                .filter(base_configs::organization_id.eq(&org))
-                .filter(base_configs::kind.eq(kind.as_str()))
-                .filter(base_configs::name.eq(&n)),
-        )
-        .execute(c)?;
-        diesel::insert_into(base_configs::table)
-            .values((
-                base_configs::organization_id.eq(&org),
-                base_configs::kind.eq(kind.as_str()),
-                base_configs::name.eq(&n),
-                base_configs::config.eq(&config),
-                base_configs::updated_by.eq(&who),
-                base_configs::updated_at.eq(now_ms()),
-            ))
-            .execute(c)?;
-        Ok(())
-    })
+    base_configs::set(
+        &db,
+        &state.catalog,
+        &state.jobs,
+        &caller.organization.id,
+        caller.login(),
+        kind,
+        &name,
+        body.config,
+    )
     .await?;
     get_config(db, state, caller, kind, name).await
 }
