@@ -45,7 +45,12 @@ class Admin:
 
     def __init__(self):
         amqp = conftest.amqp_broker()
-        self.platform = conftest.Platform("postgres", amqp is not None, amqp)
+        # A webhook endpoint nobody listens on (the discard port), its deliveries dead after
+        # 2 s: the notifications page's dead deliveries and retry.
+        self.platform = conftest.Platform("postgres", amqp is not None, amqp, hive_env={
+            "HIVE__NOTIFICATION__WEBHOOKS__SIEM__URL": "http://127.0.0.1:9/hook",
+            "HIVE__NOTIFICATION__ALLOWED_NETWORKS": "127.0.0.0/8",
+            "HIVE__NOTIFICATION__DEAD_AFTER_SECS": "2"})
         self.url = self.platform.hive.url
         self.root = TheHiveApi(url=self.url, username="admin@thehive.local", password="secret", max_retries=0)
         self.root.organisation.create({"name": "soc", "description": "the SOC"})
@@ -235,10 +240,16 @@ def test_no_admin_page_for_a_read_only_user_or_an_analyst_and_forged_writes_are_
     admin.lead.user.set_password(u["_id"], PASSWORD)
     page = log_in(browser, admin.url, login)
     expect(page.locator("#nav-admin")).to_have_count(0)
-    for path in ["/admin", "/admin/templates", "/admin/templates/new", "/admin/users"]:
+    for path in ["/admin", "/admin/templates", "/admin/templates/new", "/admin/users", "/admin/page-templates",
+                 "/admin/notifications", "/admin/sharing", "/admin/organisations", "/admin/profiles",
+                 "/admin/fields", "/admin/observable-types", "/admin/platform"]:
         r = page.goto(admin.url + path)
         assert r.status == 403, (path, r.status)
-        expect(page.locator("#template-form, #new-user")).to_have_count(0)
+        expect(page.locator("form.api, .admin-menu")).to_have_count(0)
+    # The ATT&CK catalogue is everyone's (it holds no organisation's data), without the admin menu.
+    assert page.goto(admin.url + "/attack?q=T1566").status == 200
+    expect(page.locator('#patterns tr[data-pattern="T1566.001"]')).to_have_count(1)
+    expect(page.locator(".admin-menu")).to_have_count(0)
     page.goto(admin.url + "/alerts")  # a page of theirs, with their session's token
     before_templates = len(admin.lead.case_template.find())
     before_users = len(admin.lead.user.find())
@@ -445,16 +456,13 @@ def test_the_cortex_superadmin_creates_an_organization_and_its_user(admin, brows
 
 
 def test_the_platform_page_shows_the_database_broker_cortex_and_deliveries_to_platform_admins_only(admin, browser):
-    r = requests.post(admin.url + "/api/v1/user/admin@thehive.local/password/set", auth=("admin@thehive.local", "secret"),
-                      json={"password": PASSWORD})
-    assert r.status_code in (200, 204), r.text
     cortex, key = admin.platform.cortex.url, orgadmin_headers(admin)
     if not requests.get(cortex + "/api/analyzer", headers=key).json():  # run alone
         r = requests.post(cortex + "/api/organization/analyzer/Native_EmlParser_1_0", headers=key,
                           json={"configuration": {}})
         assert r.status_code == 201, r.text
     enabled = len(requests.get(cortex + "/api/analyzer", headers=key).json())
-    page = log_in(browser, admin.url, "admin@thehive.local", first="/admin/platform")
+    page = root_login(admin, browser, "/admin/platform")
     expect(page.locator("#platform-database")).to_contain_text("PostgreSQL")
     expect(page.locator("#platform-database")).to_contain_text("OK")
     expect(page.locator("#platform-broker")).to_contain_text("connected" if admin.platform.broker else "none")
@@ -468,4 +476,268 @@ def test_the_platform_page_shows_the_database_broker_cortex_and_deliveries_to_pl
     page = log_in(browser, admin.url, "lead@soc.test")
     assert page.goto(admin.url + "/admin/platform").status == 403
     expect(page.locator('.admin-menu a[href="/admin/platform"]')).to_have_count(0)
+    page.context.close()
+
+
+def root_login(admin, browser, first):
+    """The platform's administrator (admin@thehive.local, in organisation admin), logged in."""
+    if requests.get(admin.url + "/api/v1/user/current", auth=("admin@thehive.local", "secret")).status_code == 200:
+        r = requests.post(admin.url + "/api/v1/user/admin@thehive.local/password/set",
+                          auth=("admin@thehive.local", "secret"), json={"password": PASSWORD})
+        assert r.status_code in (200, 204), r.text
+    admin.root = TheHiveApi(url=admin.url, username="admin@thehive.local", password=PASSWORD, max_retries=0)
+    return log_in(browser, admin.url, "admin@thehive.local", first=first)
+
+
+def create(page, form, fields, checks=()):
+    """Fills the form `form` (`fields`: {name: value}, selects by value), ticks `checks`, sends it
+    and waits for the page to come back."""
+    f = page.locator(form)
+    for name, value in fields.items():
+        el = f.locator(f"[name={name}]")
+        if el.evaluate("e => e.tagName") == "SELECT":
+            el.select_option(value)
+        else:
+            el.fill(value)
+    for name in checks:
+        f.locator(name).check()
+    with page.expect_navigation():
+        f.locator("button").last.click()
+
+
+def test_the_platform_admin_manages_organisations_profiles_custom_fields_and_observable_types(admin, browser):
+    page = root_login(admin, browser, "/admin/organisations")
+    root, root_auth = admin.root, ("admin@thehive.local", PASSWORD)
+
+    # Organisations: a new one, linked to soc both ways with link types, then unlinked.
+    create(page, "#new-organisation", {"name": "cert", "description": "The CERT"})
+    expect(page.locator('#organisations tr[data-name="cert"]')).to_contain_text("The CERT")
+    create(page, "#link-organisations", {"from": "soc", "linkType": "supplier", "to": "cert",
+                                         "otherLinkType": "customer"})
+    expect(page.locator('#organisations tr[data-name="soc"] [data-link="cert"]')).to_contain_text("supplier")
+    expect(page.locator('#organisations tr[data-name="cert"] [data-link="soc"]')).to_contain_text("customer")
+    links = requests.get(admin.url + "/api/v1/organisation/soc/links", auth=root_auth).json()
+    assert [(l["organisation"]["name"], l["linkType"], l["otherLinkType"]) for l in links] == \
+        [("cert", "supplier", "customer")], links
+    shot(page, "admin-organisations")
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.locator('#organisations tr[data-name="soc"] button[aria-label="Unlink cert"]').click()
+    expect(page.locator('#organisations [data-link="cert"]')).to_have_count(0)
+    assert requests.get(admin.url + "/api/v1/organisation/soc/links", auth=root_auth).json() == []
+
+    # Profiles: a new one with two permissions, then one more through its edit form.
+    page.click('.admin-menu a[href="/admin/profiles"]')
+    create(page, "#new-profile", {"name": "triage"},
+           checks=['input[value="manageAlert"]', 'input[value="manageCase/create"]'])
+    row = page.locator('#profiles tr[data-name="triage"]')
+    expect(row).to_contain_text("manageAlert")
+    row.locator("summary").click()
+    row.locator('input[value="manageTask"]').check()
+    with page.expect_navigation():
+        row.get_by_role("button", name="Save").click()
+    [triage] = [p for p in root.profile.find() if p["name"] == "triage"]
+    assert sorted(triage["permissions"]) == ["manageAlert", "manageCase/create", "manageTask"], triage
+    expect(page.locator('#profiles tr[data-name="org-admin"]')).to_contain_text("built in")
+    shot(page, "admin-profiles")
+
+    # Custom fields: a mandatory string field with options, an integer field whose options are
+    # numbers; options edited; the integer field deleted.
+    page.click('.admin-menu a[href="/admin/fields"]')
+    create(page, "#new-field", {"name": "businessUnit", "displayName": "Business unit", "type": "string",
+                                "options": "HR\nIT"}, checks=["input[name=mandatory]"])
+    create(page, "#new-field", {"name": "riskScore", "type": "integer", "options": "1\n2\n3"})
+    fields = {f["name"]: f for f in root.custom_field.list()}
+    assert fields["businessUnit"]["options"] == ["HR", "IT"] and fields["businessUnit"]["mandatory"], fields
+    assert fields["riskScore"]["options"] == [1, 2, 3] and fields["riskScore"]["type"] == "integer", fields
+    row = page.locator('#fields tr[data-name="businessUnit"]')
+    row.locator("summary").click()
+    row.locator("textarea[name=options]").fill("HR\nIT\nFinance")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Save").click()
+    expect(page.locator('#fields tr[data-name="businessUnit"]')).to_contain_text("Finance")
+    # A wrong option answers the API's error and changes nothing.
+    row = page.locator('#fields tr[data-name="riskScore"]')
+    row.locator("summary").click()
+    row.locator("textarea[name=options]").fill("1\nhigh")
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator("#flash")).to_contain_text("options")
+    assert [f for f in root.custom_field.list() if f["name"] == "riskScore"][0]["options"] == [1, 2, 3]
+    shot(page, "admin-fields")
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.locator('#fields tr[data-name="riskScore"]').get_by_role("button", name="Delete").click()
+    expect(page.locator('#fields tr[data-name="riskScore"]')).to_have_count(0)
+
+    # Observable types: one created, then deleted.
+    page.click('.admin-menu a[href="/admin/observable-types"]')
+    create(page, "#new-observable-type", {"name": "iban"})
+    expect(page.locator('#observable-types tr[data-name="iban"]')).to_contain_text("no")
+    assert any(t["name"] == "iban" for t in root.observable_type.find())
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.locator('#observable-types tr[data-name="iban"]').get_by_role("button", name="Delete").click()
+    expect(page.locator('#observable-types tr[data-name="iban"]')).to_have_count(0)
+    page.context.close()
+
+    # An organisation's administrator gets none of the platform's pages, and its forged writes
+    # change nothing.
+    page = log_in(browser, admin.url, "lead@soc.test")
+    for path in ["/admin/organisations", "/admin/profiles", "/admin/fields", "/admin/observable-types"]:
+        assert page.goto(admin.url + path).status == 403, path
+    page.goto(admin.url + "/admin/templates")
+    for path in ["/admin/organisations", "/admin/profiles", "/admin/fields", "/admin/observable-types"]:
+        expect(page.locator(f'.admin-menu a[href="{path}"]')).to_have_count(0)
+    statuses = page.evaluate("""async () => {
+        const token = document.querySelector('meta[name=csrf-token]').content;
+        const post = (url, body) => fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
+            'X-CSRF-Token': token}, body: JSON.stringify(body)}).then((r) => r.status);
+        return [await post('/api/v1/organisation', {name: 'forged', description: 'x'}),
+                await post('/api/v1/profile', {name: 'forged', permissions: ['manageUser']}),
+                await post('/api/v1/customField', {name: 'forged', type: 'string'})]; }""")
+    assert statuses == [403, 403, 403], statuses
+    assert not any(o["name"] == "forged" for o in root.organisation.find())
+    page.context.close()
+
+
+def test_a_lead_sets_notifications_page_templates_and_reads_sharing_profiles_and_attack(admin, browser):
+    page = log_in(browser, admin.url, "lead@soc.test", first="/admin/notifications")
+    form = page.locator("#notifications-form")
+    # The endpoint that serves soc is listed; a list that is not JSON, then one the API refuses:
+    # each says what is wrong and nothing is saved.
+    expect(page.locator('#org-endpoints tr[data-endpoint="siem"]')).to_have_count(1)
+    form.locator("textarea").fill('[{"trigger": ')
+    form.locator("button").click()
+    expect(page.locator("#flash")).to_contain_text("Not valid JSON")
+    form.locator("textarea").fill('[{"trigger": {"name": "NoSuchTrigger"}, "notifier": {"name": "webhook", "endpoint": "siem"}}]')
+    form.locator("button").click()
+    expect(page.locator("#flash")).to_contain_text("NoSuchTrigger")
+    assert admin.lead.session.make_request("GET", "/api/config/organisation/notification")["value"] == []
+    wanted = [{"delegate": False,
+               "trigger": {"name": "FilteredEvent", "filter": {"_and": [{"_is": {"objectType": "Alert"}},
+                                                                        {"_is": {"action": "create"}}]}},
+               "notifier": {"name": "webhook", "endpoint": "siem"}}]
+    form.locator("textarea").fill(json.dumps(wanted, indent=2))
+    with page.expect_navigation():
+        form.locator("button").click()
+    expect(page.locator("h1 .total")).to_have_text("1")
+    assert admin.lead.session.make_request("GET", "/api/config/organisation/notification")["value"] == wanted
+
+    # An alert of soc goes to the endpoint, which never answers: a dead delivery, retried.
+    admin.lead.alert.create({"type": "notif", "source": "ui", "sourceRef": "dead-1", "title": "For the SIEM",
+                             "description": "d"})
+    for _ in range(60):
+        page.reload()
+        if page.locator("#dead-deliveries tbody tr", has_text="Alert").count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator("#dead-deliveries tbody tr", has_text="Alert").first).to_contain_text("siem")
+    row = page.locator('#org-endpoints tr[data-endpoint="siem"]')
+    assert int(row.locator("td.n").nth(2).inner_text()) >= 1  # dead
+    shot(page, "admin-notifications")
+    # The API's answer, read on its way to the page (which reloads at once).
+    answers = []
+
+    def through(route):
+        response = route.fetch()
+        answers.append((response.status, response.json()))
+        route.fulfill(response=response)
+    page.route("**/api/v1/notification/endpoint/siem/retry", through)
+    with page.expect_navigation():
+        row.get_by_role("button", name="Retry the dead").click()
+    assert len(answers) == 1 and answers[0][0] == 200 and answers[0][1]["requeued"] >= 1, answers
+
+    # Page templates: one created, then its content changed.
+    page.click('.admin-menu a[href="/admin/page-templates"]')
+    create(page, "#new-page-template", {"title": "Mail triage checklist", "category": "Procedures",
+                                        "content": "- [ ] Check the headers"})
+    row = page.locator('#page-templates tr[data-title="Mail triage checklist"]')
+    expect(row).to_contain_text("Check the headers")
+    row.locator("summary").click()
+    row.locator("textarea[name=content]").fill("- [ ] Check the headers\n- [ ] Check the links")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Save").click()
+    expect(page.locator('#page-templates tr[data-title="Mail triage checklist"]')).to_contain_text("Check the links")
+
+    # Sharing profiles, and the ATT&CK catalogue searched and filtered by tactic.
+    page.click('.admin-menu a[href="/admin/sharing"]')
+    expect(page.locator('#sharing-profiles tr[data-name="analyst-auto"]')).to_contain_text("autoShare")
+    expect(page.locator('#sharing-profiles tr[data-name="analyst"]')).to_contain_text("manual")
+    page.click('.admin-menu a[href="/attack"]')
+    page.fill("#attack-search input[name=q]", "phishing")
+    with page.expect_navigation():
+        page.click("#attack-search button")
+    expect(page.locator('#patterns tr[data-pattern="T1566.001"]')).to_contain_text("Spearphishing Attachment")
+    page.select_option("#attack-search select[name=tactic]", "reconnaissance")
+    with page.expect_navigation():
+        page.click("#attack-search button")
+    expect(page.locator('#patterns tr[data-pattern="T1566.001"]')).to_have_count(0)
+    expect(page.locator('#patterns tr[data-pattern="T1598"]')).to_contain_text("Phishing for Information")
+    shot(page, "admin-attack")
+    page.context.close()
+
+
+def test_a_cortex_orgadmin_sets_base_configurations_and_changes_roles(admin, browser):
+    cortex = admin.platform.cortex.url
+    superadmin = {"Authorization": f"Bearer {conftest.CORTEX_ADMIN_KEY}"}
+    r = requests.post(f"{cortex}/api/user/cortex-admin/password/set", json={"password": PASSWORD}, headers=superadmin)
+    assert r.status_code in (200, 204), r.text
+    key = orgadmin_headers(admin)
+    page = log_in(browser, cortex, "cortex-admin", first="/workers?kind=responder")
+    page.click("#base-configs")
+    page.wait_for_url("**/configs?kind=responder")
+
+    # The Mailer's family: an SMTP password saved, never shown again, kept when left empty.
+    box = page.locator("#config-Native_Mailer")
+    box.locator("summary").click()
+    box.locator("input[name=smtp_host]").fill("smtp.corp.example")
+    box.locator("input[name=smtp_pwd]").fill("smtp-s3cret")
+    with page.expect_navigation():
+        box.get_by_role("button", name="Save Native_Mailer").click()
+    box = page.locator("#config-Native_Mailer")
+    box.locator("summary").click()
+    expect(box.locator("input[name=smtp_pwd]")).to_have_value("")
+    expect(box.locator("input[name=smtp_pwd]")).to_have_attribute("placeholder", "saved; leave empty to keep it")
+    assert "smtp-s3cret" not in page.content()
+    box.locator("input[name=smtp_host]").fill("smtp2.corp.example")
+    with page.expect_navigation():
+        box.get_by_role("button", name="Save Native_Mailer").click()
+    saved = requests.get(cortex + "/api/responderconfig/Native_Mailer", headers=key).json()["config"]
+    assert saved["smtp_host"] == "smtp2.corp.example" and saved["smtp_pwd"] == "smtp-s3cret", saved
+
+    # The MailAdmins family's address: the responder's form starts from it, and enabling the
+    # responder without it takes it too.
+    page.fill("form.inline input[name=q]", "MailAdmins")
+    with page.expect_navigation():
+        page.click("form.inline button")
+    box = page.locator("#config-MailAdmins")
+    expect(box).to_have_attribute("open", "")
+    box.locator("input[name=to]").fill("base-admins@corp.example")
+    with page.expect_navigation():
+        box.get_by_role("button", name="Save MailAdmins").click()
+    shot(page, "cortex-configs")
+    page.goto(cortex + "/workers/responder/MailAdmins_1_0")
+    expect(page.locator("#worker-form input[name=to]")).to_have_value("base-admins@corp.example")
+    r = requests.post(cortex + "/api/organization/responder/MailAdmins_1_0", headers=key, json={"configuration": {}})
+    assert r.status_code == 201, r.text
+    assert r.json()["configuration"]["to"] == "base-admins@corp.example", r.json()
+
+    # A user's roles, changed after its creation.
+    r = requests.post(cortex + "/api/user", headers=key, json={
+        "login": "cortex-reader", "name": "Reader", "organization": "thehive", "roles": ["read"]})
+    assert r.status_code in (200, 201), r.text
+    page.goto(cortex + "/users")
+    row = page.locator('tr[data-login="cortex-reader"]')
+    row.locator("summary").click()
+    row.locator('input[name=roles][value="analyze"]').check()
+    with page.expect_navigation():
+        row.get_by_role("button", name="Save roles").click()
+    expect(page.locator('tr[data-login="cortex-reader"]')).to_contain_text("read, analyze")
+    assert sorted(requests.get(cortex + "/api/user/cortex-reader", headers=key).json()["roles"]) == ["analyze", "read"]
+    page.context.close()
+
+    # Base configurations are an orgadmin's: a reader gets 403.
+    requests.post(f"{cortex}/api/user/cortex-reader/password/set", json={"password": PASSWORD}, headers=superadmin)
+    page = log_in(browser, cortex, "cortex-reader", first="/jobs")
+    assert page.goto(cortex + "/configs?kind=analyzer").status == 403
     page.context.close()

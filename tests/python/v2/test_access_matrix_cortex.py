@@ -255,6 +255,8 @@ CONSOLE = {
     "/workers/{kind}/{id}": {"paths": ["/workers/analyzer/Echo_1_0", "/workers/responder/Notify_1_0"],
                              "rule": "orgadmin"},
     "/users": {"paths": ["/users"], "rule": "admin"},
+    "/configs": {"paths": ["/configs", "/configs?kind=responder", "/configs?kind=analyzer&q=echo"],
+                 "rule": "orgadmin"},
 }
 PASSWORD = "Correct-horse-42"
 
@@ -278,7 +280,11 @@ def test_cortex_console_pages_follow_the_roles_and_the_organization(world):
         s = requests.Session()
         assert s.post(world.url + "/api/login", json={"user": login, "password": PASSWORD}).status_code == 200
         sessions[who] = s
-    soc_ids = {world.job, world.file_job, world.echo, world.notify}
+    # A base configuration of soc's, which no other organization's page may show.
+    r = world.http("orgadmin").patch(world.url + "/api/analyzerconfig/global",
+                                     json={"config": {"proxy_http": "http://soc-proxy.example:3128"}})
+    assert r.status_code == 200, r.text
+    soc_ids = {world.job, world.file_job, world.echo, world.notify, "soc-proxy.example"}
     failures = []
     for route, row in CONSOLE.items():
         for path in row["paths"]:
