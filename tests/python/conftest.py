@@ -27,10 +27,51 @@ ANALYZERS_DIR = os.path.join(WORKERS_DIR, "analyzers")
 RESPONDERS_DIR = os.path.join(WORKERS_DIR, "responders")
 
 
+# Under pytest-xdist (tests/run runs most of the v2 suite on several workers) each worker takes its
+# ports from a range of its own, below the kernel's ephemeral range: two workers never pick the
+# same port, and no outgoing connection holds a port a service is about to bind.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_PORTS = (10000 + 4000 * int(_WORKER[2:]), 4000) if _WORKER.startswith("gw") and _WORKER[2:].isdigit() else None
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    if _PORTS is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    first, size = _PORTS
+    import random
+    for _ in range(200):
+        port = first + random.randrange(size)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}..{first + size}")
+
+
+def _uses_rabbitmq(item):
+    """Whether a test talks to RabbitMQ: a parameter id, its name or its own code says so."""
+    text = item.nodeid.lower()
+    if "amqp" in text or "rabbit" in text:
+        return True
+    try:
+        import inspect
+        code = inspect.getsource(item.function).lower()
+    except (OSError, TypeError, AttributeError):
+        return False
+    return "amqp" in code or "rabbit" in code
+
+
+def pytest_collection_modifyitems(config, items):
+    """Marks `rabbitmq` the tests that talk to RabbitMQ: they share its queues and exchanges
+    (and one restarts the broker), so tests/run runs them one at a time (`-m rabbitmq`) beside
+    the others, which run on several workers (`-m "not rabbitmq" -n 2`)."""
+    for item in items:
+        if _uses_rabbitmq(item):
+            item.add_marker(pytest.mark.rabbitmq)
 
 
 # The databases this session made, dropped when it ends (pytest_sessionfinish).
