@@ -101,10 +101,49 @@ def pg_database():
     return f"{u.scheme}://{u.netloc}/{name}"
 
 
+# The RabbitMQ queues this session's services were given (amqp URL, names), deleted when it ends.
+_AMQP_QUEUES = []
+
+
+def own_queues(amqp_url):
+    """Queue names of their own for one cortex-service (and the hive-service wired to it):
+    services of two tests never take each other's jobs, submissions or events, whatever runs
+    at the same time. Deleted when the session ends."""
+    tag = "t" + uuid.uuid4().hex[:12]
+    q = {"jobs": f"cortex.jobs.{tag}", "submissions": f"cortex.requests.{tag}",
+         "events": f"hive.cortex-events.{tag}"}
+    _AMQP_QUEUES.append((amqp_url, [q["jobs"], q["jobs"] + ".retry", q["jobs"] + ".dead",
+                                    q["submissions"], q["events"]]))
+    return q
+
+
+def hive_queues(cortex_env):
+    """The environment that wires a hive-service to the queues of `cortex_env` (engine_env's)."""
+    if not cortex_env.get("CORTEX__AMQP__URL"):
+        return {}
+    return {"HIVE__CORTEX__SUBMISSIONS_QUEUE": cortex_env["CORTEX__JOBS__SUBMISSIONS_QUEUE"],
+            "HIVE__CORTEX__EVENTS_QUEUE": cortex_env["TEST_HIVE_EVENTS_QUEUE"]}
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """Drops this session's databases once every service stopped (a failed drop is left)."""
+    """Drops this session's databases and queues once every service stopped (what fails to
+    go is left)."""
     for name in _PG_DATABASES:
         _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    if _AMQP_QUEUES:
+        try:
+            import pika
+        except ImportError:
+            return
+        for url, names in _AMQP_QUEUES:
+            try:
+                conn = pika.BlockingConnection(pika.URLParameters(url))
+                ch = conn.channel()
+                for n in names:
+                    ch.queue_delete(queue=n)
+                conn.close()
+            except Exception:  # noqa: BLE001 - a queue left behind harms no later run
+                pass
 
 
 def amqp_broker():
@@ -229,7 +268,7 @@ def engine_env(amqp_url=None, concurrency=4):
     """Environment for a cortex-service that runs the test workers: worker folders, job pool size,
     1 s between SIGTERM and SIGKILL, RabbitMQ or not, and the running interpreter's bin
     directory first on PATH so that the scripts' `#!/usr/bin/env python3` finds cortexutils."""
-    return {
+    env = {
         "CORTEX__BOOTSTRAP__ADMIN_API_KEY": CORTEX_ADMIN_KEY,
         "CORTEX__ANALYZERS__PATHS": ANALYZERS_DIR,
         "CORTEX__RESPONDERS__PATHS": RESPONDERS_DIR,
@@ -240,6 +279,12 @@ def engine_env(amqp_url=None, concurrency=4):
         "CORTEX__NATIVE__SMTP_ALLOW": "127.0.0.1/32",
         "PATH": os.path.dirname(os.path.abspath(sys.executable)) + os.pathsep + os.environ.get("PATH", ""),
     }
+    if amqp_url:
+        q = own_queues(amqp_url)
+        env["CORTEX__JOBS__QUEUE"] = q["jobs"]
+        env["CORTEX__JOBS__SUBMISSIONS_QUEUE"] = q["submissions"]
+        env["TEST_HIVE_EVENTS_QUEUE"] = q["events"]  # read by hive_queues (cortex ignores it)
+    return env
 
 
 def make_org_user(url, org="soc", login="lead", roles=("read", "analyze", "orgadmin")):
@@ -316,6 +361,7 @@ class Platform:
                 "HIVE__AMQP__URL": amqp_url,
                 "HIVE__CORTEX__URL": self.cortex.url,
                 "HIVE__CORTEX__API_KEY": SERVICE_KEY,
+                **hive_queues(cortex_env),
                 **(hive_env or {}),
             })
         except Exception:

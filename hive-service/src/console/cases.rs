@@ -277,6 +277,7 @@ pub async fn page_of(
     data["can_obs"] = json!(viewer.can("manageObservable"));
     data["can_act"] = json!(viewer.can("manageAction"));
     data["can_comment"] = json!(viewer.can("manageComment"));
+    data["can_page"] = json!(viewer.can("managePage"));
     data["can_share"] = json!(viewer.can("manageShare"));
     data["can_ttp"] = json!(viewer.can("manageProcedure"));
     page(&viewer, "cases", "case.html", data)

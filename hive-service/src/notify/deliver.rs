@@ -468,13 +468,28 @@ async fn post(
         .body(d.payload.clone())
         .send()
         .await
-        .map_err(|err| Failure::Retry(err.to_string()))?;
+        .map_err(|err| Failure::Retry(failure_text(err)))?;
     let status = resp.status();
     if status.is_success() {
         Ok(())
     } else {
         Err(Failure::Retry(format!("the receiver answered {status}")))
     }
+}
+
+/// What a failed request is recorded as: the error and its causes, without the endpoint's
+/// URL (a webhook URL often holds a secret token, and an organisation's administrators see
+/// the errors of their own deliveries).
+fn failure_text(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text.chars().take(500).collect()
 }
 
 impl Notifier {
@@ -640,6 +655,19 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_failure_does_not_record_the_endpoint_url() {
+        // Nothing listens on the discard port of loopback.
+        let err = reqwest::Client::new()
+            .post("http://127.0.0.1:9/services/T0/B0/secret-token")
+            .send()
+            .await
+            .expect_err("nothing listens there");
+        let text = failure_text(err);
+        assert!(!text.contains("secret-token"), "{text}");
+        assert!(text.contains("error sending request"), "{text}");
+    }
 
     #[test]
     fn signatures_and_routing_keys() {

@@ -348,3 +348,55 @@ def test_the_alert_list_updates_live_and_keeps_the_selection(console, browser):
     assert page.locator(f'input.sel[value="{kept}"]').is_checked()
     assert page.url == f"{console.url}/alerts"
     page.context.close()
+
+
+def test_an_analyst_edits_and_deletes_comments_and_pages_of_a_case(console, browser):
+    case = console.api.case.create({"title": "Comments and pages", "description": "d"})
+    lead = console.api.comment.create_in_case(case["_id"], {"message": "The lead's comment"})
+    page = logged_in(browser, console, "alice@soc.test")
+    page.goto(f"{console.url}/cases/{case['_id']}?tab=comments")
+    form = page.locator("form.api", has=page.locator("textarea[name=message][required]")).last
+    form.locator("textarea").fill("First look: **phishing**")
+    with page.expect_navigation():
+        form.locator("button").click()
+    mine = page.locator("article.log", has_text="First look")
+    expect(mine.locator("strong")).to_have_text("phishing")  # Markdown
+    # Her own comment has its edit form; the lead's has none.
+    expect(page.locator(f'article[data-comment="{lead["_id"]}"] details.edit')).to_have_count(0)
+    mine.locator("summary").click()
+    mine.locator("textarea").fill("First look: phishing, **confirmed**")
+    with page.expect_navigation():
+        mine.get_by_role("button", name="Save").click()
+    mine = page.locator("article.log", has_text="confirmed")
+    expect(mine).to_contain_text("edited")
+    mine.locator("summary").click()
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        mine.get_by_role("button", name="Delete").click()
+    expect(page.locator("article.log", has_text="confirmed")).to_have_count(0)
+    messages = [c["message"] for c in console.api.case.find_comments(case["_id"])]
+    assert messages == ["The lead's comment"], messages
+
+    # A page: created, edited, deleted.
+    page.goto(f"{console.url}/cases/{case['_id']}?tab=pages")
+    form = page.locator("form.api", has_text="New page")
+    form.locator("input[name=title]").fill("Timeline")
+    form.locator("input[name=category]").fill("Notes")
+    form.locator("textarea[name=content]").fill("- 09:00 the mail arrives")
+    with page.expect_navigation():
+        form.locator("button").click()
+    art = page.locator("article.page", has_text="Timeline")
+    art.locator("summary").click()
+    art.locator("textarea[name=content]").fill("- 09:00 the mail arrives\n- 09:05 the user reports it")
+    with page.expect_navigation():
+        art.get_by_role("button", name="Save").click()
+    expect(page.locator("article.page", has_text="Timeline")).to_contain_text("the user reports it")
+    pages = console.api.case.find_pages(case["_id"])
+    assert [p["content"] for p in pages] == ["- 09:00 the mail arrives\n- 09:05 the user reports it"], pages
+    art = page.locator("article.page", has_text="Timeline")
+    art.locator("summary").click()
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        art.get_by_role("button", name="Delete").click()
+    expect(page.locator("article.page")).to_have_count(0)
+    page.context.close()

@@ -34,7 +34,7 @@ from thehive4py.query.filters import Eq
 
 from casework import MAIN_ORG, tenant
 from conftest import (CORTEX_ADMIN_KEY, CORTEX_BIN, HIVE_BIN, SERVICE_KEY, Platform, Service,
-                      _db_for, amqp_broker, engine_env)
+                      _db_for, amqp_broker, engine_env, hive_queues)
 
 MAIL_FIXTURES = os.environ.get("MAIL_FIXTURES", os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "mail")))
@@ -140,6 +140,7 @@ class TunedPlatform(Platform):
                 "HIVE__AMQP__URL": amqp_url,
                 "HIVE__CORTEX__URL": self.cortex.url,
                 "HIVE__CORTEX__API_KEY": SERVICE_KEY,
+                **hive_queues(cortex_env),
                 **hive_env,
             })
         except Exception:
