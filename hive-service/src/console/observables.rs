@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 use shared_models::cortex::WorkerKind;
 use std::collections::{HashMap, HashSet};
 
+/// Most other cases an observable's page lists as holding it (the newest first).
+const SIMILAR_SHOWN: usize = 50;
+
 /// `GET /observables/{id}?job=<job id>`.
 pub async fn page_handler(
     db: web::Data<Db>,
@@ -30,6 +33,21 @@ pub async fn page_handler(
             let alert = query(c, &caller, json!([get, {"_name": "alert"}]))?.0.into_iter().next();
             let key = obs["_id"].as_str().unwrap_or_default().to_string();
             let jobs = crate::render::jobs::jobs_on(c, &Actor::of(&caller), &key)?;
+            // The other cases holding the same observable (same type and value, or file), that
+            // the viewer may see; none when it is left out of the similarity.
+            let actor = Actor::of(&caller);
+            let row = crate::casework::find_observable(c, &actor, &key)?;
+            let except = row.case_id;
+            let holding = crate::casework::collab::cases_holding(c, &actor, &[row], except)?;
+            let similar_more = holding.len() > SIMILAR_SHOWN;
+            let similar: Vec<Value> = holding
+                .into_iter()
+                .rev()
+                .take(SIMILAR_SHOWN)
+                .map(|(k, found)| json!({"_id": crate::db::format_id(k.id), "number": k.number,
+                                         "title": k.title, "status": k.status,
+                                         "ioc": found.iter().any(|o| o.ioc)}))
+                .collect();
             let actions = crate::render::jobs::actions_on(c, &Actor::of(&caller), "case_artifact", &key)?;
             // What the case already holds, to mark the artifacts imported already.
             let known: HashSet<(String, String)> = match &case {
@@ -46,6 +64,7 @@ pub async fn page_handler(
                 None => HashSet::new(),
             };
             Ok(json!({"observable": obs, "case": case, "alert": alert, "jobs": jobs,
+                      "similar": similar, "similar_more": similar_more,
                       "actions": actions, "known": known.into_iter().map(|(t, d)| format!("{t}\u{1f}{d}")).collect::<Vec<_>>()}))
         })
         .await?;

@@ -162,7 +162,8 @@ impl Batch {
                 .select(AlertRow::as_select())
                 .load(c)?;
             let v1: Vec<Value> = render::alerts(c, &rows)?.iter().map(to_value).collect();
-            let v0s = v0::alerts_full(c, v1.clone())?;
+            let reads = rows.iter().map(|r| (r.id, r.is_read)).collect();
+            let v0s = v0::alerts_full_read(c, v1.clone(), &reads)?;
             for (r, (a1, a0)) in rows.iter().zip(v1.into_iter().zip(v0s)) {
                 b.alerts.insert(r.id, (a1, a0));
             }

@@ -294,6 +294,17 @@ pub fn embed_artifacts(c: &mut DbConn, items: &mut [Value]) -> Result<(), ApiErr
 /// v1-rendered alerts → v0 alerts with their artifacts.
 pub fn alerts_full(c: &mut DbConn, v1: Vec<Value>) -> Result<Vec<Value>, ApiError> {
     let reads = read_flags(c, &ids_of(&v1))?;
+    alerts_full_read(c, v1, &reads)
+}
+
+/// [`alerts_full`] with the alerts' read flags known (read with the rows the v1 values were
+/// rendered from: a flag read later may belong to a newer state, as an import between the two
+/// reads would show an alert "Ignored" instead of "New" or "Imported").
+pub fn alerts_full_read(
+    c: &mut DbConn,
+    v1: Vec<Value>,
+    reads: &HashMap<i64, bool>,
+) -> Result<Vec<Value>, ApiError> {
     let mut out: Vec<Value> = v1
         .into_iter()
         .map(|v| {

@@ -350,10 +350,38 @@ def test_the_alert_list_updates_live_and_keeps_the_selection(console, browser):
     page.context.close()
 
 
-def test_an_analyst_edits_and_deletes_comments_and_pages_of_a_case(console, browser):
+def test_an_analyst_attaches_files_and_edits_comments_and_pages_of_a_case(console, browser, tmp_path):
     case = console.api.case.create({"title": "Comments and pages", "description": "d"})
     lead = console.api.comment.create_in_case(case["_id"], {"message": "The lead's comment"})
     page = logged_in(browser, console, "alice@soc.test")
+
+    # The observable's page names the other case holding the same address.
+    other = console.api.case.create({"title": "Earlier campaign", "description": "d"})
+    console.api.case.create_observable(other["_id"], {"dataType": "ip", "data": "198.51.100.77", "ioc": True})
+    [obs] = console.api.case.create_observable(case["_id"], {"dataType": "ip", "data": "198.51.100.77"})
+    page.goto(f"{console.url}/observables/{obs['_id']}")
+    seen = page.locator(f'#similar p[data-case="{other["_id"]}"]')
+    expect(seen).to_contain_text("Earlier campaign")
+    expect(seen).to_contain_text("IOC there")
+    expect(page.locator(f'#similar p[data-case="{case["_id"]}"]')).to_have_count(0)
+
+    # A file attached to the case itself, downloaded, then deleted.
+    notes = tmp_path / "headers.txt"
+    notes.write_text("Received: from relay.bad.test\n")
+    page.goto(f"{console.url}/cases/{case['_id']}")
+    page.set_input_files("#attach-form input[type=file]", str(notes))
+    with page.expect_navigation():
+        page.click("#attach-form button")
+    row = page.locator("#case-attachments p", has_text="headers.txt")
+    expect(row).to_contain_text("bytes")
+    link = row.locator("a").get_attribute("href")
+    body = page.evaluate("async (u) => (await fetch(u)).text()", link)
+    assert body == "Received: from relay.bad.test\n", body
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        row.get_by_role("button", name="Delete").click()
+    expect(page.locator("#case-attachments p", has_text="headers.txt")).to_have_count(0)
+
     page.goto(f"{console.url}/cases/{case['_id']}?tab=comments")
     form = page.locator("form.api", has=page.locator("textarea[name=message][required]")).last
     form.locator("textarea").fill("First look: **phishing**")
