@@ -296,6 +296,7 @@ pub async fn platform(
     let ping_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut servers = Vec::new();
     if state.cortex.enabled() {
+        state.cortex.forget_workers();
         let analyzers = state
             .cortex
             .workers(shared_models::cortex::WorkerKind::Analyzer)

@@ -148,6 +148,15 @@ impl Connector {
         merge_workers(futures_util::future::join_all(lists).await)
     }
 
+    /// Forgets the worker lists read from the servers: the next read asks them again (the
+    /// platform page shows what the servers have now, not what they had up to 30 s ago).
+    pub fn forget_workers(&self) {
+        self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The workers of `kind` already known (merged), without asking any server.
     pub fn cached_workers(&self, kind: WorkerKind) -> Vec<MergedWorker> {
         let cache = self.workers.lock().unwrap_or_else(|p| p.into_inner());

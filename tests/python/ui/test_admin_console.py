@@ -469,6 +469,9 @@ def test_the_platform_page_shows_the_database_broker_cortex_and_deliveries_to_pl
     server = page.locator('#cortex-servers tr[data-server="local"]')
     expect(server).to_contain_text("OK")
     assert int(server.locator("td.n").first.inner_text()) == enabled >= 1  # the analyzers hive sees
+    # and the responders, as Cortex has them now (not as hive's worker cache had them).
+    responders = len(requests.get(cortex + "/api/responder", headers=key).json())
+    assert int(server.locator("td.n").nth(1).inner_text()) == responders, responders
     expect(page.locator("#endpoints")).to_be_visible()
     shot(page, "admin-platform")
     page.context.close()
