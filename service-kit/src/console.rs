@@ -81,6 +81,19 @@ pub fn clean(v: Option<&String>) -> Option<String> {
         .filter(|s| !s.is_empty() && s.len() <= 200 && !s.chars().any(char::is_control))
 }
 
+/// The files of a console's template folder that are not in its compiled-in `templates`
+/// (each service's unit test asserts there is none: a file left out answers 500).
+pub fn uncompiled_templates(dir: &std::path::Path, templates: &[(&str, &str)]) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|name| !templates.iter().any(|(n, _)| n == name))
+                .collect()
+        })
+        .unwrap_or_else(|e| vec![format!("{}: {e}", dir.display())])
+}
+
 /// `/login?next=<this page>`.
 pub fn login_target(req: &HttpRequest) -> String {
     let here = match req.query_string() {

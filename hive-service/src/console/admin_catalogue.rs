@@ -13,8 +13,13 @@ use serde_json::{json, Value};
 use service_kit::error::ApiError;
 use std::collections::{BTreeSet, HashMap};
 
-/// Reads one `list...` selection as the viewer, sorted on `field`.
-async fn list(db: &Db, viewer: &Viewer, name: &str, field: &str) -> Result<Vec<Value>, ApiError> {
+/// Reads one `list...` selection as the viewer, sorted on `field` (at most 5,000 items).
+pub(super) async fn list(
+    db: &Db,
+    viewer: &Viewer,
+    name: &str,
+    field: &str,
+) -> Result<Vec<Value>, ApiError> {
     let caller = viewer.caller.clone();
     let ops = json!([{"_name": name},
                      {"_name": "sort", "_fields": [{field: "asc"}]},

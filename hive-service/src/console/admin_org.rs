@@ -5,7 +5,7 @@
 //! only for the permission the API asks for the same writes, and every change is the API's.
 
 use super::admin::{menu, require};
-use super::{page, query, PageError, Viewer};
+use super::{page, PageError, Viewer};
 use crate::db::Db;
 use crate::ServiceState;
 use actix_web::{web, HttpResponse};
@@ -126,18 +126,7 @@ pub async fn notifications(
 /// from a case template starts with), with their forms.
 pub async fn page_templates(db: web::Data<Db>, viewer: Viewer) -> Result<HttpResponse, PageError> {
     require(&viewer, "managePageTemplate")?;
-    let caller = viewer.caller.clone();
-    let (items, _) = db
-        .read(move |c| {
-            query(
-                c,
-                &caller,
-                json!([{"_name": "listPageTemplate"},
-                       {"_name": "sort", "_fields": [{"title": "asc"}]},
-                       {"_name": "page", "from": 0, "to": 1000}]),
-            )
-        })
-        .await?;
+    let items = super::admin_catalogue::list(&db, &viewer, "listPageTemplate", "title").await?;
     page(
         &viewer,
         "admin",

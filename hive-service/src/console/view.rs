@@ -157,17 +157,8 @@ mod tests {
     #[test]
     fn every_template_file_is_compiled_in() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console/templates");
-        for f in std::fs::read_dir(&dir).expect("the templates folder") {
-            let name = f
-                .expect("an entry")
-                .file_name()
-                .into_string()
-                .expect("UTF-8");
-            assert!(
-                TEMPLATES.iter().any(|(n, _)| *n == name),
-                "{name} is not in TEMPLATES"
-            );
-        }
+        let missing = service_kit::console::uncompiled_templates(&dir, TEMPLATES);
+        assert!(missing.is_empty(), "not in TEMPLATES: {missing:?}");
     }
 
     #[test]
