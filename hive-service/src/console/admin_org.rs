@@ -83,8 +83,10 @@ pub async fn notifications(
         .read(move |c| Ok(crate::notify::org_list(c, org)?))
         .await?;
     let n = &state.notifier;
-    let endpoints = n.endpoint_stats(Some((org, org_name.clone()))).await?;
+    // The dead ones first: a delivery that dies between the two reads is then counted dead
+    // in its endpoint's row too (a delivery only goes from pending to dead, or back by a retry).
     let dead = n.dead_deliveries(Some(org), 50).await?;
+    let endpoints = n.endpoint_stats(Some((org, org_name.clone()))).await?;
     let empty = list.as_array().is_none_or(Vec::is_empty);
     let text = if empty {
         String::new()
